@@ -1,0 +1,1 @@
+//! Ralph marketplace core.
