@@ -1,1 +1,29 @@
-//! Ralph marketplace core.
+//! Ralph's marketplace core.
+//!
+//! The pure parts — [`config`] validation, [`event`] parsing, the
+//! [`projection`] onto the capped simplex, [`efficiency`], the budget
+//! [`allocation`], the weight [`deltas`] table and the [`fold`] — do no I/O.
+//! The [`store`] reads and appends event files, the [`cache`] keeps the folded
+//! state fresh, and [`layout`] owns every path under `.ralph/`.
+
+pub mod allocation;
+pub mod cache;
+pub mod config;
+pub mod deltas;
+pub mod efficiency;
+pub mod event;
+pub mod fold;
+pub mod layout;
+pub mod marketplace;
+pub mod projection;
+pub mod setup;
+pub mod state;
+pub mod store;
+pub mod verify;
+
+pub use config::{Config, ConfigError};
+pub use event::{Event, Outcome};
+pub use fold::{EventFile, fold};
+pub use layout::Layout;
+pub use marketplace::Marketplace;
+pub use state::State;

@@ -1,0 +1,168 @@
+//! `ralph marketplace …`: setup, status, record, verify, reset.
+
+use std::io::{IsTerminal, Read, Write};
+use std::path::Path;
+
+use anyhow::Context;
+use ralph_marketplace::marketplace::RecordError;
+use ralph_marketplace::setup::{Action, setup};
+use ralph_marketplace::verify::verify;
+use ralph_marketplace::{Layout, Marketplace};
+
+use crate::agents::AGENTS;
+use crate::cli::MarketplaceCommand;
+use crate::exit::{Exit, Failure, Outcome};
+use crate::render;
+
+pub fn run(layout: &Layout, command: MarketplaceCommand) -> Outcome {
+    match command {
+        MarketplaceCommand::Setup => run_setup(layout),
+        MarketplaceCommand::Status(flag) => status(layout, flag.json),
+        MarketplaceCommand::Record { file, json } => record(layout, &file, json.json),
+        MarketplaceCommand::Verify(flag) => run_verify(layout, flag.json),
+        MarketplaceCommand::Reset { yes } => reset(layout, yes),
+    }
+}
+
+/// Opens the marketplace; a missing or invalid config stops the command.
+fn open(layout: &Layout) -> Result<Marketplace, Failure> {
+    if !layout.config_file().exists() {
+        return Err(Failure::message(
+            Exit::BadInput,
+            format!(
+                "{}: no marketplace config here; run `ralph marketplace setup` first",
+                layout.config_file().display()
+            ),
+        ));
+    }
+    Marketplace::open(layout.clone()).map_err(Failure::bad_input)
+}
+
+fn run_setup(layout: &Layout) -> Outcome {
+    let actions = setup(layout, AGENTS).map_err(Failure::problem)?;
+    for action in &actions {
+        match action {
+            Action::Created(path) => println!("created {}", layout.display(path)),
+            Action::Kept(path) => println!("kept    {}", layout.display(path)),
+        }
+    }
+    Ok(Exit::Success)
+}
+
+fn status(layout: &Layout, json: bool) -> Outcome {
+    let marketplace = open(layout)?;
+    let loaded = marketplace.state().map_err(Failure::problem)?;
+    if let Some(warning) = &loaded.cache_warning {
+        eprintln!("warning: {warning}");
+    }
+    for excluded in &loaded.state.excluded_events {
+        eprintln!(
+            "warning: {} excluded: {}",
+            layout.display(&layout.events_dir().join(&excluded.file)),
+            excluded.reason
+        );
+    }
+    let mut stdout = std::io::stdout().lock();
+    if json {
+        write!(stdout, "{}", loaded.json).map_err(Failure::problem)?;
+    } else {
+        let recent = render::recent_rounds(&marketplace, 5);
+        write!(stdout, "{}", render::status(&loaded.state, &recent)).map_err(Failure::problem)?;
+    }
+    Ok(Exit::Success)
+}
+
+fn record(layout: &Layout, file: &Path, json: bool) -> Outcome {
+    let marketplace = open(layout)?;
+    let (source_name, bytes) = if file == Path::new("-") {
+        let mut bytes = Vec::new();
+        std::io::stdin()
+            .read_to_end(&mut bytes)
+            .context("cannot read the event from standard input")
+            .map_err(Failure::bad_input)?;
+        ("<stdin>".to_owned(), bytes)
+    } else {
+        let bytes = std::fs::read(file)
+            .with_context(|| format!("{}: cannot read the event", file.display()))
+            .map_err(Failure::bad_input)?;
+        (file.display().to_string(), bytes)
+    };
+    let appended = marketplace
+        .record(&source_name, &bytes)
+        .map_err(|error| match error {
+            RecordError::Invalid { .. } => Failure::bad_input(error),
+            RecordError::Store(_) => Failure::problem(error),
+        })?;
+    if json {
+        let report = serde_json::json!({
+            "file": appended.file_name,
+            "path": appended.path,
+            "timestamp": appended.timestamp,
+        });
+        println!("{report}");
+    } else {
+        println!("recorded {}", layout.display(&appended.path));
+    }
+    Ok(Exit::Success)
+}
+
+fn run_verify(layout: &Layout, json: bool) -> Outcome {
+    let marketplace = open(layout)?;
+    let report = verify(&marketplace).map_err(Failure::problem)?;
+    if json {
+        let text = serde_json::to_string_pretty(&report).map_err(Failure::problem)?;
+        println!("{text}");
+    } else {
+        print!("{}", render::verify(layout, &report));
+    }
+    Ok(if report.is_clean() {
+        Exit::Success
+    } else {
+        Exit::Problems
+    })
+}
+
+fn reset(layout: &Layout, yes: bool) -> Outcome {
+    let marketplace = open(layout)?;
+    let count = marketplace.store().list().map_err(Failure::problem)?.len();
+    if count == 0 {
+        println!(
+            "nothing to reset: {} holds no events",
+            layout.display(&layout.events_dir())
+        );
+        return Ok(Exit::Success);
+    }
+    if !yes && !confirm(count)? {
+        println!("reset cancelled; nothing moved");
+        return Ok(Exit::Problems);
+    }
+    let (archive, moved) = marketplace
+        .store()
+        .archive(&layout.archive_dir(), chrono::Utc::now())
+        .map_err(Failure::problem)?;
+    println!(
+        "moved {moved} event files to {}; every bidder is back to equal weight",
+        layout.display(&archive)
+    );
+    println!("commit .ralph/ to share the reset with your team");
+    Ok(Exit::Success)
+}
+
+/// Asks on the terminal; refuses when there is none.
+fn confirm(count: usize) -> Result<bool, Failure> {
+    if !std::io::stdin().is_terminal() {
+        return Err(Failure::message(
+            Exit::BadInput,
+            "reset needs confirmation: pass --yes when not running on a terminal",
+        ));
+    }
+    print!(
+        "Move {count} event files to .ralph/archive/ and reset every bidder to equal weight? [y/N] "
+    );
+    std::io::stdout().flush().map_err(Failure::problem)?;
+    let mut answer = String::new();
+    std::io::stdin()
+        .read_line(&mut answer)
+        .map_err(Failure::problem)?;
+    Ok(matches!(answer.trim(), "y" | "Y" | "yes" | "Yes"))
+}

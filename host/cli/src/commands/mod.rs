@@ -1,0 +1,46 @@
+//! One module per command group; `run` dispatches.
+
+use std::path::PathBuf;
+
+use anyhow::Context;
+use ralph_marketplace::Layout;
+use ralph_marketplace::layout::find_repository_root;
+
+use crate::cli::{Cli, Command};
+use crate::exit::{Exit, Failure, Outcome};
+
+mod marketplace;
+
+/// Runs the parsed command line.
+pub fn run(cli: Cli) -> Outcome {
+    let layout = Layout::new(repository(cli.repo)?);
+    match cli.command {
+        Command::Marketplace(command) => marketplace::run(&layout, command),
+    }
+}
+
+/// The repository to work in: `--repo`, or the git root above the current
+/// directory.
+fn repository(explicit: Option<PathBuf>) -> Result<PathBuf, Failure> {
+    if let Some(directory) = explicit {
+        if !directory.is_dir() {
+            return Err(Failure::message(
+                Exit::BadInput,
+                format!("--repo {}: not a directory", directory.display()),
+            ));
+        }
+        return Ok(directory);
+    }
+    let current = std::env::current_dir()
+        .context("cannot read the current directory")
+        .map_err(Failure::bad_input)?;
+    find_repository_root(&current).ok_or_else(|| {
+        Failure::message(
+            Exit::BadInput,
+            format!(
+                "{} is not inside a git repository; run Ralph inside one or pass --repo DIR",
+                current.display()
+            ),
+        )
+    })
+}

@@ -1,0 +1,190 @@
+//! Text for people: the status table and the verify report, within 80
+//! columns. Machines get `--json` instead.
+
+use std::fmt::Write;
+
+use ralph_marketplace::verify::Report;
+use ralph_marketplace::{Event, Layout, Marketplace, State};
+
+/// Width of a weight bar; a full bar is weight 1.
+const BAR_WIDTH: usize = 12;
+/// Longest bidder name shown before it is cut.
+const NAME_WIDTH: usize = 14;
+
+/// The status table: one row per bidder, then totals and recent rounds.
+pub fn status(state: &State, recent: &[Event]) -> String {
+    let mut text = String::new();
+    let bots = state.bots.0.len();
+    let _ = writeln!(
+        text,
+        "Marketplace: {}, a pool of {}, {} completed",
+        counted(bots as u64, "bidder"),
+        counted(state.total_budget_pool, "iteration"),
+        counted(state.rounds_completed, "round")
+    );
+    let _ = writeln!(
+        text,
+        "{} folded, last updated {}",
+        counted(state.event_count, "event"),
+        state.last_updated.as_deref().unwrap_or("never")
+    );
+    let _ = writeln!(text);
+    let _ = writeln!(
+        text,
+        "{:<NAME_WIDTH$}  {:<BAR_WIDTH$} {:>6}  {:>10}  {:>4}  {:>4}  {:>6}",
+        "bidder", "weight", "", "efficiency", "won", "lost", "budget"
+    );
+    for (id, bot) in &state.bots.0 {
+        let _ = writeln!(
+            text,
+            "{:<NAME_WIDTH$}  {} {:>6.4}  {:>10.3}  {:>4}  {:>4}  {:>6}",
+            cut(id, NAME_WIDTH),
+            bar(bot.weight),
+            bot.weight,
+            bot.efficiency,
+            bot.successes,
+            bot.failures,
+            bot.allocation
+        );
+    }
+    if !recent.is_empty() {
+        let _ = writeln!(text);
+        let _ = writeln!(text, "Recent rounds");
+        for event in recent {
+            let _ = writeln!(
+                text,
+                "  {}  issue #{:<6} {:<NAME_WIDTH$}  {:<11} {:>+7.3}",
+                event.time.format("%Y-%m-%d %H:%M:%S"),
+                event.issue_number,
+                cut(&event.bot_id, NAME_WIDTH),
+                event.outcome,
+                event.weight_delta
+            );
+        }
+    }
+    if !state.excluded_events.is_empty() {
+        let _ = writeln!(text);
+        let _ = writeln!(
+            text,
+            "{} left out; run `ralph marketplace verify` for details",
+            counted(state.excluded_events.len() as u64, "event file")
+        );
+    }
+    text
+}
+
+/// The newest `count` valid, known events, oldest first.
+pub fn recent_rounds(marketplace: &Marketplace, count: usize) -> Vec<Event> {
+    let Ok(names) = marketplace.store().list() else {
+        return Vec::new();
+    };
+    // Canonical names start with the timestamp, so the last names are the
+    // newest; read a few more in case some are invalid.
+    let start = names.len().saturating_sub(count * 4);
+    let mut events: Vec<(String, Event)> = marketplace
+        .store()
+        .read(&names[start..])
+        .into_iter()
+        .filter_map(|file| Some((file.name, file.event.ok()?)))
+        .filter(|(_, event)| marketplace.config().bot_index(&event.bot_id).is_some())
+        .collect();
+    events.sort_by(|(left_name, left), (right_name, right)| {
+        left.time
+            .cmp(&right.time)
+            .then_with(|| left_name.cmp(right_name))
+    });
+    let skip = events.len().saturating_sub(count);
+    events
+        .into_iter()
+        .skip(skip)
+        .map(|(_, event)| event)
+        .collect()
+}
+
+/// The verify report as text.
+pub fn verify(layout: &Layout, report: &Report) -> String {
+    let mut text = String::new();
+    let _ = writeln!(text, "events folded: {}", report.event_count);
+    let _ = writeln!(text, "excluded files: {}", report.excluded_events.len());
+    for excluded in &report.excluded_events {
+        let path = layout.events_dir().join(&excluded.file);
+        let _ = writeln!(text, "  {}: {}", layout.display(&path), excluded.reason);
+    }
+    if !report.unknown_bots.is_empty() {
+        let _ = writeln!(text, "unknown bots:");
+        for (bot, events) in &report.unknown_bots {
+            let _ = writeln!(text, "  {bot} ({})", counted(*events, "event"));
+        }
+    }
+    match &report.cache_detail {
+        Some(detail) => {
+            let _ = writeln!(text, "cache: {} ({detail})", report.cache);
+        }
+        None => {
+            let _ = writeln!(text, "cache: {}", report.cache);
+        }
+    }
+    let verdict = if report.is_clean() {
+        "ok"
+    } else {
+        "problems found"
+    };
+    let _ = writeln!(text, "result: {verdict}");
+    text
+}
+
+/// `1 event`, `2 events`.
+fn counted(count: u64, noun: &str) -> String {
+    if count == 1 {
+        format!("1 {noun}")
+    } else {
+        format!("{count} {noun}s")
+    }
+}
+
+fn bar(weight: f64) -> String {
+    let filled = ((weight.clamp(0.0, 1.0) * BAR_WIDTH as f64).round() as usize).min(BAR_WIDTH);
+    format!("{}{}", "█".repeat(filled), "·".repeat(BAR_WIDTH - filled))
+}
+
+fn cut(text: &str, width: usize) -> String {
+    if text.chars().count() <= width {
+        text.to_owned()
+    } else {
+        let kept: String = text.chars().take(width - 1).collect();
+        format!("{kept}…")
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use ralph_marketplace::{Config, fold};
+
+    #[test]
+    fn the_status_table_fits_in_80_columns() {
+        let state = fold(&Config::default(), Vec::new());
+        let event = Event::parse(
+            br#"{"timestamp": "2026-01-29T10:15:00Z", "issue_number": 123456,
+                "bot_id": "a_very_long_bidder_name_indeed", "outcome": "resubmitted",
+                "weight_delta": -0.05}"#,
+        )
+        .expect("event");
+        let text = status(&state, &[event]);
+        for line in text.lines() {
+            assert!(
+                line.chars().count() <= 80,
+                "{} columns: {line}",
+                line.chars().count()
+            );
+        }
+        assert!(text.contains("bidder_1"));
+        assert!(text.contains("Recent rounds"));
+    }
+
+    #[test]
+    fn bars_are_full_at_weight_one_and_empty_at_zero() {
+        assert_eq!(bar(1.0), "█".repeat(BAR_WIDTH));
+        assert_eq!(bar(0.0), "·".repeat(BAR_WIDTH));
+    }
+}

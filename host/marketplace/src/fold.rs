@@ -1,0 +1,261 @@
+//! Folding the event log into the state (SPEC §2.3): a pure function of the
+//! *set* of event files and the config.
+
+use crate::allocation::allocate;
+use crate::config::Config;
+use crate::efficiency::efficiency;
+use crate::event::{Event, EventError, Outcome};
+use crate::projection::project_onto_capped_simplex;
+use crate::state::{BotState, Bots, ExcludedEvent, State};
+
+/// One file of the log: its name and what parsing it gave.
+#[derive(Clone, Debug)]
+pub struct EventFile {
+    pub name: String,
+    pub event: Result<Event, EventError>,
+}
+
+/// Folds `files` (in any order) into the state.
+///
+/// Invalid files and events naming an unknown bidder are left out and listed
+/// in `excluded_events`; the rest are applied in order of timestamp, then
+/// file name.
+pub fn fold(config: &Config, files: Vec<EventFile>) -> State {
+    let mut valid = Vec::with_capacity(files.len());
+    let mut excluded = Vec::new();
+    for EventFile { name, event } in files {
+        match event {
+            Ok(event) => match config.bot_index(&event.bot_id) {
+                Some(index) => valid.push((index, name, event)),
+                None => excluded.push(ExcludedEvent {
+                    reason: unknown_bot_reason(config, &event.bot_id),
+                    file: name,
+                }),
+            },
+            Err(error) => excluded.push(ExcludedEvent {
+                file: name,
+                reason: error.to_string(),
+            }),
+        }
+    }
+    valid.sort_unstable_by(|(_, left_name, left), (_, right_name, right)| {
+        left.time
+            .cmp(&right.time)
+            .then_with(|| left_name.cmp(right_name))
+    });
+    excluded.sort_unstable_by(|left, right| left.file.cmp(&right.file));
+
+    let bot_count = config.bot_ids().len();
+    let (min, max) = (config.weight_constraints.min, config.weight_constraints.max);
+    let mut weights = vec![1.0 / bot_count as f64; bot_count];
+    let mut successes = vec![0u64; bot_count];
+    let mut failures = vec![0u64; bot_count];
+    for (index, _, event) in &valid {
+        weights[*index] += event.weight_delta;
+        project_onto_capped_simplex(&mut weights, min, max);
+        match event.outcome {
+            Outcome::Success => successes[*index] += 1,
+            Outcome::Failure => failures[*index] += 1,
+            _ => {}
+        }
+    }
+
+    let efficiencies: Vec<f64> = successes
+        .iter()
+        .zip(&failures)
+        .map(|(successes, failures)| efficiency(*successes, *failures))
+        .collect();
+    let allocations = allocate(
+        &weights,
+        &efficiencies,
+        config.pool(),
+        config.min_allocation_per_bot,
+    );
+    let bots = config
+        .bot_ids()
+        .into_iter()
+        .enumerate()
+        .map(|(index, id)| {
+            let bot = BotState {
+                weight: weights[index],
+                efficiency: efficiencies[index],
+                successes: successes[index],
+                failures: failures[index],
+                allocation: allocations[index],
+            };
+            (id, bot)
+        })
+        .collect();
+    State {
+        bots: Bots(bots),
+        total_budget_pool: config.pool(),
+        rounds_completed: successes.iter().sum::<u64>() + failures.iter().sum::<u64>(),
+        event_count: valid.len() as u64,
+        excluded_events: excluded,
+        last_updated: valid.last().map(|(_, _, event)| event.timestamp.clone()),
+    }
+}
+
+fn unknown_bot_reason(config: &Config, bot_id: &str) -> String {
+    format!(
+        "field `bot_id`: unknown bot {bot_id:?} (this marketplace has bidder_1 to bidder_{})",
+        config.num_bots
+    )
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn file(name: &str, json: &str) -> EventFile {
+        EventFile {
+            name: name.to_owned(),
+            event: Event::parse(json.as_bytes()),
+        }
+    }
+
+    fn event(timestamp: &str, bot: &str, outcome: &str, delta: f64) -> EventFile {
+        let json = format!(
+            r#"{{"timestamp": "{timestamp}", "issue_number": 1, "bot_id": "{bot}",
+                "outcome": "{outcome}", "weight_delta": {delta}}}"#
+        );
+        file(&format!("{timestamp}-{bot}-{outcome}.json"), &json)
+    }
+
+    #[test]
+    fn no_events_means_equal_weights_and_equal_budgets() {
+        let state = fold(&Config::default(), vec![]);
+        let json: serde_json::Value = serde_json::from_str(&state.to_json()).expect("json");
+        assert_eq!(
+            json,
+            serde_json::json!({
+                "bots": {
+                    "bidder_1": {"weight": 0.3333333333333333, "efficiency": 0.5,
+                                 "successes": 0, "failures": 0, "allocation": 10},
+                    "bidder_2": {"weight": 0.3333333333333333, "efficiency": 0.5,
+                                 "successes": 0, "failures": 0, "allocation": 10},
+                    "bidder_3": {"weight": 0.3333333333333333, "efficiency": 0.5,
+                                 "successes": 0, "failures": 0, "allocation": 10}
+                },
+                "total_budget_pool": 30, "rounds_completed": 0, "event_count": 0,
+                "excluded_events": [], "last_updated": null
+            })
+        );
+    }
+
+    #[test]
+    fn a_success_raises_the_weight_and_the_budget() {
+        let state = fold(
+            &Config::default(),
+            vec![event("2026-01-29T10:15:00Z", "bidder_2", "success", 0.15)],
+        );
+        let bot = state.bot("bidder_2").expect("bot");
+        assert!((bot.weight - (1.0 / 3.0 + 0.1)).abs() < 1e-12);
+        assert_eq!(bot.successes, 1);
+        assert_eq!(bot.efficiency, 2.0 / 3.0);
+        assert_eq!(state.rounds_completed, 1);
+        assert_eq!(state.event_count, 1);
+        assert_eq!(state.last_updated.as_deref(), Some("2026-01-29T10:15:00Z"));
+        let total: u64 = state.bots.0.iter().map(|(_, bot)| bot.allocation).sum();
+        assert_eq!(total, 30);
+        assert!(bot.allocation > 10);
+    }
+
+    #[test]
+    fn events_apply_in_timestamp_order_not_file_order() {
+        // Capped at 0.6, the order of a big gain and a loss matters.
+        let late = event("2026-01-29T10:16:00Z", "bidder_1", "failure", -0.3);
+        let early = event("2026-01-29T10:15:00Z", "bidder_1", "success", 0.5);
+        let forward = fold(&Config::default(), vec![early.clone(), late.clone()]);
+        let backward = fold(&Config::default(), vec![late, early]);
+        assert_eq!(forward, backward);
+        // +0.5 caps bidder_1 at 0.6 (others 0.2); -0.3 then gives 0.3 + 0.1.
+        assert!((forward.bot("bidder_1").expect("bot").weight - 0.4).abs() < 1e-12);
+        assert_eq!(
+            forward.last_updated.as_deref(),
+            Some("2026-01-29T10:16:00Z")
+        );
+    }
+
+    #[test]
+    fn equal_timestamps_apply_in_file_name_order() {
+        let first = event("2026-01-29T10:15:00Z", "bidder_1", "success", 0.5);
+        let mut second = event("2026-01-29T10:15:00.000000Z", "bidder_1", "failure", -0.3);
+        second.name = "zz.json".to_owned();
+        let state = fold(&Config::default(), vec![second.clone(), first.clone()]);
+        assert!((state.bot("bidder_1").expect("bot").weight - 0.4).abs() < 1e-12);
+        assert_eq!(
+            state.last_updated.as_deref(),
+            Some("2026-01-29T10:15:00.000000Z")
+        );
+    }
+
+    #[test]
+    fn invalid_files_and_unknown_bots_are_excluded_with_a_reason() {
+        let state = fold(
+            &Config::default(),
+            vec![
+                file("b.json", "{not json"),
+                event("2026-01-29T10:15:00Z", "bidder_9", "success", 0.1),
+                event("2026-01-29T10:15:01Z", "bidder_1", "success", 0.1),
+            ],
+        );
+        assert_eq!(state.event_count, 1);
+        let files: Vec<&str> = state
+            .excluded_events
+            .iter()
+            .map(|e| e.file.as_str())
+            .collect();
+        assert_eq!(
+            files,
+            ["2026-01-29T10:15:00Z-bidder_9-success.json", "b.json"]
+        );
+        assert!(state.excluded_events[0].reason.contains("unknown bot"));
+        assert!(state.excluded_events[1].reason.contains("invalid JSON"));
+    }
+
+    #[test]
+    fn only_successes_and_failures_count_as_rounds() {
+        let events = [
+            "success",
+            "failure",
+            "not_tried",
+            "resubmitted",
+            "error",
+            "revert",
+        ]
+        .iter()
+        .enumerate()
+        .map(|(second, outcome)| {
+            event(
+                &format!("2026-01-29T10:15:0{second}Z"),
+                "bidder_1",
+                outcome,
+                0.0,
+            )
+        })
+        .collect();
+        let state = fold(&Config::default(), events);
+        let bot = state.bot("bidder_1").expect("bot");
+        assert_eq!((bot.successes, bot.failures), (1, 1));
+        assert_eq!(state.rounds_completed, 2);
+        assert_eq!(state.event_count, 6);
+    }
+
+    #[test]
+    fn weights_stay_within_their_bounds() {
+        let events = (0..20)
+            .map(|second| {
+                event(
+                    &format!("2026-01-29T10:15:{second:02}Z"),
+                    "bidder_3",
+                    "success",
+                    1.0,
+                )
+            })
+            .collect();
+        let state = fold(&Config::default(), events);
+        assert!((state.bot("bidder_3").expect("bot").weight - 0.6).abs() < 1e-12);
+        assert!((state.bot("bidder_1").expect("bot").weight - 0.2).abs() < 1e-12);
+    }
+}

@@ -1,0 +1,122 @@
+//! Every path Ralph keeps state in, in one place.
+//!
+//! ```text
+//! <repository>/
+//! ├── .claude/agents/          agent definitions (tracked)
+//! └── .ralph/
+//!     ├── config.json          the marketplace config (tracked)
+//!     ├── events/              the append-only event log (tracked)
+//!     ├── archive/<time>/      events moved aside by `reset` (tracked)
+//!     ├── .gitignore           ignores the derived files below
+//!     ├── marketplace.json     the folded state (derived, ignored)
+//!     ├── .state_version       what marketplace.json was folded from (derived, ignored)
+//!     └── tmp/                 files being written, before they are linked into place (ignored)
+//! ```
+
+use std::path::{Path, PathBuf};
+
+/// The files ignored by `.ralph/.gitignore`.
+pub const IGNORED: &[&str] = &["marketplace.json", ".state_version", "tmp/", "cache/"];
+
+/// The state paths of one repository.
+#[derive(Clone, Debug)]
+pub struct Layout {
+    repository: PathBuf,
+}
+
+impl Layout {
+    /// The layout of the repository rooted at `repository`.
+    pub fn new(repository: impl Into<PathBuf>) -> Self {
+        Layout {
+            repository: repository.into(),
+        }
+    }
+
+    pub fn repository(&self) -> &Path {
+        &self.repository
+    }
+
+    pub fn ralph_dir(&self) -> PathBuf {
+        self.repository.join(".ralph")
+    }
+
+    pub fn config_file(&self) -> PathBuf {
+        self.ralph_dir().join("config.json")
+    }
+
+    pub fn events_dir(&self) -> PathBuf {
+        self.ralph_dir().join("events")
+    }
+
+    pub fn archive_dir(&self) -> PathBuf {
+        self.ralph_dir().join("archive")
+    }
+
+    pub fn gitignore_file(&self) -> PathBuf {
+        self.ralph_dir().join(".gitignore")
+    }
+
+    pub fn state_file(&self) -> PathBuf {
+        self.ralph_dir().join("marketplace.json")
+    }
+
+    pub fn state_version_file(&self) -> PathBuf {
+        self.ralph_dir().join(".state_version")
+    }
+
+    pub fn tmp_dir(&self) -> PathBuf {
+        self.ralph_dir().join("tmp")
+    }
+
+    pub fn agents_dir(&self) -> PathBuf {
+        self.repository.join(".claude").join("agents")
+    }
+
+    /// `path` relative to the repository, for messages.
+    pub fn display<'a>(&self, path: &'a Path) -> std::path::Display<'a> {
+        path.strip_prefix(&self.repository)
+            .unwrap_or(path)
+            .display()
+    }
+}
+
+/// The root of the git repository containing `start`: the nearest ancestor
+/// holding a `.git` directory or file.
+pub fn find_repository_root(start: &Path) -> Option<PathBuf> {
+    start
+        .ancestors()
+        .find(|directory| directory.join(".git").exists())
+        .map(Path::to_path_buf)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn state_lives_under_dot_ralph() {
+        let layout = Layout::new("/repo");
+        assert_eq!(layout.config_file(), Path::new("/repo/.ralph/config.json"));
+        assert_eq!(layout.events_dir(), Path::new("/repo/.ralph/events"));
+        assert_eq!(
+            layout.state_file(),
+            Path::new("/repo/.ralph/marketplace.json")
+        );
+        assert_eq!(layout.agents_dir(), Path::new("/repo/.claude/agents"));
+        let file = layout.events_dir().join("x.json");
+        assert_eq!(layout.display(&file).to_string(), ".ralph/events/x.json");
+    }
+
+    #[test]
+    fn the_repository_root_is_the_nearest_directory_with_git() {
+        let directory = tempfile::tempdir().expect("temp dir");
+        let nested = directory.path().join("a/b");
+        std::fs::create_dir_all(&nested).expect("mkdir");
+        assert_eq!(find_repository_root(&nested), None);
+        std::fs::create_dir(directory.path().join(".git")).expect("mkdir");
+        assert_eq!(
+            find_repository_root(&nested).as_deref(),
+            Some(directory.path())
+        );
+    }
+}

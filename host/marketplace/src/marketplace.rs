@@ -1,0 +1,188 @@
+//! One repository's marketplace: its config, event log and cached state,
+//! opened together. This is what the CLI and the loop use.
+
+use std::fs;
+
+use crate::cache::{self, Staleness};
+use crate::config::{Config, ConfigError};
+use crate::event::{Event, EventError};
+use crate::fold::fold;
+use crate::layout::Layout;
+use crate::state::State;
+use crate::store::{Appended, EventStore, StoreError};
+
+/// An opened marketplace: a validated config and its event store.
+#[derive(Clone, Debug)]
+pub struct Marketplace {
+    layout: Layout,
+    config: Config,
+    config_digest: String,
+    store: EventStore,
+}
+
+/// Where a loaded state came from.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Source {
+    /// The cache, proven fresh by the directory stamp alone.
+    StampedCache,
+    /// The cache, proven fresh by listing the event names.
+    ListedCache,
+    /// A fold of every event file.
+    Fold,
+}
+
+/// The state and how it was obtained.
+#[derive(Clone, Debug)]
+pub struct Loaded {
+    pub state: State,
+    /// The exact JSON of the state (`marketplace.json`).
+    pub json: String,
+    pub source: Source,
+    /// Set when the cache could not be written (the state is still right).
+    pub cache_warning: Option<String>,
+}
+
+/// How the cache compares with the events, for `verify`.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum CacheHealth {
+    Fresh,
+    /// Out of date; the next `status` rebuilds it. Not an error.
+    Stale(Staleness),
+    /// Claims to be fresh but holds a different state than the events fold
+    /// to: an error.
+    Wrong,
+}
+
+/// Why an event could not be recorded.
+#[derive(Debug, thiserror::Error)]
+pub enum RecordError {
+    #[error("{source_name}: {error}")]
+    Invalid {
+        source_name: String,
+        error: EventError,
+    },
+    #[error(transparent)]
+    Store(#[from] StoreError),
+}
+
+impl Marketplace {
+    /// Opens the marketplace of the repository at `layout`, reading and
+    /// validating its config.
+    pub fn open(layout: Layout) -> Result<Marketplace, ConfigError> {
+        let path = layout.config_file();
+        let bytes = fs::read(&path).map_err(|source| ConfigError::Read {
+            path: path.clone(),
+            source,
+        })?;
+        let config = Config::from_slice(&bytes).map_err(|error| error.at(&path))?;
+        Ok(Marketplace {
+            store: EventStore::new(&layout),
+            config_digest: cache::digest(&bytes),
+            config,
+            layout,
+        })
+    }
+
+    pub fn config(&self) -> &Config {
+        &self.config
+    }
+
+    pub fn layout(&self) -> &Layout {
+        &self.layout
+    }
+
+    pub fn store(&self) -> &EventStore {
+        &self.store
+    }
+
+    /// The current state: from the cache when it is provably fresh,
+    /// otherwise folded from the events (and the cache rewritten).
+    pub fn state(&self) -> Result<Loaded, StoreError> {
+        let cached = cache::read_cached(&self.layout, &self.config_digest);
+        if let Ok(cached) = &cached
+            && cached.proven
+        {
+            return Ok(Loaded {
+                state: cached.state.clone(),
+                json: cached.state_json.clone(),
+                source: Source::StampedCache,
+                cache_warning: None,
+            });
+        }
+        let stamp = cache::take_stamp(&self.layout.tmp_dir(), self.store.events_dir());
+        let names = self.store.list()?;
+        if let Ok(cached) = cached
+            && cached.matches_names(&names)
+        {
+            let cache_warning = cache::restamp(&self.layout, &cached, stamp)
+                .err()
+                .map(|error| format!("could not update the cache stamp: {error}"));
+            return Ok(Loaded {
+                state: cached.state,
+                json: cached.state_json,
+                source: Source::ListedCache,
+                cache_warning,
+            });
+        }
+        let state = fold(&self.config, self.store.read(&names));
+        let cache_warning = cache::write(&self.layout, &state, &names, &self.config_digest, stamp)
+            .err()
+            .map(|error| format!("could not write the cache: {error}"));
+        Ok(Loaded {
+            json: state.to_json(),
+            state,
+            source: Source::Fold,
+            cache_warning,
+        })
+    }
+
+    /// Folds every event file, ignoring and leaving the cache alone.
+    pub fn fold_from_disk(&self) -> Result<State, StoreError> {
+        let names = self.store.list()?;
+        Ok(fold(&self.config, self.store.read(&names)))
+    }
+
+    /// Compares the cache with a fresh fold of the events.
+    pub fn cache_health(&self, folded: &State) -> Result<CacheHealth, StoreError> {
+        let cached = match cache::read_cached(&self.layout, &self.config_digest) {
+            Ok(cached) => cached,
+            Err(staleness) => return Ok(CacheHealth::Stale(staleness)),
+        };
+        let names = self.store.list()?;
+        if !cached.proven && !cached.matches_names(&names) {
+            return Ok(CacheHealth::Stale(Staleness::EventsChanged));
+        }
+        if cached.state_json == folded.to_json() {
+            Ok(CacheHealth::Fresh)
+        } else {
+            Ok(CacheHealth::Wrong)
+        }
+    }
+
+    /// Validates one event (`source_name` names where it came from, for
+    /// messages) and appends it to the log.
+    pub fn record(&self, source_name: &str, bytes: &[u8]) -> Result<Appended, RecordError> {
+        let invalid = |error| RecordError::Invalid {
+            source_name: source_name.to_owned(),
+            error,
+        };
+        let event = Event::parse(bytes).map_err(invalid)?;
+        if self.config.bot_index(&event.bot_id).is_none() {
+            return Err(invalid(EventError {
+                field: Some("bot_id".into()),
+                message: format!(
+                    "unknown bot {:?} (this marketplace has bidder_1 to bidder_{})",
+                    event.bot_id, self.config.num_bots
+                ),
+            }));
+        }
+        let document: serde_json::Map<String, serde_json::Value> = serde_json::from_slice(bytes)
+            .map_err(|error| {
+                invalid(EventError {
+                    field: None,
+                    message: format!("invalid JSON: {error}"),
+                })
+            })?;
+        Ok(self.store.append(&event, &document)?)
+    }
+}
