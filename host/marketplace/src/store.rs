@@ -313,7 +313,10 @@ mod tests {
             appended.file_name,
             "2026-01-29T10-15-00-123456Z-bidder_1-success.json"
         );
-        assert_eq!(store.list().expect("list"), std::slice::from_ref(&appended.file_name));
+        assert_eq!(
+            store.list().expect("list"),
+            std::slice::from_ref(&appended.file_name)
+        );
         let read = store.read(&[appended.file_name]);
         assert_eq!(read[0].event.as_ref().expect("parses"), &event);
         let written: serde_json::Value =
