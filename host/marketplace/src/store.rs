@@ -170,6 +170,11 @@ impl EventStore {
             };
             let file_name = event::file_name(&time, &event.bot_id, event.outcome);
             let path = self.events.join(&file_name);
+            // A name seen taken is skipped before anything is written; the
+            // link below still refuses one taken in the meantime.
+            if path.symlink_metadata().is_ok() {
+                continue;
+            }
             if self.link_new(&document, &path)? {
                 return Ok(Appended {
                     path,

@@ -1,0 +1,109 @@
+//! Helpers for tests that drive the real `ralph` binary on a temporary
+//! repository.
+
+#![allow(dead_code)]
+
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output, Stdio};
+
+pub const RALPH: &str = env!("CARGO_BIN_EXE_ralph");
+
+/// A temporary repository (a directory with `.git/`) with a marketplace set
+/// up in it.
+pub struct Repository {
+    pub directory: tempfile::TempDir,
+}
+
+impl Repository {
+    /// An empty repository, no marketplace yet.
+    pub fn empty() -> Self {
+        let directory = tempfile::tempdir().expect("temp dir");
+        std::fs::create_dir(directory.path().join(".git")).expect("mkdir .git");
+        Repository { directory }
+    }
+
+    /// A repository after `ralph marketplace setup`.
+    pub fn set_up() -> Self {
+        let repository = Repository::empty();
+        let output = repository.ralph(&["marketplace", "setup"]);
+        assert!(
+            output.status.success(),
+            "setup failed: {}",
+            text(&output.stderr)
+        );
+        repository
+    }
+
+    pub fn path(&self) -> &Path {
+        self.directory.path()
+    }
+
+    pub fn events_dir(&self) -> PathBuf {
+        self.path().join(".ralph/events")
+    }
+
+    /// Runs `ralph --repo <this> ARGS`.
+    pub fn ralph(&self, args: &[&str]) -> Output {
+        self.command(args).output().expect("ralph runs")
+    }
+
+    /// `ralph --repo <this> ARGS`, not yet started, with no standard input.
+    pub fn command(&self, args: &[&str]) -> Command {
+        let mut command = Command::new(RALPH);
+        command
+            .arg("--repo")
+            .arg(self.path())
+            .args(args)
+            .stdin(Stdio::null());
+        command
+    }
+
+    /// Writes an event file by hand (bypassing `record`).
+    pub fn write_event(&self, name: &str, json: &str) {
+        std::fs::write(self.events_dir().join(name), json).expect("write event");
+    }
+
+    /// Every file under `.ralph/` and `.claude/` with its bytes.
+    pub fn snapshot(&self) -> BTreeMap<PathBuf, Vec<u8>> {
+        let mut files = BTreeMap::new();
+        let mut pending = vec![self.path().join(".ralph"), self.path().join(".claude")];
+        while let Some(directory) = pending.pop() {
+            let Ok(entries) = std::fs::read_dir(&directory) else {
+                continue;
+            };
+            for entry in entries {
+                let path = entry.expect("entry").path();
+                if path.is_dir() {
+                    pending.push(path);
+                } else {
+                    let bytes = std::fs::read(&path).expect("read");
+                    files.insert(path, bytes);
+                }
+            }
+        }
+        files
+    }
+
+    /// `status --json`, parsed.
+    pub fn status_json(&self) -> serde_json::Value {
+        let output = self.ralph(&["marketplace", "status", "--json"]);
+        assert!(
+            output.status.success(),
+            "status failed: {}",
+            text(&output.stderr)
+        );
+        serde_json::from_slice(&output.stdout).expect("status prints JSON")
+    }
+}
+
+/// An event as JSON.
+pub fn event(timestamp: &str, bot: &str, outcome: &str, delta: f64) -> String {
+    format!(
+        r#"{{"timestamp": "{timestamp}", "issue_number": 42, "bot_id": "{bot}", "outcome": "{outcome}", "weight_delta": {delta}}}"#
+    )
+}
+
+pub fn text(bytes: &[u8]) -> String {
+    String::from_utf8_lossy(bytes).into_owned()
+}

@@ -1,0 +1,69 @@
+//! Processes appending at the same time never lose or overwrite an event.
+
+mod common;
+
+use std::collections::BTreeSet;
+
+use common::{Repository, text};
+use ralph_marketplace::Event;
+
+const PROCESSES: usize = 8;
+const EVENTS_EACH: usize = 200;
+
+#[test]
+fn eight_processes_appending_200_events_each_leave_1600_distinct_valid_events() {
+    let repository = Repository::set_up();
+    // Every process appends the same timestamps for the same bidder, so
+    // names clash constantly and must move to the next free microsecond.
+    let inputs: Vec<_> = (0..EVENTS_EACH)
+        .map(|index| {
+            let path = repository.path().join(format!("input-{index}.json"));
+            let json = format!(
+                r#"{{"timestamp": "2026-01-29T10:15:00.{:06}Z", "issue_number": 5, "bot_id": "bidder_1", "outcome": "not_tried", "weight_delta": -0.02}}"#,
+                index * 3
+            );
+            std::fs::write(&path, json).expect("input");
+            path
+        })
+        .collect();
+
+    std::thread::scope(|scope| {
+        for _ in 0..PROCESSES {
+            scope.spawn(|| {
+                for input in &inputs {
+                    let output = repository.ralph(&[
+                        "marketplace",
+                        "record",
+                        "--file",
+                        input.to_str().expect("utf-8"),
+                    ]);
+                    assert!(output.status.success(), "{}", text(&output.stderr));
+                }
+            });
+        }
+    });
+
+    let mut names = BTreeSet::new();
+    let mut timestamps = BTreeSet::new();
+    for entry in std::fs::read_dir(repository.events_dir()).expect("events") {
+        let entry = entry.expect("entry");
+        let event = Event::parse(&std::fs::read(entry.path()).expect("read"))
+            .unwrap_or_else(|error| panic!("{}: {error}", entry.path().display()));
+        assert_eq!(
+            entry.file_name().into_string().expect("utf-8"),
+            event.file_name()
+        );
+        timestamps.insert(event.timestamp);
+        names.insert(entry.file_name());
+    }
+    assert_eq!(names.len(), PROCESSES * EVENTS_EACH);
+    assert_eq!(
+        timestamps.len(),
+        PROCESSES * EVENTS_EACH,
+        "every event has its own time"
+    );
+    assert_eq!(
+        repository.status_json()["event_count"],
+        PROCESSES * EVENTS_EACH
+    );
+}
