@@ -64,7 +64,7 @@ impl Outcome {
 
 impl fmt::Display for Outcome {
     fn fmt(&self, formatter: &mut fmt::Formatter<'_>) -> fmt::Result {
-        formatter.write_str(self.as_str())
+        formatter.pad(self.as_str())
     }
 }
 
@@ -153,14 +153,12 @@ impl EventError {
 impl Event {
     /// Parses and validates one event from the bytes of its file.
     pub fn parse(bytes: &[u8]) -> Result<Event, EventError> {
-        let mut deserializer = serde_json::Deserializer::from_slice(bytes);
-        let raw: RawEvent =
-            serde_path_to_error::deserialize(&mut deserializer).map_err(json_error)?;
-        deserializer.end().map_err(|error| EventError {
-            field: None,
-            message: format!("trailing characters after the event: {error}"),
-        })?;
-        raw.validate()
+        // Most events are valid: parse plainly, and only when that fails
+        // parse again tracking the path, to name the field at fault.
+        match serde_json::from_slice::<RawEvent>(bytes) {
+            Ok(raw) => raw.validate(),
+            Err(_) => Err(explain_json_error(bytes)),
+        }
     }
 
     /// The canonical file name: `<timestamp>-<bot_id>-<outcome>.json`, the
@@ -203,6 +201,24 @@ pub fn is_valid_bot_id(id: &str) -> bool {
         && id.bytes().all(|byte| {
             byte.is_ascii_lowercase() || byte.is_ascii_digit() || byte == b'_' || byte == b'-'
         })
+}
+
+/// Parses `bytes` again, tracking the path, to say why they are not an event.
+fn explain_json_error(bytes: &[u8]) -> EventError {
+    let mut deserializer = serde_json::Deserializer::from_slice(bytes);
+    match serde_path_to_error::deserialize::<_, RawEvent>(&mut deserializer) {
+        Err(error) => json_error(error),
+        Ok(_) => match deserializer.end() {
+            Err(error) => EventError {
+                field: None,
+                message: format!("trailing characters after the event: {error}"),
+            },
+            Ok(()) => EventError {
+                field: None,
+                message: "invalid JSON".to_owned(),
+            },
+        },
+    }
 }
 
 fn json_error(error: serde_path_to_error::Error<serde_json::Error>) -> EventError {
