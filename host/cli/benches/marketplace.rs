@@ -1,0 +1,205 @@
+//! The marketplace's performance on a large log, measured in one run:
+//!
+//! - the floor: listing and reading every event file (one thread, and the
+//!   threads the fold uses), without parsing;
+//! - folding every event from disk, no cache;
+//! - `ralph marketplace status --json` with a fresh cache (the real binary);
+//! - a straightforward Python fold of the same files.
+//!
+//! Run with `cargo bench -p ralph --bench marketplace` (release build).
+//! `RALPH_BENCH_EVENTS` sets the log size (default 100,000) and
+//! `RALPH_BENCH_RUNS` the runs per measurement (default 5; medians are shown).
+
+use std::io::Read;
+use std::path::Path;
+use std::process::Command;
+use std::time::{Duration, Instant};
+
+use ralph_marketplace::store::EventStore;
+use ralph_marketplace::{Layout, Marketplace};
+
+const OUTCOMES: [&str; 4] = ["success", "failure", "not_tried", "resubmitted"];
+
+fn main() {
+    let events: usize = setting("RALPH_BENCH_EVENTS", 100_000);
+    let runs: usize = setting("RALPH_BENCH_RUNS", 5);
+    let directory = tempfile::tempdir().expect("temp dir");
+    let layout = Layout::new(directory.path());
+    println!(
+        "Writing {events} event files to {}",
+        directory.path().display()
+    );
+    write_log(&layout, events);
+    let marketplace = Marketplace::open(layout.clone()).expect("config");
+    let store = EventStore::new(&layout);
+
+    let read_one_thread = median(runs, || {
+        let names = store.list().expect("list");
+        let mut buffer = Vec::new();
+        let mut bytes = 0;
+        for name in &names {
+            buffer.clear();
+            std::fs::File::open(layout.events_dir().join(name))
+                .and_then(|mut file| file.read_to_end(&mut buffer))
+                .expect("read");
+            bytes += buffer.len();
+        }
+        bytes
+    });
+    let read_parallel = median(runs, || {
+        let names = store.list().expect("list");
+        store
+            .map_files(&names, |_, bytes| bytes.map(<[u8]>::len).unwrap_or(0))
+            .iter()
+            .sum::<usize>()
+    });
+    let fold = median(runs, || {
+        marketplace.fold_from_disk().expect("fold").event_count as usize
+    });
+    // Build the cache once, then time the real command against it.
+    marketplace.state().expect("state");
+    let status = median(runs.max(10), || {
+        let output = Command::new(env!("CARGO_BIN_EXE_ralph"))
+            .args(["--repo"])
+            .arg(directory.path())
+            .args(["marketplace", "status", "--json"])
+            .output()
+            .expect("ralph runs");
+        assert!(output.status.success());
+        output.stdout.len()
+    });
+    let python = python_fold(directory.path(), runs.min(3));
+
+    let threads = std::thread::available_parallelism()
+        .map_or(1, usize::from)
+        .min(8);
+    println!();
+    println!("{events} events, {runs} runs each, medians:");
+    println!(
+        "  list + read, 1 thread            {:>9.1} ms",
+        millis(read_one_thread)
+    );
+    println!(
+        "  list + read, {threads} threads           {:>9.1} ms",
+        millis(read_parallel)
+    );
+    println!(
+        "  fold from disk (no cache)        {:>9.1} ms",
+        millis(fold)
+    );
+    println!(
+        "  status --json, fresh cache       {:>9.1} ms",
+        millis(status)
+    );
+    match python {
+        Some(python) => println!(
+            "  Python reference fold            {:>9.1} ms",
+            millis(python)
+        ),
+        None => println!("  Python reference fold            (python3 not found)"),
+    }
+    println!();
+    let fold_ratio = fold.as_secs_f64() / read_parallel.as_secs_f64();
+    println!("fold / read floor: {fold_ratio:.2}x (target <= 1.5x)");
+    println!("fold: {:.0} ms (target <= 500 ms)", millis(fold));
+    println!(
+        "status with a fresh cache: {:.1} ms (target <= 20 ms)",
+        millis(status)
+    );
+    if let Some(python) = python {
+        println!(
+            "Python fold / Ralph fold: {:.1}x (target >= 5x)",
+            python.as_secs_f64() / fold.as_secs_f64()
+        );
+    }
+}
+
+fn setting(name: &str, default: usize) -> usize {
+    std::env::var(name)
+        .ok()
+        .and_then(|value| value.parse().ok())
+        .unwrap_or(default)
+}
+
+/// Writes a config and `count` realistic event files.
+fn write_log(layout: &Layout, count: usize) {
+    std::fs::create_dir_all(layout.events_dir()).expect("mkdir");
+    std::fs::write(layout.config_file(), "{}\n").expect("config");
+    for index in 0..count {
+        let bot = format!("bidder_{}", index % 3 + 1);
+        let outcome = OUTCOMES[index % OUTCOMES.len()];
+        let seconds = index / 1000;
+        let micros = (index % 1000) * 1000;
+        let time = format!(
+            "2026-01-{:02}T{:02}:{:02}:{:02}",
+            1 + seconds / 86_400 % 28,
+            seconds / 3600 % 24,
+            seconds / 60 % 60,
+            seconds % 60
+        );
+        let delta = [0.15, -0.15, -0.02, -0.05][index % 4];
+        let json = format!(
+            r#"{{
+  "timestamp": "{time}.{micros:06}Z",
+  "issue_number": {issue},
+  "bot_id": "{bot}",
+  "outcome": "{outcome}",
+  "proposal_score": 0.87,
+  "implementation_score": 0.85,
+  "accuracy": 0.98,
+  "weight_delta": {delta},
+  "iteration_count": 3,
+  "metrics": {{"tests_passed": true, "code_quality_passed": true, "coverage_delta": 2.5,
+              "lines_changed": 45, "files_affected": 3}}
+}}
+"#,
+            issue = index / 7
+        );
+        let name = format!(
+            "{}-{:02}-{:02}-{micros:06}Z-{bot}-{outcome}.json",
+            &time[..13],
+            seconds / 60 % 60,
+            seconds % 60
+        );
+        std::fs::write(layout.events_dir().join(name), json).expect("event");
+    }
+}
+
+/// Runs `work` `runs` times after one warm-up run; returns the median.
+fn median<T>(runs: usize, mut work: impl FnMut() -> T) -> Duration {
+    std::hint::black_box(work());
+    let mut times: Vec<Duration> = (0..runs.max(1))
+        .map(|_| {
+            let started = Instant::now();
+            std::hint::black_box(work());
+            started.elapsed()
+        })
+        .collect();
+    times.sort();
+    times[times.len() / 2]
+}
+
+fn python_fold(repository: &Path, runs: usize) -> Option<Duration> {
+    let script = concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/../marketplace/benches/reference_fold.py"
+    );
+    Command::new("python3").arg("--version").output().ok()?;
+    Some(median(runs, || {
+        let output = Command::new("python3")
+            .arg(script)
+            .arg(repository)
+            .output()
+            .expect("python3 runs");
+        assert!(
+            output.status.success(),
+            "{}",
+            String::from_utf8_lossy(&output.stderr)
+        );
+        output.stdout.len()
+    }))
+}
+
+fn millis(duration: Duration) -> f64 {
+    duration.as_secs_f64() * 1000.0
+}
