@@ -10,7 +10,6 @@
 //! `RALPH_BENCH_EVENTS` sets the log size (default 100,000) and
 //! `RALPH_BENCH_RUNS` the runs per measurement (default 5; medians are shown).
 
-use std::io::Read;
 use std::path::Path;
 use std::process::Command;
 use std::time::{Duration, Instant};
@@ -33,26 +32,20 @@ fn main() {
     let marketplace = Marketplace::open(layout.clone()).expect("config");
     let store = EventStore::new(&layout);
 
-    let read_one_thread = median(runs, || {
-        let names = store.list().expect("list");
-        let mut buffer = Vec::new();
-        let mut bytes = 0;
-        for name in &names {
-            buffer.clear();
-            std::fs::File::open(layout.events_dir().join(name))
-                .and_then(|mut file| file.read_to_end(&mut buffer))
-                .expect("read");
-            bytes += buffer.len();
-        }
-        bytes
-    });
-    let read_parallel = median(runs, || {
+    let threads = std::thread::available_parallelism()
+        .map_or(1, usize::from)
+        .min(8);
+    let read_on = |threads: usize| {
         let names = store.list().expect("list");
         store
-            .map_files(&names, |_, bytes| bytes.map(<[u8]>::len).unwrap_or(0))
+            .map_files_on(threads, &names, |_, bytes| {
+                bytes.map(<[u8]>::len).unwrap_or(0)
+            })
             .iter()
             .sum::<usize>()
-    });
+    };
+    let read_one_thread = median(runs, || read_on(1));
+    let read_parallel = median(runs, || read_on(threads));
     let fold = median(runs, || {
         marketplace.fold_from_disk().expect("fold").event_count as usize
     });
@@ -70,9 +63,6 @@ fn main() {
     });
     let python = python_fold(directory.path(), runs.min(3));
 
-    let threads = std::thread::available_parallelism()
-        .map_or(1, usize::from)
-        .min(8);
     println!();
     println!("{events} events, {runs} runs each, medians:");
     println!(

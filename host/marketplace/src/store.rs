@@ -121,6 +121,16 @@ impl EventStore {
             .map(usize::from)
             .unwrap_or(1)
             .clamp(1, 8);
+        self.map_files_on(threads, names, work)
+    }
+
+    /// [`EventStore::map_files`] on exactly `threads` threads.
+    pub fn map_files_on<T, F>(&self, threads: usize, names: &[String], work: F) -> Vec<T>
+    where
+        T: Send,
+        F: Fn(&str, io::Result<&[u8]>) -> T + Sync,
+    {
+        let threads = threads.max(1);
         let chunk = names.len().div_ceil(threads).max(1);
         let work = &work;
         std::thread::scope(|scope| {
@@ -239,10 +249,26 @@ impl EventStore {
     }
 }
 
-/// Reads the whole file at `path` into `buffer` (cleared first).
+/// Reads the whole file at `path` into `buffer`, replacing its contents.
+///
+/// Plain reads into a reused buffer: `read_to_end` on a `File` would also
+/// ask for the file's size and position, two more system calls per event.
 fn read_into(path: &Path, buffer: &mut Vec<u8>) -> io::Result<()> {
-    buffer.clear();
-    File::open(path)?.read_to_end(buffer)?;
+    let mut file = File::open(path)?;
+    buffer.resize(buffer.capacity().max(READ_BUFFER), 0);
+    let mut filled = 0;
+    loop {
+        if filled == buffer.len() {
+            buffer.resize(buffer.len() * 2, 0);
+        }
+        match file.read(&mut buffer[filled..]) {
+            Ok(0) => break,
+            Ok(read) => filled += read,
+            Err(error) if error.kind() == io::ErrorKind::Interrupted => {}
+            Err(error) => return Err(error),
+        }
+    }
+    buffer.truncate(filled);
     Ok(())
 }
 
@@ -355,6 +381,22 @@ mod tests {
             fs::write(store.events_dir().join(name), "{}").expect("write");
         }
         assert_eq!(store.list().expect("list"), ["a.json", "b.json"]);
+    }
+
+    #[test]
+    fn files_larger_than_the_read_buffer_are_read_whole() {
+        let (_directory, store) = store();
+        fs::create_dir_all(store.events_dir()).expect("mkdir");
+        let big = EVENT.replace(
+            "\"round\": 1",
+            &format!("\"padding\": \"{}\"", "x".repeat(100_000)),
+        );
+        fs::write(store.events_dir().join("big.json"), &big).expect("write");
+        fs::write(store.events_dir().join("small.json"), EVENT).expect("write");
+        let names = store.list().expect("list");
+        let sizes = store.map_files_on(1, &names, |_, bytes| bytes.map(<[u8]>::len).unwrap_or(0));
+        assert_eq!(sizes, [big.len(), EVENT.len()]);
+        assert!(store.read(&names).iter().all(|file| file.event.is_ok()));
     }
 
     #[test]
