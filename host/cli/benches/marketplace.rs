@@ -49,6 +49,10 @@ fn main() {
     let fold = median(runs, || {
         marketplace.fold_from_disk().expect("fold").event_count as usize
     });
+    let files = store.read(&store.list().expect("list"));
+    let fold_in_memory = median(runs, || {
+        ralph_marketplace::fold(marketplace.config(), files.clone()).event_count as usize
+    });
     // Build the cache once, then time the real command against it.
     marketplace.state().expect("state");
     let status = median(runs.max(10), || {
@@ -76,6 +80,10 @@ fn main() {
     println!(
         "  fold from disk (no cache)        {:>9.1} ms",
         millis(fold)
+    );
+    println!(
+        "    of which sort + apply + budget {:>9.1} ms",
+        millis(fold_in_memory)
     );
     println!(
         "  status --json, fresh cache       {:>9.1} ms",
