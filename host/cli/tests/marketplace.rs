@@ -291,3 +291,136 @@ fn help_teaches_the_commands() {
         assert!(help.contains(command), "{command} missing from help");
     }
 }
+
+/// Runs `ralph ARGS` on a pseudo-terminal (through `script`), typing `input`.
+fn on_terminal(repository: &Repository, args: &str, input: &str) -> std::process::Output {
+    let command = format!(
+        "{} --repo {} {args}",
+        common::RALPH,
+        repository.path().display()
+    );
+    let mut child = std::process::Command::new("script")
+        .args(["-qec", &command, "/dev/null"])
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("script(1) runs (util-linux)");
+    child
+        .stdin
+        .take()
+        .expect("stdin")
+        .write_all(input.as_bytes())
+        .expect("type");
+    child.wait_with_output().expect("wait")
+}
+
+#[test]
+fn reset_on_a_terminal_asks_and_a_no_moves_nothing() {
+    let repository = Repository::set_up();
+    repository.write_event(
+        "a.json",
+        &event("2026-01-29T10:15:00Z", "bidder_1", "success", 0.1),
+    );
+    let declined = on_terminal(&repository, "marketplace reset", "n\n");
+    assert_eq!(declined.status.code(), Some(1));
+    let stdout = text(&declined.stdout);
+    assert!(
+        stdout.contains("[y/N]") && stdout.contains("cancelled"),
+        "{stdout}"
+    );
+    assert!(repository.events_dir().join("a.json").exists());
+
+    let accepted = on_terminal(&repository, "marketplace reset", "y\n");
+    assert_eq!(
+        accepted.status.code(),
+        Some(0),
+        "{}",
+        text(&accepted.stdout)
+    );
+    assert!(!repository.events_dir().join("a.json").exists());
+}
+
+#[test]
+fn reset_with_no_events_has_nothing_to_do() {
+    let repository = Repository::set_up();
+    let output = repository.ralph(&["marketplace", "reset", "--yes"]);
+    assert!(output.status.success());
+    assert!(text(&output.stdout).contains("nothing to reset"));
+    assert!(!repository.path().join(".ralph/archive").exists());
+}
+
+#[test]
+fn a_repo_that_is_not_a_directory_is_refused() {
+    let repository = Repository::set_up();
+    let output = std::process::Command::new(common::RALPH)
+        .args(["--repo", "/nonexistent/ralph", "marketplace", "status"])
+        .output()
+        .expect("ralph runs");
+    assert_eq!(output.status.code(), Some(2));
+    assert!(text(&output.stderr).contains("not a directory"));
+    drop(repository);
+}
+
+#[test]
+fn an_unreadable_event_file_for_record_is_bad_input() {
+    let repository = Repository::set_up();
+    let output = repository.ralph(&["marketplace", "record", "--file", "/nonexistent/event.json"]);
+    assert_eq!(output.status.code(), Some(2));
+    assert!(text(&output.stderr).contains("/nonexistent/event.json"));
+}
+
+#[test]
+fn the_human_status_says_when_files_were_left_out() {
+    let repository = Repository::set_up();
+    repository.write_event("broken.json", "[]");
+    let output = repository.ralph(&["marketplace", "status"]);
+    assert!(output.status.success());
+    assert!(text(&output.stdout).contains("1 event file left out"));
+    assert!(text(&output.stderr).contains("broken.json"));
+}
+
+#[test]
+fn status_still_answers_when_the_cache_cannot_be_written() {
+    let repository = Repository::set_up();
+    // A directory where the cache file should be: the write fails.
+    std::fs::create_dir(repository.path().join(".ralph/marketplace.json")).expect("mkdir");
+    repository.write_event(
+        "a.json",
+        &event("2026-01-29T10:15:00Z", "bidder_1", "success", 0.1),
+    );
+    let output = repository.ralph(&["marketplace", "status", "--json"]);
+    assert!(output.status.success(), "{}", text(&output.stderr));
+    assert!(text(&output.stderr).contains("could not write the cache"));
+    let state: serde_json::Value = serde_json::from_slice(&output.stdout).expect("json");
+    assert_eq!(state["event_count"], 1);
+}
+
+#[test]
+fn verify_exits_1_when_the_cache_disagrees_with_the_events() {
+    let repository = Repository::set_up();
+    repository.write_event(
+        "a.json",
+        &event("2026-01-29T10:15:00Z", "bidder_1", "success", 0.1),
+    );
+    repository.status_json();
+    // Tamper with the cache and make its version vouch for the change.
+    let state_path = repository.path().join(".ralph/marketplace.json");
+    let tampered = std::fs::read_to_string(&state_path)
+        .expect("cache")
+        .replace("\"successes\": 1", "\"successes\": 7");
+    std::fs::write(&state_path, &tampered).expect("write");
+    let version_path = repository.path().join(".ralph/.state_version");
+    let mut version: serde_json::Value =
+        serde_json::from_slice(&std::fs::read(&version_path).expect("version")).expect("json");
+    version["state_digest"] = ralph_marketplace::cache::digest(tampered.as_bytes()).into();
+    std::fs::write(&version_path, version.to_string()).expect("write");
+
+    let output = repository.ralph(&["marketplace", "verify"]);
+    assert_eq!(output.status.code(), Some(1));
+    assert!(
+        text(&output.stdout).contains("cache: wrong"),
+        "{}",
+        text(&output.stdout)
+    );
+}
