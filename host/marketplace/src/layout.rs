@@ -7,6 +7,8 @@
 //!     ├── config.json          the marketplace config (tracked)
 //!     ├── events/              the append-only event log (tracked)
 //!     ├── archive/<time>/      events moved aside by `reset` (tracked)
+//!     ├── issues/<N>.md        local issues: front matter and a markdown body (tracked)
+//!     ├── pulls/<N>.md         pull-request records, one per issue number (tracked)
 //!     ├── .gitignore           ignores the derived files below
 //!     ├── marketplace.json     the folded state (derived, ignored)
 //!     ├── .state_version       what marketplace.json was folded from (derived, ignored)
@@ -50,6 +52,16 @@ impl Layout {
 
     pub fn archive_dir(&self) -> PathBuf {
         self.ralph_dir().join("archive")
+    }
+
+    /// Local issue files, `<N>.md`.
+    pub fn issues_dir(&self) -> PathBuf {
+        self.ralph_dir().join("issues")
+    }
+
+    /// Pull-request records, `<N>.md` for issue `N`.
+    pub fn pulls_dir(&self) -> PathBuf {
+        self.ralph_dir().join("pulls")
     }
 
     pub fn gitignore_file(&self) -> PathBuf {
@@ -103,6 +115,8 @@ mod tests {
             Path::new("/repo/.ralph/marketplace.json")
         );
         assert_eq!(layout.agents_dir(), Path::new("/repo/.claude/agents"));
+        assert_eq!(layout.issues_dir(), Path::new("/repo/.ralph/issues"));
+        assert_eq!(layout.pulls_dir(), Path::new("/repo/.ralph/pulls"));
         let file = layout.events_dir().join("x.json");
         assert_eq!(layout.display(&file).to_string(), ".ralph/events/x.json");
     }
