@@ -1,0 +1,169 @@
+//! Where issues come from: the one trait the loop and the commands use.
+//!
+//! Local issue files ([`crate::local::LocalIssues`]) are the default; a
+//! GitHub source implements the same trait. Nothing outside an
+//! implementation may assume where issues are kept.
+
+use std::collections::BTreeSet;
+use std::io;
+use std::path::PathBuf;
+
+use crate::issue::{InvalidTitle, Issue, Label};
+use crate::issue_file::Problem;
+use crate::requirements::{RequirementId, TickError};
+
+/// Everything the loop needs from an issue tracker.
+///
+/// Every method that changes an issue returns the issue as it is afterwards.
+/// A change either happens whole or not at all.
+pub trait IssueSource {
+    /// The open issues, by number.
+    fn list_open(&self) -> Result<Vec<Issue>, SourceError>;
+
+    /// One issue, open or closed.
+    fn get(&self, number: u64) -> Result<Issue, SourceError>;
+
+    /// A new, open issue under a number no issue had before.
+    fn create(&self, draft: &Draft) -> Result<Issue, SourceError>;
+
+    /// Replaces an issue's title and body; labels and state stay.
+    fn update_spec(&self, number: u64, spec: &Spec) -> Result<Issue, SourceError>;
+
+    /// Removes `change.remove`, then adds `change.add`.
+    fn set_labels(&self, number: u64, change: &LabelChange) -> Result<Issue, SourceError>;
+
+    /// Ticks the checkboxes with these ids (see
+    /// [`crate::requirements::tick`]); every other byte of the body stays.
+    fn tick_requirements(&self, number: u64, ids: &[RequirementId]) -> Result<Issue, SourceError>;
+
+    /// Adds a note at the end of the issue (on GitHub: a comment), e.g. why
+    /// the loop stopped. The note must not be empty.
+    fn append_note(&self, number: u64, note: &str) -> Result<Issue, SourceError>;
+
+    /// Marks the issue closed.
+    fn close(&self, number: u64) -> Result<Issue, SourceError>;
+
+    /// Marks the issue open again.
+    fn reopen(&self, number: u64) -> Result<Issue, SourceError>;
+}
+
+/// What a new issue starts with.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Draft {
+    pub title: String,
+    pub labels: BTreeSet<Label>,
+    pub body: String,
+}
+
+/// An issue's spec: its title and body.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Spec {
+    pub title: String,
+    pub body: String,
+}
+
+/// Labels to remove and labels to add, in that order.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct LabelChange {
+    pub add: BTreeSet<Label>,
+    pub remove: BTreeSet<Label>,
+}
+
+impl LabelChange {
+    pub fn add(labels: impl IntoIterator<Item = Label>) -> Self {
+        LabelChange {
+            add: labels.into_iter().collect(),
+            remove: BTreeSet::new(),
+        }
+    }
+
+    pub fn removing(mut self, labels: impl IntoIterator<Item = Label>) -> Self {
+        self.remove.extend(labels);
+        self
+    }
+
+    /// The change that turns `from` into `to`.
+    pub fn between(from: &BTreeSet<Label>, to: &BTreeSet<Label>) -> Self {
+        LabelChange {
+            add: to.difference(from).copied().collect(),
+            remove: from.difference(to).copied().collect(),
+        }
+    }
+
+    /// `labels` after this change.
+    pub fn apply(&self, labels: &BTreeSet<Label>) -> BTreeSet<Label> {
+        labels
+            .difference(&self.remove)
+            .chain(&self.add)
+            .copied()
+            .collect()
+    }
+}
+
+/// A failure of an issue source, naming the issue and where it is kept.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum SourceError {
+    #[error("{location}: issue #{number} does not exist")]
+    NotFound { number: u64, location: String },
+    #[error("{location}:{line}: {problem}")]
+    Malformed {
+        location: String,
+        line: usize,
+        problem: Problem,
+    },
+    #[error("{location}: not UTF-8 text")]
+    NotText { location: String },
+    #[error("issue #{number}: {source}")]
+    Tick { number: u64, source: TickError },
+    #[error("issue #{number}: {source}")]
+    Title { number: u64, source: InvalidTitle },
+    #[error("issue #{number}: a note must not be empty")]
+    EmptyNote { number: u64 },
+    #[error("{}: {source}", path.display())]
+    Io { path: PathBuf, source: io::Error },
+    #[error("{location}: no free issue number after {attempts} attempts")]
+    NoFreeNumber { location: String, attempts: u32 },
+}
+
+impl SourceError {
+    /// Whether the caller asked for something wrong (an unknown issue, a
+    /// malformed file, a bad title), rather than the source failing.
+    pub fn is_bad_input(&self) -> bool {
+        matches!(
+            self,
+            SourceError::NotFound { .. }
+                | SourceError::Malformed { .. }
+                | SourceError::NotText { .. }
+                | SourceError::Tick { .. }
+                | SourceError::Title { .. }
+                | SourceError::EmptyNote { .. }
+        )
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_label_change_removes_then_adds() {
+        let labels = BTreeSet::from([Label::InRefinement, Label::Ralph]);
+        let change = LabelChange::add([Label::Ready, Label::Ralph])
+            .removing([Label::InRefinement, Label::Ralph]);
+        assert_eq!(
+            change.apply(&labels),
+            BTreeSet::from([Label::Ready, Label::Ralph])
+        );
+    }
+
+    #[test]
+    fn the_change_between_two_label_sets_turns_one_into_the_other() {
+        let from = BTreeSet::from([Label::InRefinement, Label::Ralph]);
+        let to = BTreeSet::from([Label::Ready, Label::Ralph]);
+        let change = LabelChange::between(&from, &to);
+        assert_eq!(change.add, BTreeSet::from([Label::Ready]));
+        assert_eq!(change.remove, BTreeSet::from([Label::InRefinement]));
+        assert_eq!(change.apply(&from), to);
+    }
+}
