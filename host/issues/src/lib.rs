@@ -2,21 +2,26 @@
 //! the backlog and pull-request records.
 //!
 //! The loop and the commands use the [`IssueSource`] trait; [`LocalIssues`]
-//! implements it on `.ralph/issues/<N>.md`. The pure parts — the
-//! [`issue_file`] format, [`requirements`] extraction and ticking, the
-//! [`backlog`] with its duplicate detection, the [`pulls`] record format —
-//! do no I/O of their own.
+//! implements it on `.ralph/issues/<N>.md`. The [`issue_file`] format,
+//! [`requirements`] extraction and ticking, and the [`backlog`] with its
+//! duplicate detection are pure; [`pulls`] holds the pull-request record
+//! format and [`PullRequests`], which keeps the records in `.ralph/pulls/`.
 
 mod atomic;
+pub mod backlog;
 pub mod components;
 pub mod issue;
 pub mod issue_file;
 pub mod local;
+pub mod pulls;
 pub mod requirements;
 pub mod source;
 
 pub use components::{Component, ComponentKind};
 pub use issue::{Issue, IssueState, Label};
 pub use local::LocalIssues;
+pub use pulls::{
+    CheckCategory, CheckResult, DimensionScores, ProposalScore, PullRequest, PullRequests,
+};
 pub use requirements::{Complexity, Requirement, RequirementId, RequirementKind};
 pub use source::{Draft, IssueSource, LabelChange, SourceError, Spec};

@@ -55,7 +55,7 @@ impl LocalIssues {
         let mut numbers = Vec::new();
         for entry in entries {
             let entry = entry.map_err(|source| io_error(&self.directory, source))?;
-            if let Some(number) = entry.file_name().to_str().and_then(issue_number) {
+            if let Some(number) = entry.file_name().to_str().and_then(numbered_file) {
                 numbers.push(number);
             }
         }
@@ -216,7 +216,7 @@ pub fn with_note(body: &str, note: &str) -> String {
 }
 
 /// `N` for a file named `<N>.md`, `N` positive without leading zeros.
-fn issue_number(file_name: &str) -> Option<u64> {
+pub(crate) fn numbered_file(file_name: &str) -> Option<u64> {
     let digits = file_name.strip_suffix(".md")?;
     if digits.starts_with('0') || !digits.chars().all(|c| c.is_ascii_digit()) {
         return None;

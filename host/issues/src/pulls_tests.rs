@@ -1,0 +1,222 @@
+use proptest::prelude::*;
+
+use super::*;
+
+fn scores(value: f64) -> DimensionScores {
+    DimensionScores {
+        spec_alignment: value,
+        technical_quality: value,
+        innovation: value,
+        risk: value,
+        efficiency: value,
+    }
+}
+
+fn record(number: u64) -> PullRequest {
+    PullRequest {
+        issue_number: number,
+        title: "Backlog command".to_owned(),
+        branch: format!("ralph/{number}-backlog-command"),
+        summary: "Adds `ralph marketplace backlog`.\n\nFlags duplicates.".to_owned(),
+        proposals: vec![
+            ProposalScore {
+                label: "proposal-a".to_owned(),
+                total: 0.8125,
+                scores: scores(0.8),
+            },
+            ProposalScore {
+                label: "proposal-b".to_owned(),
+                total: 0.5,
+                scores: scores(0.5),
+            },
+        ],
+        checks: vec![CheckResult {
+            name: "clippy".to_owned(),
+            category: CheckCategory::Lint,
+            passed: true,
+            duration: Duration::from_millis(1250),
+            summary: "no warnings | clean".to_owned(),
+        }],
+    }
+}
+
+fn store() -> (tempfile::TempDir, PullRequests) {
+    let directory = tempfile::tempdir().expect("temp dir");
+    let store = PullRequests::new(&Layout::new(directory.path()));
+    (directory, store)
+}
+
+#[test]
+fn a_record_shows_the_title_closes_the_issue_and_tables_proposals_and_checks() {
+    let text = markdown(&record(4));
+    assert!(
+        text.starts_with("# Backlog command\n\nCloses #4\n"),
+        "{text}"
+    );
+    assert!(text.contains("Branch: `ralph/4-backlog-command`"));
+    assert!(text.contains("Flags duplicates."));
+    assert!(text.contains("| 1 | proposal-a | 0.812 | 0.800 | 0.800 | 0.800 | 0.800 | 0.800 |"));
+    assert!(text.contains("| clippy | lint | passed | 1.25 s | no warnings \\| clean |"));
+}
+
+#[test]
+fn records_are_written_to_dot_ralph_pulls_and_read_back_exactly() {
+    let (directory, store) = store();
+    let path = store.write(&record(4)).expect("write");
+    assert_eq!(path, directory.path().join(".ralph/pulls/4.md"));
+    assert_eq!(store.read(4).expect("read"), record(4));
+    store.write(&record(12)).expect("write");
+    let numbers: Vec<u64> = store
+        .list()
+        .expect("list")
+        .iter()
+        .map(|r| r.issue_number)
+        .collect();
+    assert_eq!(numbers, [4, 12]);
+}
+
+#[test]
+fn a_comment_end_in_the_data_cannot_end_the_comment_early() {
+    let mut tricky = record(4);
+    tricky.summary = "closing --> early <!-- and again -->".to_owned();
+    let text = render(&tricky).expect("render");
+    assert_eq!(parse("4.md", &text).expect("parse"), tricky);
+}
+
+#[test]
+fn an_invalid_record_is_refused_naming_the_field() {
+    let (_directory, store) = store();
+    type Breaking = fn(&mut PullRequest);
+    let cases: [(Breaking, &str); 5] = [
+        (|r| r.title = String::new(), "title"),
+        (|r| r.branch = "has space".to_owned(), "branch"),
+        (
+            |r| r.proposals[1].scores.risk = 1.5,
+            "proposals[1].scores.risk",
+        ),
+        (|r| r.proposals[0].total = f64::NAN, "proposals[0].total"),
+        (|r| r.checks[0].name = " ".to_owned(), "checks[0].name"),
+    ];
+    for (breaking, field) in cases {
+        let mut invalid = record(4);
+        breaking(&mut invalid);
+        let error = store.write(&invalid).expect_err(field);
+        assert!(error.is_bad_input());
+        assert!(
+            error.to_string().contains(&format!("field `{field}`")),
+            "{error}"
+        );
+    }
+    assert!(
+        store.list().expect("list").is_empty(),
+        "nothing was written"
+    );
+}
+
+#[test]
+fn reading_a_missing_or_broken_record_names_the_file() {
+    let (_directory, store) = store();
+    let missing = store.read(3).expect_err("missing");
+    assert!(matches!(missing, PullError::NotFound { number: 3, .. }));
+    assert!(missing.to_string().contains(".ralph/pulls/3.md"));
+    store.write(&record(3)).expect("write");
+    let text = fs::read_to_string(store.path(3)).expect("read");
+    for (broken, expected) in [
+        (
+            text.replace("\"passed\": true", "\"passed\": \"yes\""),
+            "not a valid record",
+        ),
+        (
+            text.replace("\"category\": \"lint\"", "\"category\": \"style\""),
+            "style",
+        ),
+        (
+            text.replace(DATA_START, "<!-- data"),
+            "no `<!-- ralph:pull-request",
+        ),
+        (
+            text.replace("\"issue_number\": 3", "\"issue_number\": 4"),
+            "issue_number",
+        ),
+    ] {
+        fs::write(store.path(3), &broken).expect("write");
+        let error = store.read(3).expect_err(expected);
+        let message = error.to_string();
+        assert!(message.contains(".ralph/pulls/3.md"), "{message}");
+        assert!(message.contains(expected), "{message}");
+        assert!(store.list().is_err());
+    }
+}
+
+fn score() -> impl Strategy<Value = f64> {
+    0.0..=1.0f64
+}
+
+fn any_record() -> impl Strategy<Value = PullRequest> {
+    let proposal = (
+        "[a-z-]{1,12}",
+        -1.0..2.0f64,
+        [score(), score(), score(), score(), score()],
+    )
+        .prop_map(|(label, total, [a, b, c, d, e])| ProposalScore {
+            label,
+            total,
+            scores: DimensionScores {
+                spec_alignment: a,
+                technical_quality: b,
+                innovation: c,
+                risk: d,
+                efficiency: e,
+            },
+        });
+    let category = prop::sample::select(vec![
+        CheckCategory::Format,
+        CheckCategory::Lint,
+        CheckCategory::TypeCheck,
+        CheckCategory::DeadCode,
+        CheckCategory::Complexity,
+        CheckCategory::Test,
+        CheckCategory::Custom,
+    ]);
+    let check = (
+        "[a-z]{1,10}",
+        category,
+        any::<bool>(),
+        0..1_000_000u64,
+        any::<String>(),
+    )
+        .prop_map(
+            |(name, category, passed, milliseconds, summary)| CheckResult {
+                name,
+                category,
+                passed,
+                duration: Duration::from_millis(milliseconds),
+                summary,
+            },
+        );
+    (
+        1..100_000u64,
+        "[A-Za-z][A-Za-z ]{0,30}[a-z]",
+        any::<String>(),
+        prop::collection::vec(proposal, 0..4),
+        prop::collection::vec(check, 0..4),
+    )
+        .prop_map(
+            |(issue_number, title, summary, proposals, checks)| PullRequest {
+                issue_number,
+                branch: format!("ralph/{issue_number}-work"),
+                title,
+                summary,
+                proposals,
+                checks,
+            },
+        )
+}
+
+proptest! {
+    #[test]
+    fn parsing_a_rendered_record_gives_it_back(record in any_record()) {
+        let text = render(&record).expect("render");
+        prop_assert_eq!(parse("record.md", &text).expect("parse"), record);
+    }
+}
