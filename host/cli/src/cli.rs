@@ -79,6 +79,58 @@ pub enum MarketplaceCommand {
         #[arg(long, short = 'y')]
         yes: bool,
     },
+
+    /// Create or update an issue from a markdown spec
+    ///
+    /// Reads the spec from `--file` or standard input: optional front matter
+    /// (`title`, `labels`, `state` between `---` lines), then the markdown
+    /// body, whose checkboxes (`- [ ] …`) are the requirements the loop
+    /// works through. The title comes from the front matter, else the first
+    /// `# Heading`, else (on update) stays. Without a number a new issue is
+    /// created, labelled `in-refinement` unless the front matter says
+    /// otherwise. Prints the issue's number. Issues live in
+    /// `.ralph/issues/<N>.md`.
+    #[command(after_help = "Examples:\n  \
+printf '# Backlog command\\n\\n- [ ] list open issues\\n' | ralph marketplace spec\n  \
+ralph marketplace spec 4 --file spec.md")]
+    Spec {
+        /// The issue to update [default: create a new one]
+        #[arg(value_name = "NUMBER")]
+        number: Option<u64>,
+        /// The spec's markdown file, or `-` for standard input [default: standard input]
+        #[arg(long, value_name = "FILE")]
+        file: Option<PathBuf>,
+    },
+
+    /// Mark an issue's spec complete: label it `ready`, drop `in-refinement`
+    ///
+    /// The loop only takes issues labelled `ready`. A closed issue is refused.
+    Ready {
+        /// The issue to mark ready
+        #[arg(value_name = "NUMBER")]
+        number: u64,
+    },
+
+    /// List open issues with their status and flag likely duplicates
+    ///
+    /// The status is the most pressing label (attention-needed, in-progress,
+    /// ready, in-refinement, backlog-review); `done` counts ticked
+    /// checkboxes. Two issues whose wording overlaps by half or more (Jaccard
+    /// similarity of word pairs) are flagged as likely duplicates.
+    Backlog(JsonFlag),
+
+    /// List pull-request records, or show one
+    ///
+    /// The loop writes a record to `.ralph/pulls/<N>.md` when it finishes
+    /// issue N: title, `Closes #N`, the branch, a summary, the proposals with
+    /// their scores and the checks with their results.
+    PullRequest {
+        /// The issue whose record to show [default: list every record]
+        #[arg(value_name = "NUMBER")]
+        number: Option<u64>,
+        #[command(flatten)]
+        json: JsonFlag,
+    },
 }
 
 #[derive(Debug, Args)]

@@ -9,6 +9,7 @@ use ralph_marketplace::setup::{Action, setup};
 use ralph_marketplace::verify::verify;
 use ralph_marketplace::{Layout, Marketplace};
 
+use super::issues;
 use crate::agents::AGENTS;
 use crate::cli::MarketplaceCommand;
 use crate::exit::{Exit, Failure, Outcome};
@@ -21,6 +22,12 @@ pub fn run(layout: &Layout, command: MarketplaceCommand) -> Outcome {
         MarketplaceCommand::Record { file, json } => record(layout, &file, json.json),
         MarketplaceCommand::Verify(flag) => run_verify(layout, flag.json),
         MarketplaceCommand::Reset { yes } => reset(layout, yes),
+        MarketplaceCommand::Spec { number, file } => issues::spec(layout, number, file.as_deref()),
+        MarketplaceCommand::Ready { number } => issues::ready(layout, number),
+        MarketplaceCommand::Backlog(flag) => issues::backlog(layout, flag.json),
+        MarketplaceCommand::PullRequest { number, json } => {
+            issues::pull_request(layout, number, json.json)
+        }
     }
 }
 
