@@ -47,8 +47,9 @@ fn pull_failure(error: PullError) -> Failure {
 pub fn spec(layout: &Layout, number: Option<u64>, file: Option<&Path>) -> Outcome {
     let issues = LocalIssues::new(layout);
     let (source_name, text) = read_spec(file)?;
-    let document = issue_file::split(&text)
-        .map_err(|error| Failure::bad_input(anyhow!("{source_name}:{error}")))?;
+    let document = issue_file::split(&text).map_err(|error| {
+        Failure::bad_input(anyhow!("{source_name}:{}: {}", error.line, error.problem))
+    })?;
     let front_matter = document.front_matter.unwrap_or_default();
     let existing = match number {
         Some(number) => Some(issues.get(number).map_err(source_failure)?),
