@@ -26,6 +26,11 @@ impl Issue {
     pub fn is_open(&self) -> bool {
         self.state == IssueState::Open
     }
+
+    /// The requirements in the body (see [`crate::requirements::extract`]).
+    pub fn requirements(&self) -> Vec<crate::requirements::Requirement> {
+        crate::requirements::extract(&self.body)
+    }
 }
 
 /// The labels Ralph uses. Any other label text is an error, never ignored.

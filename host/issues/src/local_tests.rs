@@ -190,6 +190,17 @@ fn updating_the_spec_keeps_labels_and_state() {
 }
 
 #[test]
+fn local_issues_serve_the_loop_through_the_trait_object() {
+    let (_directory, issues) = issues();
+    let source: Box<dyn IssueSource> = Box::new(issues);
+    let issue = source.create(&draft("One", "- [ ] a\n")).expect("create");
+    let id = issue.requirements()[0].id.clone();
+    let ticked = source.tick_requirements(issue.number, &[id]).expect("tick");
+    assert!(ticked.requirements().iter().all(|r| r.done));
+    assert_eq!(source.get(issue.number).expect("read"), ticked);
+}
+
+#[test]
 fn concurrent_creates_get_distinct_numbers() {
     let (_directory, issues) = issues();
     let numbers: Vec<u64> = std::thread::scope(|scope| {

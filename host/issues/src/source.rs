@@ -15,8 +15,9 @@ use crate::requirements::{RequirementId, TickError};
 /// Everything the loop needs from an issue tracker.
 ///
 /// Every method that changes an issue returns the issue as it is afterwards.
-/// A change either happens whole or not at all.
-pub trait IssueSource {
+/// A change either happens whole or not at all. The trait is object safe:
+/// the loop holds a `Box<dyn IssueSource>` chosen from the config.
+pub trait IssueSource: Send + Sync {
     /// The open issues, by number.
     fn list_open(&self) -> Result<Vec<Issue>, SourceError>;
 
