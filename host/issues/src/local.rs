@@ -92,7 +92,10 @@ impl LocalIssues {
     ) -> Result<Issue, SourceError> {
         let mut issue = self.get(number)?;
         change(&mut issue)?;
-        check_title(&issue.title).map_err(|source| SourceError::Title { number, source })?;
+        check_title(&issue.title).map_err(|source| SourceError::Title {
+            number: Some(number),
+            source,
+        })?;
         self.write(&issue)?;
         Ok(issue)
     }
@@ -126,11 +129,11 @@ impl IssueSource for LocalIssues {
     }
 
     fn create(&self, draft: &Draft) -> Result<Issue, SourceError> {
-        let first = self.numbers()?.last().map_or(1, |highest| highest + 1);
         check_title(&draft.title).map_err(|source| SourceError::Title {
-            number: first,
+            number: None,
             source,
         })?;
+        let first = self.numbers()?.last().map_or(1, |highest| highest + 1);
         for number in (first..).take(CREATE_ATTEMPTS as usize) {
             let issue = Issue {
                 number,

@@ -184,7 +184,10 @@ fn updating_the_spec_keeps_labels_and_state() {
     };
     assert!(matches!(
         issues.update_spec(1, &bad),
-        Err(SourceError::Title { number: 1, .. })
+        Err(SourceError::Title {
+            number: Some(1),
+            ..
+        })
     ));
     assert_eq!(issues.get(1).expect("read"), issue);
 }
@@ -198,6 +201,15 @@ fn local_issues_serve_the_loop_through_the_trait_object() {
     let ticked = source.tick_requirements(issue.number, &[id]).expect("tick");
     assert!(ticked.requirements().iter().all(|r| r.done));
     assert_eq!(source.get(issue.number).expect("read"), ticked);
+}
+
+#[test]
+fn a_new_issue_needs_a_valid_title_and_nothing_is_written_without_one() {
+    let (_directory, issues) = issues();
+    let error = issues.create(&draft(" padded", "")).expect_err("bad title");
+    assert!(matches!(error, SourceError::Title { number: None, .. }));
+    assert_eq!(error.to_string(), "the title starts or ends with spaces");
+    assert!(issues.numbers().expect("numbers").is_empty());
 }
 
 #[test]

@@ -117,8 +117,12 @@ pub enum SourceError {
     NotText { location: String },
     #[error("issue #{number}: {source}")]
     Tick { number: u64, source: TickError },
-    #[error("issue #{number}: {source}")]
-    Title { number: u64, source: InvalidTitle },
+    /// `number` is `None` for an issue being created.
+    #[error("{}{source}", number.map(|number| format!("issue #{number}: ")).unwrap_or_default())]
+    Title {
+        number: Option<u64>,
+        source: InvalidTitle,
+    },
     #[error("issue #{number}: a note must not be empty")]
     EmptyNote { number: u64 },
     #[error("{}: {source}", path.display())]
