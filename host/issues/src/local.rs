@@ -5,7 +5,10 @@
 //! issues; other files in the directory are left alone. Every change is
 //! written atomically and keeps the body byte for byte apart from the
 //! intended change. A new issue takes one more than the highest number in
-//! use; two processes creating at once get different numbers.
+//! use; two processes creating at once get different numbers. A change to
+//! an existing issue reads, changes and replaces its file without a lock:
+//! two processes changing the same issue at the same moment may lose one
+//! of the two changes (never corrupt the file).
 
 use std::fs;
 use std::io;
