@@ -28,7 +28,7 @@ pub struct Cli {
 
 #[derive(Debug, Subcommand)]
 pub enum Command {
-    /// The marketplace: set up, inspect and record what bidders did; issues and pull-request records
+    /// The marketplace: bidders and their events, issues, pull-request records
     #[command(subcommand)]
     Marketplace(MarketplaceCommand),
 }
