@@ -12,13 +12,20 @@
 //!     ├── .gitignore           ignores the derived files below
 //!     ├── marketplace.json     the folded state (derived, ignored)
 //!     ├── .state_version       what marketplace.json was folded from (derived, ignored)
+//!     ├── worktrees/<N>/       the git worktree an issue is implemented in (ignored)
 //!     └── tmp/                 files being written, before they are linked into place (ignored)
 //! ```
 
 use std::path::{Path, PathBuf};
 
 /// The files ignored by `.ralph/.gitignore`.
-pub const IGNORED: &[&str] = &["marketplace.json", ".state_version", "tmp/", "cache/"];
+pub const IGNORED: &[&str] = &[
+    "marketplace.json",
+    ".state_version",
+    "tmp/",
+    "cache/",
+    "worktrees/",
+];
 
 /// The state paths of one repository.
 #[derive(Clone, Debug)]
@@ -78,6 +85,10 @@ impl Layout {
 
     pub fn tmp_dir(&self) -> PathBuf {
         self.ralph_dir().join("tmp")
+    }
+
+    pub fn worktrees_dir(&self) -> PathBuf {
+        self.ralph_dir().join("worktrees")
     }
 
     pub fn agents_dir(&self) -> PathBuf {

@@ -1,0 +1,368 @@
+//! Command checks: format, lint, type-check, dead-code, complexity, tests
+//! and custom commands, each run on its own with a timeout (SPEC §4 step 5).
+//!
+//! Checks run once on the unchanged baseline and again on the change; only a
+//! check that passed before and fails after counts against the change.
+
+use std::io::Read;
+use std::path::Path;
+use std::process::{Command, Stdio};
+use std::sync::mpsc;
+use std::time::{Duration, Instant};
+
+use serde::{Deserialize, Serialize};
+
+/// How much of a check's output is kept (its tail).
+pub const OUTPUT_LIMIT: usize = 16 * 1024;
+/// The timeout when the config gives none.
+pub const DEFAULT_TIMEOUT_SECONDS: u64 = 600;
+
+/// What kind of verification a check is.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Category {
+    Format,
+    Lint,
+    TypeCheck,
+    DeadCode,
+    Complexity,
+    Test,
+    Custom,
+}
+
+impl Category {
+    /// True for the quality checks that count toward technical quality
+    /// (everything but tests).
+    pub fn is_quality(self) -> bool {
+        !matches!(self, Category::Test)
+    }
+}
+
+/// One command check from `.ralph/config.json` (`checks`).
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct CommandCheck {
+    pub name: String,
+    /// The program and its arguments; run in the worktree, no shell.
+    pub argv: Vec<String>,
+    pub category: Category,
+    #[serde(default = "default_timeout")]
+    pub timeout_seconds: u64,
+}
+
+fn default_timeout() -> u64 {
+    DEFAULT_TIMEOUT_SECONDS
+}
+
+/// How one run of a check ended.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Verdict {
+    Passed,
+    Failed {
+        exit_code: Option<i32>,
+    },
+    TimedOut,
+    /// The program could not be started (missing tool, bad argv).
+    NotRun {
+        reason: String,
+    },
+}
+
+/// One run of one check.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct CheckRun {
+    pub name: String,
+    pub category: Category,
+    pub verdict: Verdict,
+    pub duration_ms: u64,
+    /// The tail of standard output and standard error, interleaved by stream.
+    pub output: String,
+}
+
+impl CheckRun {
+    pub fn passed(&self) -> bool {
+        self.verdict == Verdict::Passed
+    }
+}
+
+/// Runs `check` in `directory`, killing it (and everything it started) when
+/// its timeout passes.
+pub fn run(check: &CommandCheck, directory: &Path) -> CheckRun {
+    let started = Instant::now();
+    let finish = |verdict, output| CheckRun {
+        name: check.name.clone(),
+        category: check.category,
+        verdict,
+        duration_ms: u64::try_from(started.elapsed().as_millis()).unwrap_or(u64::MAX),
+        output,
+    };
+    let Some((program, arguments)) = check.argv.split_first() else {
+        return finish(
+            Verdict::NotRun {
+                reason: "the check's argv is empty".to_owned(),
+            },
+            String::new(),
+        );
+    };
+    let mut command = Command::new(program);
+    command
+        .args(arguments)
+        .current_dir(directory)
+        .stdin(Stdio::null())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped());
+    #[cfg(unix)]
+    std::os::unix::process::CommandExt::process_group(&mut command, 0);
+    let mut child = match command.spawn() {
+        Ok(child) => child,
+        Err(error) => {
+            return finish(
+                Verdict::NotRun {
+                    reason: format!("cannot run `{program}`: {error}"),
+                },
+                String::new(),
+            );
+        }
+    };
+    let (sender, receiver) = mpsc::channel();
+    let readers: Vec<_> = [
+        child
+            .stdout
+            .take()
+            .map(|stream| Box::new(stream) as Box<dyn Read + Send>),
+        child
+            .stderr
+            .take()
+            .map(|stream| Box::new(stream) as Box<dyn Read + Send>),
+    ]
+    .into_iter()
+    .flatten()
+    .map(|stream| {
+        let sender = sender.clone();
+        std::thread::spawn(move || {
+            let _ = sender.send(read_tail(stream));
+        })
+    })
+    .collect();
+    drop(sender);
+
+    let deadline = started + Duration::from_secs(check.timeout_seconds);
+    let verdict = loop {
+        match child.try_wait() {
+            Ok(Some(status)) if status.success() => break Verdict::Passed,
+            Ok(Some(status)) => {
+                break Verdict::Failed {
+                    exit_code: status.code(),
+                };
+            }
+            Ok(None) if Instant::now() >= deadline => {
+                kill_group(&mut child);
+                break Verdict::TimedOut;
+            }
+            Ok(None) => std::thread::sleep(Duration::from_millis(10)),
+            Err(error) => {
+                kill_group(&mut child);
+                break Verdict::NotRun {
+                    reason: format!("lost track of `{program}`: {error}"),
+                };
+            }
+        }
+    };
+    // Children that inherited the pipes may keep them open; kill the group
+    // so the readers see the end of the streams.
+    kill_group(&mut child);
+    let output: Vec<String> = receiver.iter().collect();
+    for reader in readers {
+        let _ = reader.join();
+    }
+    finish(verdict, output.join("\n"))
+}
+
+/// Kills the check's process group (the check and whatever it started).
+fn kill_group(child: &mut std::process::Child) {
+    #[cfg(unix)]
+    if let Ok(id) = i32::try_from(child.id()) {
+        let _ = nix::sys::signal::killpg(
+            nix::unistd::Pid::from_raw(id),
+            nix::sys::signal::Signal::SIGKILL,
+        );
+    }
+    let _ = child.kill();
+    let _ = child.wait();
+}
+
+/// Reads a stream to its end, keeping the last [`OUTPUT_LIMIT`] bytes.
+fn read_tail(mut stream: impl Read) -> String {
+    let mut kept: Vec<u8> = Vec::new();
+    let mut buffer = [0u8; 8192];
+    loop {
+        match stream.read(&mut buffer) {
+            Ok(0) | Err(_) => break,
+            Ok(read) => {
+                kept.extend_from_slice(&buffer[..read]);
+                if kept.len() > 2 * OUTPUT_LIMIT {
+                    kept.drain(..kept.len() - OUTPUT_LIMIT);
+                }
+            }
+        }
+    }
+    if kept.len() > OUTPUT_LIMIT {
+        kept.drain(..kept.len() - OUTPUT_LIMIT);
+    }
+    String::from_utf8_lossy(&kept).into_owned()
+}
+
+/// A check's result on the change, judged against its baseline.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Judged {
+    pub run: CheckRun,
+    /// Whether it passed on the unchanged baseline.
+    pub passed_before: bool,
+}
+
+impl Judged {
+    /// A failure counts against the change only if the baseline passed.
+    pub fn counts_against(&self) -> bool {
+        !self.run.passed() && self.passed_before
+    }
+}
+
+/// Pairs each run on the change with the same check's baseline run.
+pub fn judge(baseline: &[CheckRun], change: Vec<CheckRun>) -> Vec<Judged> {
+    change
+        .into_iter()
+        .map(|run| {
+            let passed_before = baseline
+                .iter()
+                .find(|before| before.name == run.name)
+                .is_none_or(CheckRun::passed);
+            Judged { run, passed_before }
+        })
+        .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn check(argv: &[&str], timeout_seconds: u64) -> CommandCheck {
+        CommandCheck {
+            name: "probe".to_owned(),
+            argv: argv.iter().map(|part| (*part).to_owned()).collect(),
+            category: Category::Test,
+            timeout_seconds,
+        }
+    }
+
+    #[test]
+    fn a_passing_command_passes_and_its_output_is_kept() {
+        let directory = tempfile::tempdir().expect("temp dir");
+        let run = run(
+            &check(&["sh", "-c", "echo hello; echo oops >&2"], 10),
+            directory.path(),
+        );
+        assert_eq!(run.verdict, Verdict::Passed);
+        assert!(
+            run.output.contains("hello") && run.output.contains("oops"),
+            "{}",
+            run.output
+        );
+    }
+
+    #[test]
+    fn a_failing_command_fails_with_its_exit_code() {
+        let directory = tempfile::tempdir().expect("temp dir");
+        let run = run(&check(&["sh", "-c", "exit 3"], 10), directory.path());
+        assert_eq!(run.verdict, Verdict::Failed { exit_code: Some(3) });
+    }
+
+    #[test]
+    fn a_check_runs_in_the_worktree() {
+        let directory = tempfile::tempdir().expect("temp dir");
+        std::fs::write(directory.path().join("marker"), "").expect("write");
+        let run = run(&check(&["test", "-f", "marker"], 10), directory.path());
+        assert!(run.passed());
+    }
+
+    #[test]
+    fn a_hanging_check_is_killed_with_everything_it_started() {
+        let directory = tempfile::tempdir().expect("temp dir");
+        let started = Instant::now();
+        // The grandchild holds the output pipe open; only killing the
+        // group lets the run end.
+        let run = run(
+            &check(&["sh", "-c", "sleep 30 & sleep 30"], 1),
+            directory.path(),
+        );
+        assert_eq!(run.verdict, Verdict::TimedOut);
+        assert!(
+            started.elapsed() < Duration::from_secs(10),
+            "{:?}",
+            started.elapsed()
+        );
+    }
+
+    #[test]
+    fn a_missing_tool_is_reported_not_run() {
+        let directory = tempfile::tempdir().expect("temp dir");
+        let run = run(&check(&["ralph-no-such-tool"], 10), directory.path());
+        match run.verdict {
+            Verdict::NotRun { reason } => assert!(reason.contains("ralph-no-such-tool")),
+            other => panic!("expected not run, got {other:?}"),
+        }
+        let empty = super::run(&check(&[], 10), directory.path());
+        assert!(matches!(empty.verdict, Verdict::NotRun { .. }));
+    }
+
+    #[test]
+    fn output_keeps_only_the_tail() {
+        let directory = tempfile::tempdir().expect("temp dir");
+        let script = "head -c 100000 /dev/zero | tr '\\0' a; echo END";
+        let run = run(&check(&["sh", "-c", script], 10), directory.path());
+        assert!(run.output.len() <= OUTPUT_LIMIT + 1);
+        assert!(run.output.trim_end().ends_with("END"));
+    }
+
+    #[test]
+    fn only_failures_the_change_introduced_count_against_it() {
+        let outcome = |name: &str, passed: bool| CheckRun {
+            name: name.to_owned(),
+            category: Category::Lint,
+            verdict: if passed {
+                Verdict::Passed
+            } else {
+                Verdict::Failed { exit_code: Some(1) }
+            },
+            duration_ms: 1,
+            output: String::new(),
+        };
+        let baseline = [outcome("lint", true), outcome("flaky", false)];
+        let judged = judge(
+            &baseline,
+            vec![
+                outcome("lint", false),
+                outcome("flaky", false),
+                outcome("new", false),
+            ],
+        );
+        let against: Vec<bool> = judged.iter().map(Judged::counts_against).collect();
+        assert_eq!(against, [true, false, true]);
+    }
+
+    #[test]
+    fn a_check_config_reads_from_json_with_a_default_timeout() {
+        let check: CommandCheck = serde_json::from_str(
+            r#"{"name": "clippy", "argv": ["cargo", "clippy"], "category": "lint"}"#,
+        )
+        .expect("valid");
+        assert_eq!(check.timeout_seconds, DEFAULT_TIMEOUT_SECONDS);
+        assert!(check.category.is_quality());
+        assert!(
+            serde_json::from_str::<CommandCheck>(
+                r#"{"name": "x", "argv": ["x"], "category": "vibes"}"#
+            )
+            .is_err()
+        );
+    }
+}

@@ -1,0 +1,9 @@
+//! Ralph's broker: the native side of a marketplace round.
+//!
+//! It scores proposals blind ([`scoring`]), implements only the winner in an
+//! isolated git [`worktree`], and verifies it with command [`checks`] run one
+//! by one against a baseline.
+
+pub mod checks;
+pub mod scoring;
+pub mod worktree;

@@ -1,0 +1,335 @@
+//! The isolated git worktree a proposal is implemented in.
+//!
+//! Each issue gets a branch `ralph/<N>-<slug>` checked out in its own
+//! worktree under `.ralph/worktrees/` (ignored), so the user's working tree
+//! and current branch are never touched. Git is driven through its command
+//! line, the one interface every git installation has.
+
+use std::io::Write;
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output, Stdio};
+
+/// A git failure: the command that ran and what git said.
+#[derive(Debug, thiserror::Error)]
+pub enum GitError {
+    #[error("cannot run git ({0}); is git installed and on PATH?")]
+    Spawn(std::io::Error),
+    #[error("`git {command}` failed in {}: {message}", directory.display())]
+    Failed {
+        command: String,
+        directory: PathBuf,
+        message: String,
+    },
+}
+
+/// The branch name for issue `number` titled `title`: `ralph/<N>-<slug>`.
+pub fn branch_name(number: u64, title: &str) -> String {
+    let mut slug = String::new();
+    for word in title
+        .split(|character: char| !character.is_ascii_alphanumeric())
+        .filter(|word| !word.is_empty())
+    {
+        if slug.len() + word.len() > 40 {
+            break;
+        }
+        if !slug.is_empty() {
+            slug.push('-');
+        }
+        slug.push_str(&word.to_ascii_lowercase());
+    }
+    if slug.is_empty() {
+        format!("ralph/{number}")
+    } else {
+        format!("ralph/{number}-{slug}")
+    }
+}
+
+/// Runs `git ARGS` in `directory` with `input` on standard input.
+fn git(directory: &Path, args: &[&str], input: Option<&[u8]>) -> Result<Output, GitError> {
+    let mut command = Command::new("git");
+    command
+        .arg("-C")
+        .arg(directory)
+        // A fixed identity for Ralph's commits, so a machine without a
+        // configured user can still commit; the user's own config is untouched.
+        .args(["-c", "user.name=Ralph", "-c", "user.email=ralph@localhost"])
+        .args(args)
+        .env("GIT_TERMINAL_PROMPT", "0")
+        .stdin(if input.is_some() {
+            Stdio::piped()
+        } else {
+            Stdio::null()
+        })
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped());
+    let mut child = command.spawn().map_err(GitError::Spawn)?;
+    if let (Some(bytes), Some(mut stdin)) = (input, child.stdin.take()) {
+        // A git that exits early closes its input; its exit status says why.
+        let _ = stdin.write_all(bytes);
+    }
+    let output = child.wait_with_output().map_err(GitError::Spawn)?;
+    if output.status.success() {
+        Ok(output)
+    } else {
+        Err(GitError::Failed {
+            command: args.join(" "),
+            directory: directory.to_owned(),
+            message: String::from_utf8_lossy(&output.stderr).trim().to_owned(),
+        })
+    }
+}
+
+fn stdout_text(output: &Output) -> String {
+    String::from_utf8_lossy(&output.stdout).into_owned()
+}
+
+/// The size of a change, from `git diff --numstat`.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct DiffStats {
+    pub files: Vec<String>,
+    pub lines_added: usize,
+    pub lines_removed: usize,
+}
+
+impl DiffStats {
+    pub fn lines_changed(&self) -> usize {
+        self.lines_added + self.lines_removed
+    }
+}
+
+/// A worktree on a branch of its own.
+#[derive(Clone, Debug)]
+pub struct Worktree {
+    repository: PathBuf,
+    path: PathBuf,
+    branch: String,
+}
+
+impl Worktree {
+    /// Opens the worktree at `path` on `branch`, creating both from the
+    /// repository's `HEAD` if needed; an existing one is reused (a resumed
+    /// loop continues where it stopped).
+    pub fn open_or_create(
+        repository: &Path,
+        path: &Path,
+        branch: &str,
+    ) -> Result<Worktree, GitError> {
+        let worktree = Worktree {
+            repository: repository.to_owned(),
+            path: path.to_owned(),
+            branch: branch.to_owned(),
+        };
+        if path.join(".git").exists() {
+            return Ok(worktree);
+        }
+        let path_text = path.to_string_lossy().into_owned();
+        let branch_exists = git(
+            repository,
+            &[
+                "rev-parse",
+                "--verify",
+                "--quiet",
+                &format!("refs/heads/{branch}"),
+            ],
+            None,
+        )
+        .is_ok();
+        if branch_exists {
+            git(repository, &["worktree", "add", &path_text, branch], None)?;
+        } else {
+            git(
+                repository,
+                &["worktree", "add", "-b", branch, &path_text, "HEAD"],
+                None,
+            )?;
+        }
+        Ok(worktree)
+    }
+
+    pub fn path(&self) -> &Path {
+        &self.path
+    }
+
+    pub fn branch(&self) -> &str {
+        &self.branch
+    }
+
+    /// Applies a unified diff to the worktree (files and index). Nothing is
+    /// changed when it does not apply; the error says why.
+    pub fn apply(&self, patch: &str) -> Result<(), GitError> {
+        git(
+            &self.path,
+            &["apply", "--index", "--whitespace=nowarn", "--recount", "-"],
+            Some(patch.as_bytes()),
+        )?;
+        Ok(())
+    }
+
+    /// Checks whether a unified diff would apply, changing nothing.
+    pub fn check_patch(&self, patch: &str) -> Result<(), GitError> {
+        git(
+            &self.path,
+            &["apply", "--check", "--recount", "-"],
+            Some(patch.as_bytes()),
+        )?;
+        Ok(())
+    }
+
+    /// Stages everything (new files included) and returns the change
+    /// against the last commit as a unified diff.
+    pub fn diff(&self) -> Result<String, GitError> {
+        git(&self.path, &["add", "--all"], None)?;
+        Ok(stdout_text(&git(
+            &self.path,
+            &["diff", "--cached", "HEAD"],
+            None,
+        )?))
+    }
+
+    /// The files and lines the uncommitted change touches.
+    pub fn stats(&self) -> Result<DiffStats, GitError> {
+        git(&self.path, &["add", "--all"], None)?;
+        let output = git(&self.path, &["diff", "--cached", "--numstat", "HEAD"], None)?;
+        let mut stats = DiffStats::default();
+        for line in stdout_text(&output).lines() {
+            let mut fields = line.splitn(3, '\t');
+            let added = fields.next().unwrap_or("0");
+            let removed = fields.next().unwrap_or("0");
+            let Some(file) = fields.next() else {
+                continue;
+            };
+            // Binary files show `-`; count them as one line each way.
+            stats.lines_added += added.parse().unwrap_or(1);
+            stats.lines_removed += removed.parse().unwrap_or(1);
+            stats.files.push(file.to_owned());
+        }
+        Ok(stats)
+    }
+
+    /// Commits everything in the worktree; returns the commit id.
+    pub fn commit(&self, message: &str) -> Result<String, GitError> {
+        git(&self.path, &["add", "--all"], None)?;
+        git(
+            &self.path,
+            &["commit", "--quiet", "--no-verify", "-F", "-"],
+            Some(message.as_bytes()),
+        )?;
+        let head = git(&self.path, &["rev-parse", "HEAD"], None)?;
+        Ok(stdout_text(&head).trim().to_owned())
+    }
+
+    /// Throws away uncommitted changes (after a failed attempt).
+    pub fn discard_changes(&self) -> Result<(), GitError> {
+        git(&self.path, &["reset", "--quiet", "--hard", "HEAD"], None)?;
+        git(&self.path, &["clean", "--quiet", "-fd"], None)?;
+        Ok(())
+    }
+
+    /// Removes the worktree (the branch and its commits stay).
+    pub fn remove(self) -> Result<(), GitError> {
+        let path_text = self.path.to_string_lossy().into_owned();
+        git(
+            &self.repository,
+            &["worktree", "remove", "--force", &path_text],
+            None,
+        )?;
+        Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// A repository with one commit holding `src/lib.rs`.
+    fn repository() -> tempfile::TempDir {
+        let directory = tempfile::tempdir().expect("temp dir");
+        let root = directory.path();
+        git(root, &["init", "--quiet", "--initial-branch=main"], None).expect("init");
+        std::fs::create_dir(root.join("src")).expect("mkdir");
+        std::fs::write(root.join("src/lib.rs"), "pub fn one() -> u32 {\n    1\n}\n")
+            .expect("write");
+        std::fs::write(root.join(".gitignore"), ".ralph/worktrees/\n").expect("write");
+        git(root, &["add", "--all"], None).expect("add");
+        git(root, &["commit", "--quiet", "-m", "start"], None).expect("commit");
+        directory
+    }
+
+    const PATCH: &str = "\
+--- a/src/lib.rs
++++ b/src/lib.rs
+@@ -1,3 +1,7 @@
+ pub fn one() -> u32 {
+     1
+ }
++
++pub fn two() -> u32 {
++    2
++}
+";
+
+    #[test]
+    fn branch_names_are_ralph_slash_number_dash_slug() {
+        assert_eq!(
+            branch_name(12, "Add a --json flag to `status`!"),
+            "ralph/12-add-a-json-flag-to-status"
+        );
+        assert_eq!(branch_name(3, "!!!"), "ralph/3");
+        let long = branch_name(1, &"word ".repeat(40));
+        assert!(long.len() <= "ralph/1-".len() + 40, "{long}");
+    }
+
+    #[test]
+    fn a_patch_is_applied_measured_and_committed_on_the_branch_only() {
+        let directory = repository();
+        let root = directory.path();
+        let path = root.join(".ralph/worktrees/7");
+        let worktree = Worktree::open_or_create(root, &path, "ralph/7-two").expect("worktree");
+        worktree.check_patch(PATCH).expect("applies");
+        worktree.apply(PATCH).expect("apply");
+        let stats = worktree.stats().expect("stats");
+        assert_eq!(stats.files, ["src/lib.rs"]);
+        assert_eq!(stats.lines_changed(), 4);
+        assert!(worktree.diff().expect("diff").contains("+pub fn two()"));
+        let commit = worktree.commit("Add two").expect("commit");
+        assert_eq!(commit.len(), 40);
+
+        // The user's tree and branch are untouched.
+        let user_file = std::fs::read_to_string(root.join("src/lib.rs")).expect("read");
+        assert!(!user_file.contains("two"));
+        let head = git(root, &["rev-parse", "--abbrev-ref", "HEAD"], None).expect("head");
+        assert_eq!(stdout_text(&head).trim(), "main");
+        let status = git(root, &["status", "--porcelain"], None).expect("status");
+        assert_eq!(stdout_text(&status), "");
+    }
+
+    #[test]
+    fn a_patch_that_does_not_apply_changes_nothing_and_says_why() {
+        let directory = repository();
+        let root = directory.path();
+        let worktree = Worktree::open_or_create(root, &root.join(".ralph/worktrees/8"), "ralph/8")
+            .expect("worktree");
+        let broken = PATCH.replace("     1\n", "     100\n");
+        let error = worktree.apply(&broken).expect_err("does not apply");
+        assert!(error.to_string().contains("git apply"), "{error}");
+        assert_eq!(worktree.stats().expect("stats"), DiffStats::default());
+    }
+
+    #[test]
+    fn a_failed_attempt_is_discarded_and_the_worktree_reused() {
+        let directory = repository();
+        let root = directory.path();
+        let path = root.join(".ralph/worktrees/9");
+        let worktree = Worktree::open_or_create(root, &path, "ralph/9").expect("worktree");
+        worktree.apply(PATCH).expect("apply");
+        std::fs::write(path.join("scratch.txt"), "left over").expect("write");
+        worktree.discard_changes().expect("discard");
+        assert_eq!(worktree.stats().expect("stats"), DiffStats::default());
+        let again = Worktree::open_or_create(root, &path, "ralph/9").expect("reopen");
+        assert_eq!(again.branch(), "ralph/9");
+        again.remove().expect("remove");
+        assert!(!path.exists());
+        // The branch survives its worktree and can be checked out again.
+        Worktree::open_or_create(root, &path, "ralph/9").expect("recreate on the branch");
+    }
+}
