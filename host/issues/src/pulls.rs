@@ -52,7 +52,8 @@ pub struct ProposalScore {
     pub scores: DimensionScores,
 }
 
-/// The five scoring dimensions, each in [0, 1].
+/// The five scoring dimensions, each in [0, 1]; the same fields, with the
+/// same JSON, as the broker's `scoring::Scores` (a test keeps them equal).
 #[derive(Clone, Copy, Debug, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct DimensionScores {
@@ -88,7 +89,9 @@ pub struct CheckResult {
     pub summary: String,
 }
 
-/// What a check verifies.
+/// What a check verifies; the same set, with the same JSON names, as the
+/// broker's `checks::Category` (a test keeps them equal). This crate does
+/// not depend on the broker, so that the broker may depend on it.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum CheckCategory {
@@ -102,6 +105,16 @@ pub enum CheckCategory {
 }
 
 impl CheckCategory {
+    pub const ALL: [CheckCategory; 7] = [
+        CheckCategory::Format,
+        CheckCategory::Lint,
+        CheckCategory::TypeCheck,
+        CheckCategory::DeadCode,
+        CheckCategory::Complexity,
+        CheckCategory::Test,
+        CheckCategory::Custom,
+    ];
+
     pub fn as_str(self) -> &'static str {
         match self {
             CheckCategory::Format => "format",

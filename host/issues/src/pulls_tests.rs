@@ -148,6 +148,44 @@ fn reading_a_missing_or_broken_record_names_the_file() {
     }
 }
 
+#[test]
+fn check_categories_are_the_brokers_with_the_same_names() {
+    use ralph_broker::checks::Category;
+    for category in CheckCategory::ALL {
+        let json = serde_json::to_string(&category).expect("json");
+        assert_eq!(json, format!("\"{}\"", category.as_str()));
+        let broker: Category = serde_json::from_str(&json).expect("a broker category");
+        assert_eq!(serde_json::to_string(&broker).expect("json"), json);
+    }
+    let every_broker_category = [
+        Category::Format,
+        Category::Lint,
+        Category::TypeCheck,
+        Category::DeadCode,
+        Category::Complexity,
+        Category::Test,
+        Category::Custom,
+    ];
+    for broker in every_broker_category {
+        let json = serde_json::to_string(&broker).expect("json");
+        serde_json::from_str::<CheckCategory>(&json).expect("a record category");
+    }
+}
+
+#[test]
+fn dimension_scores_read_the_brokers_scores() {
+    let broker = ralph_broker::scoring::Scores {
+        spec_alignment: 0.1,
+        technical_quality: 0.2,
+        innovation: 0.3,
+        risk: 0.4,
+        efficiency: 0.5,
+    };
+    let json = serde_json::to_string(&broker).expect("json");
+    let scores: DimensionScores = serde_json::from_str(&json).expect("same fields");
+    assert_eq!(serde_json::to_string(&scores).expect("json"), json);
+}
+
 fn score() -> impl Strategy<Value = f64> {
     0.0..=1.0f64
 }
@@ -169,15 +207,7 @@ fn any_record() -> impl Strategy<Value = PullRequest> {
                 efficiency: e,
             },
         });
-    let category = prop::sample::select(vec![
-        CheckCategory::Format,
-        CheckCategory::Lint,
-        CheckCategory::TypeCheck,
-        CheckCategory::DeadCode,
-        CheckCategory::Complexity,
-        CheckCategory::Test,
-        CheckCategory::Custom,
-    ]);
+    let category = prop::sample::select(CheckCategory::ALL.to_vec());
     let check = (
         "[a-z]{1,10}",
         category,
