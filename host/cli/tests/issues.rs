@@ -326,3 +326,21 @@ fn pull_request_for_a_missing_or_broken_record_exits_2_naming_the_file() {
         assert!(text(&output.stderr).contains(".ralph/pulls/7.md: no `<!-- ralph:pull-request"));
     }
 }
+
+#[test]
+fn spec_reads_standard_input_for_file_dash_and_refuses_an_unreadable_file() {
+    let repository = Repository::empty();
+    let output = with_input(
+        &repository,
+        &["marketplace", "spec", "--file", "-"],
+        "# From a dash\n",
+    );
+    assert_eq!(succeeded(&output), "1\n");
+    let missing = repository.path().join("missing.md");
+    let missing = missing.to_str().expect("utf-8 path");
+    let before = repository.snapshot();
+    let output = repository.ralph(&["marketplace", "spec", "--file", missing]);
+    assert_eq!(output.status.code(), Some(2));
+    assert!(text(&output.stderr).contains("missing.md: cannot read the spec"));
+    assert_eq!(repository.snapshot(), before);
+}
