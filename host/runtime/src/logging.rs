@@ -1,0 +1,64 @@
+//! The `log` host import: a plugin's structured log messages, labelled with
+//! its name. Needs no capability; messages and fields are capped.
+
+/// The longest message kept, in bytes.
+const MESSAGE_BYTES: usize = 4096;
+/// The most fields kept per message.
+const FIELD_COUNT: usize = 32;
+
+/// How important a plugin's log message is.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Level {
+    /// Very detailed.
+    Trace,
+    /// For plugin authors.
+    Debug,
+    /// Normal progress.
+    Info,
+    /// Recovered problem.
+    Warn,
+    /// Failure.
+    Error,
+}
+
+fn truncate(text: &str) -> &str {
+    if text.len() <= MESSAGE_BYTES {
+        return text;
+    }
+    let mut end = MESSAGE_BYTES;
+    while !text.is_char_boundary(end) {
+        end -= 1;
+    }
+    &text[..end]
+}
+
+/// Writes one plugin log message into the host's log.
+pub fn log(plugin: &str, level: Level, message: &str, fields: &[(String, String)]) {
+    let message = truncate(message);
+    let fields = fields
+        .iter()
+        .take(FIELD_COUNT)
+        .map(|(key, value)| format!("{}={}", truncate(key), truncate(value)))
+        .collect::<Vec<_>>()
+        .join(" ");
+    match level {
+        Level::Trace => tracing::trace!(plugin, %fields, "{message}"),
+        Level::Debug => tracing::debug!(plugin, %fields, "{message}"),
+        Level::Info => tracing::info!(plugin, %fields, "{message}"),
+        Level::Warn => tracing::warn!(plugin, %fields, "{message}"),
+        Level::Error => tracing::error!(plugin, %fields, "{message}"),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn long_messages_are_cut_on_a_character_boundary() {
+        let text = "é".repeat(MESSAGE_BYTES);
+        let cut = truncate(&text);
+        assert!(cut.len() <= MESSAGE_BYTES);
+        assert!(cut.chars().all(|character| character == 'é'));
+    }
+}
