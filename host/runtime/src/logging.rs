@@ -5,6 +5,8 @@
 const MESSAGE_BYTES: usize = 4096;
 /// The most fields kept per message.
 const FIELD_COUNT: usize = 32;
+/// The most messages kept per call; later ones are dropped.
+pub const MESSAGES_PER_CALL: usize = 1000;
 
 /// How important a plugin's log message is.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -30,6 +32,28 @@ fn truncate(text: &str) -> &str {
         end -= 1;
     }
     &text[..end]
+}
+
+/// Writes one plugin log message unless the call has used up its share;
+/// `count` is the number of messages the call wrote before this one.
+pub fn log_counted(
+    plugin: &str,
+    count: usize,
+    level: Level,
+    message: &str,
+    fields: &[(String, String)],
+) {
+    match count.cmp(&MESSAGES_PER_CALL) {
+        std::cmp::Ordering::Less => log(plugin, level, message, fields),
+        std::cmp::Ordering::Equal => {
+            tracing::warn!(
+                plugin,
+                limit = MESSAGES_PER_CALL,
+                "Dropping further log messages from this call"
+            );
+        }
+        std::cmp::Ordering::Greater => {}
+    }
 }
 
 /// Writes one plugin log message into the host's log.

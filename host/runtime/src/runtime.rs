@@ -144,6 +144,15 @@ impl LoadedPlugin {
         }
     }
 
+    /// Who the plugin is: name, world, capabilities, limits, source.
+    pub fn identity(&self) -> &PluginIdentity {
+        match self {
+            Self::Bidder(plugin) => plugin.identity(),
+            Self::Specialist(plugin) => plugin.identity(),
+            Self::Check(plugin) => plugin.identity(),
+        }
+    }
+
     /// The plugin's world.
     pub fn world(&self) -> World {
         match self {
@@ -456,6 +465,7 @@ impl Services {
                 root,
                 chain,
                 usage: TokenUsage::default(),
+                log_messages: 0,
             },
         )
     }

@@ -51,6 +51,8 @@ pub(crate) struct CallContext {
     pub chain: Vec<String>,
     /// Model usage charged to this call, nested consultations included.
     pub usage: TokenUsage,
+    /// Log messages the plugin wrote during this call.
+    pub log_messages: usize,
 }
 
 /// Caps the total linear memory of one store and remembers a refusal.

@@ -69,7 +69,9 @@ impl log::Host for SandboxState {
             .into_iter()
             .map(|field| (field.key, field.value))
             .collect();
-        logging::log(&self.call.plugin.name, level, &message, &fields);
+        let count = self.call.log_messages;
+        self.call.log_messages = count.saturating_add(1);
+        logging::log_counted(&self.call.plugin.name, count, level, &message, &fields);
         Ok(())
     }
 }
