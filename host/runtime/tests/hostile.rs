@@ -376,3 +376,21 @@ async fn garbage_bytes_are_refused_naming_the_file() -> TestResult {
     }
     Ok(())
 }
+
+#[tokio::test]
+async fn repository_reads_through_the_host_need_the_grant() -> TestResult {
+    let repository = repository()?;
+    let runtime = runtime(repository.path())?;
+    let bidder = hostile(&runtime, &[], tight_limits()).await?;
+    let report = runtime
+        .propose(&bidder, &request("read-outside", "src/lib.rs\n"))
+        .await?
+        .value
+        .summary;
+    assert!(report.contains("fs=READ pub fn answer"), "{report}");
+    assert!(
+        report.contains("host=error PluginError::Denied(\"repository\")"),
+        "{report}"
+    );
+    Ok(())
+}
