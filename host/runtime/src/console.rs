@@ -119,4 +119,23 @@ mod tests {
         assert!(console.write(Bytes::from_static(b"hello world")).is_ok());
         assert_eq!(console.contents(), ("hello".to_owned(), 6));
     }
+
+    #[tokio::test]
+    async fn both_stream_kinds_share_one_capped_buffer() -> std::io::Result<()> {
+        use tokio::io::AsyncWriteExt;
+
+        let console = Console::new(8);
+        assert!(!console.is_terminal());
+        let mut asynchronous = Box::into_pin(console.async_stream());
+        asynchronous.write_all(b"abcd").await?;
+        asynchronous.flush().await?;
+        asynchronous.shutdown().await?;
+        let mut stream = console.p2_stream();
+        assert!(stream.check_write().is_ok_and(|room| room > 0));
+        assert!(stream.write(Bytes::from_static(b"efghij")).is_ok());
+        assert!(stream.flush().is_ok());
+        stream.ready().await;
+        assert_eq!(console.contents(), ("abcdefgh".to_owned(), 2));
+        Ok(())
+    }
 }

@@ -137,3 +137,36 @@ impl PluginError {
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn call_errors_name_their_plugin_and_load_errors_do_not() {
+        let timeout = PluginError::Timeout {
+            plugin: "slow".to_owned(),
+            deadline: Duration::from_millis(100),
+        };
+        assert_eq!(timeout.plugin(), Some("slow"));
+        assert!(timeout.to_string().contains("100ms"));
+        let load = PluginError::Load {
+            path: "p.wasm".into(),
+            reason: "missing".to_owned(),
+        };
+        assert_eq!(load.plugin(), None);
+        let denied = PluginError::Denied {
+            plugin: "p".to_owned(),
+            capability: Capability::Complete,
+        };
+        assert_eq!(
+            denied.to_string(),
+            "plugin p was denied the `complete` capability"
+        );
+        let failed = PluginError::Failed {
+            plugin: "p".to_owned(),
+            error: GuestError::NotFound("x".to_owned()),
+        };
+        assert_eq!(failed.to_string(), "plugin p failed: not found: x");
+    }
+}

@@ -79,6 +79,23 @@ mod tests {
     use super::*;
 
     #[test]
+    fn every_level_is_written_until_the_call_has_used_its_share() {
+        let fields = vec![("issue".to_owned(), "7".to_owned())];
+        for level in [
+            Level::Trace,
+            Level::Debug,
+            Level::Info,
+            Level::Warn,
+            Level::Error,
+        ] {
+            log_counted("p", 0, level, "Proposing", &fields);
+        }
+        log_counted("p", MESSAGES_PER_CALL, Level::Info, "Dropped", &fields);
+        log_counted("p", MESSAGES_PER_CALL + 1, Level::Info, "Dropped", &fields);
+        assert_eq!(truncate("short"), "short");
+    }
+
+    #[test]
     fn long_messages_are_cut_on_a_character_boundary() {
         let text = "é".repeat(MESSAGE_BYTES);
         let cut = truncate(&text);

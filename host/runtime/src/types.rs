@@ -239,3 +239,45 @@ pub struct Completion {
     /// What it cost.
     pub usage: TokenUsage,
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn guest_errors_read_as_sentences() {
+        let cases = [
+            (
+                GuestError::Denied("consult".to_owned()),
+                "denied the `consult` capability",
+            ),
+            (GuestError::NotFound("a.rs".to_owned()), "not found: a.rs"),
+            (
+                GuestError::InvalidRequest("bad".to_owned()),
+                "invalid request: bad",
+            ),
+            (
+                GuestError::LimitExceeded("deep".to_owned()),
+                "limit exceeded: deep",
+            ),
+            (GuestError::Failed("broke".to_owned()), "broke"),
+        ];
+        for (error, text) in cases {
+            assert_eq!(error.to_string(), text);
+        }
+    }
+
+    #[test]
+    fn usage_adds_up_without_overflowing() {
+        let mut usage = TokenUsage {
+            input_tokens: u32::MAX - 1,
+            output_tokens: 1,
+        };
+        usage.add(TokenUsage {
+            input_tokens: 5,
+            output_tokens: 2,
+        });
+        assert_eq!(usage.input_tokens, u32::MAX);
+        assert_eq!(usage.output_tokens, 3);
+    }
+}

@@ -11,7 +11,8 @@ use ralph_runtime::scaffold::{SdkDependency, scaffold};
 
 fn build(crate_directory: &Path, target_directory: &Path) -> TestResult {
     let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".to_owned());
-    let status = Command::new(cargo)
+    let mut command = Command::new(cargo);
+    command
         .current_dir(crate_directory)
         .args([
             "build",
@@ -22,13 +23,9 @@ fn build(crate_directory: &Path, target_directory: &Path) -> TestResult {
             "wasm32-wasip2",
         ])
         .arg("--target-dir")
-        .arg(target_directory)
-        .env_remove("RUSTFLAGS")
-        .env_remove("CARGO_ENCODED_RUSTFLAGS")
-        .env_remove("CARGO_TARGET_DIR")
-        .env_remove("RUSTC_WORKSPACE_WRAPPER")
-        .env_remove("LLVM_PROFILE_FILE")
-        .status()?;
+        .arg(target_directory);
+    ralph_guest_build::remove_leaked_environment(&mut command);
+    let status = command.status()?;
     assert!(status.success(), "building the scaffold failed: {status}");
     Ok(())
 }

@@ -114,6 +114,22 @@ fn check_target_installed() -> Result<(), String> {
     }
 }
 
+/// Removes from `command` the variables an outer cargo build (or a coverage
+/// or lint wrapper) sets that would change how a nested build compiles:
+/// flags, wrappers, target and profile overrides.
+pub fn remove_leaked_environment(command: &mut Command) {
+    for variable in LEAKED_VARIABLES {
+        command.env_remove(variable);
+    }
+    for (variable, _) in env::vars_os() {
+        let name = variable.to_string_lossy();
+        let target_flags = name.starts_with("CARGO_TARGET_") && name.ends_with("_RUSTFLAGS");
+        if target_flags || name.starts_with("CARGO_PROFILE_") || name.starts_with("CARGO_CFG_") {
+            command.env_remove(&variable);
+        }
+    }
+}
+
 /// Builds every guest and returns their components, printing the
 /// `rerun-if-changed` lines for their sources, the SDK and the WIT.
 pub fn build(guests: &[Guest]) -> Result<Vec<Artifact>, String> {
@@ -145,15 +161,7 @@ pub fn build(guests: &[Guest]) -> Result<Vec<Artifact>, String> {
             .arg(&guest.package)
             .arg("--target-dir")
             .arg(&target_dir);
-        for variable in LEAKED_VARIABLES {
-            command.env_remove(variable);
-        }
-        for (variable, _) in env::vars_os() {
-            let name = variable.to_string_lossy();
-            if name.starts_with("CARGO_PROFILE_") || name.starts_with("CARGO_CFG_") {
-                command.env_remove(&variable);
-            }
-        }
+        remove_leaked_environment(&mut command);
         let status = command
             .status()
             .map_err(|error| format!("cannot run {cargo}: {error}"))?;
