@@ -1,0 +1,57 @@
+//! The `consult` host import: a plugin asks a loaded specialist a question.
+//! Needs the `consult` capability.
+//!
+//! Consultations nest at most [`Services::consult_depth`] plugins deep and
+//! never in a cycle, so a specialist that consults in a loop is contained.
+//!
+//! [`Services::consult_depth`]: crate::runtime::Services
+
+use crate::capabilities::{self, Capability};
+use crate::sandbox::CallContext;
+use crate::types::GuestError;
+
+/// `consult` for a plugin call.
+pub(crate) async fn consult(
+    call: &mut CallContext,
+    specialist: &str,
+    question: String,
+) -> Result<String, GuestError> {
+    capabilities::authorize(
+        &call.plugin.name,
+        &call.plugin.capabilities,
+        Capability::Consult,
+    )
+    .map_err(|denied| GuestError::Denied(denied.0.name().to_owned()))?;
+    if call.chain.iter().any(|name| name == specialist) {
+        let path = [call.chain.as_slice(), &[specialist.to_owned()]]
+            .concat()
+            .join(" -> ");
+        tracing::warn!(plugin = %call.plugin.name, %path, "Refused a consultation cycle");
+        return Err(GuestError::LimitExceeded(format!(
+            "consultation cycle: {path}"
+        )));
+    }
+    if call.chain.len() >= call.services.consult_depth {
+        return Err(GuestError::LimitExceeded(format!(
+            "consultations nest at most {} plugins deep",
+            call.services.consult_depth
+        )));
+    }
+    let target = call
+        .services
+        .specialist(specialist)
+        .ok_or_else(|| GuestError::NotFound(format!("no specialist named `{specialist}`")))?;
+    let mut chain = call.chain.clone();
+    chain.push(specialist.to_owned());
+    let services = call.services.clone();
+    let outcome = services
+        .ask_in_chain(target, question, chain, call.root.clone())
+        .await;
+    match outcome {
+        Ok(outcome) => {
+            call.usage.add(outcome.usage);
+            Ok(outcome.value)
+        }
+        Err(error) => Err(GuestError::Failed(error.to_string())),
+    }
+}

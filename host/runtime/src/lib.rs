@@ -1,0 +1,45 @@
+//! Ralph's plugin runtime.
+//!
+//! Bidders, specialists and checks are WebAssembly components implementing
+//! the `ralph:plugin` WIT contract (`wit/`). This crate loads them, checks
+//! they implement the world their configuration names, and calls them in a
+//! sandbox: a fresh store per call with a memory cap, a deadline, no
+//! environment, no network, no inherited stdio, the repository read-only, and
+//! every capability checked in one place ([`capabilities::authorize`]). Any
+//! fault becomes a [`PluginError`]; the host carries on.
+//!
+//! Start with [`Runtime::new`] and [`RuntimeOptions`].
+
+mod bindings;
+pub mod cache;
+pub mod capabilities;
+pub mod config;
+mod console;
+mod consult;
+pub mod engine;
+pub mod error;
+pub mod inspect;
+pub mod loader;
+mod logging;
+mod model;
+pub mod provider;
+pub mod repository;
+pub mod runtime;
+pub mod sandbox;
+pub mod scaffold;
+pub mod types;
+pub mod validate;
+mod world;
+
+pub use cache::{CacheOutcome, ComponentCache};
+pub use capabilities::{Capability, CapabilitySet};
+pub use config::{Limits, LimitsConfig, PluginConfig, World};
+pub use error::PluginError;
+pub use inspect::Inspection;
+pub use provider::{DeterministicProvider, ModelProvider, ProviderError};
+pub use runtime::{
+    BidderPlugin, CheckPlugin, LoadedPlugin, Outcome, Plugin, ProposalRequest, Runtime,
+    RuntimeOptions, SpecialistPlugin,
+};
+pub use sandbox::PluginIdentity;
+pub use types::*;

@@ -1,0 +1,681 @@
+//! The runtime: loads plugins and calls them, each call in a fresh sandbox.
+
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+use std::sync::{Arc, PoisonError, RwLock};
+use std::time::Duration;
+
+use futures::future::BoxFuture;
+use wasmtime::Engine;
+
+use crate::bindings::v0_1_0::bidder::ralph::plugin::types as wit;
+use crate::bindings::v0_1_0::{bidder, check, specialist};
+use crate::cache::{CacheOutcome, ComponentCache};
+use crate::capabilities::{self, Capability, CapabilitySet};
+use crate::config::{Limits, PluginConfig, World};
+use crate::error::PluginError;
+use crate::inspect::{self, Inspection};
+use crate::loader::{self, Linkers};
+use crate::provider::{DeterministicProvider, ModelProvider};
+use crate::sandbox::{CallContext, PluginIdentity, Sandbox};
+use crate::types::{
+    CheckInput, CheckReport, Finding, GuestError, IssueSpec, Metadata, Proposal, Requirement,
+    RoundContext, TokenUsage,
+};
+use crate::validate::{self, OutputSize};
+
+/// The default for how many plugins deep consultations may nest.
+pub const DEFAULT_CONSULT_DEPTH: usize = 4;
+
+/// How to build a [`Runtime`].
+pub struct RuntimeOptions {
+    /// The repository plugins see read-only.
+    pub repository: PathBuf,
+    /// Where compiled components are cached; `None` compiles every time.
+    pub cache_directory: Option<PathBuf>,
+    /// Who answers `complete`.
+    pub provider: Arc<dyn ModelProvider>,
+    /// How many plugins deep consultations may nest, the caller included.
+    pub consult_depth: usize,
+}
+
+impl RuntimeOptions {
+    /// Options for `repository` with no cache, the deterministic provider and
+    /// the default consult depth.
+    pub fn new(repository: impl Into<PathBuf>) -> Self {
+        Self {
+            repository: repository.into(),
+            cache_directory: None,
+            provider: Arc::new(DeterministicProvider::new()),
+            consult_depth: DEFAULT_CONSULT_DEPTH,
+        }
+    }
+
+    /// Caches compiled components in `directory`.
+    pub fn with_cache(mut self, directory: impl Into<PathBuf>) -> Self {
+        self.cache_directory = Some(directory.into());
+        self
+    }
+
+    /// Uses `provider` for `complete`.
+    pub fn with_provider(mut self, provider: Arc<dyn ModelProvider>) -> Self {
+        self.provider = provider;
+        self
+    }
+}
+
+/// What a successful call returned, with what it cost.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Outcome<T> {
+    /// The plugin's result.
+    pub value: T,
+    /// Model usage charged to the plugin, nested consultations included.
+    pub usage: TokenUsage,
+    /// Wall-clock time of the call.
+    pub elapsed: Duration,
+}
+
+/// The inputs of one `propose` call.
+#[derive(Debug, Clone, PartialEq)]
+pub struct ProposalRequest {
+    /// The issue.
+    pub issue: IssueSpec,
+    /// Its requirements.
+    pub requirements: Vec<Requirement>,
+    /// The round, with any failure report and this bidder's last proposal.
+    pub context: RoundContext,
+}
+
+/// A loaded plugin of one world: pre-instantiated, ready for calls.
+pub struct Plugin<P> {
+    pre: P,
+    identity: Arc<PluginIdentity>,
+    metadata: Metadata,
+    cache: CacheOutcome,
+}
+
+impl<P> Plugin<P> {
+    /// The plugin's name from its metadata.
+    pub fn name(&self) -> &str {
+        &self.identity.name
+    }
+
+    /// What the plugin reported about itself.
+    pub fn metadata(&self) -> &Metadata {
+        &self.metadata
+    }
+
+    /// Who the plugin is: world, capabilities, limits, source.
+    pub fn identity(&self) -> &PluginIdentity {
+        &self.identity
+    }
+
+    /// Whether loading read the compiled component from the cache.
+    pub fn cache_outcome(&self) -> CacheOutcome {
+        self.cache
+    }
+}
+
+/// A loaded bidder.
+pub type BidderPlugin = Plugin<bidder::BidderPre<crate::sandbox::SandboxState>>;
+/// A loaded specialist.
+pub type SpecialistPlugin = Plugin<specialist::SpecialistPre<crate::sandbox::SandboxState>>;
+/// A loaded check.
+pub type CheckPlugin = Plugin<check::CheckPre<crate::sandbox::SandboxState>>;
+
+/// A loaded plugin of any world.
+#[derive(Clone)]
+pub enum LoadedPlugin {
+    /// A bidder.
+    Bidder(Arc<BidderPlugin>),
+    /// A specialist, also registered for `consult`.
+    Specialist(Arc<SpecialistPlugin>),
+    /// A check.
+    Check(Arc<CheckPlugin>),
+}
+
+impl LoadedPlugin {
+    /// The plugin's metadata.
+    pub fn metadata(&self) -> &Metadata {
+        match self {
+            Self::Bidder(plugin) => plugin.metadata(),
+            Self::Specialist(plugin) => plugin.metadata(),
+            Self::Check(plugin) => plugin.metadata(),
+        }
+    }
+
+    /// Who the plugin is: name, world, capabilities, limits, source.
+    pub fn identity(&self) -> &PluginIdentity {
+        match self {
+            Self::Bidder(plugin) => plugin.identity(),
+            Self::Specialist(plugin) => plugin.identity(),
+            Self::Check(plugin) => plugin.identity(),
+        }
+    }
+
+    /// The plugin's world.
+    pub fn world(&self) -> World {
+        match self {
+            Self::Bidder(_) => World::Bidder,
+            Self::Specialist(_) => World::Specialist,
+            Self::Check(_) => World::Check,
+        }
+    }
+}
+
+/// What every call shares: engine, linkers, cache, provider, specialists.
+pub(crate) struct Services {
+    engine: Engine,
+    linkers: Linkers,
+    cache: Option<ComponentCache>,
+    pub provider: Arc<dyn ModelProvider>,
+    repository: PathBuf,
+    specialists: RwLock<BTreeMap<String, Arc<SpecialistPlugin>>>,
+    pub consult_depth: usize,
+}
+
+/// Runs Ralph's plugins. Cheap to clone; clones share loaded specialists.
+#[derive(Clone)]
+pub struct Runtime {
+    services: Arc<Services>,
+}
+
+impl Runtime {
+    /// A runtime on the process-wide engine.
+    pub fn new(options: RuntimeOptions) -> Result<Self, PluginError> {
+        let engine = crate::engine::shared()?;
+        let linkers = Linkers::new(&engine)?;
+        Ok(Self {
+            services: Arc::new(Services {
+                engine,
+                linkers,
+                cache: options.cache_directory.map(ComponentCache::new),
+                provider: options.provider,
+                repository: options.repository,
+                specialists: RwLock::new(BTreeMap::new()),
+                consult_depth: options.consult_depth.max(1),
+            }),
+        })
+    }
+
+    /// The engine plugins run on.
+    pub fn engine(&self) -> &Engine {
+        &self.services.engine
+    }
+
+    /// Loads the configured plugin.
+    pub async fn load(&self, config: &PluginConfig) -> Result<LoadedPlugin, PluginError> {
+        let bytes = std::fs::read(&config.path).map_err(|error| PluginError::Load {
+            path: config.path.clone(),
+            reason: format!("cannot read the file: {error}"),
+        })?;
+        let grants = config.grants.clone();
+        let limits = config.limits.resolve();
+        match config.world {
+            World::Bidder => self
+                .load_bidder(&config.path, &bytes, grants, limits)
+                .await
+                .map(LoadedPlugin::Bidder),
+            World::Specialist => self
+                .load_specialist(&config.path, &bytes, grants, limits)
+                .await
+                .map(LoadedPlugin::Specialist),
+            World::Check => self
+                .load_check(&config.path, &bytes, grants, limits)
+                .await
+                .map(LoadedPlugin::Check),
+        }
+    }
+
+    /// Loads a bidder from component bytes; `label` names it in errors.
+    pub async fn load_bidder(
+        &self,
+        label: &Path,
+        bytes: &[u8],
+        grants: impl IntoIterator<Item = Capability>,
+        limits: Limits,
+    ) -> Result<Arc<BidderPlugin>, PluginError> {
+        let grants = grants.into_iter().collect();
+        self.services
+            .load_world(label, bytes, World::Bidder, grants, limits)
+            .await
+            .map(Arc::new)
+    }
+
+    /// Loads a specialist and registers it for `consult` under its name.
+    pub async fn load_specialist(
+        &self,
+        label: &Path,
+        bytes: &[u8],
+        grants: impl IntoIterator<Item = Capability>,
+        limits: Limits,
+    ) -> Result<Arc<SpecialistPlugin>, PluginError> {
+        let grants = grants.into_iter().collect();
+        let plugin: Arc<SpecialistPlugin> = Arc::new(
+            self.services
+                .load_world(label, bytes, World::Specialist, grants, limits)
+                .await?,
+        );
+        let mut specialists = self
+            .services
+            .specialists
+            .write()
+            .unwrap_or_else(PoisonError::into_inner);
+        if specialists.contains_key(plugin.name()) {
+            return Err(PluginError::Load {
+                path: label.to_owned(),
+                reason: format!("a specialist named `{}` is already loaded", plugin.name()),
+            });
+        }
+        specialists.insert(plugin.name().to_owned(), plugin.clone());
+        Ok(plugin)
+    }
+
+    /// Loads a check from component bytes.
+    pub async fn load_check(
+        &self,
+        label: &Path,
+        bytes: &[u8],
+        grants: impl IntoIterator<Item = Capability>,
+        limits: Limits,
+    ) -> Result<Arc<CheckPlugin>, PluginError> {
+        let grants = grants.into_iter().collect();
+        self.services
+            .load_world(label, bytes, World::Check, grants, limits)
+            .await
+            .map(Arc::new)
+    }
+
+    /// Reports what the component at `path` is: world, metadata, imports and
+    /// exports. Runs only its `metadata` export, in the sandbox.
+    pub async fn inspect(&self, path: &Path) -> Result<Inspection, PluginError> {
+        let bytes = std::fs::read(path).map_err(|error| PluginError::Load {
+            path: path.to_owned(),
+            reason: format!("cannot read the file: {error}"),
+        })?;
+        self.inspect_bytes(path, &bytes).await
+    }
+
+    /// [`Runtime::inspect`] for component bytes; `label` names it in errors.
+    pub async fn inspect_bytes(
+        &self,
+        label: &Path,
+        bytes: &[u8],
+    ) -> Result<Inspection, PluginError> {
+        let services = &self.services;
+        let compiled = loader::compile(&services.engine, services.cache.as_ref(), label, bytes)?;
+        let (exports, imports) = inspect::names(&services.engine, &compiled.0);
+        let world = inspect::detect_world(&exports, label)?;
+        let none = std::collections::BTreeSet::new;
+        let limits = Limits::default();
+        let metadata = match world {
+            World::Bidder => {
+                services
+                    .load_compiled::<bidder::BidderPre<_>>(label, compiled, world, none(), limits)
+                    .await?
+                    .metadata
+            }
+            World::Specialist => {
+                services
+                    .load_compiled::<specialist::SpecialistPre<_>>(
+                        label,
+                        compiled,
+                        world,
+                        none(),
+                        limits,
+                    )
+                    .await?
+                    .metadata
+            }
+            World::Check => {
+                services
+                    .load_compiled::<check::CheckPre<_>>(label, compiled, world, none(), limits)
+                    .await?
+                    .metadata
+            }
+        };
+        Ok(Inspection {
+            world,
+            name: metadata.name,
+            version: metadata.version,
+            description: metadata.description,
+            capabilities: metadata.capabilities,
+            imports,
+            exports,
+        })
+    }
+
+    /// Asks `bidder` for a proposal.
+    pub async fn propose(
+        &self,
+        bidder: &BidderPlugin,
+        request: &ProposalRequest,
+    ) -> Result<Outcome<Proposal>, PluginError> {
+        self.services.propose(bidder, request).await
+    }
+
+    /// Asks every bidder at once; the round takes about as long as its
+    /// slowest bidder. Results come back in the order of `entries`.
+    pub async fn propose_round(
+        &self,
+        entries: &[(Arc<BidderPlugin>, ProposalRequest)],
+    ) -> Vec<Result<Outcome<Proposal>, PluginError>> {
+        tracing::info!(bidders = entries.len(), "Starting proposal round");
+        let calls = entries
+            .iter()
+            .map(|(bidder, request)| self.services.propose(bidder, request));
+        futures::future::join_all(calls).await
+    }
+
+    /// Asks the loaded specialist named `name` a question.
+    pub async fn ask(&self, name: &str, question: &str) -> Result<Outcome<String>, PluginError> {
+        let specialist = self
+            .services
+            .specialist(name)
+            .ok_or_else(|| PluginError::NotLoaded {
+                world: World::Specialist.name().to_owned(),
+                name: name.to_owned(),
+            })?;
+        let chain = vec![specialist.name().to_owned()];
+        let root = self.services.repository.clone();
+        self.services
+            .clone()
+            .ask_in_chain(specialist, question.to_owned(), chain, root)
+            .await
+    }
+
+    /// Asks `specialist` to review a proposal.
+    pub async fn review(
+        &self,
+        specialist: &SpecialistPlugin,
+        proposal: &Proposal,
+    ) -> Result<Outcome<Vec<Finding>>, PluginError> {
+        self.services.review(specialist, proposal).await
+    }
+
+    /// Runs `check` on a change; `worktree` is what the check sees read-only.
+    pub async fn run_check(
+        &self,
+        check: &CheckPlugin,
+        input: &CheckInput,
+        worktree: &Path,
+    ) -> Result<Outcome<CheckReport>, PluginError> {
+        self.services.run_check(check, input, worktree).await
+    }
+}
+
+/// Turns an error the guest returned into the host's typed error.
+fn guest_failure(plugin: &str, error: wit::PluginError) -> PluginError {
+    let error = GuestError::from(error);
+    if let GuestError::Denied(name) = &error
+        && let Ok(capability) = name.parse::<Capability>()
+    {
+        return PluginError::Denied {
+            plugin: plugin.to_owned(),
+            capability,
+        };
+    }
+    PluginError::Failed {
+        plugin: plugin.to_owned(),
+        error,
+    }
+}
+
+/// Refuses output over the plugin's cap.
+fn check_size(identity: &PluginIdentity, value: &impl OutputSize) -> Result<(), PluginError> {
+    let size_bytes = value.output_size();
+    let limit_bytes = identity.limits.output_bytes;
+    if size_bytes > limit_bytes {
+        return Err(PluginError::OutputTooLarge {
+            plugin: identity.name.clone(),
+            size_bytes,
+            limit_bytes,
+        });
+    }
+    Ok(())
+}
+
+fn invalid(identity: &PluginIdentity) -> impl Fn(String) -> PluginError + '_ {
+    move |reason| PluginError::InvalidOutput {
+        plugin: identity.name.clone(),
+        reason,
+    }
+}
+
+impl Services {
+    pub fn specialist(&self, name: &str) -> Option<Arc<SpecialistPlugin>> {
+        self.specialists
+            .read()
+            .unwrap_or_else(PoisonError::into_inner)
+            .get(name)
+            .cloned()
+    }
+
+    fn sandbox(
+        self: &Arc<Self>,
+        identity: &Arc<PluginIdentity>,
+        root: PathBuf,
+        chain: Vec<String>,
+    ) -> Result<Sandbox, PluginError> {
+        Sandbox::new(
+            &self.engine,
+            CallContext {
+                plugin: identity.clone(),
+                services: self.clone(),
+                root,
+                chain,
+                usage: TokenUsage::default(),
+                log_messages: 0,
+            },
+        )
+    }
+
+    async fn load_world<P: crate::world::WorldPre>(
+        self: &Arc<Self>,
+        label: &Path,
+        bytes: &[u8],
+        world: World,
+        grants: std::collections::BTreeSet<Capability>,
+        limits: Limits,
+    ) -> Result<Plugin<P>, PluginError> {
+        let compiled = loader::compile(&self.engine, self.cache.as_ref(), label, bytes)?;
+        self.load_compiled(label, compiled, world, grants, limits)
+            .await
+    }
+
+    async fn load_compiled<P: crate::world::WorldPre>(
+        self: &Arc<Self>,
+        label: &Path,
+        (component, cache): (wasmtime::component::Component, CacheOutcome),
+        world: World,
+        grants: std::collections::BTreeSet<Capability>,
+        limits: Limits,
+    ) -> Result<Plugin<P>, PluginError> {
+        loader::check_world(&self.engine, &component, world, label)?;
+        let instance_pre = loader::pre_instantiate(&self.linkers, &component, world, label)?;
+        let pre = P::new(instance_pre).map_err(|error| PluginError::WorldMismatch {
+            path: label.to_owned(),
+            world: world.name().to_owned(),
+            missing: format!("exports of the right types: {error}"),
+        })?;
+        let provisional = Arc::new(PluginIdentity {
+            name: label
+                .file_stem()
+                .map(|stem| stem.to_string_lossy().into_owned())
+                .unwrap_or_else(|| "plugin".to_owned()),
+            world,
+            capabilities: CapabilitySet::default(),
+            limits,
+            source: label.to_owned(),
+        });
+        let metadata = self.metadata(&pre, &provisional).await?;
+        let requested = capabilities::parse_requested(&metadata.capabilities).map_err(|error| {
+            PluginError::Load {
+                path: label.to_owned(),
+                reason: error.to_string(),
+            }
+        })?;
+        let identity = Arc::new(PluginIdentity {
+            name: metadata.name.clone(),
+            world,
+            capabilities: CapabilitySet::new(requested, grants),
+            limits,
+            source: label.to_owned(),
+        });
+        tracing::info!(plugin = %identity.name, %world, cached = cache == CacheOutcome::Hit, "Loaded plugin");
+        Ok(Plugin {
+            pre,
+            identity,
+            metadata,
+            cache,
+        })
+    }
+
+    async fn metadata<P: crate::world::WorldPre>(
+        self: &Arc<Self>,
+        pre: &P,
+        identity: &Arc<PluginIdentity>,
+    ) -> Result<Metadata, PluginError> {
+        let mut sandbox = self.sandbox(identity, self.repository.clone(), Vec::new())?;
+        let timeout = sandbox.timeout();
+        let outcome = tokio::time::timeout(timeout, pre.metadata(&mut sandbox.store)).await;
+        let metadata = Metadata::from(sandbox.finish(outcome)?);
+        check_size(identity, &metadata)?;
+        validate::check_metadata(&metadata).map_err(invalid(identity))?;
+        Ok(metadata)
+    }
+
+    async fn propose(
+        self: &Arc<Self>,
+        bidder: &BidderPlugin,
+        request: &ProposalRequest,
+    ) -> Result<Outcome<Proposal>, PluginError> {
+        let identity = &bidder.identity;
+        let chain = vec![identity.name.clone()];
+        let mut sandbox = self.sandbox(identity, self.repository.clone(), chain)?;
+        let issue = wit::IssueSpec::from(&request.issue);
+        let requirements: Vec<wit::Requirement> =
+            request.requirements.iter().map(Into::into).collect();
+        let context = wit::RoundContext::from(&request.context);
+        let timeout = sandbox.timeout();
+        let store = &mut sandbox.store;
+        let call = async {
+            let instance = bidder.pre.instantiate_async(&mut *store).await?;
+            instance
+                .call_propose(&mut *store, &issue, &requirements, &context)
+                .await
+        };
+        let outcome = tokio::time::timeout(timeout, call).await;
+        let proposal = Proposal::from(
+            sandbox
+                .finish(outcome)?
+                .map_err(|error| guest_failure(&identity.name, error))?,
+        );
+        check_size(identity, &proposal)?;
+        let ids: Vec<&str> = request
+            .requirements
+            .iter()
+            .map(|requirement| requirement.id.as_str())
+            .collect();
+        validate::check_proposal(&proposal, &ids).map_err(invalid(identity))?;
+        Ok(Outcome {
+            value: proposal,
+            usage: sandbox.usage(),
+            elapsed: sandbox.elapsed(),
+        })
+    }
+
+    /// Asks `specialist`; `chain` is the consult path ending with it.
+    pub fn ask_in_chain(
+        self: Arc<Self>,
+        specialist: Arc<SpecialistPlugin>,
+        question: String,
+        chain: Vec<String>,
+        root: PathBuf,
+    ) -> BoxFuture<'static, Result<Outcome<String>, PluginError>> {
+        Box::pin(async move {
+            let identity = &specialist.identity;
+            let mut sandbox = self.sandbox(identity, root, chain)?;
+            let timeout = sandbox.timeout();
+            let store = &mut sandbox.store;
+            let call = async {
+                let instance = specialist.pre.instantiate_async(&mut *store).await?;
+                instance.call_ask(&mut *store, &question).await
+            };
+            let outcome = tokio::time::timeout(timeout, call).await;
+            let answer = sandbox
+                .finish(outcome)?
+                .map_err(|error| guest_failure(&identity.name, error))?;
+            check_size(identity, &answer)?;
+            Ok(Outcome {
+                value: answer,
+                usage: sandbox.usage(),
+                elapsed: sandbox.elapsed(),
+            })
+        })
+    }
+
+    async fn review(
+        self: &Arc<Self>,
+        specialist: &SpecialistPlugin,
+        proposal: &Proposal,
+    ) -> Result<Outcome<Vec<Finding>>, PluginError> {
+        let identity = &specialist.identity;
+        let chain = vec![identity.name.clone()];
+        let mut sandbox = self.sandbox(identity, self.repository.clone(), chain)?;
+        let proposal = wit::Proposal::from(proposal);
+        let timeout = sandbox.timeout();
+        let store = &mut sandbox.store;
+        let call = async {
+            let instance = specialist.pre.instantiate_async(&mut *store).await?;
+            instance.call_review(&mut *store, &proposal).await
+        };
+        let outcome = tokio::time::timeout(timeout, call).await;
+        let findings: Vec<Finding> = sandbox
+            .finish(outcome)?
+            .map_err(|error| guest_failure(&identity.name, error))?
+            .into_iter()
+            .map(Into::into)
+            .collect();
+        check_size(identity, &findings)?;
+        for finding in &findings {
+            validate::check_finding(finding).map_err(invalid(identity))?;
+        }
+        Ok(Outcome {
+            value: findings,
+            usage: sandbox.usage(),
+            elapsed: sandbox.elapsed(),
+        })
+    }
+
+    async fn run_check(
+        self: &Arc<Self>,
+        check: &CheckPlugin,
+        input: &CheckInput,
+        worktree: &Path,
+    ) -> Result<Outcome<CheckReport>, PluginError> {
+        let identity = &check.identity;
+        let chain = vec![identity.name.clone()];
+        let mut sandbox = self.sandbox(identity, worktree.to_owned(), chain)?;
+        let input = wit::CheckInput::from(input);
+        let timeout = sandbox.timeout();
+        let store = &mut sandbox.store;
+        let call = async {
+            let instance = check.pre.instantiate_async(&mut *store).await?;
+            instance.call_run(&mut *store, &input).await
+        };
+        let outcome = tokio::time::timeout(timeout, call).await;
+        let report = CheckReport::from(
+            sandbox
+                .finish(outcome)?
+                .map_err(|error| guest_failure(&identity.name, error))?,
+        );
+        check_size(identity, &report)?;
+        validate::check_report(&report).map_err(invalid(identity))?;
+        Ok(Outcome {
+            value: report,
+            usage: sandbox.usage(),
+            elapsed: sandbox.elapsed(),
+        })
+    }
+}

@@ -1,0 +1,282 @@
+//! The sandbox: the one constructor for every plugin `Store`.
+//!
+//! Every store gets a memory cap, a wall-clock deadline enforced by epoch
+//! interruption, a WASI context with no environment, no network and no
+//! inherited stdio, and the repository preopened read-only as `/`. Calls run
+//! under `tokio::time::timeout` as well, because epochs do not interrupt a
+//! guest that waits inside a host call.
+
+use std::path::PathBuf;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use wasmtime::component::ResourceTable;
+use wasmtime::{Engine, ResourceLimiter, Store, Trap, UpdateDeadline};
+use wasmtime_wasi::{FsPerms, WasiCtx, WasiCtxBuilder, WasiCtxView, WasiView};
+
+use crate::capabilities::CapabilitySet;
+use crate::config::{Limits, World};
+use crate::console::Console;
+use crate::error::PluginError;
+use crate::runtime::Services;
+use crate::types::TokenUsage;
+
+/// Extra time the async timeout allows beyond the deadline, so that the epoch
+/// trap (which reports more precisely) normally fires first.
+const TIMEOUT_GRACE: Duration = Duration::from_millis(50);
+
+/// Who is being called: fixed when the plugin is loaded.
+#[derive(Debug, Clone)]
+pub struct PluginIdentity {
+    /// The plugin's name from its metadata.
+    pub name: String,
+    /// The world it implements.
+    pub world: World,
+    /// What it requested and what the user granted.
+    pub capabilities: CapabilitySet,
+    /// Its sandbox limits.
+    pub limits: Limits,
+    /// Where it was loaded from.
+    pub source: PathBuf,
+}
+
+/// Everything one call needs besides the guest itself.
+pub(crate) struct CallContext {
+    pub plugin: Arc<PluginIdentity>,
+    pub services: Arc<Services>,
+    /// The directory the plugin sees read-only: the repository or a worktree.
+    pub root: PathBuf,
+    /// Names of the plugins on the consult path to this call, outermost first,
+    /// this plugin last.
+    pub chain: Vec<String>,
+    /// Model usage charged to this call, nested consultations included.
+    pub usage: TokenUsage,
+    /// Log messages the plugin wrote during this call.
+    pub log_messages: usize,
+}
+
+/// Caps the total linear memory of one store and remembers a refusal.
+struct MemoryLimiter {
+    limit_bytes: usize,
+    used_bytes: usize,
+    exceeded: bool,
+}
+
+impl ResourceLimiter for MemoryLimiter {
+    fn memory_growing(
+        &mut self,
+        current: usize,
+        desired: usize,
+        _maximum: Option<usize>,
+    ) -> wasmtime::Result<bool> {
+        let growth = desired.saturating_sub(current);
+        let total = self.used_bytes.saturating_add(growth);
+        if total > self.limit_bytes {
+            self.exceeded = true;
+            return Ok(false);
+        }
+        self.used_bytes = total;
+        Ok(true)
+    }
+
+    fn table_growing(
+        &mut self,
+        _current: usize,
+        desired: usize,
+        _maximum: Option<usize>,
+    ) -> wasmtime::Result<bool> {
+        Ok(desired <= 1_000_000)
+    }
+}
+
+/// The data of every plugin store.
+pub struct SandboxState {
+    wasi: WasiCtx,
+    table: ResourceTable,
+    limiter: MemoryLimiter,
+    pub(crate) call: CallContext,
+}
+
+impl WasiView for SandboxState {
+    fn ctx(&mut self) -> WasiCtxView<'_> {
+        WasiCtxView {
+            ctx: &mut self.wasi,
+            table: &mut self.table,
+        }
+    }
+}
+
+/// One call's store with its captured console.
+pub(crate) struct Sandbox {
+    pub store: Store<SandboxState>,
+    stdout: Console,
+    stderr: Console,
+    started: Instant,
+}
+
+impl Sandbox {
+    /// The one way to make a plugin store.
+    pub fn new(engine: &Engine, call: CallContext) -> Result<Self, PluginError> {
+        let limits = call.plugin.limits;
+        let stdout = Console::new(limits.console_bytes);
+        let stderr = Console::new(limits.console_bytes);
+        let mut builder = WasiCtxBuilder::new();
+        builder
+            .stdout(stdout.clone())
+            .stderr(stderr.clone())
+            .allow_tcp(false)
+            .allow_udp(false)
+            .allow_ip_name_lookup(false)
+            .socket_addr_check(|_, _| Box::pin(async { false }));
+        builder
+            .preopened_dir(&call.root, "/", FsPerms::ReadOnly)
+            .map_err(|error| PluginError::Sandbox {
+                plugin: call.plugin.name.clone(),
+                reason: format!("cannot open {} read-only: {error}", call.root.display()),
+            })?;
+        let state = SandboxState {
+            wasi: builder.build(),
+            table: ResourceTable::new(),
+            limiter: MemoryLimiter {
+                limit_bytes: limits.memory_bytes,
+                used_bytes: 0,
+                exceeded: false,
+            },
+            call,
+        };
+        let mut store = Store::new(engine, state);
+        store.limiter(|state| &mut state.limiter);
+        let started = Instant::now();
+        let deadline = started + limits.deadline;
+        store.set_epoch_deadline(1);
+        store.epoch_deadline_callback(move |_| {
+            if Instant::now() >= deadline {
+                Ok(UpdateDeadline::Interrupt)
+            } else {
+                Ok(UpdateDeadline::Yield(1))
+            }
+        });
+        Ok(Self {
+            store,
+            stdout,
+            stderr,
+            started,
+        })
+    }
+
+    fn plugin(&self) -> &PluginIdentity {
+        &self.store.data().call.plugin
+    }
+
+    /// How long the async timeout around a call waits: the deadline plus a
+    /// little grace so that the epoch trap normally reports first.
+    pub fn timeout(&self) -> Duration {
+        self.plugin().limits.deadline + TIMEOUT_GRACE
+    }
+
+    /// Turns the outcome of a guest call made under [`Self::timeout`] into
+    /// a typed result, and logs the plugin's console.
+    pub fn finish<T>(
+        &self,
+        outcome: Result<wasmtime::Result<T>, tokio::time::error::Elapsed>,
+    ) -> Result<T, PluginError> {
+        let stderr = self.log_console();
+        match outcome {
+            Err(_elapsed) => Err(PluginError::Timeout {
+                plugin: self.plugin().name.clone(),
+                deadline: self.plugin().limits.deadline,
+            }),
+            Ok(Ok(value)) => Ok(value),
+            Ok(Err(error)) => Err(self.classify(&error, &stderr)),
+        }
+    }
+
+    /// Model usage charged to this call so far.
+    pub fn usage(&self) -> TokenUsage {
+        self.store.data().call.usage
+    }
+
+    /// Wall-clock time since the store was made.
+    pub fn elapsed(&self) -> Duration {
+        self.started.elapsed()
+    }
+
+    fn log_console(&self) -> String {
+        let plugin = self.plugin().name.as_str();
+        let (stdout, stdout_dropped) = self.stdout.contents();
+        let (stderr, stderr_dropped) = self.stderr.contents();
+        if !stdout.is_empty() {
+            tracing::info!(plugin, output = %stdout.trim_end(), dropped_bytes = stdout_dropped, "Plugin wrote to standard output");
+        }
+        if !stderr.is_empty() {
+            tracing::warn!(plugin, output = %stderr.trim_end(), dropped_bytes = stderr_dropped, "Plugin wrote to standard error");
+        }
+        stderr
+    }
+
+    fn classify(&self, error: &wasmtime::Error, stderr: &str) -> PluginError {
+        let state = self.store.data();
+        let plugin = state.call.plugin.name.clone();
+        if state.limiter.exceeded {
+            return PluginError::MemoryExceeded {
+                plugin,
+                limit_bytes: state.limiter.limit_bytes,
+            };
+        }
+        let trap = error.downcast_ref::<Trap>();
+        if trap == Some(&Trap::Interrupt) {
+            return PluginError::Timeout {
+                plugin,
+                deadline: state.call.plugin.limits.deadline,
+            };
+        }
+        if let Some(message) = panic_message(stderr) {
+            return PluginError::Panic { plugin, message };
+        }
+        let message = match trap {
+            Some(trap) => trap.to_string(),
+            None => format!("{error:?}"),
+        };
+        PluginError::Trap { plugin, message }
+    }
+}
+
+/// The panic message a Rust guest printed to standard error, if any.
+fn panic_message(stderr: &str) -> Option<String> {
+    let start = stderr.find("panicked at")?;
+    let message: String = stderr[start..]
+        .lines()
+        .take(3)
+        .collect::<Vec<_>>()
+        .join(" ");
+    Some(message.chars().take(1000).collect())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_panic_message_is_found_in_standard_error() {
+        let stderr =
+            "noise\nthread '<unnamed>' panicked at src/lib.rs:3:5:\nboom\nnote: run with\n";
+        assert_eq!(
+            panic_message(stderr).as_deref(),
+            Some("panicked at src/lib.rs:3:5: boom note: run with")
+        );
+        assert_eq!(panic_message("just a trap"), None);
+    }
+
+    #[test]
+    fn memory_beyond_the_cap_is_refused_and_remembered() -> wasmtime::Result<()> {
+        let mut limiter = MemoryLimiter {
+            limit_bytes: 100,
+            used_bytes: 0,
+            exceeded: false,
+        };
+        assert!(limiter.memory_growing(0, 60, None)?);
+        assert!(!limiter.memory_growing(0, 60, None)?);
+        assert!(limiter.exceeded);
+        Ok(())
+    }
+}

@@ -1,0 +1,315 @@
+//! Every plugin Ralph ships loads and does its job.
+
+mod common;
+
+use std::path::Path;
+use std::sync::Arc;
+use std::time::Duration;
+
+use common::{TestResult, repository, request, runtime};
+use ralph_plugins_bundle::{BundledPlugin, Kind};
+use ralph_runtime::{BidderPlugin, Capability, CheckInput, CheckPlugin, Limits, Runtime, Severity};
+
+fn grants(plugin: &BundledPlugin) -> Vec<Capability> {
+    plugin
+        .capabilities
+        .iter()
+        .filter_map(|name| name.parse().ok())
+        .collect()
+}
+
+fn limits() -> Limits {
+    Limits {
+        deadline: Duration::from_secs(5),
+        ..Limits::default()
+    }
+}
+
+async fn load_all(runtime: &Runtime) -> Result<(), Box<dyn std::error::Error>> {
+    for plugin in ralph_plugins_bundle::ALL {
+        let label = Path::new(plugin.name);
+        let name = match plugin.kind {
+            Kind::Bidder => runtime
+                .load_bidder(label, plugin.bytes, grants(plugin), limits())
+                .await?
+                .name()
+                .to_owned(),
+            Kind::Specialist => runtime
+                .load_specialist(label, plugin.bytes, grants(plugin), limits())
+                .await?
+                .name()
+                .to_owned(),
+            Kind::Check => runtime
+                .load_check(label, plugin.bytes, grants(plugin), limits())
+                .await?
+                .name()
+                .to_owned(),
+        };
+        assert_eq!(name, plugin.name);
+    }
+    Ok(())
+}
+
+async fn bidder(
+    runtime: &Runtime,
+    name: &str,
+) -> Result<Arc<BidderPlugin>, Box<dyn std::error::Error>> {
+    let plugin = ralph_plugins_bundle::find(name).ok_or("not bundled")?;
+    Ok(runtime
+        .load_bidder(Path::new(name), plugin.bytes, grants(plugin), limits())
+        .await?)
+}
+
+async fn check(
+    runtime: &Runtime,
+    name: &str,
+) -> Result<Arc<CheckPlugin>, Box<dyn std::error::Error>> {
+    let plugin = ralph_plugins_bundle::find(name).ok_or("not bundled")?;
+    Ok(runtime
+        .load_check(Path::new(name), plugin.bytes, grants(plugin), limits())
+        .await?)
+}
+
+#[tokio::test]
+async fn every_bundled_plugin_loads_with_metadata_matching_the_bundle() -> TestResult {
+    let repository = repository()?;
+    let runtime = runtime(repository.path())?;
+    load_all(&runtime).await
+}
+
+#[tokio::test]
+async fn smallest_change_touches_only_files_the_issue_names() -> TestResult {
+    let repository = repository()?;
+    let runtime = runtime(repository.path())?;
+    let bidder = bidder(&runtime, "smallest-change").await?;
+    let proposal = runtime
+        .propose(
+            &bidder,
+            &request("Add a flag", "Change `src/lib.rs` and missing.rs."),
+        )
+        .await?
+        .value;
+    let paths: Vec<&str> = proposal
+        .files
+        .iter()
+        .map(|file| file.path.as_str())
+        .collect();
+    assert_eq!(paths, ["src/lib.rs"]);
+    assert_eq!(proposal.requirements_covered, ["R1"]);
+    assert!(proposal.self_estimate.efficiency > 0.8);
+    Ok(())
+}
+
+#[tokio::test]
+async fn tests_first_plans_a_test_per_requirement_after_consulting() -> TestResult {
+    let repository = repository()?;
+    let runtime = runtime(repository.path())?;
+    load_all(&runtime).await?;
+    let bidder = bidder(&runtime, "tests-first").await;
+    // Already loaded under the same name is fine for bidders: load another copy.
+    let bidder = bidder?;
+    let proposal = runtime
+        .propose(&bidder, &request("Add a flag", ""))
+        .await?
+        .value;
+    assert_eq!(proposal.planned_tests.len(), 1);
+    assert!(
+        proposal.planned_tests[0].contains("add_a_json_flag_to_the"),
+        "{:?}",
+        proposal.planned_tests
+    );
+    assert!(
+        proposal
+            .summary
+            .contains("Integration tests live in tests/"),
+        "{}",
+        proposal.summary
+    );
+    Ok(())
+}
+
+#[tokio::test]
+async fn persona_planner_asks_the_model_with_the_persona() -> TestResult {
+    let repository = repository()?;
+    let runtime = runtime(repository.path())?;
+    let bidder = bidder(&runtime, "persona-planner").await?;
+    let outcome = runtime.propose(&bidder, &request("Add a flag", "")).await?;
+    assert!(
+        outcome.value.summary.starts_with("Deterministic answer"),
+        "{}",
+        outcome.value.summary
+    );
+    assert!(outcome.usage.input_tokens > 10, "{:?}", outcome.usage);
+    let again = runtime.propose(&bidder, &request("Add a flag", "")).await?;
+    assert_eq!(
+        again.value, outcome.value,
+        "the deterministic provider answers alike"
+    );
+    Ok(())
+}
+
+#[tokio::test]
+async fn specialists_answer_from_the_repository() -> TestResult {
+    let repository = repository()?;
+    let runtime = runtime(repository.path())?;
+    load_all(&runtime).await?;
+    let conventions = runtime
+        .ask("rust-conventions", "How do we handle errors and lints?")
+        .await?
+        .value;
+    assert!(conventions.contains("thiserror"), "{conventions}");
+    assert!(
+        conventions.contains("unsafe code is denied"),
+        "{conventions}"
+    );
+    let risk = runtime
+        .ask(
+            "change-risk",
+            "What does touching src/lib.rs and Cargo.toml mean?",
+        )
+        .await?
+        .value;
+    assert!(risk.contains("src/lib.rs: exists, 3 lines"), "{risk}");
+    assert!(
+        risk.contains("Cargo.toml: exists") && risk.contains("sensitive"),
+        "{risk}"
+    );
+    Ok(())
+}
+
+#[tokio::test]
+async fn specialists_review_proposals() -> TestResult {
+    let repository = repository()?;
+    let runtime = runtime(repository.path())?;
+    let plugin = ralph_plugins_bundle::find("change-risk").ok_or("not bundled")?;
+    let specialist = runtime
+        .load_specialist(
+            Path::new("change-risk"),
+            plugin.bytes,
+            grants(plugin),
+            limits(),
+        )
+        .await?;
+    let bidder = bidder(&runtime, "smallest-change").await?;
+    let mut proposal = runtime
+        .propose(&bidder, &request("x", "Edit Cargo.toml"))
+        .await?
+        .value;
+    proposal.files[0].estimated_lines = 900;
+    let findings = runtime.review(&specialist, &proposal).await?.value;
+    assert!(
+        findings
+            .iter()
+            .any(|finding| finding.file.as_deref() == Some("Cargo.toml")),
+        "{findings:?}"
+    );
+    assert!(
+        findings
+            .iter()
+            .any(|finding| finding.message.contains("About 900 lines")),
+        "{findings:?}"
+    );
+    Ok(())
+}
+
+fn input(diff: &str) -> CheckInput {
+    CheckInput {
+        diff: diff.to_owned(),
+        changed_files: vec!["src/lib.rs".to_owned()],
+        requirements: Vec::new(),
+    }
+}
+
+fn patch(lines: &[&str]) -> String {
+    let mut diff = format!(
+        "--- a/src/lib.rs\n+++ b/src/lib.rs\n@@ -1,1 +1,{} @@\n",
+        lines.len() + 1
+    );
+    diff.push_str(" pub fn answer() -> u32 {\n");
+    for line in lines {
+        diff.push('+');
+        diff.push_str(line);
+        diff.push('\n');
+    }
+    diff
+}
+
+#[tokio::test]
+async fn the_diff_size_check_fails_large_changes() -> TestResult {
+    let repository = repository()?;
+    let runtime = runtime(repository.path())?;
+    let check = check(&runtime, "diff-size").await?;
+    let small = runtime
+        .run_check(&check, &input(&patch(&["    41"])), repository.path())
+        .await?
+        .value;
+    assert!(small.passed);
+    let many: Vec<String> = (0..1200).map(|line| format!("// line {line}")).collect();
+    let many: Vec<&str> = many.iter().map(String::as_str).collect();
+    let large = runtime
+        .run_check(&check, &input(&patch(&many)), repository.path())
+        .await?
+        .value;
+    assert!(!large.passed);
+    assert!(
+        large
+            .findings
+            .iter()
+            .any(|finding| finding.severity == Severity::Error)
+    );
+    Ok(())
+}
+
+#[tokio::test]
+async fn the_secrets_check_fails_added_credentials() -> TestResult {
+    let repository = repository()?;
+    let runtime = runtime(repository.path())?;
+    let check = check(&runtime, "secrets").await?;
+    let clean = runtime
+        .run_check(
+            &check,
+            &input(&patch(&["    let total = 41 + 1;"])),
+            repository.path(),
+        )
+        .await?
+        .value;
+    assert!(clean.passed, "{:?}", clean.findings);
+    let leaked = runtime
+        .run_check(
+            &check,
+            &input(&patch(&[
+                "const KEY: &str = \"AKIAIOSFODNN7EXAMPLE\";",
+                "let password = \"correct-horse-battery\";",
+            ])),
+            repository.path(),
+        )
+        .await?
+        .value;
+    assert!(!leaked.passed);
+    assert_eq!(leaked.findings.len(), 2, "{:?}", leaked.findings);
+    assert_eq!(leaked.findings[0].line, Some(2));
+    Ok(())
+}
+
+#[tokio::test]
+async fn the_debug_markers_check_flags_leftovers() -> TestResult {
+    let repository = repository()?;
+    let runtime = runtime(repository.path())?;
+    let check = check(&runtime, "debug-markers").await?;
+    let warned = runtime
+        .run_check(
+            &check,
+            &input(&patch(&["    // TODO tidy", "    println!(\"here\");"])),
+            repository.path(),
+        )
+        .await?
+        .value;
+    assert!(warned.passed);
+    assert_eq!(warned.findings.len(), 2, "{:?}", warned.findings);
+    let failed = runtime
+        .run_check(&check, &input(&patch(&["    dbg!(x);"])), repository.path())
+        .await?
+        .value;
+    assert!(!failed.passed);
+    Ok(())
+}
