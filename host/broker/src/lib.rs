@@ -5,5 +5,6 @@
 //! by one against a baseline.
 
 pub mod checks;
+pub mod plugins;
 pub mod scoring;
 pub mod worktree;

@@ -22,6 +22,25 @@ pub struct Config {
     pub min_allocation_per_bot: u64,
     pub scoring_weights: ScoringWeights,
     pub weight_constraints: WeightConstraints,
+    /// After the winner's implementation fails, try the runner-up before
+    /// starting a replan round (SPEC §2.7; off by default).
+    #[serde(skip_serializing_if = "is_false")]
+    pub try_runner_up: bool,
+    /// The loop's sections, kept as written here and typed (with errors
+    /// naming their fields) by the part of Ralph that owns each:
+    /// `bidders`, `specialists`, `checks` and `implementer` by the broker.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub bidders: Option<serde_json::Value>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub specialists: Option<serde_json::Value>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub checks: Option<serde_json::Value>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub implementer: Option<serde_json::Value>,
+}
+
+fn is_false(value: &bool) -> bool {
+    !value
 }
 
 /// How much each scoring dimension counts in a proposal's total (sum 1).
@@ -51,6 +70,11 @@ impl Default for Config {
             min_allocation_per_bot: 1,
             scoring_weights: ScoringWeights::default(),
             weight_constraints: WeightConstraints::default(),
+            try_runner_up: false,
+            bidders: None,
+            specialists: None,
+            checks: None,
+            implementer: None,
         }
     }
 }

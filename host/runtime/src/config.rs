@@ -102,7 +102,7 @@ impl Default for Limits {
 
 /// Limits as written in configuration; anything left out takes its default.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
-#[serde(rename_all = "kebab-case", deny_unknown_fields)]
+#[serde(rename_all = "snake_case", deny_unknown_fields)]
 pub struct LimitsConfig {
     /// Memory cap in MiB.
     pub memory_mib: Option<u64>,
@@ -138,7 +138,7 @@ impl LimitsConfig {
 
 /// One configured plugin.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "kebab-case", deny_unknown_fields)]
+#[serde(rename_all = "snake_case", deny_unknown_fields)]
 pub struct PluginConfig {
     /// The component file.
     pub path: PathBuf,
@@ -180,7 +180,7 @@ mod tests {
     fn plugin_config_reads_from_json() -> Result<(), serde_json::Error> {
         let config: PluginConfig = serde_json::from_str(
             r#"{"path": "p.wasm", "world": "bidder", "grants": ["consult"],
-                "limits": {"deadline-ms": 500}}"#,
+                "limits": {"deadline_ms": 500}}"#,
         )?;
         assert_eq!(config.world, World::Bidder);
         assert!(config.grants.contains(&Capability::Consult));

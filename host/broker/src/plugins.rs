@@ -1,0 +1,468 @@
+//! Which plugins a marketplace runs: the `bidders`, `specialists` and
+//! `checks` sections of `.ralph/config.json`, typed and validated.
+//!
+//! ```json
+//! "bidders": {
+//!   "bidder_1": {"plugin": "bundled:smallest-change", "grants": ["repository"]},
+//!   "bidder_2": {"plugin": ".ralph/plugins/my-bidder.wasm", "limits": {"deadline_ms": 30000}}
+//! },
+//! "specialists": [{"plugin": "bundled:rust-conventions", "grants": ["repository"]}],
+//! "checks": [
+//!   {"name": "format", "argv": ["cargo", "fmt", "--check"], "category": "format"},
+//!   {"name": "secrets", "plugin": "bundled:secrets"}
+//! ]
+//! ```
+//!
+//! A section left out takes the default lineup: the bundled bidders in turn
+//! (`smallest-change`, `tests-first`, `persona-planner`, then again), both
+//! bundled specialists and the three bundled checks, each granted what it
+//! asks for. A section written out grants exactly what it lists.
+
+use std::borrow::Cow;
+use std::collections::BTreeSet;
+use std::path::{Path, PathBuf};
+
+use ralph_marketplace::{Config, ConfigError};
+use ralph_plugins_bundle::{BundledPlugin, Kind};
+use ralph_runtime::{Capability, LimitsConfig, World};
+use serde::Deserialize;
+use serde::de::DeserializeOwned;
+
+use crate::checks::CommandCheck;
+
+/// The bundled bidders the default lineup takes in turn.
+pub const DEFAULT_BIDDERS: [&str; 3] = ["smallest-change", "tests-first", "persona-planner"];
+
+/// Where a plugin's component comes from.
+#[derive(Clone, Debug)]
+pub enum PluginSource {
+    /// One of the plugins embedded in Ralph (`bundled:NAME`).
+    Bundled(&'static BundledPlugin),
+    /// A component file, relative to the repository unless absolute.
+    File(PathBuf),
+}
+
+impl PartialEq for PluginSource {
+    fn eq(&self, other: &Self) -> bool {
+        match (self, other) {
+            (PluginSource::Bundled(left), PluginSource::Bundled(right)) => left.name == right.name,
+            (PluginSource::File(left), PluginSource::File(right)) => left == right,
+            _ => false,
+        }
+    }
+}
+
+impl Eq for PluginSource {}
+
+impl PluginSource {
+    /// A label for messages: `bundled:NAME` or the file's path.
+    pub fn label(&self) -> PathBuf {
+        match self {
+            PluginSource::Bundled(plugin) => PathBuf::from(format!("bundled:{}", plugin.name)),
+            PluginSource::File(path) => path.clone(),
+        }
+    }
+
+    /// The component's bytes; a file is read relative to `repository`.
+    pub fn bytes(&self, repository: &Path) -> std::io::Result<Cow<'static, [u8]>> {
+        match self {
+            PluginSource::Bundled(plugin) => Ok(Cow::Borrowed(plugin.bytes)),
+            PluginSource::File(path) => std::fs::read(repository.join(path)).map(Cow::Owned),
+        }
+    }
+}
+
+/// One configured plugin: where it is, what it may do, its limits.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct PluginEntry {
+    pub source: PluginSource,
+    pub grants: BTreeSet<Capability>,
+    pub limits: LimitsConfig,
+}
+
+/// A check: a command or a check plugin.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum CheckEntry {
+    Command(CommandCheck),
+    Plugin { name: String, entry: PluginEntry },
+}
+
+/// Every plugin and check a marketplace runs.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Lineup {
+    /// One bidder plugin per bot id, in the config's bot order.
+    pub bidders: Vec<(String, PluginEntry)>,
+    pub specialists: Vec<PluginEntry>,
+    pub checks: Vec<CheckEntry>,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawEntry {
+    plugin: String,
+    #[serde(default)]
+    grants: BTreeSet<Capability>,
+    #[serde(default)]
+    limits: LimitsConfig,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawCheckPlugin {
+    name: Option<String>,
+    plugin: String,
+    #[serde(default)]
+    grants: BTreeSet<Capability>,
+    #[serde(default)]
+    limits: LimitsConfig,
+}
+
+impl Lineup {
+    /// Types the plugin sections of `config`, read from `path` (for
+    /// messages); errors name the file and the field.
+    pub fn from_config(config: &Config, path: &Path) -> Result<Lineup, ConfigError> {
+        let invalid = |field: String, message: String| ConfigError::Invalid {
+            path: path.to_owned(),
+            field,
+            message,
+        };
+        let bot_ids = config.bot_ids();
+        let bidders = match &config.bidders {
+            None => bot_ids
+                .iter()
+                .enumerate()
+                .map(|(index, id)| {
+                    let name = DEFAULT_BIDDERS[index % DEFAULT_BIDDERS.len()];
+                    Ok((id.clone(), default_entry(name)))
+                })
+                .collect::<Result<_, ConfigError>>()?,
+            Some(section) => {
+                let raw: std::collections::BTreeMap<String, RawEntry> =
+                    typed(section, "bidders").map_err(|(f, m)| invalid(f, m))?;
+                for id in raw.keys() {
+                    if config.bot_index(id).is_none() {
+                        return Err(invalid(
+                            format!("bidders.{id}"),
+                            format!("no such bidder: num_bots is {}", config.num_bots),
+                        ));
+                    }
+                }
+                let mut bidders = Vec::new();
+                for id in &bot_ids {
+                    let entry = raw
+                        .get(id)
+                        .ok_or_else(|| invalid("bidders".into(), format!("no plugin for {id}")))?;
+                    let field = format!("bidders.{id}.plugin");
+                    bidders.push((
+                        id.clone(),
+                        entry_of(entry, Kind::Bidder, &field).map_err(|m| invalid(field, m))?,
+                    ));
+                }
+                bidders
+            }
+        };
+        let specialists = match &config.specialists {
+            None => bundled_of(Kind::Specialist)
+                .map(|plugin| default_entry(plugin.name))
+                .collect(),
+            Some(section) => {
+                let raw: Vec<RawEntry> =
+                    typed(section, "specialists").map_err(|(f, m)| invalid(f, m))?;
+                raw.iter()
+                    .enumerate()
+                    .map(|(index, entry)| {
+                        let field = format!("specialists[{index}].plugin");
+                        entry_of(entry, Kind::Specialist, &field).map_err(|m| invalid(field, m))
+                    })
+                    .collect::<Result<_, _>>()?
+            }
+        };
+        let checks = match &config.checks {
+            None => bundled_of(Kind::Check)
+                .map(|plugin| CheckEntry::Plugin {
+                    name: plugin.name.to_owned(),
+                    entry: default_entry(plugin.name),
+                })
+                .collect(),
+            Some(section) => checks_of(section).map_err(|(f, m)| invalid(f, m))?,
+        };
+        Ok(Lineup {
+            bidders,
+            specialists,
+            checks,
+        })
+    }
+}
+
+/// Deserializes `value` as `T`, naming the field at fault under `prefix`.
+fn typed<T: DeserializeOwned>(
+    value: &serde_json::Value,
+    prefix: &str,
+) -> Result<T, (String, String)> {
+    serde_path_to_error::deserialize(value).map_err(|error| {
+        let path = error.path().to_string();
+        let field = if path == "." || path == "?" {
+            prefix.to_owned()
+        } else if path.starts_with('[') {
+            format!("{prefix}{path}")
+        } else {
+            format!("{prefix}.{path}")
+        };
+        (field, error.into_inner().to_string())
+    })
+}
+
+fn checks_of(section: &serde_json::Value) -> Result<Vec<CheckEntry>, (String, String)> {
+    let items = section
+        .as_array()
+        .ok_or_else(|| ("checks".to_owned(), "must be a list of checks".to_owned()))?;
+    let mut checks = Vec::new();
+    let mut names = BTreeSet::new();
+    for (index, item) in items.iter().enumerate() {
+        let prefix = format!("checks[{index}]");
+        let check = if item.get("plugin").is_some() {
+            let raw: RawCheckPlugin = typed(item, &prefix)?;
+            let field = format!("{prefix}.plugin");
+            let entry = entry_of(
+                &RawEntry {
+                    plugin: raw.plugin,
+                    grants: raw.grants,
+                    limits: raw.limits,
+                },
+                Kind::Check,
+                &field,
+            )
+            .map_err(|message| (field.clone(), message))?;
+            let name = raw.name.unwrap_or_else(|| default_name(&entry.source));
+            CheckEntry::Plugin { name, entry }
+        } else {
+            let command: CommandCheck = typed(item, &prefix)?;
+            if command.argv.is_empty() {
+                return Err((
+                    format!("{prefix}.argv"),
+                    "must name a program to run".into(),
+                ));
+            }
+            CheckEntry::Command(command)
+        };
+        let name = match &check {
+            CheckEntry::Command(command) => command.name.clone(),
+            CheckEntry::Plugin { name, .. } => name.clone(),
+        };
+        if !names.insert(name.clone()) {
+            return Err((
+                format!("{prefix}.name"),
+                format!("a second check named {name:?}"),
+            ));
+        }
+        checks.push(check);
+    }
+    Ok(checks)
+}
+
+fn default_name(source: &PluginSource) -> String {
+    match source {
+        PluginSource::Bundled(plugin) => plugin.name.to_owned(),
+        PluginSource::File(path) => path
+            .file_stem()
+            .map(|stem| stem.to_string_lossy().into_owned())
+            .unwrap_or_else(|| path.display().to_string()),
+    }
+}
+
+fn bundled_of(kind: Kind) -> impl Iterator<Item = &'static BundledPlugin> {
+    ralph_plugins_bundle::ALL
+        .iter()
+        .filter(move |plugin| plugin.kind == kind)
+}
+
+/// A bundled plugin granted what it asks for (the default lineup).
+fn default_entry(name: &str) -> PluginEntry {
+    let plugin = ralph_plugins_bundle::ALL
+        .iter()
+        .find(|plugin| plugin.name == name)
+        .unwrap_or(&ralph_plugins_bundle::ALL[0]);
+    PluginEntry {
+        source: PluginSource::Bundled(plugin),
+        grants: plugin
+            .capabilities
+            .iter()
+            .filter_map(|name| name.parse().ok())
+            .collect(),
+        limits: LimitsConfig::default(),
+    }
+}
+
+fn entry_of(raw: &RawEntry, kind: Kind, field: &str) -> Result<PluginEntry, String> {
+    let source = match raw.plugin.strip_prefix("bundled:") {
+        Some(name) => {
+            let plugin = ralph_plugins_bundle::ALL
+                .iter()
+                .find(|plugin| plugin.name == name)
+                .ok_or_else(|| {
+                    let known: Vec<&str> = bundled_of(kind).map(|plugin| plugin.name).collect();
+                    format!(
+                        "no bundled plugin {name:?} (bundled {}s: {})",
+                        world_of(kind),
+                        known.join(", ")
+                    )
+                })?;
+            if plugin.kind != kind {
+                return Err(format!(
+                    "bundled:{name} is a {}, not a {}",
+                    world_of(plugin.kind),
+                    world_of(kind)
+                ));
+            }
+            PluginSource::Bundled(plugin)
+        }
+        None if raw.plugin.trim().is_empty() => {
+            return Err(format!("{field}: empty; give a .wasm path or bundled:NAME"));
+        }
+        None => PluginSource::File(PathBuf::from(&raw.plugin)),
+    };
+    Ok(PluginEntry {
+        source,
+        grants: raw.grants.clone(),
+        limits: raw.limits,
+    })
+}
+
+/// The runtime's world for a bundle kind.
+pub fn world_of(kind: Kind) -> World {
+    match kind {
+        Kind::Bidder => World::Bidder,
+        Kind::Specialist => World::Specialist,
+        Kind::Check => World::Check,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn lineup(json: &str) -> Result<Lineup, ConfigError> {
+        let config = Config::from_slice(json.as_bytes()).expect("marketplace config");
+        Lineup::from_config(&config, Path::new(".ralph/config.json"))
+    }
+
+    fn field_of(json: &str) -> String {
+        match lineup(json) {
+            Err(ConfigError::Invalid { field, .. }) => field,
+            other => panic!("expected a field error, got {other:?}"),
+        }
+    }
+
+    #[test]
+    fn without_sections_the_bundled_plugins_run_with_what_they_ask_for() {
+        let lineup = lineup(r#"{"num_bots": 4}"#).expect("valid");
+        let names: Vec<String> = lineup
+            .bidders
+            .iter()
+            .map(|(id, entry)| format!("{id}={}", entry.source.label().display()))
+            .collect();
+        assert_eq!(
+            names,
+            [
+                "bidder_1=bundled:smallest-change",
+                "bidder_2=bundled:tests-first",
+                "bidder_3=bundled:persona-planner",
+                "bidder_4=bundled:smallest-change"
+            ]
+        );
+        assert!(lineup.bidders[2].1.grants.contains(&Capability::Complete));
+        assert_eq!(lineup.specialists.len(), 2);
+        assert_eq!(lineup.checks.len(), 3);
+    }
+
+    #[test]
+    fn written_sections_grant_exactly_what_they_list() {
+        let lineup = lineup(
+            r#"{"num_bots": 2, "bidders": {
+                "bidder_1": {"plugin": "bundled:persona-planner"},
+                "bidder_2": {"plugin": "plugins/mine.wasm", "grants": ["consult"],
+                             "limits": {"deadline_ms": 500}}},
+               "specialists": [],
+               "checks": [{"name": "fmt", "argv": ["cargo", "fmt", "--check"], "category": "format"},
+                          {"plugin": "bundled:secrets"}]}"#,
+        )
+        .expect("valid");
+        assert!(lineup.bidders[0].1.grants.is_empty());
+        assert_eq!(
+            lineup.bidders[1].1.source,
+            PluginSource::File(PathBuf::from("plugins/mine.wasm"))
+        );
+        assert_eq!(lineup.bidders[1].1.limits.deadline_ms, Some(500));
+        assert!(lineup.specialists.is_empty());
+        assert!(matches!(&lineup.checks[1], CheckEntry::Plugin { name, .. } if name == "secrets"));
+    }
+
+    #[test]
+    fn every_bot_needs_a_bidder_and_every_bidder_a_bot() {
+        assert_eq!(
+            field_of(
+                r#"{"num_bots": 2, "bidders": {"bidder_1": {"plugin": "bundled:tests-first"}}}"#
+            ),
+            "bidders"
+        );
+        assert_eq!(
+            field_of(
+                r#"{"num_bots": 2, "bidders": {"bidder_1": {"plugin": "bundled:tests-first"},
+                    "bidder_2": {"plugin": "bundled:tests-first"},
+                    "bidder_3": {"plugin": "bundled:tests-first"}}}"#
+            ),
+            "bidders.bidder_3"
+        );
+    }
+
+    #[test]
+    fn bad_entries_name_the_field() {
+        assert_eq!(
+            field_of(r#"{"num_bots": 2, "bidders": {"bidder_1": {"plugin": "bundled:nope"}}}"#),
+            "bidders.bidder_1.plugin"
+        );
+        assert_eq!(
+            field_of(r#"{"num_bots": 2, "bidders": {"bidder_1": {"plugin": "bundled:secrets"}}}"#),
+            "bidders.bidder_1.plugin"
+        );
+        assert_eq!(
+            field_of(
+                r#"{"num_bots": 2, "bidders": {"bidder_1": {"plugin": "x.wasm", "grants": ["root"]}}}"#
+            ),
+            "bidders.bidder_1.grants[0]"
+        );
+        assert_eq!(
+            field_of(r#"{"specialists": [{"plugin": "bundled:change-risk", "colour": "red"}]}"#),
+            "specialists[0].colour"
+        );
+        assert_eq!(
+            field_of(r#"{"checks": [{"name": "t", "argv": ["true"], "category": "vibes"}]}"#),
+            "checks[0].category"
+        );
+        assert_eq!(
+            field_of(r#"{"checks": [{"name": "t", "argv": [], "category": "test"}]}"#),
+            "checks[0].argv"
+        );
+        assert_eq!(
+            field_of(
+                r#"{"checks": [{"name": "t", "argv": ["a"], "category": "test"},
+                                    {"name": "t", "argv": ["b"], "category": "lint"}]}"#
+            ),
+            "checks[1].name"
+        );
+        assert_eq!(field_of(r#"{"checks": {"name": "t"}}"#), "checks");
+    }
+
+    #[test]
+    fn a_file_source_reads_relative_to_the_repository() {
+        let directory = tempfile::tempdir().expect("temp dir");
+        std::fs::write(directory.path().join("p.wasm"), b"bytes").expect("write");
+        let source = PluginSource::File(PathBuf::from("p.wasm"));
+        assert_eq!(&*source.bytes(directory.path()).expect("read"), b"bytes");
+        assert!(
+            PluginSource::File(PathBuf::from("absent.wasm"))
+                .bytes(directory.path())
+                .is_err()
+        );
+    }
+}
