@@ -5,6 +5,12 @@
 //! by one against a baseline.
 
 pub mod checks;
+pub mod facts;
+pub mod implementer;
 pub mod plugins;
+pub mod progress;
+pub mod recording;
+pub mod round;
 pub mod scoring;
+pub mod session;
 pub mod worktree;

@@ -70,6 +70,25 @@ pub enum MarketplaceCommand {
     /// unknown bidders, and whether the cache is fresh.
     Verify(JsonFlag),
 
+    /// Run the marketplace on a ready issue until every checkbox is ticked
+    ///
+    /// Each round every bidder with budget proposes, the proposals are scored
+    /// blind, and only the winner is implemented, in a git worktree on the
+    /// branch `ralph/<N>-<slug>` (your working tree is never touched), then
+    /// verified by every check. A failure starts a replan round; a second
+    /// failure, or a spent budget, labels the issue `attention-needed`.
+    /// Ctrl-C stops cleanly between steps; running it again resumes.
+    #[command(
+        after_help = "Exit codes: 0 every requirement done (a pull-request record is in .ralph/pulls/),\n\
+2 the issue or config is not usable, 3 stopped early (attention-needed), 130 interrupted."
+    )]
+    Loop {
+        /// The issue number (`.ralph/issues/<N>.md`)
+        issue: u64,
+        #[command(flatten)]
+        json: JsonFlag,
+    },
+
     /// Start over with equal weights, keeping the history
     ///
     /// Moves every event file to `.ralph/archive/<timestamp>/` (nothing is

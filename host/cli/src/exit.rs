@@ -11,6 +11,10 @@ pub enum Exit {
     Problems = 1,
     /// The command cannot go on: bad usage, a bad config, invalid input.
     BadInput = 2,
+    /// The loop stopped early and labelled the issue `attention-needed`.
+    AttentionNeeded = 3,
+    /// The loop was interrupted (Ctrl-C, SIGTERM); running it again resumes.
+    Interrupted = 130,
 }
 
 impl From<Exit> for std::process::ExitCode {

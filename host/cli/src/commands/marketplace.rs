@@ -22,6 +22,9 @@ pub fn run(layout: &Layout, command: MarketplaceCommand) -> Outcome {
         MarketplaceCommand::Record { file, json } => record(layout, &file, json.json),
         MarketplaceCommand::Verify(flag) => run_verify(layout, flag.json),
         MarketplaceCommand::Reset { yes } => reset(layout, yes),
+        MarketplaceCommand::Loop { issue, json } => {
+            crate::commands::run_loop::run(layout, issue, json.json)
+        }
         MarketplaceCommand::Spec { number, file } => issues::spec(layout, number, file.as_deref()),
         MarketplaceCommand::Ready { number } => issues::ready(layout, number),
         MarketplaceCommand::Backlog(flag) => issues::backlog(layout, flag.json),

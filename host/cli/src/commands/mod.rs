@@ -11,6 +11,7 @@ use crate::exit::{Exit, Failure, Outcome};
 
 mod issues;
 mod marketplace;
+mod run_loop;
 
 /// Runs the parsed command line.
 pub fn run(cli: Cli) -> Outcome {

@@ -1,0 +1,259 @@
+//! What the loop reports as it works: one [`Step`] at a time, shown to people
+//! as lines of text or to tools as newline-delimited JSON.
+//!
+//! Steps name proposals by their anonymous label (`A`, `B`, …), never by
+//! bidder: what judges and logs read stays blind.
+
+use std::io::Write;
+
+use serde::Serialize;
+
+use crate::recording::RoundKind;
+
+/// One step of the loop.
+#[derive(Clone, Debug, Serialize)]
+#[serde(tag = "step", rename_all = "snake_case")]
+pub enum Step {
+    Started {
+        issue: u64,
+        title: String,
+        branch: String,
+        worktree: String,
+        pool: u64,
+        requirements_left: usize,
+    },
+    PluginFailedToLoad {
+        plugin: String,
+        error: String,
+    },
+    Baseline {
+        check: String,
+        passed: bool,
+        duration_ms: u64,
+    },
+    RoundStarted {
+        round: u32,
+        kind: RoundKind,
+        bidders: usize,
+        budget_left: u64,
+        failure_report: Option<String>,
+    },
+    ProposalReceived {
+        label: String,
+        total: f64,
+        summary: String,
+    },
+    ProposalFailed {
+        label: String,
+        error: String,
+    },
+    ProposalRefused {
+        label: String,
+        reason: String,
+    },
+    Ranked {
+        ranking: Vec<RankedProposal>,
+    },
+    Implementing {
+        label: String,
+    },
+    ImplementationFailed {
+        label: String,
+        error: String,
+    },
+    Implemented {
+        label: String,
+        files: usize,
+        lines: usize,
+    },
+    Check {
+        name: String,
+        passed: bool,
+        passed_before: bool,
+        counts_against: bool,
+        duration_ms: u64,
+        detail: String,
+    },
+    Outcome {
+        label: String,
+        succeeded: bool,
+        proposal_score: f64,
+        implementation_score: f64,
+    },
+    Ticked {
+        requirements: Vec<String>,
+    },
+    Finished {
+        status: FinishStatus,
+        reason: String,
+        budget_used: u64,
+    },
+}
+
+/// A proposal's place in the ranking.
+#[derive(Clone, Debug, Serialize)]
+pub struct RankedProposal {
+    pub label: String,
+    pub total: f64,
+}
+
+/// How a loop ended.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum FinishStatus {
+    Complete,
+    AttentionNeeded,
+    Interrupted,
+}
+
+/// Where steps go.
+pub trait Progress: Send {
+    fn step(&mut self, step: Step);
+}
+
+/// One JSON object per line.
+pub struct JsonLines<W: Write + Send>(pub W);
+
+impl<W: Write + Send> Progress for JsonLines<W> {
+    fn step(&mut self, step: Step) {
+        if let Ok(line) = serde_json::to_string(&step) {
+            let _ = writeln!(self.0, "{line}");
+            let _ = self.0.flush();
+        }
+    }
+}
+
+/// Readable lines for a terminal or a log.
+pub struct Lines<W: Write + Send>(pub W);
+
+impl<W: Write + Send> Progress for Lines<W> {
+    fn step(&mut self, step: Step) {
+        let _ = writeln!(self.0, "{}", describe(&step));
+        let _ = self.0.flush();
+    }
+}
+
+/// Collects steps (for tests and for callers that render them later).
+#[derive(Default)]
+pub struct Recorded(pub Vec<Step>);
+
+impl Progress for Recorded {
+    fn step(&mut self, step: Step) {
+        self.0.push(step);
+    }
+}
+
+fn mark(passed: bool) -> &'static str {
+    if passed { "ok  " } else { "FAIL" }
+}
+
+/// One line for a step.
+pub fn describe(step: &Step) -> String {
+    match step {
+        Step::Started {
+            issue,
+            title,
+            branch,
+            pool,
+            requirements_left,
+            ..
+        } => format!(
+            "Issue #{issue}: {title}\n  branch {branch}, {requirements_left} requirements left, a pool of {pool} iterations"
+        ),
+        Step::PluginFailedToLoad { plugin, error } => {
+            format!("  plugin {plugin} did not load: {error}")
+        }
+        Step::Baseline {
+            check,
+            passed,
+            duration_ms,
+        } => format!("  baseline {} {check} ({duration_ms} ms)", mark(*passed)),
+        Step::RoundStarted {
+            round,
+            kind,
+            bidders,
+            budget_left,
+            failure_report,
+        } => {
+            let kind = match kind {
+                RoundKind::Initial => "round",
+                RoundKind::Replan => "replan round",
+            };
+            let mut line =
+                format!("Round {round} ({kind}): {bidders} bidders, {budget_left} iterations left");
+            if let Some(report) = failure_report {
+                line.push_str(&format!("\n  after: {}", first_line(report)));
+            }
+            line
+        }
+        Step::ProposalReceived {
+            label,
+            total,
+            summary,
+        } => format!("  proposal {label}: {total:.3}  {}", first_line(summary)),
+        Step::ProposalFailed { label, error } => format!("  proposal {label}: error: {error}"),
+        Step::ProposalRefused { label, reason } => format!("  proposal {label}: refused: {reason}"),
+        Step::Ranked { ranking } => {
+            let order: Vec<String> = ranking
+                .iter()
+                .map(|proposal| format!("{} {:.3}", proposal.label, proposal.total))
+                .collect();
+            format!("  ranking: {}", order.join(" > "))
+        }
+        Step::Implementing { label } => format!("  implementing proposal {label}"),
+        Step::ImplementationFailed { label, error } => {
+            format!(
+                "  proposal {label} could not be implemented: {}",
+                first_line(error)
+            )
+        }
+        Step::Implemented {
+            label,
+            files,
+            lines,
+        } => {
+            format!("  proposal {label} implemented: {files} files, {lines} lines")
+        }
+        Step::Check {
+            name,
+            passed,
+            passed_before,
+            counts_against,
+            duration_ms,
+            ..
+        } => {
+            let note = match (*passed, *passed_before, *counts_against) {
+                (false, false, _) => " (already failing before the change)",
+                (_, _, true) => " (introduced by the change)",
+                _ => "",
+            };
+            format!("  check {} {name} ({duration_ms} ms){note}", mark(*passed))
+        }
+        Step::Outcome {
+            label,
+            succeeded,
+            proposal_score,
+            implementation_score,
+        } => format!(
+            "  {} proposal {label}: proposed {proposal_score:.3}, implemented {implementation_score:.3}",
+            if *succeeded { "success:" } else { "failure:" }
+        ),
+        Step::Ticked { requirements } => format!("  ticked: {}", requirements.join("; ")),
+        Step::Finished {
+            status,
+            reason,
+            budget_used,
+        } => {
+            let status = match status {
+                FinishStatus::Complete => "Complete",
+                FinishStatus::AttentionNeeded => "Attention needed",
+                FinishStatus::Interrupted => "Interrupted",
+            };
+            format!("{status}: {reason} ({budget_used} iterations used)")
+        }
+    }
+}
+
+fn first_line(text: &str) -> &str {
+    text.lines().next().unwrap_or("")
+}

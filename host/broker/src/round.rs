@@ -1,0 +1,543 @@
+//! One round of the marketplace: every bidder with budget proposes, the
+//! proposals are scored blind and ranked, only the winner is implemented
+//! and verified, and what happened is recorded (SPEC §3–4).
+
+use std::sync::Arc;
+
+use ralph_runtime::{
+    BidderPlugin, CheckInput, IssueSpec, Proposal, ProposalRequest,
+    Requirement as PluginRequirement, RoundContext,
+};
+
+use crate::checks::{self, Judged};
+use crate::facts::{self, Work};
+use crate::progress::{Progress, RankedProposal, Step};
+use crate::recording::{self, Attempt, Place, RoundKind};
+use crate::scoring::{self, Scores};
+use crate::session::{LoopError, Session};
+
+/// What a round is told about the rounds before it.
+#[derive(Clone, Debug)]
+pub struct RoundState {
+    pub round: u32,
+    pub kind: RoundKind,
+    pub failure_report: Option<String>,
+    /// The bidder whose proposal just failed: it must propose anew.
+    pub failed_bidder: Option<String>,
+    /// Each bidder's proposal in the previous round.
+    pub previous: Vec<(String, Proposal)>,
+}
+
+/// How a round ended.
+pub enum RoundEnd {
+    /// The winner's change passed; these requirements were ticked.
+    Succeeded {
+        ticked: Vec<String>,
+        summary: String,
+    },
+    /// The winner's change failed; the report goes to the replan round.
+    Failed { report: String },
+    /// No bidder produced a usable proposal.
+    NoProposals,
+}
+
+/// A proposal with its anonymous label and scores.
+pub struct Scored {
+    pub bot_id: String,
+    pub label: String,
+    pub proposal: Proposal,
+    pub scores: Scores,
+    pub total: f64,
+    /// How different it was from the round's other proposals.
+    pub distinctness: f64,
+}
+
+fn label(index: usize) -> String {
+    let letter = char::from(b'A' + (index % 26) as u8);
+    if index < 26 {
+        letter.to_string()
+    } else {
+        format!("{letter}{}", index / 26)
+    }
+}
+
+fn same_plan(left: &Proposal, right: &Proposal) -> bool {
+    left.summary == right.summary
+        && left.pseudo_code == right.pseudo_code
+        && left.files == right.files
+        && left.patch == right.patch
+}
+
+impl Session {
+    /// The requests every bidder gets: the issue, the work left, its round.
+    fn request(&self, state: &RoundState, bot_id: &str) -> ProposalRequest {
+        let previous = state
+            .previous
+            .iter()
+            .find(|(id, _)| id == bot_id)
+            .map(|(_, proposal)| proposal.clone());
+        ProposalRequest {
+            issue: IssueSpec {
+                id: self.issue.number.to_string(),
+                title: self.issue.title.clone(),
+                body: self.issue.body.clone(),
+            },
+            requirements: self.remaining_for_plugins(),
+            context: RoundContext {
+                round: state.round,
+                attempt: 1,
+                failure_report: state.failure_report.clone(),
+                previous_proposal: previous,
+            },
+        }
+    }
+
+    fn remaining_for_plugins(&self) -> Vec<PluginRequirement> {
+        self.issue
+            .requirements()
+            .into_iter()
+            .filter(|requirement| !requirement.done)
+            .map(|requirement| PluginRequirement {
+                id: requirement.id.0.clone(),
+                description: requirement.text.clone(),
+                complexity: match requirement.complexity.value() {
+                    0 | 1 => ralph_runtime::Complexity::Trivial,
+                    2 => ralph_runtime::Complexity::Small,
+                    3 => ralph_runtime::Complexity::Medium,
+                    4 => ralph_runtime::Complexity::Large,
+                    _ => ralph_runtime::Complexity::VeryLarge,
+                },
+            })
+            .collect()
+    }
+
+    /// Asks every bidder with budget, concurrently; returns the usable
+    /// proposals in submission order (fastest first).
+    async fn collect_proposals(
+        &mut self,
+        state: &RoundState,
+        place: Place,
+        progress: &mut dyn Progress,
+    ) -> Result<Vec<(String, Proposal)>, LoopError> {
+        let participants: Vec<(String, Arc<BidderPlugin>)> = self
+            .bidders
+            .iter()
+            .filter(|(id, _)| self.budget_of(id) > 0)
+            .cloned()
+            .collect();
+        let entries: Vec<_> = participants
+            .iter()
+            .map(|(id, plugin)| (plugin.clone(), self.request(state, id)))
+            .collect();
+        let results = self.runtime.propose_round(&entries).await;
+        let mut arrived: Vec<(std::time::Duration, String, Result<Proposal, String>)> =
+            participants
+                .iter()
+                .zip(results)
+                .map(|((id, _), result)| match result {
+                    Ok(outcome) => (outcome.elapsed, id.clone(), Ok(outcome.value)),
+                    Err(error) => (std::time::Duration::MAX, id.clone(), Err(error.to_string())),
+                })
+                .collect();
+        arrived.sort_by_key(|(elapsed, _, _)| *elapsed);
+        let mut usable = Vec::new();
+        for (index, (_, bot_id, result)) in arrived.into_iter().enumerate() {
+            let label = label(index);
+            match result {
+                Err(error) => {
+                    progress.step(Step::ProposalFailed {
+                        label,
+                        error: error.clone(),
+                    });
+                    recording::plugin_error(&self.marketplace, place, &bot_id, &error)
+                        .map_err(LoopError::failed)?;
+                }
+                Ok(proposal) => {
+                    let resubmitted = state.kind == RoundKind::Replan
+                        && state
+                            .previous
+                            .iter()
+                            .any(|(id, old)| *id == bot_id && same_plan(old, &proposal));
+                    if resubmitted {
+                        recording::resubmitted(&self.marketplace, place, &bot_id)
+                            .map_err(LoopError::failed)?;
+                        if state.failed_bidder.as_deref() == Some(bot_id.as_str()) {
+                            progress.step(Step::ProposalRefused {
+                                label,
+                                reason: "its proposal failed and it resubmitted it unchanged"
+                                    .into(),
+                            });
+                            continue;
+                        }
+                    }
+                    usable.push((bot_id, proposal));
+                }
+            }
+        }
+        Ok(usable)
+    }
+
+    /// Scores and ranks proposals (best first), labelled in submission order.
+    fn score(&self, proposals: Vec<(String, Proposal)>, work: &Work) -> Vec<Scored> {
+        let texts: Vec<String> = proposals
+            .iter()
+            .map(|(_, proposal)| format!("{}\n{}", proposal.summary, proposal.pseudo_code))
+            .collect();
+        let distinctness = scoring::distinctness(&texts);
+        let mut scored: Vec<Scored> = proposals
+            .into_iter()
+            .enumerate()
+            .map(|(index, (bot_id, proposal))| {
+                let applies = proposal
+                    .patch
+                    .as_deref()
+                    .map(|patch| self.worktree.check_patch(patch).is_ok());
+                let facts = facts::of_proposal(
+                    work,
+                    &proposal,
+                    self.worktree.path(),
+                    applies,
+                    distinctness[index],
+                );
+                let scores = scoring::score(&facts);
+                let total = scores.total(&self.marketplace.config().scoring_weights);
+                Scored {
+                    bot_id,
+                    label: label(index),
+                    proposal,
+                    scores,
+                    total,
+                    distinctness: distinctness[index],
+                }
+            })
+            .collect();
+        let totals: Vec<f64> = scored.iter().map(|entry| entry.total).collect();
+        let order = scoring::rank(&totals);
+        let mut ranked = Vec::with_capacity(scored.len());
+        let mut slots: Vec<Option<Scored>> = scored.drain(..).map(Some).collect();
+        for index in order {
+            if let Some(entry) = slots[index].take() {
+                ranked.push(entry);
+            }
+        }
+        ranked
+    }
+
+    /// Runs one round.
+    pub async fn round(
+        &mut self,
+        state: &RoundState,
+        progress: &mut dyn Progress,
+    ) -> Result<(RoundEnd, Vec<Scored>), LoopError> {
+        let place = Place {
+            issue: self.issue.number,
+            round: state.round,
+            kind: state.kind,
+            iteration: self.used,
+        };
+        let work = Work::from_requirements(&self.issue.requirements());
+        let proposals = self.collect_proposals(state, place, progress).await?;
+        let ranked = self.score(proposals, &work);
+        for entry in &ranked {
+            progress.step(Step::ProposalReceived {
+                label: entry.label.clone(),
+                total: entry.total,
+                summary: entry.proposal.summary.clone(),
+            });
+        }
+        progress.step(Step::Ranked {
+            ranking: ranked
+                .iter()
+                .map(|entry| RankedProposal {
+                    label: entry.label.clone(),
+                    total: entry.total,
+                })
+                .collect(),
+        });
+        let Some(winner) = ranked.first() else {
+            return Ok((RoundEnd::NoProposals, ranked));
+        };
+        self.spend(&winner.bot_id);
+        let place = Place {
+            iteration: self.used,
+            ..place
+        };
+        let end = self
+            .implement_and_verify(winner, &work, place, progress)
+            .await?;
+        if let RoundEnd::Succeeded { .. } = &end {
+            for (rank, entry) in ranked.iter().enumerate().skip(1) {
+                recording::not_tried(
+                    &self.marketplace,
+                    place,
+                    &entry.bot_id,
+                    rank + 1,
+                    &entry.label,
+                    entry.total,
+                )
+                .map_err(LoopError::failed)?;
+            }
+        }
+        Ok((end, ranked))
+    }
+
+    /// Implements the winner in the worktree, runs every check, scores the
+    /// result and records the winner's event.
+    async fn implement_and_verify(
+        &mut self,
+        winner: &Scored,
+        work: &Work,
+        place: Place,
+        progress: &mut dyn Progress,
+    ) -> Result<RoundEnd, LoopError> {
+        progress.step(Step::Implementing {
+            label: winner.label.clone(),
+        });
+        if let Err(error) = self.implementer.implement(&self.worktree, &winner.proposal) {
+            progress.step(Step::ImplementationFailed {
+                label: winner.label.clone(),
+                error: error.clone(),
+            });
+            let attempt = Attempt {
+                proposal_score: winner.total,
+                implementation_score: 0.0,
+                tests_passed: false,
+                code_quality_passed: false,
+                lines_changed: 0,
+                files_affected: 0,
+            };
+            recording::implementation(
+                &self.marketplace,
+                place,
+                &winner.bot_id,
+                1,
+                &winner.label,
+                &attempt,
+                false,
+            )
+            .map_err(LoopError::failed)?;
+            self.worktree.discard_changes().map_err(LoopError::failed)?;
+            return Ok(RoundEnd::Failed {
+                report: format!(
+                    "proposal {} could not be implemented: {error}",
+                    winner.label
+                ),
+            });
+        }
+        let stats = self.worktree.stats().map_err(LoopError::failed)?;
+        let diff = self.worktree.diff().map_err(LoopError::failed)?;
+        progress.step(Step::Implemented {
+            label: winner.label.clone(),
+            files: stats.files.len(),
+            lines: stats.lines_changed(),
+        });
+        let judged = self.run_checks(&diff, &stats.files, progress).await;
+        let against: Vec<&Judged> = judged.iter().filter(|j| j.counts_against()).collect();
+        let succeeded = against.is_empty();
+        let facts = facts::of_implementation(
+            work,
+            &winner.proposal.requirements_covered,
+            &stats,
+            &diff,
+            &judged,
+            self.worktree.path(),
+            winner.distinctness,
+        );
+        let implementation_score =
+            scoring::score(&facts).total(&self.marketplace.config().scoring_weights);
+        progress.step(Step::Outcome {
+            label: winner.label.clone(),
+            succeeded,
+            proposal_score: winner.total,
+            implementation_score,
+        });
+        let attempt = Attempt {
+            proposal_score: winner.total,
+            implementation_score,
+            tests_passed: judged
+                .iter()
+                .filter(|j| j.run.category == checks::Category::Test)
+                .all(|j| !j.counts_against()),
+            code_quality_passed: judged
+                .iter()
+                .filter(|j| j.run.category.is_quality())
+                .all(|j| !j.counts_against()),
+            lines_changed: stats.lines_changed(),
+            files_affected: stats.files.len(),
+        };
+        recording::implementation(
+            &self.marketplace,
+            place,
+            &winner.bot_id,
+            1,
+            &winner.label,
+            &attempt,
+            succeeded,
+        )
+        .map_err(LoopError::failed)?;
+        self.last_checks = judged.clone();
+        if !succeeded {
+            self.worktree.discard_changes().map_err(LoopError::failed)?;
+            let failures: Vec<String> = against
+                .iter()
+                .map(|j| format!("{}: {}", j.run.name, tail(&j.run.output, 600)))
+                .collect();
+            return Ok(RoundEnd::Failed {
+                report: format!(
+                    "proposal {} failed its checks:\n{}",
+                    winner.label,
+                    failures.join("\n")
+                ),
+            });
+        }
+        self.finish_success(winner, work, progress)
+    }
+
+    fn finish_success(
+        &mut self,
+        winner: &Scored,
+        work: &Work,
+        progress: &mut dyn Progress,
+    ) -> Result<RoundEnd, LoopError> {
+        let covered: Vec<(ralph_issues::RequirementId, String)> = work
+            .covered(&winner.proposal.requirements_covered)
+            .into_iter()
+            .map(|requirement| (requirement.id.clone(), requirement.text.clone()))
+            .collect();
+        let message = format!(
+            "{}\n\nProposal {} for issue #{}, chosen by Ralph's marketplace.\n",
+            first_line(&winner.proposal.summary),
+            winner.label,
+            self.issue.number
+        );
+        self.worktree.commit(&message).map_err(LoopError::failed)?;
+        let ids: Vec<ralph_issues::RequirementId> =
+            covered.iter().map(|(id, _)| id.clone()).collect();
+        if !ids.is_empty() {
+            self.issue = self
+                .issues
+                .tick_requirements(self.issue.number, &ids)
+                .map_err(LoopError::failed)?;
+        }
+        let ticked: Vec<String> = covered.into_iter().map(|(_, text)| text).collect();
+        progress.step(Step::Ticked {
+            requirements: ticked.clone(),
+        });
+        Ok(RoundEnd::Succeeded {
+            ticked,
+            summary: winner.proposal.summary.clone(),
+        })
+    }
+
+    /// Runs every command check and check plugin on the change, one by one.
+    async fn run_checks(
+        &mut self,
+        diff: &str,
+        files: &[String],
+        progress: &mut dyn Progress,
+    ) -> Vec<Judged> {
+        let mut runs = Vec::new();
+        for check in &self.command_checks {
+            let check = check.clone();
+            let directory = self.worktree.path().to_owned();
+            let run = tokio::task::spawn_blocking(move || checks::run(&check, &directory))
+                .await
+                .unwrap_or_else(|error| checks::CheckRun {
+                    name: "check".into(),
+                    category: checks::Category::Custom,
+                    verdict: checks::Verdict::NotRun {
+                        reason: error.to_string(),
+                    },
+                    duration_ms: 0,
+                    output: String::new(),
+                });
+            runs.push(run);
+        }
+        let input = CheckInput {
+            diff: diff.to_owned(),
+            changed_files: files.to_vec(),
+            requirements: self.remaining_for_plugins(),
+        };
+        for (name, plugin) in &self.check_plugins {
+            runs.push(self.run_check_plugin(name, plugin, &input).await);
+        }
+        let judged = checks::judge(&self.baseline, runs);
+        for entry in &judged {
+            progress.step(Step::Check {
+                name: entry.run.name.clone(),
+                passed: entry.run.passed(),
+                passed_before: entry.passed_before,
+                counts_against: entry.counts_against(),
+                duration_ms: entry.run.duration_ms,
+                detail: tail(&entry.run.output, 400),
+            });
+        }
+        judged
+    }
+
+    async fn run_check_plugin(
+        &self,
+        name: &str,
+        plugin: &ralph_runtime::CheckPlugin,
+        input: &CheckInput,
+    ) -> checks::CheckRun {
+        let started = std::time::Instant::now();
+        let (verdict, output) = match self
+            .runtime
+            .run_check(plugin, input, self.worktree.path())
+            .await
+        {
+            Ok(outcome) => {
+                let findings: Vec<String> = outcome
+                    .value
+                    .findings
+                    .iter()
+                    .map(|finding| {
+                        let place = finding
+                            .file
+                            .as_ref()
+                            .map(|file| format!("{file}:{} ", finding.line.unwrap_or(0)))
+                            .unwrap_or_default();
+                        format!("{:?}: {place}{}", finding.severity, finding.message)
+                    })
+                    .collect();
+                let verdict = if outcome.value.passed {
+                    checks::Verdict::Passed
+                } else {
+                    checks::Verdict::Failed { exit_code: None }
+                };
+                (verdict, findings.join("\n"))
+            }
+            // A faulting check plugin loses its turn; it does not decide.
+            Err(error) => (
+                checks::Verdict::NotRun {
+                    reason: error.to_string(),
+                },
+                error.to_string(),
+            ),
+        };
+        checks::CheckRun {
+            name: name.to_owned(),
+            category: checks::Category::Custom,
+            verdict,
+            duration_ms: u64::try_from(started.elapsed().as_millis()).unwrap_or(u64::MAX),
+            output,
+        }
+    }
+}
+
+fn first_line(text: &str) -> &str {
+    text.lines().next().unwrap_or("")
+}
+
+/// The last `limit` bytes of `text`, on a character boundary.
+fn tail(text: &str, limit: usize) -> String {
+    if text.len() <= limit {
+        return text.trim().to_owned();
+    }
+    let mut start = text.len() - limit;
+    while !text.is_char_boundary(start) {
+        start += 1;
+    }
+    format!("…{}", text[start..].trim())
+}

@@ -1,0 +1,516 @@
+//! `ralph marketplace loop <issue>`: rounds until every requirement of the
+//! issue is ticked, the budget is spent, or a replan round also fails.
+
+use std::path::PathBuf;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
+
+use ralph_issues::pulls::{
+    CheckCategory, CheckResult, DimensionScores, ProposalScore, PullRequest, PullRequests,
+};
+use ralph_issues::{Issue, IssueSource, Label, LabelChange, LocalIssues};
+use ralph_marketplace::{ConfigError, Layout, Marketplace};
+use ralph_runtime::{BidderPlugin, CheckPlugin, Runtime, RuntimeOptions};
+
+use crate::checks::{self, CheckRun, CommandCheck, Judged};
+use crate::implementer::Implementer;
+use crate::plugins::{CheckEntry, Lineup, PluginEntry};
+use crate::progress::{FinishStatus, Progress, Step};
+use crate::recording::RoundKind;
+use crate::round::{RoundEnd, RoundState, Scored};
+use crate::worktree::{Worktree, branch_name};
+
+/// Why the loop could not run or go on.
+#[derive(Debug, thiserror::Error)]
+pub enum LoopError {
+    /// A bad config: exit code 2.
+    #[error(transparent)]
+    Config(#[from] ConfigError),
+    /// Bad input, such as an issue that is not ready: exit code 2.
+    #[error("{0}")]
+    BadInput(String),
+    /// Something failed on the way (git, the file system): exit code 1.
+    #[error("{0}")]
+    Failed(String),
+}
+
+impl LoopError {
+    pub fn failed(error: impl std::fmt::Display) -> LoopError {
+        LoopError::Failed(error.to_string())
+    }
+}
+
+/// How a loop ended.
+#[derive(Clone, Debug)]
+pub struct Finished {
+    pub status: FinishStatus,
+    pub reason: String,
+    pub pull_request: Option<PathBuf>,
+}
+
+/// What the loop needs besides the repository.
+pub struct LoopOptions {
+    pub issue: u64,
+    /// Set (by Ctrl-C or SIGTERM) to stop cleanly between steps.
+    pub stop: Arc<AtomicBool>,
+}
+
+/// Everything one loop works with.
+pub struct Session {
+    pub(crate) marketplace: Marketplace,
+    pub(crate) issues: Box<dyn IssueSource>,
+    pub(crate) issue: Issue,
+    pub(crate) runtime: Runtime,
+    pub(crate) bidders: Vec<(String, Arc<BidderPlugin>)>,
+    pub(crate) check_plugins: Vec<(String, Arc<CheckPlugin>)>,
+    pub(crate) command_checks: Vec<CommandCheck>,
+    pub(crate) baseline: Vec<CheckRun>,
+    pub(crate) last_checks: Vec<Judged>,
+    pub(crate) last_ranking: Vec<Scored>,
+    pub(crate) worktree: Worktree,
+    pub(crate) implementer: Implementer,
+    budgets: Vec<(String, u64)>,
+    pub(crate) used: u64,
+}
+
+impl Session {
+    pub(crate) fn budget_of(&self, bot_id: &str) -> u64 {
+        self.budgets
+            .iter()
+            .find(|(id, _)| id == bot_id)
+            .map_or(0, |(_, left)| *left)
+    }
+
+    pub(crate) fn spend(&mut self, bot_id: &str) {
+        if let Some((_, left)) = self.budgets.iter_mut().find(|(id, _)| id == bot_id) {
+            *left = left.saturating_sub(1);
+        }
+        self.used += 1;
+    }
+
+    fn budget_left(&self) -> u64 {
+        self.budgets.iter().map(|(_, left)| left).sum()
+    }
+}
+
+/// Runs the loop on issue `options.issue` of the repository at `layout`.
+pub async fn run(
+    layout: Layout,
+    options: LoopOptions,
+    progress: &mut dyn Progress,
+) -> Result<Finished, LoopError> {
+    let mut session = open(layout, options.issue, progress).await?;
+    let mut state = RoundState {
+        round: 1,
+        kind: RoundKind::Initial,
+        failure_report: None,
+        failed_bidder: None,
+        previous: Vec::new(),
+    };
+    let finish = loop {
+        if options.stop.load(Ordering::SeqCst) {
+            break (
+                FinishStatus::Interrupted,
+                "stopped on request; run the loop again to resume".to_owned(),
+            );
+        }
+        if session.remaining() == 0 {
+            break (
+                FinishStatus::Complete,
+                "every requirement is ticked".to_owned(),
+            );
+        }
+        if session.budget_left() == 0 {
+            break (
+                FinishStatus::AttentionNeeded,
+                format!("the budget of {} iterations is spent", session.used),
+            );
+        }
+        progress.step(Step::RoundStarted {
+            round: state.round,
+            kind: state.kind,
+            bidders: session
+                .bidders
+                .iter()
+                .filter(|(id, _)| session.budget_of(id) > 0)
+                .count(),
+            budget_left: session.budget_left(),
+            failure_report: state.failure_report.clone(),
+        });
+        let (end, ranked) = session.round(&state, progress).await?;
+        state.previous = ranked
+            .iter()
+            .map(|entry| (entry.bot_id.clone(), entry.proposal.clone()))
+            .collect();
+        match end {
+            RoundEnd::NoProposals => {
+                break (
+                    FinishStatus::AttentionNeeded,
+                    "no bidder produced a usable proposal".to_owned(),
+                );
+            }
+            RoundEnd::Succeeded { ticked, .. } if ticked.is_empty() => {
+                break (
+                    FinishStatus::AttentionNeeded,
+                    "the winning change passed its checks but completes no requirement".to_owned(),
+                );
+            }
+            RoundEnd::Succeeded { .. } => {
+                session.last_ranking = ranked;
+                state = RoundState {
+                    round: state.round + 1,
+                    kind: RoundKind::Initial,
+                    failure_report: None,
+                    failed_bidder: None,
+                    previous: state.previous,
+                };
+            }
+            RoundEnd::Failed { report } if state.kind == RoundKind::Replan => {
+                break (
+                    FinishStatus::AttentionNeeded,
+                    format!("the replan round failed too: {report}"),
+                );
+            }
+            RoundEnd::Failed { report } => {
+                let failed_bidder = ranked.first().map(|entry| entry.bot_id.clone());
+                state = RoundState {
+                    round: state.round + 1,
+                    kind: RoundKind::Replan,
+                    failure_report: Some(report),
+                    failed_bidder,
+                    previous: state.previous,
+                };
+            }
+        }
+    };
+    session.finish(finish.0, finish.1, progress)
+}
+
+impl Session {
+    fn remaining(&self) -> usize {
+        self.issue
+            .requirements()
+            .iter()
+            .filter(|requirement| {
+                !requirement.done && requirement.kind == ralph_issues::RequirementKind::Checkbox
+            })
+            .count()
+    }
+
+    fn finish(
+        mut self,
+        status: FinishStatus,
+        reason: String,
+        progress: &mut dyn Progress,
+    ) -> Result<Finished, LoopError> {
+        let number = self.issue.number;
+        let mut pull_request = None;
+        match status {
+            FinishStatus::Complete => {
+                let record = self.pull_request_record();
+                let path = PullRequests::new(self.marketplace.layout())
+                    .write(&record)
+                    .map_err(LoopError::failed)?;
+                pull_request = Some(path);
+                self.issues
+                    .set_labels(
+                        number,
+                        &LabelChange::add([]).removing([Label::InProgress, Label::Ralph]),
+                    )
+                    .map_err(LoopError::failed)?;
+            }
+            FinishStatus::AttentionNeeded => {
+                self.issues
+                    .set_labels(
+                        number,
+                        &LabelChange::add([Label::AttentionNeeded])
+                            .removing([Label::InProgress, Label::Ralph]),
+                    )
+                    .map_err(LoopError::failed)?;
+                self.issues
+                    .append_note(
+                        number,
+                        &format!("Ralph stopped and needs attention: {reason}"),
+                    )
+                    .map_err(LoopError::failed)?;
+            }
+            // Left `in-progress` and `ralph`, so a re-run resumes.
+            FinishStatus::Interrupted => {}
+        }
+        progress.step(Step::Finished {
+            status,
+            reason: reason.clone(),
+            budget_used: self.used,
+        });
+        self.issue = self.issues.get(number).map_err(LoopError::failed)?;
+        Ok(Finished {
+            status,
+            reason,
+            pull_request,
+        })
+    }
+
+    fn pull_request_record(&self) -> PullRequest {
+        let proposals = self
+            .last_ranking
+            .iter()
+            .map(|entry: &Scored| ProposalScore {
+                label: format!("proposal-{}", entry.label.to_lowercase()),
+                total: entry.total,
+                scores: DimensionScores {
+                    spec_alignment: entry.scores.spec_alignment,
+                    technical_quality: entry.scores.technical_quality,
+                    innovation: entry.scores.innovation,
+                    risk: entry.scores.risk,
+                    efficiency: entry.scores.efficiency,
+                },
+            })
+            .collect();
+        let checks = self
+            .last_checks
+            .iter()
+            .map(|judged| CheckResult {
+                name: judged.run.name.clone(),
+                category: category_of(judged.run.category),
+                passed: judged.run.passed(),
+                duration: std::time::Duration::from_millis(judged.run.duration_ms),
+                summary: judged.run.output.lines().last().unwrap_or("").to_owned(),
+            })
+            .collect();
+        PullRequest {
+            issue_number: self.issue.number,
+            title: self.issue.title.clone(),
+            branch: self.worktree.branch().to_owned(),
+            summary: self
+                .last_ranking
+                .first()
+                .map(|entry| entry.proposal.summary.clone())
+                .unwrap_or_default(),
+            proposals,
+            checks,
+        }
+    }
+}
+
+fn category_of(category: checks::Category) -> CheckCategory {
+    match category {
+        checks::Category::Format => CheckCategory::Format,
+        checks::Category::Lint => CheckCategory::Lint,
+        checks::Category::TypeCheck => CheckCategory::TypeCheck,
+        checks::Category::DeadCode => CheckCategory::DeadCode,
+        checks::Category::Complexity => CheckCategory::Complexity,
+        checks::Category::Test => CheckCategory::Test,
+        checks::Category::Custom => CheckCategory::Custom,
+    }
+}
+
+/// Reads the issue and config, labels the issue, prepares the worktree,
+/// loads the plugins and runs the baseline checks.
+async fn open(
+    layout: Layout,
+    number: u64,
+    progress: &mut dyn Progress,
+) -> Result<Session, LoopError> {
+    let marketplace = Marketplace::open(layout.clone())?;
+    let lineup = Lineup::from_config(marketplace.config(), &layout.config_file())?;
+    let implementer: Implementer = match &marketplace.config().implementer {
+        None => Implementer::default(),
+        Some(section) => {
+            serde_path_to_error::deserialize(section).map_err(|error| ConfigError::Invalid {
+                path: layout.config_file(),
+                field: format!("implementer.{}", error.path())
+                    .trim_end_matches(".?")
+                    .trim_end_matches('.')
+                    .to_owned(),
+                message: error.into_inner().to_string(),
+            })?
+        }
+    };
+    let issues: Box<dyn IssueSource> = Box::new(LocalIssues::new(&layout));
+    let issue = issues.get(number).map_err(|error| {
+        if error.is_bad_input() {
+            LoopError::BadInput(error.to_string())
+        } else {
+            LoopError::failed(error)
+        }
+    })?;
+    let resuming = issue.has(Label::InProgress) && issue.has(Label::Ralph);
+    if !issue.is_open() || !(issue.has(Label::Ready) || resuming) {
+        let labels: Vec<String> = issue.labels.iter().map(ToString::to_string).collect();
+        return Err(LoopError::BadInput(format!(
+            "issue #{number} is not ready (labels: {}); run `ralph marketplace ready {number}` when its spec is complete",
+            if labels.is_empty() {
+                "none".to_owned()
+            } else {
+                labels.join(", ")
+            }
+        )));
+    }
+    let issue = issues
+        .set_labels(
+            number,
+            &LabelChange::add([Label::InProgress, Label::Ralph])
+                .removing([Label::Ready, Label::AttentionNeeded]),
+        )
+        .map_err(LoopError::failed)?;
+    let branch = branch_name(number, &issue.title);
+    let worktree_path = layout.worktrees_dir().join(number.to_string());
+    let worktree = Worktree::open_or_create(layout.repository(), &worktree_path, &branch)
+        .map_err(LoopError::failed)?;
+    let state = marketplace.state().map_err(LoopError::failed)?;
+    progress.step(Step::Started {
+        issue: number,
+        title: issue.title.clone(),
+        branch: branch.clone(),
+        worktree: worktree_path.display().to_string(),
+        pool: state.state.total_budget_pool,
+        requirements_left: issue
+            .requirements()
+            .iter()
+            .filter(|r| !r.done && r.kind == ralph_issues::RequirementKind::Checkbox)
+            .count(),
+    });
+    let runtime = Runtime::new(
+        RuntimeOptions::new(layout.repository())
+            .with_cache(layout.ralph_dir().join("cache").join("plugins")),
+    )
+    .map_err(LoopError::failed)?;
+    let mut session = Session {
+        budgets: state
+            .state
+            .bots
+            .0
+            .iter()
+            .map(|(id, bot)| (id.clone(), bot.allocation))
+            .collect(),
+        marketplace,
+        issues,
+        issue,
+        runtime,
+        bidders: Vec::new(),
+        check_plugins: Vec::new(),
+        command_checks: Vec::new(),
+        baseline: Vec::new(),
+        last_checks: Vec::new(),
+        last_ranking: Vec::new(),
+        worktree,
+        implementer,
+        used: 0,
+    };
+    session.load(&lineup, progress).await?;
+    session.run_baseline(progress).await;
+    Ok(session)
+}
+
+impl Session {
+    async fn load(
+        &mut self,
+        lineup: &Lineup,
+        progress: &mut dyn Progress,
+    ) -> Result<(), LoopError> {
+        let repository = self.marketplace.layout().repository().to_owned();
+        for (bot_id, entry) in &lineup.bidders {
+            match load_bytes(&repository, entry) {
+                Ok((label, bytes)) => match self
+                    .runtime
+                    .load_bidder(
+                        &label,
+                        &bytes,
+                        entry.grants.iter().copied(),
+                        entry.limits.resolve(),
+                    )
+                    .await
+                {
+                    Ok(plugin) => self.bidders.push((bot_id.clone(), plugin)),
+                    Err(error) => progress.step(Step::PluginFailedToLoad {
+                        plugin: label.display().to_string(),
+                        error: error.to_string(),
+                    }),
+                },
+                Err(error) => progress.step(Step::PluginFailedToLoad {
+                    plugin: entry.source.label().display().to_string(),
+                    error,
+                }),
+            }
+        }
+        for entry in &lineup.specialists {
+            let loaded = match load_bytes(&repository, entry) {
+                Ok((label, bytes)) => self
+                    .runtime
+                    .load_specialist(
+                        &label,
+                        &bytes,
+                        entry.grants.iter().copied(),
+                        entry.limits.resolve(),
+                    )
+                    .await
+                    .map(|_| ())
+                    .map_err(|error| error.to_string()),
+                Err(error) => Err(error),
+            };
+            if let Err(error) = loaded {
+                progress.step(Step::PluginFailedToLoad {
+                    plugin: entry.source.label().display().to_string(),
+                    error,
+                });
+            }
+        }
+        for check in &lineup.checks {
+            match check {
+                CheckEntry::Command(command) => self.command_checks.push(command.clone()),
+                CheckEntry::Plugin { name, entry } => {
+                    let loaded = match load_bytes(&repository, entry) {
+                        Ok((label, bytes)) => self
+                            .runtime
+                            .load_check(
+                                &label,
+                                &bytes,
+                                entry.grants.iter().copied(),
+                                entry.limits.resolve(),
+                            )
+                            .await
+                            .map_err(|error| error.to_string()),
+                        Err(error) => Err(error),
+                    };
+                    match loaded {
+                        Ok(plugin) => self.check_plugins.push((name.clone(), plugin)),
+                        Err(error) => progress.step(Step::PluginFailedToLoad {
+                            plugin: name.clone(),
+                            error,
+                        }),
+                    }
+                }
+            }
+        }
+        Ok(())
+    }
+
+    /// Runs the command checks on the unchanged worktree, so only failures
+    /// the change introduces count against it.
+    async fn run_baseline(&mut self, progress: &mut dyn Progress) {
+        for check in self.command_checks.clone() {
+            let directory = self.worktree.path().to_owned();
+            let run = tokio::task::spawn_blocking(move || checks::run(&check, &directory)).await;
+            if let Ok(run) = run {
+                progress.step(Step::Baseline {
+                    check: run.name.clone(),
+                    passed: run.passed(),
+                    duration_ms: run.duration_ms,
+                });
+                self.baseline.push(run);
+            }
+        }
+    }
+}
+
+fn load_bytes(
+    repository: &std::path::Path,
+    entry: &PluginEntry,
+) -> Result<(PathBuf, Vec<u8>), String> {
+    let label = entry.source.label();
+    let bytes = entry
+        .source
+        .bytes(repository)
+        .map_err(|error| format!("{}: {error}", label.display()))?;
+    Ok((label, bytes.into_owned()))
+}

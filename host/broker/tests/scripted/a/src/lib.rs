@@ -1,0 +1,5 @@
+//! Scripted test bidder `a`.
+
+const LETTER: &str = "a";
+
+include!("../../scripted.rs");

@@ -1,0 +1,5 @@
+//! Scripted test bidder `b`.
+
+const LETTER: &str = "b";
+
+include!("../../scripted.rs");

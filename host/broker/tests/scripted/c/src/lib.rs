@@ -1,0 +1,5 @@
+//! Scripted test bidder `c`.
+
+const LETTER: &str = "c";
+
+include!("../../scripted.rs");

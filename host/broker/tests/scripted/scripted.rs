@@ -1,0 +1,68 @@
+// A test bidder that proposes what a script in the repository says.
+//
+// Included by the `scripted-a`, `scripted-b` and `scripted-c` crates, each
+// defining `LETTER` first. It reads `ralph-script/<LETTER>.json` from the
+// repository (read-only): a list of proposals, one per round (the last one
+// repeats). An entry with `"trap": true` aborts instead.
+
+use ralph_plugin_sdk::{
+    Bidder, FileChange, IssueSpec, PluginError, Proposal, Requirement, RoundContext, proposal,
+};
+use serde::Deserialize;
+
+#[derive(Deserialize)]
+struct Entry {
+    summary: String,
+    #[serde(default)]
+    pseudo_code: String,
+    #[serde(default)]
+    patch: Option<String>,
+    #[serde(default)]
+    files: Vec<(String, u32)>,
+    #[serde(default)]
+    tests: Vec<String>,
+    /// How many of the requirements (in order) it claims; all by default.
+    #[serde(default)]
+    covers: Option<usize>,
+    #[serde(default)]
+    trap: bool,
+}
+
+struct Scripted;
+
+impl Bidder for Scripted {
+    fn propose(
+        _issue: IssueSpec,
+        requirements: Vec<Requirement>,
+        context: RoundContext,
+    ) -> Result<Proposal, PluginError> {
+        let path = format!("ralph-script/{LETTER}.json");
+        let text = std::fs::read_to_string(&path)
+            .map_err(|error| PluginError::NotFound(format!("{path}: {error}")))?;
+        let entries: Vec<Entry> = serde_json::from_str(&text)
+            .map_err(|error| PluginError::InvalidRequest(format!("{path}: {error}")))?;
+        let index = usize::try_from(context.round.saturating_sub(1)).unwrap_or(0);
+        let entry = entries
+            .get(index.min(entries.len().saturating_sub(1)))
+            .ok_or_else(|| PluginError::NotFound(format!("{path}: no entries")))?;
+        if entry.trap {
+            std::process::abort();
+        }
+        let claimed = &requirements[..entry.covers.unwrap_or(requirements.len()).min(requirements.len())];
+        let mut plan = proposal(entry.summary.clone(), claimed);
+        plan.pseudo_code = entry.pseudo_code.clone();
+        plan.patch = entry.patch.clone();
+        plan.files = entry
+            .files
+            .iter()
+            .map(|(path, lines)| FileChange {
+                path: path.clone(),
+                estimated_lines: *lines,
+            })
+            .collect();
+        plan.planned_tests = entry.tests.clone();
+        Ok(plan)
+    }
+}
+
+ralph_plugin_sdk::export_bidder!(Scripted);

@@ -1,0 +1,82 @@
+//! `ralph marketplace loop <issue>`: the marketplace's main job.
+
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
+
+use ralph_broker::progress::{FinishStatus, JsonLines, Lines, Progress};
+use ralph_broker::session::{self, LoopError, LoopOptions};
+use ralph_marketplace::{Layout, Marketplace};
+
+use crate::exit::{Exit, Failure, Outcome};
+use crate::render;
+
+pub fn run(layout: &Layout, issue: u64, json: bool) -> Outcome {
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+        .map_err(Failure::problem)?;
+    let stop = Arc::new(AtomicBool::new(false));
+    runtime.spawn(stop_on_signal(stop.clone()));
+    let mut progress: Box<dyn Progress> = if json {
+        Box::new(JsonLines(std::io::stdout()))
+    } else {
+        Box::new(Lines(std::io::stdout()))
+    };
+    let options = LoopOptions { issue, stop };
+    let finished = runtime
+        .block_on(session::run(layout.clone(), options, progress.as_mut()))
+        .map_err(|error| match error {
+            LoopError::Config(_) | LoopError::BadInput(_) => Failure::bad_input(error),
+            LoopError::Failed(_) => Failure::problem(error),
+        })?;
+    if json {
+        // The state the loop's events fold to, as `status --json` shows it.
+        if let Ok(marketplace) = Marketplace::open(layout.clone())
+            && let Ok(loaded) = marketplace.state()
+            && let Ok(state) = serde_json::from_str::<serde_json::Value>(&loaded.json)
+        {
+            println!("{}", serde_json::json!({"step": "status", "state": state}));
+        }
+    } else {
+        if let Some(path) = &finished.pull_request {
+            println!("pull-request record: {}", layout.display(path));
+        }
+        if let Ok(marketplace) = Marketplace::open(layout.clone())
+            && let Ok(loaded) = marketplace.state()
+        {
+            println!();
+            print!(
+                "{}",
+                render::status(&loaded.state, &render::recent_rounds(&marketplace, 5))
+            );
+        }
+    }
+    Ok(match finished.status {
+        FinishStatus::Complete => Exit::Success,
+        FinishStatus::AttentionNeeded => Exit::AttentionNeeded,
+        FinishStatus::Interrupted => Exit::Interrupted,
+    })
+}
+
+/// Sets `stop` on Ctrl-C or SIGTERM; the loop stops between steps.
+async fn stop_on_signal(stop: Arc<AtomicBool>) {
+    #[cfg(unix)]
+    {
+        use tokio::signal::unix::{SignalKind, signal};
+        let Ok(mut terminate) = signal(SignalKind::terminate()) else {
+            return;
+        };
+        tokio::select! {
+            _ = tokio::signal::ctrl_c() => {}
+            _ = terminate.recv() => {}
+        }
+    }
+    #[cfg(not(unix))]
+    let _ = tokio::signal::ctrl_c().await;
+    eprintln!("Stopping after the current step (press Ctrl-C again to abort at once)");
+    stop.store(true, Ordering::SeqCst);
+    if tokio::signal::ctrl_c().await.is_ok() {
+        eprintln!("Aborted; the worktree is left for inspection");
+        std::process::exit(Exit::Interrupted as i32);
+    }
+}

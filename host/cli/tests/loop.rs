@@ -1,0 +1,510 @@
+//! `ralph marketplace loop`, driven through the real binary on temporary git
+//! repositories with scripted bidders (`host/broker/tests/scripted/`).
+
+mod common;
+
+use std::path::Path;
+use std::process::{Command, Output};
+
+use common::{Repository, text};
+use serde_json::{Value, json};
+
+const LIBRARY: &str = "pub fn one() -> u32 {\n    1\n}\n";
+
+/// A patch adding `fn NAME() -> u32 { VALUE }` after the last line of
+/// `src/lib.rs`, whose current line count is `lines`.
+fn add_function(lines: usize, name: &str, value: u32) -> String {
+    format!(
+        "--- a/src/lib.rs\n+++ b/src/lib.rs\n@@ -{lines},0 +{},4 @@\n+\n+pub fn {name}() -> u32 {{\n+    {value}\n+}}\n",
+        lines + 1
+    )
+}
+
+fn git(directory: &Path, args: &[&str]) -> String {
+    let output = Command::new("git")
+        .arg("-C")
+        .arg(directory)
+        .args(["-c", "user.name=Test", "-c", "user.email=test@localhost"])
+        .args(args)
+        .output()
+        .expect("git runs");
+    assert!(
+        output.status.success(),
+        "git {args:?}: {}",
+        text(&output.stderr)
+    );
+    text(&output.stdout)
+}
+
+/// A git repository with a small library, a marketplace whose bidders are
+/// the scripted test bidders, `checks`, and issue #1 with `checkboxes`.
+fn repository(checks: Value, checkboxes: &[&str]) -> Repository {
+    let repository = Repository::set_up();
+    let root = repository.path();
+    std::fs::remove_dir(root.join(".git")).expect("remove the placeholder .git");
+    git(root, &["init", "--quiet", "--initial-branch=main"]);
+    std::fs::create_dir_all(root.join("src")).expect("mkdir");
+    std::fs::write(root.join("src/lib.rs"), LIBRARY).expect("write");
+    std::fs::create_dir_all(root.join("ralph-script")).expect("mkdir");
+    let config = json!({
+        "num_bots": 3,
+        "bidders": {
+            "bidder_1": {"plugin": ralph_broker_fixtures::SCRIPTED_A_PATH},
+            "bidder_2": {"plugin": ralph_broker_fixtures::SCRIPTED_B_PATH},
+            "bidder_3": {"plugin": ralph_broker_fixtures::SCRIPTED_C_PATH},
+        },
+        "specialists": [],
+        "checks": checks,
+    });
+    std::fs::write(
+        root.join(".ralph/config.json"),
+        serde_json::to_string_pretty(&config).expect("json"),
+    )
+    .expect("config");
+    let boxes: Vec<String> = checkboxes
+        .iter()
+        .map(|text| format!("- [ ] {text}"))
+        .collect();
+    std::fs::create_dir_all(root.join(".ralph/issues")).expect("mkdir");
+    std::fs::write(
+        root.join(".ralph/issues/1.md"),
+        format!(
+            "---\ntitle: Add numbers\nlabels: [ready]\nstate: open\n---\nAdd functions.\n\n{}\n",
+            boxes.join("\n")
+        ),
+    )
+    .expect("issue");
+    git(root, &["add", "--all"]);
+    git(root, &["commit", "--quiet", "-m", "start"]);
+    repository
+}
+
+/// Scripts bidder `letter` with one entry per round.
+fn script(repository: &Repository, letter: &str, rounds: Value) {
+    std::fs::write(
+        repository
+            .path()
+            .join(format!("ralph-script/{letter}.json")),
+        rounds.to_string(),
+    )
+    .expect("script");
+}
+
+fn run_loop(repository: &Repository) -> (Output, Vec<Value>) {
+    let output = repository.ralph(&["marketplace", "loop", "1", "--json"]);
+    let steps = text(&output.stdout)
+        .lines()
+        .map(|line| serde_json::from_str(line).unwrap_or_else(|_| panic!("not JSON: {line}")))
+        .collect();
+    (output, steps)
+}
+
+fn steps_named<'a>(steps: &'a [Value], name: &str) -> Vec<&'a Value> {
+    steps.iter().filter(|step| step["step"] == name).collect()
+}
+
+fn events(repository: &Repository) -> Vec<Value> {
+    let mut events: Vec<Value> = std::fs::read_dir(repository.events_dir())
+        .expect("events")
+        .map(|entry| {
+            serde_json::from_slice(&std::fs::read(entry.expect("entry").path()).expect("read"))
+                .expect("event JSON")
+        })
+        .collect();
+    events.sort_by_key(|event| event["timestamp"].as_str().unwrap_or("").to_owned());
+    events
+}
+
+fn outcomes(repository: &Repository) -> Vec<(String, String)> {
+    events(repository)
+        .iter()
+        .map(|event| {
+            (
+                event["bot_id"].as_str().unwrap_or("").to_owned(),
+                event["outcome"].as_str().unwrap_or("").to_owned(),
+            )
+        })
+        .collect()
+}
+
+/// `bot:outcome` of every event, sorted, for comparing as a set.
+fn sorted_outcomes(repository: &Repository) -> Vec<String> {
+    let mut pairs: Vec<String> = outcomes(repository)
+        .into_iter()
+        .map(|(bot, outcome)| format!("{bot}:{outcome}"))
+        .collect();
+    pairs.sort();
+    pairs
+}
+
+fn issue_text(repository: &Repository) -> String {
+    std::fs::read_to_string(repository.path().join(".ralph/issues/1.md")).expect("issue")
+}
+
+/// A check that passes when `src/lib.rs` in the worktree contains `needle`
+/// or does not change at all (so the baseline passes).
+fn grep_check(name: &str, forbidden: &str) -> Value {
+    json!({"name": name, "argv": ["sh", "-c", format!("! grep -q '{forbidden}' src/lib.rs")],
+           "category": "test", "timeout_seconds": 20})
+}
+
+#[test]
+fn a_clean_success_ticks_every_checkbox_and_writes_a_pull_request_record() {
+    let repository = repository(json!([grep_check("no-bugs", "BUG")]), &["Add two"]);
+    script(
+        &repository,
+        "a",
+        json!([{"summary": "add two", "patch": add_function(3, "two", 2),
+        "files": [["src/lib.rs", 4]], "tests": ["two returns 2"]}]),
+    );
+    script(
+        &repository,
+        "b",
+        json!([{"summary": "plan only, no patch"}]),
+    );
+    script(
+        &repository,
+        "c",
+        json!([{"summary": "add two, badly", "patch": add_function(3, "two", 2),
+        "files": [["src/lib.rs", 400], ["src/other.rs", 200], ["a/b/c.rs", 90]]}]),
+    );
+    let (output, steps) = run_loop(&repository);
+    assert_eq!(
+        output.status.code(),
+        Some(0),
+        "{}\n{}",
+        text(&output.stdout),
+        text(&output.stderr)
+    );
+    assert_eq!(steps_named(&steps, "finished")[0]["status"], "complete");
+    assert!(issue_text(&repository).contains("- [x] Add two"));
+    assert!(repository.path().join(".ralph/pulls/1.md").is_file());
+    let record = std::fs::read_to_string(repository.path().join(".ralph/pulls/1.md")).expect("pr");
+    assert!(record.contains("Closes #1"), "{record}");
+    assert_eq!(
+        sorted_outcomes(&repository),
+        [
+            "bidder_1:success",
+            "bidder_2:not_tried",
+            "bidder_3:not_tried"
+        ]
+    );
+    let branch_file = git(
+        repository.path(),
+        &["show", "ralph/1-add-numbers:src/lib.rs"],
+    );
+    assert!(branch_file.contains("pub fn two()"), "{branch_file}");
+    let labels = issue_text(&repository);
+    assert!(!labels.contains("in-progress"), "{labels}");
+}
+
+#[test]
+fn a_failure_starts_a_replan_round_that_can_succeed() {
+    let repository = repository(json!([grep_check("no-bugs", "BUG")]), &["Add two"]);
+    script(
+        &repository,
+        "a",
+        json!([{"summary": "add two with a bug",
+        "patch": add_function(3, "two", 2).replace("+    2", "+    2 // BUG"), "files": [["src/lib.rs", 4]],
+        "tests": ["t"]},
+        {"summary": "add two without the bug", "patch": add_function(3, "two", 2),
+         "files": [["src/lib.rs", 4]], "tests": ["t"]}]),
+    );
+    script(&repository, "b", json!([{"summary": "nothing to offer"}]));
+    script(
+        &repository,
+        "c",
+        json!([{"summary": "nothing either, different words"}]),
+    );
+    let (output, steps) = run_loop(&repository);
+    assert_eq!(output.status.code(), Some(0), "{}", text(&output.stdout));
+    let rounds = steps_named(&steps, "round_started");
+    assert_eq!(rounds.len(), 2);
+    assert_eq!(rounds[1]["kind"], "replan");
+    assert!(
+        rounds[1]["failure_report"]
+            .as_str()
+            .unwrap_or("")
+            .contains("no-bugs")
+    );
+    let outcomes = outcomes(&repository);
+    assert_eq!(outcomes[0], ("bidder_1".to_owned(), "failure".to_owned()));
+    assert!(outcomes.contains(&("bidder_1".to_owned(), "success".to_owned())));
+    let replan_success = events(&repository)
+        .into_iter()
+        .find(|event| event["outcome"] == "success")
+        .expect("success event");
+    assert_eq!(replan_success["round_kind"], "replan");
+    assert!(
+        replan_success["case"]
+            .to_string()
+            .contains("replan_succeeded")
+    );
+}
+
+#[test]
+fn a_failed_replan_round_labels_the_issue_attention_needed() {
+    let repository = repository(json!([grep_check("no-bugs", "BUG")]), &["Add two"]);
+    let buggy = add_function(3, "two", 2).replace("+    2", "+    2 // BUG");
+    script(
+        &repository,
+        "a",
+        json!([{"summary": "buggy one", "patch": buggy, "files": [["src/lib.rs", 4]]},
+        {"summary": "buggy two", "patch": buggy.replace("two", "deux"), "files": [["src/lib.rs", 4]]}]),
+    );
+    script(&repository, "b", json!([{"summary": "no patch here"}]));
+    script(&repository, "c", json!([{"summary": "nor here at all"}]));
+    let (output, steps) = run_loop(&repository);
+    assert_eq!(output.status.code(), Some(3), "{}", text(&output.stdout));
+    assert_eq!(
+        steps_named(&steps, "finished")[0]["status"],
+        "attention_needed"
+    );
+    let issue = issue_text(&repository);
+    assert!(issue.contains("attention-needed"), "{issue}");
+    assert!(issue.contains("replan round failed"), "{issue}");
+    assert!(issue.contains("- [ ] Add two"));
+}
+
+#[test]
+fn a_spent_budget_stops_the_loop_with_attention_needed() {
+    let repository = repository(json!([]), &["Add two", "Add three", "Add four"]);
+    // A pool of 2 for 2 bidders, one iteration each: bidder_1 spends its
+    // one winning round 1; round 2 falls to bidder_2, whose plan has no
+    // patch and fails; then the pool is spent.
+    let mut config: Value = serde_json::from_str(
+        &std::fs::read_to_string(repository.path().join(".ralph/config.json")).expect("config"),
+    )
+    .expect("json");
+    config["num_bots"] = json!(2);
+    config["base_budget_per_bot"] = json!(1);
+    config["bidders"]
+        .as_object_mut()
+        .expect("object")
+        .remove("bidder_3");
+    std::fs::write(
+        repository.path().join(".ralph/config.json"),
+        config.to_string(),
+    )
+    .expect("write");
+    script(
+        &repository,
+        "a",
+        json!([
+        {"summary": "add two", "patch": add_function(3, "two", 2), "covers": 1},
+        {"summary": "add three", "patch": add_function(7, "three", 3), "covers": 1}]),
+    );
+    script(
+        &repository,
+        "b",
+        json!([{"summary": "a plan without any patch", "covers": 1}]),
+    );
+    let (output, steps) = run_loop(&repository);
+    assert_eq!(output.status.code(), Some(3), "{}", text(&output.stdout));
+    let finished = steps_named(&steps, "finished")[0];
+    assert!(
+        finished["reason"].as_str().unwrap_or("").contains("budget"),
+        "{finished}"
+    );
+    assert_eq!(finished["budget_used"], 2);
+    let issue = issue_text(&repository);
+    assert!(
+        issue.contains("- [x] Add two") && issue.contains("- [ ] Add three"),
+        "{issue}"
+    );
+    assert!(
+        issue.contains("attention-needed") && issue.contains("budget"),
+        "{issue}"
+    );
+    assert_eq!(
+        sorted_outcomes(&repository),
+        ["bidder_1:success", "bidder_2:failure", "bidder_2:not_tried"]
+    );
+}
+
+#[test]
+fn a_bidder_that_traps_loses_its_turn_and_the_round_goes_on() {
+    let repository = repository(json!([]), &["Add two"]);
+    script(
+        &repository,
+        "a",
+        json!([{"summary": "add two", "patch": add_function(3, "two", 2)}]),
+    );
+    script(&repository, "b", json!([{"summary": "boom", "trap": true}]));
+    script(
+        &repository,
+        "c",
+        json!([{"summary": "a plan with no patch at all"}]),
+    );
+    let (output, steps) = run_loop(&repository);
+    assert_eq!(output.status.code(), Some(0), "{}", text(&output.stdout));
+    assert_eq!(steps_named(&steps, "proposal_failed").len(), 1);
+    let error = events(&repository)
+        .into_iter()
+        .find(|event| event["outcome"] == "error")
+        .expect("an error event");
+    assert_eq!(error["bot_id"], "bidder_2");
+    assert_eq!(error["weight_delta"], 0.0);
+}
+
+#[test]
+fn a_check_that_hangs_is_killed_at_its_timeout_and_counts_as_failed() {
+    let hang = json!({"name": "hangs", "category": "test", "timeout_seconds": 1,
+        "argv": ["sh", "-c", "if grep -q two src/lib.rs; then sleep 60; fi"]});
+    let repository = repository(json!([hang]), &["Add two"]);
+    script(
+        &repository,
+        "a",
+        json!([{"summary": "add two", "patch": add_function(3, "two", 2)}]),
+    );
+    script(&repository, "b", json!([{"summary": "no patch"}]));
+    script(&repository, "c", json!([{"summary": "no patch either"}]));
+    let started = std::time::Instant::now();
+    let (output, steps) = run_loop(&repository);
+    assert!(
+        started.elapsed().as_secs() < 50,
+        "the hang was not cut short"
+    );
+    assert_eq!(output.status.code(), Some(3), "{}", text(&output.stdout));
+    let checks = steps_named(&steps, "check");
+    assert!(
+        checks
+            .iter()
+            .any(|check| check["name"] == "hangs" && check["passed"] == false)
+    );
+}
+
+#[test]
+fn the_users_dirty_worktree_and_branch_are_never_touched() {
+    let repository = repository(json!([]), &["Add two"]);
+    script(
+        &repository,
+        "a",
+        json!([{"summary": "add two", "patch": add_function(3, "two", 2)}]),
+    );
+    script(&repository, "b", json!([{"summary": "no patch"}]));
+    script(&repository, "c", json!([{"summary": "no patch either"}]));
+    let root = repository.path();
+    std::fs::write(
+        root.join("src/lib.rs"),
+        format!("{LIBRARY}// work in progress\n"),
+    )
+    .expect("edit");
+    std::fs::write(root.join("notes.txt"), "mine").expect("untracked");
+    let (output, _) = run_loop(&repository);
+    assert_eq!(output.status.code(), Some(0), "{}", text(&output.stdout));
+    assert_eq!(
+        std::fs::read_to_string(root.join("src/lib.rs")).expect("read"),
+        format!("{LIBRARY}// work in progress\n")
+    );
+    assert_eq!(
+        std::fs::read_to_string(root.join("notes.txt")).expect("read"),
+        "mine"
+    );
+    assert_eq!(
+        git(root, &["rev-parse", "--abbrev-ref", "HEAD"]).trim(),
+        "main"
+    );
+}
+
+#[test]
+fn an_issue_that_is_not_ready_is_refused() {
+    let repository = repository(json!([]), &["Add two"]);
+    let issue = issue_text(&repository).replace("labels: [ready]", "labels: [in-refinement]");
+    std::fs::write(repository.path().join(".ralph/issues/1.md"), issue).expect("write");
+    let output = repository.ralph(&["marketplace", "loop", "1"]);
+    assert_eq!(output.status.code(), Some(2));
+    assert!(
+        text(&output.stderr).contains("not ready"),
+        "{}",
+        text(&output.stderr)
+    );
+    assert!(
+        repository
+            .events_dir()
+            .read_dir()
+            .expect("events")
+            .next()
+            .is_none()
+    );
+}
+
+#[test]
+fn an_interrupted_loop_stops_between_steps_and_resumes() {
+    let slow = json!({"name": "slow", "category": "test", "timeout_seconds": 30,
+        "argv": ["sh", "-c", "if grep -q two src/lib.rs; then sleep 2; fi"]});
+    let repository = repository(json!([slow]), &["Add two", "Add three"]);
+    script(
+        &repository,
+        "a",
+        json!([
+        {"summary": "add two", "patch": add_function(3, "two", 2), "covers": 1},
+        {"summary": "add three", "patch": add_function(7, "three", 3), "covers": 1}]),
+    );
+    script(
+        &repository,
+        "b",
+        json!([{"summary": "no patch", "covers": 1}]),
+    );
+    script(
+        &repository,
+        "c",
+        json!([{"summary": "no patch either", "covers": 1}]),
+    );
+    let child = repository
+        .command(&["marketplace", "loop", "1", "--json"])
+        .stdout(std::process::Stdio::piped())
+        .spawn()
+        .expect("spawn");
+    // Interrupt while the first round's slow check runs.
+    std::thread::sleep(std::time::Duration::from_millis(1500));
+    nix_kill(child.id());
+    let output = child.wait_with_output().expect("wait");
+    assert_eq!(output.status.code(), Some(130), "{}", text(&output.stdout));
+    let issue = issue_text(&repository);
+    assert!(
+        issue.contains("in-progress") && issue.contains("ralph"),
+        "{issue}"
+    );
+    for file in std::fs::read_dir(repository.events_dir()).expect("events") {
+        let bytes = std::fs::read(file.expect("entry").path()).expect("read");
+        assert!(
+            ralph_marketplace::Event::parse(&bytes).is_ok(),
+            "a half-written event"
+        );
+    }
+    let (output, _) = run_loop(&repository);
+    assert_eq!(output.status.code(), Some(0), "{}", text(&output.stdout));
+    let issue = issue_text(&repository);
+    assert!(
+        issue.contains("- [x] Add two") && issue.contains("- [x] Add three"),
+        "{issue}"
+    );
+}
+
+fn nix_kill(id: u32) {
+    let status = Command::new("kill")
+        .args(["-TERM", &id.to_string()])
+        .status()
+        .expect("kill runs");
+    assert!(status.success());
+}
+
+#[test]
+fn the_events_a_loop_writes_fold_to_the_status_it_printed() {
+    let repository = repository(json!([grep_check("no-bugs", "BUG")]), &["Add two"]);
+    script(
+        &repository,
+        "a",
+        json!([{"summary": "buggy", "patch": add_function(3, "two", 2).replace("+    2", "+    2 // BUG")},
+        {"summary": "fixed", "patch": add_function(3, "two", 2)}]),
+    );
+    script(&repository, "b", json!([{"summary": "no patch"}]));
+    script(&repository, "c", json!([{"summary": "trap", "trap": true}]));
+    let (output, steps) = run_loop(&repository);
+    assert_eq!(output.status.code(), Some(0), "{}", text(&output.stdout));
+    let printed = &steps_named(&steps, "status")[0]["state"];
+    std::fs::remove_file(repository.path().join(".ralph/marketplace.json")).expect("drop cache");
+    assert_eq!(&repository.status_json(), printed);
+    assert!(printed["event_count"].as_u64().unwrap_or(0) >= 4);
+}
