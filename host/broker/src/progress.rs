@@ -176,13 +176,13 @@ pub fn describe(step: &Step) -> String {
             failure_report,
         } => {
             let kind = match kind {
-                RoundKind::Initial => "round",
-                RoundKind::Replan => "replan round",
+                RoundKind::Initial => "",
+                RoundKind::Replan => ", a replan",
             };
             let mut line =
-                format!("Round {round} ({kind}): {bidders} bidders, {budget_left} iterations left");
+                format!("Round {round}{kind}: {bidders} bidders, {budget_left} iterations left");
             if let Some(report) = failure_report {
-                line.push_str(&format!("\n  after: {}", first_line(report)));
+                line.push_str(&format!("\n  after: {}", cut(first_line(report), 70)));
             }
             line
         }
@@ -190,7 +190,10 @@ pub fn describe(step: &Step) -> String {
             label,
             total,
             summary,
-        } => format!("  proposal {label}: {total:.3}  {}", first_line(summary)),
+        } => format!(
+            "  proposal {label}: {total:.3}  {}",
+            cut(first_line(summary), 56)
+        ),
         Step::ProposalFailed { label, error } => format!("  proposal {label}: error: {error}"),
         Step::ProposalRefused { label, reason } => format!("  proposal {label}: refused: {reason}"),
         Step::Ranked { ranking } => {
@@ -256,4 +259,14 @@ pub fn describe(step: &Step) -> String {
 
 fn first_line(text: &str) -> &str {
     text.lines().next().unwrap_or("")
+}
+
+/// `text` cut to `width` characters, with an ellipsis when cut.
+fn cut(text: &str, width: usize) -> String {
+    if text.chars().count() <= width {
+        text.to_owned()
+    } else {
+        let kept: String = text.chars().take(width.saturating_sub(1)).collect();
+        format!("{kept}…")
+    }
 }

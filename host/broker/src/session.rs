@@ -10,7 +10,7 @@ use ralph_issues::pulls::{
 };
 use ralph_issues::{Issue, IssueSource, Label, LabelChange, LocalIssues};
 use ralph_marketplace::{ConfigError, Layout, Marketplace};
-use ralph_runtime::{BidderPlugin, CheckPlugin, Runtime, RuntimeOptions};
+use ralph_runtime::{BidderPlugin, CheckPlugin, ModelProvider, Runtime, RuntimeOptions};
 
 use crate::checks::{self, CheckRun, CommandCheck, Judged};
 use crate::implementer::Implementer;
@@ -53,6 +53,9 @@ pub struct LoopOptions {
     pub issue: u64,
     /// Set (by Ctrl-C or SIGTERM) to stop cleanly between steps.
     pub stop: Arc<AtomicBool>,
+    /// Who answers plugins' `complete` calls; `None` for the deterministic
+    /// stand-in (real providers come with the model integration).
+    pub provider: Option<Arc<dyn ModelProvider>>,
 }
 
 /// Everything one loop works with.
@@ -99,7 +102,7 @@ pub async fn run(
     options: LoopOptions,
     progress: &mut dyn Progress,
 ) -> Result<Finished, LoopError> {
-    let mut session = open(layout, options.issue, progress).await?;
+    let mut session = open(layout, options.issue, options.provider.clone(), progress).await?;
     let mut state = RoundState {
         round: 1,
         kind: RoundKind::Initial,
@@ -309,6 +312,7 @@ fn category_of(category: checks::Category) -> CheckCategory {
 async fn open(
     layout: Layout,
     number: u64,
+    provider: Option<Arc<dyn ModelProvider>>,
     progress: &mut dyn Progress,
 ) -> Result<Session, LoopError> {
     let marketplace = Marketplace::open(layout.clone())?;
@@ -370,11 +374,12 @@ async fn open(
             .filter(|r| !r.done && r.kind == ralph_issues::RequirementKind::Checkbox)
             .count(),
     });
-    let runtime = Runtime::new(
-        RuntimeOptions::new(layout.repository())
-            .with_cache(layout.ralph_dir().join("cache").join("plugins")),
-    )
-    .map_err(LoopError::failed)?;
+    let mut runtime_options = RuntimeOptions::new(layout.repository())
+        .with_cache(layout.ralph_dir().join("cache").join("plugins"));
+    if let Some(provider) = provider {
+        runtime_options = runtime_options.with_provider(provider);
+    }
+    let runtime = Runtime::new(runtime_options).map_err(LoopError::failed)?;
     let mut session = Session {
         budgets: state
             .state
@@ -492,6 +497,8 @@ impl Session {
             let directory = self.worktree.path().to_owned();
             let run = tokio::task::spawn_blocking(move || checks::run(&check, &directory)).await;
             if let Ok(run) = run {
+                // What the check left behind is not part of any change.
+                let _ = self.worktree.clean_untracked();
                 progress.step(Step::Baseline {
                     check: run.name.clone(),
                     passed: run.passed(),

@@ -206,16 +206,24 @@ impl Worktree {
         Ok(stats)
     }
 
-    /// Commits everything in the worktree; returns the commit id.
+    /// Commits what is staged (the change [`Worktree::stats`] measured),
+    /// then removes untracked files that appeared since (artifacts of the
+    /// checks); returns the commit id.
     pub fn commit(&self, message: &str) -> Result<String, GitError> {
-        git(&self.path, &["add", "--all"], None)?;
         git(
             &self.path,
             &["commit", "--quiet", "--no-verify", "-F", "-"],
             Some(message.as_bytes()),
         )?;
         let head = git(&self.path, &["rev-parse", "HEAD"], None)?;
+        self.clean_untracked()?;
         Ok(stdout_text(&head).trim().to_owned())
+    }
+
+    /// Removes untracked files (not ignored ones, such as build output).
+    pub fn clean_untracked(&self) -> Result<(), GitError> {
+        git(&self.path, &["clean", "--quiet", "-fd"], None)?;
+        Ok(())
     }
 
     /// Throws away uncommitted changes (after a failed attempt).
@@ -291,8 +299,13 @@ mod tests {
         assert_eq!(stats.files, ["src/lib.rs"]);
         assert_eq!(stats.lines_changed(), 4);
         assert!(worktree.diff().expect("diff").contains("+pub fn two()"));
+        // A check's artifact after measuring is not part of the commit.
+        std::fs::write(path.join("check-artifact.txt"), "x").expect("write");
         let commit = worktree.commit("Add two").expect("commit");
         assert_eq!(commit.len(), 40);
+        let files = git(&path, &["show", "--name-only", "--format=", "HEAD"], None).expect("show");
+        assert_eq!(stdout_text(&files).trim(), "src/lib.rs");
+        assert!(!path.join("check-artifact.txt").exists());
 
         // The user's tree and branch are untouched.
         let user_file = std::fs::read_to_string(root.join("src/lib.rs")).expect("read");

@@ -28,6 +28,22 @@ pub struct Cli {
 
 #[derive(Debug, Subcommand)]
 pub enum Command {
+    /// Run the marketplace on a bundled sample project, offline
+    ///
+    /// Copies a small Rust crate with its own tests and an issue with three
+    /// checkboxes into DIR (default: a new temporary directory), sets up the
+    /// marketplace with the bundled plugins, and runs the real loop. The
+    /// model-backed bidder replays recorded answers (no key, no network); the
+    /// first has a bug the tests catch, so you see a failure, a replan round
+    /// and a success.
+    Demo {
+        /// Where to put the sample (must be new or empty)
+        #[arg(long, value_name = "DIR")]
+        dir: Option<PathBuf>,
+        #[command(flatten)]
+        json: JsonFlag,
+    },
+
     /// The marketplace: bidders and their events, issues, pull-request records
     #[command(subcommand)]
     Marketplace(MarketplaceCommand),

@@ -23,6 +23,7 @@ pub mod loader;
 mod logging;
 mod model;
 pub mod provider;
+pub mod replay;
 pub mod repository;
 pub mod runtime;
 pub mod sandbox;
@@ -37,6 +38,7 @@ pub use config::{Limits, LimitsConfig, PluginConfig, World};
 pub use error::PluginError;
 pub use inspect::Inspection;
 pub use provider::{DeterministicProvider, ModelProvider, ProviderError};
+pub use replay::ReplayProvider;
 pub use runtime::{
     BidderPlugin, CheckPlugin, LoadedPlugin, Outcome, Plugin, ProposalRequest, Runtime,
     RuntimeOptions, SpecialistPlugin,

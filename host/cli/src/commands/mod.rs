@@ -9,15 +9,20 @@ use ralph_marketplace::layout::find_repository_root;
 use crate::cli::{Cli, Command};
 use crate::exit::{Exit, Failure, Outcome};
 
+mod demo;
 mod issues;
 mod marketplace;
 mod run_loop;
 
 /// Runs the parsed command line.
 pub fn run(cli: Cli) -> Outcome {
-    let layout = Layout::new(repository(cli.repo)?);
     match cli.command {
-        Command::Marketplace(command) => marketplace::run(&layout, command),
+        // The demo makes its own repository.
+        Command::Demo { dir, json } => demo::run(dir, json.json),
+        Command::Marketplace(command) => {
+            let layout = Layout::new(repository(cli.repo)?);
+            marketplace::run(&layout, command)
+        }
     }
 }
 

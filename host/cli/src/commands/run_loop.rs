@@ -6,11 +6,22 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use ralph_broker::progress::{FinishStatus, JsonLines, Lines, Progress};
 use ralph_broker::session::{self, LoopError, LoopOptions};
 use ralph_marketplace::{Layout, Marketplace};
+use ralph_runtime::ModelProvider;
 
 use crate::exit::{Exit, Failure, Outcome};
 use crate::render;
 
 pub fn run(layout: &Layout, issue: u64, json: bool) -> Outcome {
+    run_with(layout, issue, json, None)
+}
+
+/// Runs the loop with `provider` answering the plugins' model calls.
+pub fn run_with(
+    layout: &Layout,
+    issue: u64,
+    json: bool,
+    provider: Option<Arc<dyn ModelProvider>>,
+) -> Outcome {
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()
@@ -22,7 +33,11 @@ pub fn run(layout: &Layout, issue: u64, json: bool) -> Outcome {
     } else {
         Box::new(Lines(std::io::stdout()))
     };
-    let options = LoopOptions { issue, stop };
+    let options = LoopOptions {
+        issue,
+        stop,
+        provider,
+    };
     let finished = runtime
         .block_on(session::run(layout.clone(), options, progress.as_mut()))
         .map_err(|error| match error {

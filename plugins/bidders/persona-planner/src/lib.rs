@@ -1,7 +1,8 @@
 //! Asks the model for a plan, in the persona from `.claude/agents/bidder.md`.
 
 use ralph_plugin_sdk::{
-    Bidder, Capability, IssueSpec, PluginError, Proposal, Requirement, RoundContext, host, proposal,
+    Bidder, Capability, FileChange, IssueSpec, PluginError, Proposal, Requirement, RoundContext,
+    host, proposal,
 };
 
 struct PersonaPlanner;
@@ -26,8 +27,45 @@ fn prompt(issue: &IssueSpec, requirements: &[Requirement], context: &RoundContex
     if let Some(previous) = &context.previous_proposal {
         prompt.push_str(&format!("\nYour previous proposal: {}\n", previous.summary));
     }
-    prompt.push_str("\nAnswer with a one-paragraph plan.");
+    prompt.push_str(
+        "\nAnswer with a one-paragraph plan, then the change as a unified diff \
+         against the repository in a ```diff block.",
+    );
     prompt
+}
+
+/// Splits a reply into its plan and the unified diff in its ```diff block.
+fn split_reply(text: &str) -> (String, Option<String>) {
+    let Some(start) = text.find("```diff\n") else {
+        return (text.trim().to_owned(), None);
+    };
+    let body = &text[start + "```diff\n".len()..];
+    let end = body.find("\n```").map_or(body.len(), |end| end + 1);
+    let patch = body[..end].to_owned();
+    (
+        text[..start].trim().to_owned(),
+        (!patch.trim().is_empty()).then_some(patch),
+    )
+}
+
+/// The files a unified diff touches, with the lines it adds and removes.
+fn files_of(patch: &str) -> Vec<FileChange> {
+    let mut files: Vec<FileChange> = Vec::new();
+    for line in patch.lines() {
+        if let Some(path) = line.strip_prefix("+++ b/") {
+            files.push(FileChange {
+                path: path.trim().to_owned(),
+                estimated_lines: 0,
+            });
+        } else if (line.starts_with('+') && !line.starts_with("+++"))
+            || (line.starts_with('-') && !line.starts_with("---"))
+        {
+            if let Some(file) = files.last_mut() {
+                file.estimated_lines += 1;
+            }
+        }
+    }
+    files
 }
 
 impl Bidder for PersonaPlanner {
@@ -49,13 +87,17 @@ impl Bidder for PersonaPlanner {
             &prompt(&issue, &requirements, &context),
             800,
         )?;
-        let text = completion.text.trim();
+        let (text, patch) = split_reply(&completion.text);
         let summary = if text.is_empty() {
             format!("Implement \"{}\" as the model suggests", issue.title)
         } else {
-            text.to_owned()
+            text
         };
         let mut plan = proposal(summary, &requirements);
+        if let Some(patch) = patch {
+            plan.files = files_of(&patch);
+            plan.patch = Some(patch);
+        }
         plan.pseudo_code = format!(
             "follow the model's plan ({} output tokens)",
             completion.usage.output_tokens

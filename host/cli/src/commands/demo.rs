@@ -1,0 +1,137 @@
+//! `ralph demo`: the marketplace's main job on a bundled sample project,
+//! offline and without a key.
+//!
+//! The sample (`examples/demo/`) is a small Rust crate with its own tests
+//! and an issue with three checkboxes. The model-backed bidder's answers are
+//! replayed from `examples/demo/replay.json`: the first has a bug the tests
+//! catch, so the run shows a failed implementation, a replan round and a
+//! final success.
+
+use std::path::{Path, PathBuf};
+use std::process::Command;
+use std::sync::Arc;
+
+use anyhow::Context;
+use ralph_marketplace::Layout;
+use ralph_marketplace::setup::setup;
+use ralph_runtime::ReplayProvider;
+
+use crate::agents::AGENTS;
+use crate::exit::{Exit, Failure, Outcome};
+
+const PROJECT: &[(&str, &str)] = &[
+    (
+        "Cargo.toml",
+        include_str!("../../../../examples/demo/project/Cargo.toml"),
+    ),
+    (
+        "src/lib.rs",
+        include_str!("../../../../examples/demo/project/src/lib.rs"),
+    ),
+    (
+        ".gitignore",
+        include_str!("../../../../examples/demo/project/.gitignore"),
+    ),
+];
+const ISSUE: &str = include_str!("../../../../examples/demo/issue.md");
+const REPLAY: &str = include_str!("../../../../examples/demo/replay.json");
+const REPLAY_NAME: &str = "examples/demo/replay.json (recorded, no live model)";
+
+/// The demo's marketplace config: the bundled bidders and specialists, the
+/// sample's tests as a command check, and the bundled check plugins.
+const CONFIG: &str = r#"{
+  "checks": [
+    {"name": "tests", "argv": ["cargo", "test", "--offline", "--quiet"], "category": "test", "timeout_seconds": 600},
+    {"plugin": "bundled:diff-size"},
+    {"plugin": "bundled:secrets"},
+    {"plugin": "bundled:debug-markers"}
+  ]
+}
+"#;
+
+pub fn run(directory: Option<PathBuf>, json: bool) -> Outcome {
+    let root = match directory {
+        Some(directory) => prepare_given(&directory)?,
+        None => tempfile::Builder::new()
+            .prefix("ralph-demo-")
+            .tempdir()
+            .context("cannot create a temporary directory for the demo")
+            .map_err(Failure::problem)?
+            .keep(),
+    };
+    if !json {
+        println!("Ralph demo in {}", root.display());
+        println!("The model-backed bidder replays {REPLAY_NAME}.\n");
+    }
+    write_sample(&root).map_err(Failure::problem)?;
+    let layout = Layout::new(&root);
+    let provider = ReplayProvider::from_json(Path::new(REPLAY_NAME), REPLAY)
+        .map_err(|error| Failure::problem(anyhow::anyhow!("{error}")))?;
+    crate::commands::run_loop::run_with(&layout, 1, json, Some(Arc::new(provider)))
+}
+
+/// Accepts an empty or missing directory, never one with files in it.
+fn prepare_given(directory: &Path) -> Result<PathBuf, Failure> {
+    if directory.exists()
+        && std::fs::read_dir(directory)
+            .map(|mut entries| entries.next().is_some())
+            .unwrap_or(true)
+    {
+        return Err(Failure::message(
+            Exit::BadInput,
+            format!(
+                "--dir {}: not empty; give a new or empty directory",
+                directory.display()
+            ),
+        ));
+    }
+    std::fs::create_dir_all(directory)
+        .with_context(|| format!("cannot create {}", directory.display()))
+        .map_err(Failure::problem)?;
+    Ok(directory.to_owned())
+}
+
+/// Writes the sample project, its issue and marketplace, and commits them.
+fn write_sample(root: &Path) -> anyhow::Result<()> {
+    for (name, text) in PROJECT {
+        let path = root.join(name);
+        if let Some(parent) = path.parent() {
+            std::fs::create_dir_all(parent)?;
+        }
+        std::fs::write(&path, text).with_context(|| format!("cannot write {}", path.display()))?;
+    }
+    let layout = Layout::new(root);
+    setup(&layout, AGENTS)?;
+    std::fs::write(layout.config_file(), CONFIG)?;
+    std::fs::create_dir_all(root.join(".ralph/issues"))?;
+    std::fs::write(root.join(".ralph/issues/1.md"), ISSUE)?;
+    git(root, &["init", "--quiet", "--initial-branch=main"])?;
+    git(root, &["add", "--all"])?;
+    git(
+        root,
+        &["commit", "--quiet", "-m", "The demo's sample project"],
+    )?;
+    Ok(())
+}
+
+fn git(root: &Path, args: &[&str]) -> anyhow::Result<()> {
+    let output = Command::new("git")
+        .arg("-C")
+        .arg(root)
+        .args([
+            "-c",
+            "user.name=Ralph demo",
+            "-c",
+            "user.email=ralph@localhost",
+        ])
+        .args(args)
+        .output()
+        .context("cannot run git; the demo needs git on PATH")?;
+    anyhow::ensure!(
+        output.status.success(),
+        "git {}: {}",
+        args.join(" "),
+        String::from_utf8_lossy(&output.stderr).trim()
+    );
+    Ok(())
+}
