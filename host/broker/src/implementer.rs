@@ -2,6 +2,9 @@
 //!
 //! `implementer` in `.ralph/config.json` chooses how:
 //! - `{"kind": "patch"}` (the default): apply the proposal's own unified diff;
+//! - `{"kind": "model", "max_tokens": 4096}`: ask the configured model for a
+//!   unified diff implementing the proposal and apply it; when it does not
+//!   apply, ask once more with git's error;
 //! - `{"kind": "command", "argv": [...], "timeout_seconds": 1800}`: run an
 //!   external coding agent in the worktree; `{prompt_file}` and `{worktree}`
 //!   in `argv` are replaced by the prompt's path and the worktree's path.
@@ -10,7 +13,7 @@
 
 use std::path::Path;
 
-use ralph_runtime::Proposal;
+use ralph_runtime::{CompletionRequest, ModelProvider, Proposal};
 use serde::Deserialize;
 
 use crate::checks::{self, Category, CommandCheck, Verdict};
@@ -22,6 +25,10 @@ use crate::worktree::Worktree;
 pub enum Implementer {
     #[default]
     Patch,
+    Model {
+        #[serde(default = "default_max_tokens")]
+        max_tokens: u32,
+    },
     Command {
         argv: Vec<String>,
         #[serde(default = "default_timeout")]
@@ -33,22 +40,138 @@ fn default_timeout() -> u64 {
     1800
 }
 
+fn default_max_tokens() -> u32 {
+    4096
+}
+
+/// The name model calls are charged to.
+pub const CALLER: &str = "implementer";
+
 impl Implementer {
+    /// The `implementer` section of `config` (read from `path`, for
+    /// messages); the default when it is left out.
+    pub fn from_config(
+        config: &ralph_marketplace::Config,
+        path: &Path,
+    ) -> Result<Implementer, ralph_marketplace::ConfigError> {
+        let Some(section) = &config.implementer else {
+            return Ok(Implementer::default());
+        };
+        serde_path_to_error::deserialize(section).map_err(|error| {
+            let inner = error.path().to_string();
+            let field = if inner == "." || inner == "?" {
+                "implementer".to_owned()
+            } else {
+                format!("implementer.{inner}")
+            };
+            ralph_marketplace::ConfigError::Invalid {
+                path: path.to_owned(),
+                field,
+                message: error.into_inner().to_string(),
+            }
+        })
+    }
+
     /// Makes the change in `worktree`; the error says why it could not.
-    pub fn implement(&self, worktree: &Worktree, proposal: &Proposal) -> Result<(), String> {
+    /// `provider` answers the `model` implementer.
+    pub async fn implement(
+        &self,
+        worktree: &Worktree,
+        proposal: &Proposal,
+        provider: &dyn ModelProvider,
+    ) -> Result<(), String> {
         match self {
             Implementer::Patch => {
                 let patch = proposal.patch.as_deref().ok_or_else(|| {
-                    "the proposal carries no patch; configure the `command` implementer to have an agent write it".to_owned()
+                    "the proposal carries no patch; configure the `model` or `command` implementer to have one written".to_owned()
                 })?;
                 worktree.apply(patch).map_err(|error| error.to_string())
+            }
+            Implementer::Model { max_tokens } => {
+                ask_model(worktree, proposal, provider, *max_tokens).await
             }
             Implementer::Command {
                 argv,
                 timeout_seconds,
-            } => run_agent(worktree.path(), argv, *timeout_seconds, proposal),
+            } => tokio::task::block_in_place(|| {
+                run_agent(worktree.path(), argv, *timeout_seconds, proposal)
+            }),
         }
     }
+}
+
+/// Asks the model for a diff and applies it, retrying once with the error.
+async fn ask_model(
+    worktree: &Worktree,
+    proposal: &Proposal,
+    provider: &dyn ModelProvider,
+    max_tokens: u32,
+) -> Result<(), String> {
+    let mut request = format!(
+        "{}\n## Current files\n{}\nAnswer with the change as a unified diff (paths a/ and b/ relative to the repository) in a ```diff block.\n",
+        prompt(proposal),
+        current_files(worktree.path(), proposal)
+    );
+    let mut last_error = String::new();
+    for attempt in 1..=2 {
+        let completion = provider
+            .complete(
+                CALLER,
+                CompletionRequest {
+                    system: Some(
+                        "You are a careful engineer who answers with exact unified diffs.".into(),
+                    ),
+                    prompt: request.clone(),
+                    max_tokens,
+                },
+            )
+            .await
+            .map_err(|error| error.to_string())?;
+        let Some(diff) = diff_in(&completion.text) else {
+            last_error = "the model's answer holds no unified diff".to_owned();
+            request.push_str(&format!(
+                "\nAttempt {attempt} failed: {last_error}. Answer with a ```diff block.\n"
+            ));
+            continue;
+        };
+        match worktree.apply(&diff) {
+            Ok(()) => return Ok(()),
+            Err(error) => {
+                last_error = error.to_string();
+                request.push_str(&format!(
+                    "\nAttempt {attempt} did not apply: {last_error}\nAnswer with a corrected diff.\n"
+                ));
+            }
+        }
+    }
+    Err(format!(
+        "the model's diff did not apply twice: {last_error}"
+    ))
+}
+
+/// The unified diff in a ```diff block of `text`, or `text` itself when it
+/// is a bare diff.
+pub fn diff_in(text: &str) -> Option<String> {
+    if let Some(start) = text.find("```diff\n") {
+        let body = &text[start + "```diff\n".len()..];
+        let end = body.find("\n```").map_or(body.len(), |end| end + 1);
+        return Some(body[..end].to_owned());
+    }
+    (text.contains("\n+++ ") || text.starts_with("--- ")).then(|| text.to_owned())
+}
+
+/// The current text of the files a proposal names (those that exist).
+fn current_files(worktree: &Path, proposal: &Proposal) -> String {
+    let mut text = String::new();
+    for file in &proposal.files {
+        if file.path.contains("..") || file.path.starts_with('/') {
+            continue;
+        }
+        if let Ok(contents) = std::fs::read_to_string(worktree.join(&file.path)) {
+            text.push_str(&format!("### {}\n```\n{contents}```\n", file.path));
+        }
+    }
+    text
 }
 
 /// The prompt an agent gets: the proposal to implement.
@@ -103,5 +226,134 @@ fn run_agent(
             "the implementer timed out after {timeout_seconds} s"
         )),
         Verdict::NotRun { reason } => Err(reason),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::worktree::test_support::{PATCH, repository};
+    use ralph_runtime::{DimensionScores, ReplayProvider};
+
+    fn proposal(patch: Option<&str>) -> Proposal {
+        Proposal {
+            summary: "add two".into(),
+            pseudo_code: String::new(),
+            requirements_covered: Vec::new(),
+            files: Vec::new(),
+            planned_tests: Vec::new(),
+            patch: patch.map(str::to_owned),
+            self_estimate: DimensionScores {
+                spec_alignment: 0.5,
+                technical_quality: 0.5,
+                innovation: 0.5,
+                risk: 0.5,
+                efficiency: 0.5,
+            },
+        }
+    }
+
+    fn replay(answers: &[&str]) -> ReplayProvider {
+        let responses: Vec<serde_json::Value> = answers
+            .iter()
+            .map(|text| serde_json::json!({"caller": CALLER, "text": text}))
+            .collect();
+        let file = serde_json::json!({"replay": "test", "responses": responses});
+        ReplayProvider::from_json(Path::new("test.json"), &file.to_string()).expect("replay")
+    }
+
+    fn worktree(directory: &tempfile::TempDir) -> Worktree {
+        let root = directory.path();
+        Worktree::open_or_create(root, &root.join(".ralph/worktrees/1"), "ralph/1")
+            .expect("worktree")
+    }
+
+    #[tokio::test(flavor = "multi_thread")]
+    async fn the_patch_implementer_applies_the_proposals_own_diff() {
+        let directory = repository();
+        let worktree = worktree(&directory);
+        let none = replay(&[]);
+        Implementer::Patch
+            .implement(&worktree, &proposal(Some(PATCH)), &none)
+            .await
+            .expect("applies");
+        assert_eq!(worktree.stats().expect("stats").lines_changed(), 4);
+        let error = Implementer::Patch
+            .implement(&worktree, &proposal(None), &none)
+            .await
+            .expect_err("no patch");
+        assert!(error.contains("no patch"), "{error}");
+    }
+
+    #[tokio::test(flavor = "multi_thread")]
+    async fn the_model_implementer_retries_once_with_the_error() {
+        let directory = repository();
+        let worktree = worktree(&directory);
+        let broken = PATCH.replace("     1\n", "     100\n");
+        let provider = replay(&[
+            &format!("Here:\n```diff\n{broken}```\n"),
+            &format!("Fixed:\n```diff\n{PATCH}```\n"),
+        ]);
+        Implementer::Model { max_tokens: 100 }
+            .implement(&worktree, &proposal(None), &provider)
+            .await
+            .expect("the second diff applies");
+        assert!(worktree.diff().expect("diff").contains("+pub fn two()"));
+    }
+
+    #[tokio::test(flavor = "multi_thread")]
+    async fn the_model_implementer_gives_up_after_two_bad_answers() {
+        let directory = repository();
+        let worktree = worktree(&directory);
+        let provider = replay(&["no diff here", "still no diff"]);
+        let error = Implementer::Model { max_tokens: 100 }
+            .implement(&worktree, &proposal(None), &provider)
+            .await
+            .expect_err("gives up");
+        assert!(error.contains("did not apply twice"), "{error}");
+    }
+
+    #[tokio::test(flavor = "multi_thread")]
+    async fn the_command_implementer_runs_the_agent_in_the_worktree_with_the_prompt() {
+        let directory = repository();
+        let worktree = worktree(&directory);
+        let agent = Implementer::Command {
+            argv: vec![
+                "sh".into(),
+                "-c".into(),
+                "cp {prompt_file} prompt.md".into(),
+            ],
+            timeout_seconds: 20,
+        };
+        agent
+            .implement(&worktree, &proposal(None), &replay(&[]))
+            .await
+            .expect("agent runs");
+        let prompt = std::fs::read_to_string(worktree.path().join("prompt.md")).expect("prompt");
+        assert!(prompt.contains("add two"));
+        let failing = Implementer::Command {
+            argv: vec!["sh".into(), "-c".into(), "exit 4".into()],
+            timeout_seconds: 20,
+        };
+        let error = failing
+            .implement(&worktree, &proposal(None), &replay(&[]))
+            .await
+            .expect_err("fails");
+        assert!(error.contains("exited with 4"), "{error}");
+    }
+
+    #[test]
+    fn implementers_read_from_the_config() {
+        let parse = |json: &str| serde_json::from_str::<Implementer>(json);
+        assert_eq!(
+            parse(r#"{"kind": "patch"}"#).expect("patch"),
+            Implementer::Patch
+        );
+        assert_eq!(
+            parse(r#"{"kind": "model"}"#).expect("model"),
+            Implementer::Model { max_tokens: 4096 }
+        );
+        assert!(parse(r#"{"kind": "magic"}"#).is_err());
+        assert!(parse(r#"{"kind": "command"}"#).is_err(), "argv is required");
     }
 }

@@ -290,10 +290,15 @@ impl Session {
         place: Place,
         progress: &mut dyn Progress,
     ) -> Result<RoundEnd, LoopError> {
+        tracing::info!(label = %winner.label, "Implementing the winning proposal");
         progress.step(Step::Implementing {
             label: winner.label.clone(),
         });
-        if let Err(error) = self.implementer.implement(&self.worktree, &winner.proposal) {
+        let implemented = self
+            .implementer
+            .implement(&self.worktree, &winner.proposal, self.provider.as_ref())
+            .await;
+        if let Err(error) = implemented {
             progress.step(Step::ImplementationFailed {
                 label: winner.label.clone(),
                 error: error.clone(),

@@ -10,7 +10,9 @@ use ralph_issues::pulls::{
 };
 use ralph_issues::{Issue, IssueSource, Label, LabelChange, LocalIssues};
 use ralph_marketplace::{ConfigError, Layout, Marketplace};
-use ralph_runtime::{BidderPlugin, CheckPlugin, ModelProvider, Runtime, RuntimeOptions};
+use ralph_runtime::{
+    BidderPlugin, CheckPlugin, DeterministicProvider, ModelProvider, Runtime, RuntimeOptions,
+};
 
 use crate::checks::{self, CheckRun, CommandCheck, Judged};
 use crate::implementer::Implementer;
@@ -72,6 +74,7 @@ pub struct Session {
     pub(crate) last_ranking: Vec<Scored>,
     pub(crate) worktree: Worktree,
     pub(crate) implementer: Implementer,
+    pub(crate) provider: Arc<dyn ModelProvider>,
     budgets: Vec<(String, u64)>,
     pub(crate) used: u64,
 }
@@ -129,6 +132,7 @@ pub async fn run(
                 format!("the budget of {} iterations is spent", session.used),
             );
         }
+        tracing::info!(round = state.round, kind = ?state.kind, "Starting round");
         progress.step(Step::RoundStarted {
             round: state.round,
             kind: state.kind,
@@ -240,6 +244,7 @@ impl Session {
             // Left `in-progress` and `ralph`, so a re-run resumes.
             FinishStatus::Interrupted => {}
         }
+        tracing::info!(?status, reason = %reason, "Loop finished");
         progress.step(Step::Finished {
             status,
             reason: reason.clone(),
@@ -317,19 +322,7 @@ async fn open(
 ) -> Result<Session, LoopError> {
     let marketplace = Marketplace::open(layout.clone())?;
     let lineup = Lineup::from_config(marketplace.config(), &layout.config_file())?;
-    let implementer: Implementer = match &marketplace.config().implementer {
-        None => Implementer::default(),
-        Some(section) => {
-            serde_path_to_error::deserialize(section).map_err(|error| ConfigError::Invalid {
-                path: layout.config_file(),
-                field: format!("implementer.{}", error.path())
-                    .trim_end_matches(".?")
-                    .trim_end_matches('.')
-                    .to_owned(),
-                message: error.into_inner().to_string(),
-            })?
-        }
-    };
+    let implementer = Implementer::from_config(marketplace.config(), &layout.config_file())?;
     let issues: Box<dyn IssueSource> = Box::new(LocalIssues::new(&layout));
     let issue = issues.get(number).map_err(|error| {
         if error.is_bad_input() {
@@ -374,12 +367,14 @@ async fn open(
             .filter(|r| !r.done && r.kind == ralph_issues::RequirementKind::Checkbox)
             .count(),
     });
-    let mut runtime_options = RuntimeOptions::new(layout.repository())
-        .with_cache(layout.ralph_dir().join("cache").join("plugins"));
-    if let Some(provider) = provider {
-        runtime_options = runtime_options.with_provider(provider);
-    }
-    let runtime = Runtime::new(runtime_options).map_err(LoopError::failed)?;
+    let provider: Arc<dyn ModelProvider> =
+        provider.unwrap_or_else(|| Arc::new(DeterministicProvider::new()));
+    let runtime = Runtime::new(
+        RuntimeOptions::new(layout.repository())
+            .with_cache(layout.ralph_dir().join("cache").join("plugins"))
+            .with_provider(provider.clone()),
+    )
+    .map_err(LoopError::failed)?;
     let mut session = Session {
         budgets: state
             .state
@@ -400,6 +395,7 @@ async fn open(
         last_ranking: Vec::new(),
         worktree,
         implementer,
+        provider,
         used: 0,
     };
     session.load(&lineup, progress).await?;

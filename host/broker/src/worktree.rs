@@ -245,12 +245,13 @@ impl Worktree {
     }
 }
 
+/// Test helpers shared by this crate's unit tests.
 #[cfg(test)]
-mod tests {
+pub(crate) mod test_support {
     use super::*;
 
     /// A repository with one commit holding `src/lib.rs`.
-    fn repository() -> tempfile::TempDir {
+    pub(crate) fn repository() -> tempfile::TempDir {
         let directory = tempfile::tempdir().expect("temp dir");
         let root = directory.path();
         git(root, &["init", "--quiet", "--initial-branch=main"], None).expect("init");
@@ -263,7 +264,8 @@ mod tests {
         directory
     }
 
-    const PATCH: &str = "\
+    /// A patch adding `two()` to that `src/lib.rs`.
+    pub(crate) const PATCH: &str = "\
 --- a/src/lib.rs
 +++ b/src/lib.rs
 @@ -1,3 +1,7 @@
@@ -275,6 +277,12 @@ mod tests {
 +    2
 +}
 ";
+}
+
+#[cfg(test)]
+mod tests {
+    use super::test_support::{PATCH, repository};
+    use super::*;
 
     #[test]
     fn branch_names_are_ralph_slash_number_dash_slug() {

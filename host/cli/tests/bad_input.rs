@@ -28,7 +28,7 @@ fn each_bad_config_stops_with_exit_2_naming_the_file_and_the_field() {
             r#"{"min_allocation_per_bot": 11}"#,
             "min_allocation_per_bot",
         ),
-        (r#"{"bidders": 3}"#, "bidders"),
+        (r#"{"bidderz": 3}"#, "bidderz"),
         (r#"{"num_bots": 3"#, "invalid JSON"),
     ];
     for (config, field) in cases {
@@ -152,4 +152,30 @@ fn each_bad_event_is_excluded_with_a_warning_naming_the_file_and_the_field() {
         .filter(|(path, _)| path.starts_with(repository.events_dir()))
         .collect();
     assert_eq!(events_after, events_before, "no event file was modified");
+}
+
+#[test]
+fn verify_names_the_field_of_a_broken_plugin_section() {
+    let repository = Repository::set_up();
+    for (config, field) in [
+        (r#"{"bidders": 3}"#, "bidders"),
+        (
+            r#"{"bidders": {"bidder_1": {"plugin": "bundled:nope"}}}"#,
+            "bidders.bidder_1.plugin",
+        ),
+        (
+            r#"{"checks": [{"name": "t", "argv": ["true"], "category": "vibes"}]}"#,
+            "checks[0].category",
+        ),
+        (r#"{"implementer": {"kind": "magic"}}"#, "implementer"),
+    ] {
+        std::fs::write(repository.path().join(".ralph/config.json"), config).expect("config");
+        let output = repository.ralph(&["marketplace", "verify"]);
+        assert_eq!(output.status.code(), Some(2), "{config}");
+        let stderr = text(&output.stderr);
+        assert!(
+            stderr.contains(".ralph/config.json") && stderr.contains(field),
+            "{config}: {stderr}"
+        );
+    }
 }

@@ -118,6 +118,14 @@ fn record(layout: &Layout, file: &Path, json: bool) -> Outcome {
 
 fn run_verify(layout: &Layout, json: bool) -> Outcome {
     let marketplace = open(layout)?;
+    // The loop's sections too: a broken one would stop the loop later.
+    ralph_broker::plugins::Lineup::from_config(marketplace.config(), &layout.config_file())
+        .map_err(Failure::bad_input)?;
+    ralph_broker::implementer::Implementer::from_config(
+        marketplace.config(),
+        &layout.config_file(),
+    )
+    .map_err(Failure::bad_input)?;
     let report = verify(&marketplace).map_err(Failure::problem)?;
     if json {
         let text = serde_json::to_string_pretty(&report).map_err(Failure::problem)?;
