@@ -148,27 +148,7 @@ pub fn run(check: &CommandCheck, directory: &Path) -> CheckRun {
     drop(sender);
 
     let deadline = started + Duration::from_secs(check.timeout_seconds);
-    let verdict = loop {
-        match child.try_wait() {
-            Ok(Some(status)) if status.success() => break Verdict::Passed,
-            Ok(Some(status)) => {
-                break Verdict::Failed {
-                    exit_code: status.code(),
-                };
-            }
-            Ok(None) if Instant::now() >= deadline => {
-                kill_group(&mut child);
-                break Verdict::TimedOut;
-            }
-            Ok(None) => std::thread::sleep(Duration::from_millis(10)),
-            Err(error) => {
-                kill_group(&mut child);
-                break Verdict::NotRun {
-                    reason: format!("lost track of `{program}`: {error}"),
-                };
-            }
-        }
-    };
+    let verdict = wait(&mut child, deadline, program);
     // Children that inherited the pipes may keep them open; kill the group
     // so the readers see the end of the streams.
     kill_group(&mut child);
@@ -177,6 +157,31 @@ pub fn run(check: &CommandCheck, directory: &Path) -> CheckRun {
         let _ = reader.join();
     }
     finish(verdict, output.join("\n"))
+}
+
+/// Waits for the check to end, killing it at `deadline`.
+fn wait(child: &mut std::process::Child, deadline: Instant, program: &str) -> Verdict {
+    loop {
+        match child.try_wait() {
+            Ok(Some(status)) if status.success() => return Verdict::Passed,
+            Ok(Some(status)) => {
+                return Verdict::Failed {
+                    exit_code: status.code(),
+                };
+            }
+            Ok(None) if Instant::now() >= deadline => {
+                kill_group(child);
+                return Verdict::TimedOut;
+            }
+            Ok(None) => std::thread::sleep(Duration::from_millis(10)),
+            Err(error) => {
+                kill_group(child);
+                return Verdict::NotRun {
+                    reason: format!("lost track of `{program}`: {error}"),
+                };
+            }
+        }
+    }
 }
 
 /// Kills the check's process group (the check and whatever it started).

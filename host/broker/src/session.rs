@@ -113,24 +113,9 @@ pub async fn run(
         failed_bidder: None,
         previous: Vec::new(),
     };
-    let finish = loop {
-        if options.stop.load(Ordering::SeqCst) {
-            break (
-                FinishStatus::Interrupted,
-                "stopped on request; run the loop again to resume".to_owned(),
-            );
-        }
-        if session.remaining() == 0 {
-            break (
-                FinishStatus::Complete,
-                "every requirement is ticked".to_owned(),
-            );
-        }
-        if session.budget_left() == 0 {
-            break (
-                FinishStatus::AttentionNeeded,
-                format!("the budget of {} iterations is spent", session.used),
-            );
+    let (status, reason) = loop {
+        if let Some(stop) = session.reason_to_stop(&options.stop) {
+            break stop;
         }
         tracing::info!(round = state.round, kind = ?state.kind, "Starting round");
         progress.step(Step::RoundStarted {
@@ -145,52 +130,82 @@ pub async fn run(
             failure_report: state.failure_report.clone(),
         });
         let (end, ranked) = session.round(&state, progress).await?;
-        state.previous = ranked
-            .iter()
-            .map(|entry| (entry.bot_id.clone(), entry.proposal.clone()))
-            .collect();
-        match end {
-            RoundEnd::NoProposals => {
-                break (
-                    FinishStatus::AttentionNeeded,
-                    "no bidder produced a usable proposal".to_owned(),
-                );
+        match next_round(state, end, &ranked) {
+            Ok(next) => {
+                if next.kind == RoundKind::Initial {
+                    session.last_ranking = ranked;
+                }
+                state = next;
             }
-            RoundEnd::Succeeded { ticked, .. } if ticked.is_empty() => {
-                break (
-                    FinishStatus::AttentionNeeded,
-                    "the winning change passed its checks but completes no requirement".to_owned(),
-                );
-            }
-            RoundEnd::Succeeded { .. } => {
-                session.last_ranking = ranked;
-                state = RoundState {
-                    round: state.round + 1,
-                    kind: RoundKind::Initial,
-                    failure_report: None,
-                    failed_bidder: None,
-                    previous: state.previous,
-                };
-            }
-            RoundEnd::Failed { report } if state.kind == RoundKind::Replan => {
-                break (
-                    FinishStatus::AttentionNeeded,
-                    format!("the replan round failed too: {report}"),
-                );
-            }
-            RoundEnd::Failed { report } => {
-                let failed_bidder = ranked.first().map(|entry| entry.bot_id.clone());
-                state = RoundState {
-                    round: state.round + 1,
-                    kind: RoundKind::Replan,
-                    failure_report: Some(report),
-                    failed_bidder,
-                    previous: state.previous,
-                };
-            }
+            Err(stop) => break stop,
         }
     };
-    session.finish(finish.0, finish.1, progress)
+    session.finish(status, reason, progress)
+}
+
+impl Session {
+    /// Why the loop should not start another round, if it should not.
+    fn reason_to_stop(&self, stop: &AtomicBool) -> Option<(FinishStatus, String)> {
+        if stop.load(Ordering::SeqCst) {
+            return Some((
+                FinishStatus::Interrupted,
+                "stopped on request; run the loop again to resume".to_owned(),
+            ));
+        }
+        if self.remaining() == 0 {
+            return Some((
+                FinishStatus::Complete,
+                "every requirement is ticked".to_owned(),
+            ));
+        }
+        if self.budget_left() == 0 {
+            return Some((
+                FinishStatus::AttentionNeeded,
+                format!("the budget of {} iterations is spent", self.used),
+            ));
+        }
+        None
+    }
+}
+
+/// The round after one that ended with `end`, or why the loop stops.
+fn next_round(
+    state: RoundState,
+    end: RoundEnd,
+    ranked: &[Scored],
+) -> Result<RoundState, (FinishStatus, String)> {
+    let previous = ranked
+        .iter()
+        .map(|entry| (entry.bot_id.clone(), entry.proposal.clone()))
+        .collect();
+    match end {
+        RoundEnd::NoProposals => Err((
+            FinishStatus::AttentionNeeded,
+            "no bidder produced a usable proposal".to_owned(),
+        )),
+        RoundEnd::Succeeded { ticked, .. } if ticked.is_empty() => Err((
+            FinishStatus::AttentionNeeded,
+            "the winning change passed its checks but completes no requirement".to_owned(),
+        )),
+        RoundEnd::Succeeded { .. } => Ok(RoundState {
+            round: state.round + 1,
+            kind: RoundKind::Initial,
+            failure_report: None,
+            failed_bidder: None,
+            previous,
+        }),
+        RoundEnd::Failed { report } if state.kind == RoundKind::Replan => Err((
+            FinishStatus::AttentionNeeded,
+            format!("the replan round failed too: {report}"),
+        )),
+        RoundEnd::Failed { report } => Ok(RoundState {
+            round: state.round + 1,
+            kind: RoundKind::Replan,
+            failure_report: Some(report),
+            failed_bidder: ranked.first().map(|entry| entry.bot_id.clone()),
+            previous,
+        }),
+    }
 }
 
 impl Session {
@@ -331,18 +346,7 @@ async fn open(
             LoopError::failed(error)
         }
     })?;
-    let resuming = issue.has(Label::InProgress) && issue.has(Label::Ralph);
-    if !issue.is_open() || !(issue.has(Label::Ready) || resuming) {
-        let labels: Vec<String> = issue.labels.iter().map(ToString::to_string).collect();
-        return Err(LoopError::BadInput(format!(
-            "issue #{number} is not ready (labels: {}); run `ralph marketplace ready {number}` when its spec is complete",
-            if labels.is_empty() {
-                "none".to_owned()
-            } else {
-                labels.join(", ")
-            }
-        )));
-    }
+    refuse_unless_ready(&issue)?;
     let issue = issues
         .set_labels(
             number,
@@ -504,6 +508,25 @@ impl Session {
             }
         }
     }
+}
+
+/// An issue is worked on when it is open and `ready`, or `in-progress` and
+/// `ralph` (a stopped loop being resumed).
+fn refuse_unless_ready(issue: &Issue) -> Result<(), LoopError> {
+    let number = issue.number;
+    let resuming = issue.has(Label::InProgress) && issue.has(Label::Ralph);
+    if !issue.is_open() || !(issue.has(Label::Ready) || resuming) {
+        let labels: Vec<String> = issue.labels.iter().map(ToString::to_string).collect();
+        return Err(LoopError::BadInput(format!(
+            "issue #{number} is not ready (labels: {}); run `ralph marketplace ready {number}` when its spec is complete",
+            if labels.is_empty() {
+                "none".to_owned()
+            } else {
+                labels.join(", ")
+            }
+        )));
+    }
+    Ok(())
 }
 
 fn load_bytes(
