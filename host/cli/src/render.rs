@@ -147,7 +147,8 @@ fn bar(weight: f64) -> String {
     format!("{}{}", "█".repeat(filled), "·".repeat(BAR_WIDTH - filled))
 }
 
-fn cut(text: &str, width: usize) -> String {
+/// `text` cut to `width` characters, with an ellipsis when cut.
+pub fn cut(text: &str, width: usize) -> String {
     if text.chars().count() <= width {
         text.to_owned()
     } else {

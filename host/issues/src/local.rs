@@ -50,20 +50,7 @@ impl LocalIssues {
 
     /// The numbers of every issue file, ascending.
     pub fn numbers(&self) -> Result<Vec<u64>, SourceError> {
-        let entries = match fs::read_dir(&self.directory) {
-            Ok(entries) => entries,
-            Err(error) if error.kind() == io::ErrorKind::NotFound => return Ok(Vec::new()),
-            Err(source) => return Err(io_error(&self.directory, source)),
-        };
-        let mut numbers = Vec::new();
-        for entry in entries {
-            let entry = entry.map_err(|source| io_error(&self.directory, source))?;
-            if let Some(number) = entry.file_name().to_str().and_then(numbered_file) {
-                numbers.push(number);
-            }
-        }
-        numbers.sort_unstable();
-        Ok(numbers)
+        numbered_files(&self.directory).map_err(|source| io_error(&self.directory, source))
     }
 
     /// Every issue, open or closed, by number.
@@ -219,6 +206,24 @@ pub fn with_note(body: &str, note: &str) -> String {
     text.push_str(note.trim_end());
     text.push('\n');
     text
+}
+
+/// The numbers `N` of the `<N>.md` files in `directory`, ascending; none
+/// when it does not exist.
+pub(crate) fn numbered_files(directory: &Path) -> io::Result<Vec<u64>> {
+    let entries = match fs::read_dir(directory) {
+        Ok(entries) => entries,
+        Err(error) if error.kind() == io::ErrorKind::NotFound => return Ok(Vec::new()),
+        Err(error) => return Err(error),
+    };
+    let mut numbers = Vec::new();
+    for entry in entries {
+        if let Some(number) = entry?.file_name().to_str().and_then(numbered_file) {
+            numbers.push(number);
+        }
+    }
+    numbers.sort_unstable();
+    Ok(numbers)
 }
 
 /// `N` for a file named `<N>.md`, `N` positive without leading zeros.

@@ -20,7 +20,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::atomic;
 use crate::issue::check_title;
-use crate::local::numbered_file;
+use crate::local::numbered_files;
 
 /// Opens the data comment of a record.
 const DATA_START: &str = "<!-- ralph:pull-request";
@@ -379,20 +379,8 @@ impl PullRequests {
 
     /// Every record, by issue number.
     pub fn list(&self) -> Result<Vec<PullRequest>, PullError> {
-        let entries = match fs::read_dir(&self.directory) {
-            Ok(entries) => entries,
-            Err(error) if error.kind() == io::ErrorKind::NotFound => return Ok(Vec::new()),
-            Err(source) => return Err(io_error(&self.directory, source)),
-        };
-        let mut numbers = Vec::new();
-        for entry in entries {
-            let entry = entry.map_err(|source| io_error(&self.directory, source))?;
-            if let Some(number) = entry.file_name().to_str().and_then(numbered_file) {
-                numbers.push(number);
-            }
-        }
-        numbers.sort_unstable();
-        numbers
+        numbered_files(&self.directory)
+            .map_err(|source| io_error(&self.directory, source))?
             .into_iter()
             .map(|number| self.read(number))
             .collect()

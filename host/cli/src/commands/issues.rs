@@ -18,6 +18,7 @@ use ralph_issues::{
 use ralph_marketplace::Layout;
 
 use crate::exit::{Exit, Failure, Outcome};
+use crate::render::cut;
 
 /// Table columns: issue number, status, ticked checkboxes; the title takes
 /// the rest of 80.
@@ -328,15 +329,6 @@ fn pull_request_table(layout: &Layout, records: &[PullRequest]) -> String {
         );
     }
     text
-}
-
-fn cut(text: &str, width: usize) -> String {
-    if text.chars().count() <= width {
-        text.to_owned()
-    } else {
-        let kept: String = text.chars().take(width.saturating_sub(1)).collect();
-        format!("{kept}…")
-    }
 }
 
 #[cfg(test)]
