@@ -270,3 +270,134 @@ fn cut(text: &str, width: usize) -> String {
         format!("{kept}…")
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn every_step() -> Vec<Step> {
+        let label = || "A".to_owned();
+        vec![
+            Step::Started {
+                issue: 4,
+                title: "Add two".into(),
+                branch: "ralph/4-add-two".into(),
+                worktree: ".ralph/worktrees/4".into(),
+                pool: 30,
+                requirements_left: 2,
+            },
+            Step::PluginFailedToLoad {
+                plugin: "x.wasm".into(),
+                error: "not a component".into(),
+            },
+            Step::Baseline {
+                check: "tests".into(),
+                passed: true,
+                duration_ms: 12,
+            },
+            Step::RoundStarted {
+                round: 2,
+                kind: RoundKind::Replan,
+                bidders: 3,
+                budget_left: 29,
+                failure_report: Some("proposal A failed its checks:\ntests: 1 failed".into()),
+            },
+            Step::ProposalReceived {
+                label: label(),
+                total: 0.8125,
+                summary: "x".repeat(200),
+            },
+            Step::ProposalFailed {
+                label: "B".into(),
+                error: "trapped".into(),
+            },
+            Step::ProposalRefused {
+                label: "C".into(),
+                reason: "resubmitted".into(),
+            },
+            Step::Ranked {
+                ranking: vec![RankedProposal {
+                    label: label(),
+                    total: 0.8125,
+                }],
+            },
+            Step::Implementing { label: label() },
+            Step::ImplementationFailed {
+                label: label(),
+                error: "patch does not apply\nat line 3".into(),
+            },
+            Step::Implemented {
+                label: label(),
+                files: 1,
+                lines: 4,
+            },
+            Step::Check {
+                name: "lint".into(),
+                passed: false,
+                passed_before: false,
+                counts_against: false,
+                duration_ms: 3,
+                detail: String::new(),
+            },
+            Step::Check {
+                name: "tests".into(),
+                passed: false,
+                passed_before: true,
+                counts_against: true,
+                duration_ms: 3,
+                detail: String::new(),
+            },
+            Step::Outcome {
+                label: label(),
+                succeeded: true,
+                proposal_score: 0.8,
+                implementation_score: 0.75,
+            },
+            Step::Ticked {
+                requirements: vec!["Add two".into()],
+            },
+            Step::Finished {
+                status: FinishStatus::AttentionNeeded,
+                reason: "the budget is spent".into(),
+                budget_used: 30,
+            },
+        ]
+    }
+
+    #[test]
+    fn every_step_reads_as_text_within_80_columns_and_names_no_bidder() {
+        let mut lines = Lines(Vec::new());
+        for step in every_step() {
+            lines.step(step);
+        }
+        let text = String::from_utf8(lines.0).expect("utf-8");
+        for line in text.lines() {
+            assert!(line.chars().count() <= 80, "too wide: {line}");
+        }
+        assert!(!text.contains("bidder_"), "{text}");
+        for needle in [
+            "Round 2, a replan",
+            "already failing before the change",
+            "introduced by the change",
+            "Attention needed",
+        ] {
+            assert!(text.contains(needle), "{needle} missing from\n{text}");
+        }
+    }
+
+    #[test]
+    fn every_step_is_one_json_object_per_line_with_its_name() {
+        let mut json = JsonLines(Vec::new());
+        let mut recorded = Recorded::default();
+        for step in every_step() {
+            recorded.step(step.clone());
+            json.step(step);
+        }
+        let text = String::from_utf8(json.0).expect("utf-8");
+        assert_eq!(text.lines().count(), recorded.0.len());
+        for line in text.lines() {
+            let value: serde_json::Value = serde_json::from_str(line).expect("json");
+            assert!(value["step"].is_string(), "{line}");
+        }
+    }
+}
