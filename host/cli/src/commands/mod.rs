@@ -11,12 +11,15 @@ use crate::exit::{Exit, Failure, Outcome};
 
 mod issues;
 mod marketplace;
+mod plugin;
 
 /// Runs the parsed command line.
 pub fn run(cli: Cli) -> Outcome {
-    let layout = Layout::new(repository(cli.repo)?);
     match cli.command {
-        Command::Marketplace(command) => marketplace::run(&layout, command),
+        Command::Marketplace(command) => {
+            marketplace::run(&Layout::new(repository(cli.repo)?), command)
+        }
+        Command::Plugin(command) => plugin::run(cli.repo, command),
     }
 }
 
