@@ -28,7 +28,7 @@ fn each_bad_config_stops_with_exit_2_naming_the_file_and_the_field() {
             r#"{"min_allocation_per_bot": 11}"#,
             "min_allocation_per_bot",
         ),
-        (r#"{"bidders": 3}"#, "bidders"),
+        (r#"{"bots": 3}"#, "bots"),
         (r#"{"num_bots": 3"#, "invalid JSON"),
     ];
     for (config, field) in cases {

@@ -285,6 +285,37 @@ fn a_file_that_is_not_a_component_is_listed_with_its_error() {
 }
 
 #[test]
+fn a_component_of_the_wrong_world_is_listed_with_what_is_missing() {
+    let repository = Repository::set_up();
+    install(&repository, ".ralph/plugins/check.wasm", "secrets");
+    configure(
+        &repository,
+        json!({
+            "bidders": {
+                "bidder_1": {"plugin": ".ralph/plugins/check.wasm"},
+                "bidder_2": {"plugin": "bundled:tests-first"},
+                "bidder_3": {"plugin": "bundled:tests-first"}
+            },
+            "specialists": [],
+            "checks": []
+        }),
+    );
+    let (output, entries) = list_json(&repository);
+    assert_eq!(output.status.code(), Some(1));
+    let error = entry(&entries, "bidder_1")["error"]
+        .as_str()
+        .expect("an error message");
+    assert!(
+        error.contains(".ralph/plugins/check.wasm does not implement the `bidder` world"),
+        "{error}"
+    );
+    assert!(
+        error.contains("propose"),
+        "names the missing export: {error}"
+    );
+}
+
+#[test]
 fn a_bad_plugin_config_exits_2_naming_the_file_and_field() {
     let repository = Repository::set_up();
     configure(
@@ -309,6 +340,12 @@ fn a_bad_plugin_config_exits_2_naming_the_file_and_field() {
     let output = repository.ralph(&["plugin", "list", "--json"]);
     assert_eq!(output.status.code(), Some(2));
     assert!(text(&output.stderr).contains("checks[0].category"));
+
+    configure(&repository, json!({"bidders": 3, "checks": null}));
+    let output = repository.ralph(&["plugin", "list"]);
+    let stderr = text(&output.stderr);
+    assert_eq!(output.status.code(), Some(2), "{stderr}");
+    assert!(stderr.contains("field `bidders`"), "{stderr}");
 }
 
 #[test]

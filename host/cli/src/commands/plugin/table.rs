@@ -127,12 +127,12 @@ fn render_capabilities(text: &mut String, capabilities: &Capabilities) {
 }
 
 fn render_limits(limits: &LimitsReport) -> String {
-    let deadline = if limits.deadline_ms % 1000 == 0 {
+    let deadline = if limits.deadline_ms.is_multiple_of(1000) {
         format!("{} s", limits.deadline_ms / 1000)
     } else {
         format!("{} ms", limits.deadline_ms)
     };
-    let output = if limits.output_kib % 1024 == 0 {
+    let output = if limits.output_kib.is_multiple_of(1024) {
         format!("{} MiB", limits.output_kib / 1024)
     } else {
         format!("{} KiB", limits.output_kib)
