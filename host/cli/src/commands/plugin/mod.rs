@@ -93,3 +93,37 @@ fn plugin_failure(error: PluginError) -> Failure {
         Failure::bad_input(error)
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::exit::Exit;
+
+    #[test]
+    fn a_broken_component_is_bad_input_and_a_broken_host_a_problem() {
+        let load = PluginError::Load {
+            path: "p.wasm".into(),
+            reason: "not a valid WebAssembly component".to_owned(),
+        };
+        assert_eq!(plugin_failure(load).exit, Exit::BadInput);
+        let trap = PluginError::Trap {
+            plugin: "p".to_owned(),
+            message: "unreachable".to_owned(),
+        };
+        assert_eq!(plugin_failure(trap).exit, Exit::BadInput);
+        let engine = PluginError::Engine("no memory".to_owned());
+        assert_eq!(plugin_failure(engine).exit, Exit::Problems);
+    }
+
+    #[test]
+    fn the_cache_is_used_only_where_there_is_a_ralph_directory() {
+        let repository = tempfile::tempdir().expect("temp dir");
+        assert_eq!(cache_of(Some(repository.path().to_owned())), None);
+        assert_eq!(cache_of(None), None);
+        std::fs::create_dir(repository.path().join(".ralph")).expect("mkdir");
+        assert_eq!(
+            cache_of(Some(repository.path().to_owned())),
+            Some(repository.path().join(".ralph/cache/plugins"))
+        );
+    }
+}

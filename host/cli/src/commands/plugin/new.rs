@@ -14,7 +14,7 @@ const SOURCE_TREE_SDK: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/../../plugin
 
 pub fn run(kind: PluginKind, name: &str, parent: Option<PathBuf>, sdk: Option<PathBuf>) -> Outcome {
     let world = world_of(kind);
-    let sdk = sdk_directory(sdk)?;
+    let sdk = sdk_directory(sdk, Path::new(SOURCE_TREE_SDK))?;
     let parent = parent.unwrap_or_else(|| PathBuf::from("."));
     let directory =
         scaffold(world, name, &parent, &SdkDependency::Path(sdk.clone())).map_err(|error| {
@@ -38,10 +38,9 @@ fn world_of(kind: PluginKind) -> World {
 }
 
 /// The SDK's directory, absolute so the new crate builds from anywhere:
-/// `--sdk`, else the SDK of Ralph's own source tree.
-fn sdk_directory(explicit: Option<PathBuf>) -> Result<PathBuf, Failure> {
+/// `--sdk`, else `source_tree` (the SDK of Ralph's own source tree).
+fn sdk_directory(explicit: Option<PathBuf>, source_tree: &Path) -> Result<PathBuf, Failure> {
     let Some(directory) = explicit else {
-        let source_tree = Path::new(SOURCE_TREE_SDK);
         return source_tree.canonicalize().map_err(|_| {
             Failure::bad_input(anyhow!(
                 "Ralph's guest SDK is not at {} (this binary was built elsewhere); \
@@ -93,4 +92,64 @@ fn next_steps(world: World, name: &str, directory: &Path, sdk: &Path) -> String 
         directory = directory.display(),
         sdk = sdk.display(),
     )
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn without_sdk_the_source_tree_sdk_is_used_when_it_exists() {
+        let directory = tempfile::tempdir().expect("temp dir");
+        let sdk = sdk_directory(None, directory.path()).expect("the directory exists");
+        assert_eq!(sdk, directory.path().canonicalize().expect("canonical"));
+    }
+
+    #[test]
+    fn without_sdk_and_without_a_source_tree_the_error_says_to_pass_sdk() {
+        let directory = tempfile::tempdir().expect("temp dir");
+        let missing = directory.path().join("plugins/sdk");
+        let failure = sdk_directory(None, &missing).expect_err("no SDK there");
+        assert_eq!(failure.exit, Exit::BadInput);
+        let message = failure.error.to_string();
+        assert!(message.contains("pass --sdk PATH"), "{message}");
+        assert!(
+            message.contains(&missing.display().to_string()),
+            "{message}"
+        );
+    }
+
+    #[test]
+    fn an_sdk_directory_must_hold_a_crate_and_is_made_absolute() {
+        let directory = tempfile::tempdir().expect("temp dir");
+        let failure =
+            sdk_directory(Some(directory.path().to_owned()), Path::new("/")).expect_err("empty");
+        assert_eq!(failure.exit, Exit::BadInput);
+        assert!(failure.error.to_string().contains("no Cargo.toml there"));
+        std::fs::write(directory.path().join("Cargo.toml"), "").expect("write");
+        let sdk = sdk_directory(Some(directory.path().join(".")), Path::new("/")).expect("a crate");
+        assert_eq!(sdk, directory.path().canonicalize().expect("canonical"));
+    }
+
+    #[test]
+    fn next_steps_name_the_build_the_inspect_and_the_config_section() {
+        let steps = next_steps(
+            World::Specialist,
+            "risk-reviewer",
+            Path::new("plugins/risk-reviewer"),
+            Path::new("/sdk"),
+        );
+        assert!(steps.contains("cd plugins/risk-reviewer"));
+        assert!(steps.contains("cargo build --target wasm32-wasip2 --release"));
+        assert!(
+            steps.contains("ralph plugin inspect target/wasm32-wasip2/release/risk_reviewer.wasm")
+        );
+        assert!(
+            steps.contains(r#""specialists": [{"plugin": ".ralph/plugins/risk_reviewer.wasm"}]"#)
+        );
+        assert!(
+            steps.lines().all(|line| line.chars().count() <= 80),
+            "{steps}"
+        );
+    }
 }
