@@ -2,7 +2,7 @@
 
 use std::path::PathBuf;
 
-use clap::{Args, Parser, Subcommand};
+use clap::{Args, Parser, Subcommand, ValueEnum};
 
 /// Ralph runs autonomous development loops on issue specs.
 ///
@@ -51,6 +51,87 @@ pub enum Command {
     /// The marketplace: bidders and their events, issues, pull-request records
     #[command(subcommand)]
     Marketplace(MarketplaceCommand),
+
+    /// Plugins: list the configured ones, inspect a component, start a new one
+    ///
+    /// Bidders, specialists and checks are WebAssembly components
+    /// implementing the `ralph:plugin` WIT contract; `docs/plugins.md` is the
+    /// authoring guide.
+    #[command(subcommand)]
+    Plugin(PluginCommand),
+}
+
+#[derive(Debug, Subcommand)]
+pub enum PluginCommand {
+    /// List every configured bidder, specialist and check
+    ///
+    /// Reads the `bidders`, `specialists` and `checks` sections of
+    /// `.ralph/config.json` (a section left out means the bundled default
+    /// lineup) and loads each plugin, compiled once and cached in
+    /// `.ralph/cache/plugins/`, to read its name and version. Shows what each
+    /// plugin requests, what the config grants and what it may therefore use;
+    /// a capability requested but not granted is flagged, since every call
+    /// to it will be denied. Command checks are listed with their argv.
+    /// Exits 1 if any plugin fails to load (after listing everything), 2 if
+    /// the config is invalid.
+    #[command(after_help = "Examples:\n  \
+ralph plugin list\n  \
+ralph plugin list --json | jq '.[] | select(.error != null)'")]
+    List(JsonFlag),
+
+    /// Show what a component is: world, metadata, imports and exports
+    ///
+    /// Runs only the component's `metadata` export, in the sandbox, with
+    /// nothing granted and an empty directory as its repository. FILE is a
+    /// `.wasm` component or `bundled:NAME` for a plugin shipped with Ralph.
+    /// Exits 2 if FILE is not a component or implements no Ralph world.
+    #[command(after_help = "Examples:\n  \
+ralph plugin inspect target/wasm32-wasip2/release/my_bidder.wasm\n  \
+ralph plugin inspect bundled:secrets --json")]
+    Inspect {
+        /// The component file, or `bundled:NAME`
+        #[arg(value_name = "FILE")]
+        file: String,
+        #[command(flatten)]
+        json: JsonFlag,
+    },
+
+    /// Create a plugin crate that builds and passes `inspect` as generated
+    ///
+    /// Writes `PARENT/NAME/` with `Cargo.toml`, `src/lib.rs` and
+    /// `.gitignore`, depending on Ralph's guest SDK: `--sdk` if given, else
+    /// the SDK in the source tree Ralph was built from. Never overwrites an
+    /// existing directory.
+    #[command(after_help = "Example:\n  \
+ralph plugin new --kind bidder my-bidder\n  \
+cd my-bidder && cargo build --target wasm32-wasip2 --release\n  \
+ralph plugin inspect target/wasm32-wasip2/release/my_bidder.wasm")]
+    New {
+        /// Which world the plugin implements
+        #[arg(long, value_enum, value_name = "KIND")]
+        kind: PluginKind,
+        /// The crate's name: lower-case letters, digits and `-`, starting with a letter
+        #[arg(value_name = "NAME")]
+        name: String,
+        /// The directory to create the crate in [default: the current directory]
+        #[arg(long, value_name = "PARENT")]
+        dir: Option<PathBuf>,
+        /// The guest SDK's directory (`plugins/sdk` of a Ralph checkout)
+        /// [default: the SDK of the source tree Ralph was built from]
+        #[arg(long, value_name = "PATH")]
+        sdk: Option<PathBuf>,
+    },
+}
+
+/// The world a new plugin implements.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
+pub enum PluginKind {
+    /// Proposes plans for issues
+    Bidder,
+    /// Answers questions and reviews proposals
+    Specialist,
+    /// Verifies implemented changes
+    Check,
 }
 
 #[derive(Debug, Subcommand)]

@@ -12,6 +12,7 @@ use crate::exit::{Exit, Failure, Outcome};
 mod demo;
 mod issues;
 mod marketplace;
+mod plugin;
 mod run_loop;
 
 /// Runs the parsed command line.
@@ -20,9 +21,9 @@ pub fn run(cli: Cli) -> Outcome {
         // The demo makes its own repository.
         Command::Demo { dir, json } => demo::run(dir, json.json),
         Command::Marketplace(command) => {
-            let layout = Layout::new(repository(cli.repo)?);
-            marketplace::run(&layout, command)
+            marketplace::run(&Layout::new(repository(cli.repo)?), command)
         }
+        Command::Plugin(command) => plugin::run(cli.repo, command),
     }
 }
 

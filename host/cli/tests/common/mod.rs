@@ -107,3 +107,14 @@ pub fn event(timestamp: &str, bot: &str, outcome: &str, delta: f64) -> String {
 pub fn text(bytes: &[u8]) -> String {
     String::from_utf8_lossy(bytes).into_owned()
 }
+
+/// Runs `ralph ARGS` in `directory`, without `--repo` and with no standard
+/// input: for commands that need no repository.
+pub fn ralph_in(directory: &Path, args: &[&str]) -> Output {
+    Command::new(RALPH)
+        .current_dir(directory)
+        .args(args)
+        .stdin(Stdio::null())
+        .output()
+        .expect("ralph runs")
+}
