@@ -1,7 +1,10 @@
 //! How a plugin is configured: where it is, which world it implements, what
 //! the user grants it, and its limits.
 //!
-//! These types deserialize from the `plugins` entries of `.ralph/config.json`.
+//! [`PluginConfig`] is the runtime's own description of a plugin to load.
+//! Users write plugins in `.ralph/config.json`'s `bidders`, `specialists` and
+//! `checks` sections, which the broker reads (`host/broker/src/plugins.rs`)
+//! into grants and [`LimitsConfig`] for the runtime.
 
 use std::collections::BTreeSet;
 use std::fmt;
