@@ -39,6 +39,9 @@ pub enum RoundEnd {
     Failed { report: String },
     /// No bidder produced a usable proposal.
     NoProposals,
+    /// A stop was requested mid-round; nothing was recorded for the
+    /// unfinished attempt and the worktree is left as it was.
+    Interrupted,
 }
 
 /// A proposal with its anonymous label and scores.
@@ -257,6 +260,9 @@ impl Session {
         let Some(winner) = ranked.first() else {
             return Ok((RoundEnd::NoProposals, ranked));
         };
+        if self.stop_requested() {
+            return Ok((RoundEnd::Interrupted, ranked));
+        }
         self.spend(&winner.bot_id);
         let place = Place {
             iteration: self.used,
@@ -336,7 +342,9 @@ impl Session {
             files: stats.files.len(),
             lines: stats.lines_changed(),
         });
-        let judged = self.run_checks(&diff, &stats.files, progress).await;
+        let Some(judged) = self.run_checks(&diff, &stats.files, progress).await else {
+            return Ok(RoundEnd::Interrupted);
+        };
         let against: Vec<&Judged> = judged.iter().filter(|j| j.counts_against()).collect();
         let succeeded = against.is_empty();
         let facts = facts::of_implementation(
@@ -434,15 +442,19 @@ impl Session {
         })
     }
 
-    /// Runs every command check and check plugin on the change, one by one.
+    /// Runs every command check and check plugin on the change, one by one;
+    /// `None` when a stop is requested between two checks.
     async fn run_checks(
         &mut self,
         diff: &str,
         files: &[String],
         progress: &mut dyn Progress,
-    ) -> Vec<Judged> {
+    ) -> Option<Vec<Judged>> {
         let mut runs = Vec::new();
         for check in &self.command_checks {
+            if self.stop_requested() {
+                return None;
+            }
             let check = check.clone();
             let directory = self.worktree.path().to_owned();
             let run = tokio::task::spawn_blocking(move || checks::run(&check, &directory))
@@ -464,6 +476,9 @@ impl Session {
             requirements: self.remaining_for_plugins(),
         };
         for (name, plugin) in &self.check_plugins {
+            if self.stop_requested() {
+                return None;
+            }
             runs.push(self.run_check_plugin(name, plugin, &input).await);
         }
         let judged = checks::judge(&self.baseline, runs);
@@ -477,7 +492,7 @@ impl Session {
                 detail: tail(&entry.run.output, 400),
             });
         }
-        judged
+        Some(judged)
     }
 
     async fn run_check_plugin(

@@ -75,11 +75,17 @@ pub struct Session {
     pub(crate) worktree: Worktree,
     pub(crate) implementer: Implementer,
     pub(crate) provider: Arc<dyn ModelProvider>,
+    stop: Arc<AtomicBool>,
     budgets: Vec<(String, u64)>,
     pub(crate) used: u64,
 }
 
 impl Session {
+    /// True once Ctrl-C or SIGTERM asked the loop to stop.
+    pub(crate) fn stop_requested(&self) -> bool {
+        self.stop.load(Ordering::SeqCst)
+    }
+
     pub(crate) fn budget_of(&self, bot_id: &str) -> u64 {
         self.budgets
             .iter()
@@ -105,7 +111,7 @@ pub async fn run(
     options: LoopOptions,
     progress: &mut dyn Progress,
 ) -> Result<Finished, LoopError> {
-    let mut session = open(layout, options.issue, options.provider.clone(), progress).await?;
+    let mut session = open(layout, &options, progress).await?;
     let mut state = RoundState {
         round: 1,
         kind: RoundKind::Initial,
@@ -114,7 +120,7 @@ pub async fn run(
         previous: Vec::new(),
     };
     let (status, reason) = loop {
-        if let Some(stop) = session.reason_to_stop(&options.stop) {
+        if let Some(stop) = session.reason_to_stop() {
             break stop;
         }
         tracing::info!(round = state.round, kind = ?state.kind, "Starting round");
@@ -145,8 +151,8 @@ pub async fn run(
 
 impl Session {
     /// Why the loop should not start another round, if it should not.
-    fn reason_to_stop(&self, stop: &AtomicBool) -> Option<(FinishStatus, String)> {
-        if stop.load(Ordering::SeqCst) {
+    fn reason_to_stop(&self) -> Option<(FinishStatus, String)> {
+        if self.stop_requested() {
             return Some((
                 FinishStatus::Interrupted,
                 "stopped on request; run the loop again to resume".to_owned(),
@@ -179,6 +185,10 @@ fn next_round(
         .map(|entry| (entry.bot_id.clone(), entry.proposal.clone()))
         .collect();
     match end {
+        RoundEnd::Interrupted => Err((
+            FinishStatus::Interrupted,
+            "stopped on request; the worktree is left as it was, and running the loop again resumes".to_owned(),
+        )),
         RoundEnd::NoProposals => Err((
             FinishStatus::AttentionNeeded,
             "no bidder produced a usable proposal".to_owned(),
@@ -331,10 +341,10 @@ fn category_of(category: checks::Category) -> CheckCategory {
 /// loads the plugins and runs the baseline checks.
 async fn open(
     layout: Layout,
-    number: u64,
-    provider: Option<Arc<dyn ModelProvider>>,
+    options: &LoopOptions,
     progress: &mut dyn Progress,
 ) -> Result<Session, LoopError> {
+    let number = options.issue;
     let marketplace = Marketplace::open(layout.clone())?;
     let lineup = Lineup::from_config(marketplace.config(), &layout.config_file())?;
     let implementer = Implementer::from_config(marketplace.config(), &layout.config_file())?;
@@ -358,6 +368,9 @@ async fn open(
     let worktree_path = layout.worktrees_dir().join(number.to_string());
     let worktree = Worktree::open_or_create(layout.repository(), &worktree_path, &branch)
         .map_err(LoopError::failed)?;
+    // Whatever an interrupted attempt left uncommitted is not part of any
+    // change; it stayed for inspection until now.
+    worktree.discard_changes().map_err(LoopError::failed)?;
     let state = marketplace.state().map_err(LoopError::failed)?;
     progress.step(Step::Started {
         issue: number,
@@ -371,8 +384,10 @@ async fn open(
             .filter(|r| !r.done && r.kind == ralph_issues::RequirementKind::Checkbox)
             .count(),
     });
-    let provider: Arc<dyn ModelProvider> =
-        provider.unwrap_or_else(|| Arc::new(DeterministicProvider::new()));
+    let provider: Arc<dyn ModelProvider> = options
+        .provider
+        .clone()
+        .unwrap_or_else(|| Arc::new(DeterministicProvider::new()));
     let runtime = Runtime::new(
         RuntimeOptions::new(layout.repository())
             .with_cache(layout.ralph_dir().join("cache").join("plugins"))
@@ -400,6 +415,7 @@ async fn open(
         worktree,
         implementer,
         provider,
+        stop: options.stop.clone(),
         used: 0,
     };
     session.load(&lineup, progress).await?;

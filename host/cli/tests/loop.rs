@@ -430,10 +430,13 @@ fn an_issue_that_is_not_ready_is_refused() {
 }
 
 #[test]
-fn an_interrupted_loop_stops_between_steps_and_resumes() {
+fn an_interrupted_loop_stops_between_checks_and_resumes() {
+    // The slow check marks when it starts (in the repository root, three
+    // levels above the worktree) and runs for two seconds.
     let slow = json!({"name": "slow", "category": "test", "timeout_seconds": 30,
-        "argv": ["sh", "-c", "if grep -q two src/lib.rs; then sleep 2; fi"]});
-    let repository = repository(json!([slow]), &["Add two", "Add three"]);
+        "argv": ["sh", "-c", "if grep -q two src/lib.rs; then touch ../../../check-started; sleep 2; fi"]});
+    let fast = json!({"name": "fast", "category": "lint", "argv": ["true"]});
+    let repository = repository(json!([slow, fast]), &["Add two", "Add three"]);
     script(
         &repository,
         "a",
@@ -456,14 +459,47 @@ fn an_interrupted_loop_stops_between_steps_and_resumes() {
         .stdout(std::process::Stdio::piped())
         .spawn()
         .expect("spawn");
-    // Interrupt while the first round's slow check runs.
-    std::thread::sleep(std::time::Duration::from_millis(1500));
-    nix_kill(child.id());
+    let marker = repository.path().join("check-started");
+    let started = std::time::Instant::now();
+    while !marker.exists() {
+        assert!(
+            started.elapsed().as_secs() < 60,
+            "the slow check never started"
+        );
+        std::thread::sleep(std::time::Duration::from_millis(20));
+    }
+    send_sigterm(child.id());
     let output = child.wait_with_output().expect("wait");
     assert_eq!(output.status.code(), Some(130), "{}", text(&output.stdout));
+    let steps: Vec<Value> = text(&output.stdout)
+        .lines()
+        .filter_map(|line| serde_json::from_str(line).ok())
+        .collect();
+    let checks: Vec<&Value> = steps_named(&steps, "check");
+    assert!(
+        checks.is_empty(),
+        "no check after the stop is judged: {checks:?}"
+    );
+    assert!(
+        events(&repository).is_empty(),
+        "nothing is recorded for the unfinished attempt"
+    );
+    let worktree_file =
+        std::fs::read_to_string(repository.path().join(".ralph/worktrees/1/src/lib.rs"))
+            .expect("worktree left for inspection");
+    assert!(worktree_file.contains("pub fn two()"));
     let issue = issue_text(&repository);
     assert!(
         issue.contains("in-progress") && issue.contains("ralph"),
+        "{issue}"
+    );
+
+    std::fs::remove_file(&marker).expect("remove marker");
+    let (output, _) = run_loop(&repository);
+    assert_eq!(output.status.code(), Some(0), "{}", text(&output.stdout));
+    let issue = issue_text(&repository);
+    assert!(
+        issue.contains("- [x] Add two") && issue.contains("- [x] Add three"),
         "{issue}"
     );
     for file in std::fs::read_dir(repository.events_dir()).expect("events") {
@@ -473,16 +509,9 @@ fn an_interrupted_loop_stops_between_steps_and_resumes() {
             "a half-written event"
         );
     }
-    let (output, _) = run_loop(&repository);
-    assert_eq!(output.status.code(), Some(0), "{}", text(&output.stdout));
-    let issue = issue_text(&repository);
-    assert!(
-        issue.contains("- [x] Add two") && issue.contains("- [x] Add three"),
-        "{issue}"
-    );
 }
 
-fn nix_kill(id: u32) {
+fn send_sigterm(id: u32) {
     let status = Command::new("kill")
         .args(["-TERM", &id.to_string()])
         .status()
