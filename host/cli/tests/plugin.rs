@@ -3,7 +3,7 @@
 mod common;
 
 use std::path::{Path, PathBuf};
-use std::process::{Command, Output};
+use std::process::Output;
 
 use common::{Repository, ralph_in, text};
 use serde_json::{Value, json};
@@ -655,23 +655,9 @@ fn new_with_sdk_writes_that_path_into_the_manifest() {
 
 /// Builds the crate in `crate_directory` for `wasm32-wasip2`, as a user would.
 fn build_plugin(crate_directory: &Path, target_directory: &Path) {
-    let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".to_owned());
-    let mut command = Command::new(cargo);
-    command
-        .current_dir(crate_directory)
-        .args([
-            "build",
-            "--quiet",
-            "--offline",
-            "--release",
-            "--target",
-            "wasm32-wasip2",
-        ])
-        .arg("--target-dir")
-        .arg(target_directory);
-    ralph_guest_build::remove_leaked_environment(&mut command);
-    let status = command.status().expect("cargo runs");
-    assert!(status.success(), "building the scaffold failed: {status}");
+    if let Err(error) = ralph_guest_build::build_standalone(crate_directory, target_directory) {
+        panic!("{error}");
+    }
 }
 
 #[test]

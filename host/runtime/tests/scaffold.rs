@@ -3,30 +3,13 @@
 mod common;
 
 use std::path::Path;
-use std::process::Command;
 
 use common::{TestResult, repository, runtime};
 use ralph_runtime::World;
 use ralph_runtime::scaffold::{SdkDependency, scaffold};
 
 fn build(crate_directory: &Path, target_directory: &Path) -> TestResult {
-    let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".to_owned());
-    let mut command = Command::new(cargo);
-    command
-        .current_dir(crate_directory)
-        .args([
-            "build",
-            "--quiet",
-            "--offline",
-            "--release",
-            "--target",
-            "wasm32-wasip2",
-        ])
-        .arg("--target-dir")
-        .arg(target_directory);
-    ralph_guest_build::remove_leaked_environment(&mut command);
-    let status = command.status()?;
-    assert!(status.success(), "building the scaffold failed: {status}");
+    ralph_guest_build::build_standalone(crate_directory, target_directory)?;
     Ok(())
 }
 

@@ -114,6 +114,39 @@ fn check_target_installed() -> Result<(), String> {
     }
 }
 
+/// Builds the standalone plugin crate in `crate_directory` for
+/// `wasm32-wasip2` (release, offline) into `target_directory`, as a plugin
+/// author would; the environment a build script or test inherits is cleaned
+/// first.
+pub fn build_standalone(crate_directory: &Path, target_directory: &Path) -> Result<(), String> {
+    let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".to_owned());
+    let mut command = Command::new(cargo);
+    command
+        .current_dir(crate_directory)
+        .args([
+            "build",
+            "--quiet",
+            "--offline",
+            "--release",
+            "--target",
+            "wasm32-wasip2",
+        ])
+        .arg("--target-dir")
+        .arg(target_directory);
+    remove_leaked_environment(&mut command);
+    let status = command
+        .status()
+        .map_err(|error| format!("cannot run cargo: {error}"))?;
+    if status.success() {
+        Ok(())
+    } else {
+        Err(format!(
+            "building {} failed: {status}",
+            crate_directory.display()
+        ))
+    }
+}
+
 /// Removes from `command` the variables an outer cargo build (or a coverage
 /// or lint wrapper) sets that would change how a nested build compiles:
 /// flags, wrappers, target and profile overrides.
