@@ -187,7 +187,7 @@ impl Session {
             .map(|(_, proposal)| format!("{}\n{}", proposal.summary, proposal.pseudo_code))
             .collect();
         let distinctness = scoring::distinctness(&texts);
-        let mut scored: Vec<Scored> = proposals
+        let scored: Vec<Scored> = proposals
             .into_iter()
             .enumerate()
             .map(|(index, (bot_id, proposal))| {
@@ -215,15 +215,11 @@ impl Session {
             })
             .collect();
         let totals: Vec<f64> = scored.iter().map(|entry| entry.total).collect();
-        let order = scoring::rank(&totals);
-        let mut ranked = Vec::with_capacity(scored.len());
-        let mut slots: Vec<Option<Scored>> = scored.drain(..).map(Some).collect();
-        for index in order {
-            if let Some(entry) = slots[index].take() {
-                ranked.push(entry);
-            }
-        }
-        ranked
+        let mut slots: Vec<Option<Scored>> = scored.into_iter().map(Some).collect();
+        scoring::rank(&totals)
+            .into_iter()
+            .filter_map(|index| slots[index].take())
+            .collect()
     }
 
     /// Runs one round.
@@ -305,35 +301,7 @@ impl Session {
             .implement(&self.worktree, &winner.proposal, self.provider.as_ref())
             .await;
         if let Err(error) = implemented {
-            progress.step(Step::ImplementationFailed {
-                label: winner.label.clone(),
-                error: error.clone(),
-            });
-            let attempt = Attempt {
-                proposal_score: winner.total,
-                implementation_score: 0.0,
-                tests_passed: false,
-                code_quality_passed: false,
-                lines_changed: 0,
-                files_affected: 0,
-            };
-            recording::implementation(
-                &self.marketplace,
-                place,
-                &winner.bot_id,
-                1,
-                &winner.label,
-                &attempt,
-                false,
-            )
-            .map_err(LoopError::failed)?;
-            self.worktree.discard_changes().map_err(LoopError::failed)?;
-            return Ok(RoundEnd::Failed {
-                report: format!(
-                    "proposal {} could not be implemented: {error}",
-                    winner.label
-                ),
-            });
+            return self.unimplemented(winner, place, error, progress);
         }
         let stats = self.worktree.stats().map_err(LoopError::failed)?;
         let diff = self.worktree.diff().map_err(LoopError::failed)?;
@@ -364,20 +332,7 @@ impl Session {
             proposal_score: winner.total,
             implementation_score,
         });
-        let attempt = Attempt {
-            proposal_score: winner.total,
-            implementation_score,
-            tests_passed: judged
-                .iter()
-                .filter(|j| j.run.category == checks::Category::Test)
-                .all(|j| !j.counts_against()),
-            code_quality_passed: judged
-                .iter()
-                .filter(|j| j.run.category.is_quality())
-                .all(|j| !j.counts_against()),
-            lines_changed: stats.lines_changed(),
-            files_affected: stats.files.len(),
-        };
+        let attempt = attempt_of(winner.total, implementation_score, Some(&judged), &stats);
         recording::implementation(
             &self.marketplace,
             place,
@@ -404,6 +359,43 @@ impl Session {
             });
         }
         self.finish_success(winner, work, progress)
+    }
+
+    /// The winner's change could not be made: a failed attempt.
+    fn unimplemented(
+        &mut self,
+        winner: &Scored,
+        place: Place,
+        error: String,
+        progress: &mut dyn Progress,
+    ) -> Result<RoundEnd, LoopError> {
+        progress.step(Step::ImplementationFailed {
+            label: winner.label.clone(),
+            error: error.clone(),
+        });
+        let attempt = attempt_of(
+            winner.total,
+            0.0,
+            None,
+            &crate::worktree::DiffStats::default(),
+        );
+        recording::implementation(
+            &self.marketplace,
+            place,
+            &winner.bot_id,
+            1,
+            &winner.label,
+            &attempt,
+            false,
+        )
+        .map_err(LoopError::failed)?;
+        self.worktree.discard_changes().map_err(LoopError::failed)?;
+        Ok(RoundEnd::Failed {
+            report: format!(
+                "proposal {} could not be implemented: {error}",
+                winner.label
+            ),
+        })
     }
 
     fn finish_success(
@@ -543,6 +535,33 @@ impl Session {
             duration_ms: u64::try_from(started.elapsed().as_millis()).unwrap_or(u64::MAX),
             output,
         }
+    }
+}
+
+/// What an implementation attempt measured, for the winner's event;
+/// `judged` is `None` when nothing could be implemented (then neither tests
+/// nor quality passed).
+fn attempt_of(
+    proposal_score: f64,
+    implementation_score: f64,
+    judged: Option<&[Judged]>,
+    stats: &crate::worktree::DiffStats,
+) -> Attempt {
+    let none_against = |quality: bool| {
+        judged.is_some_and(|judged| {
+            judged
+                .iter()
+                .filter(|j| j.run.category.is_quality() == quality)
+                .all(|j| !j.counts_against())
+        })
+    };
+    Attempt {
+        proposal_score,
+        implementation_score,
+        tests_passed: none_against(false),
+        code_quality_passed: none_against(true),
+        lines_changed: stats.lines_changed(),
+        files_affected: stats.files.len(),
     }
 }
 
