@@ -14,8 +14,10 @@ use clap::{Args, Parser, Subcommand, ValueEnum};
 #[derive(Debug, Parser)]
 #[command(name = "ralph", version, propagate_version = true)]
 #[command(
-    after_help = "Start with `ralph marketplace setup`, then `ralph marketplace status`.\n\
-Exit codes: 0 success, 1 problems found or an operation failed, 2 bad usage, config or input."
+    after_help = "Try `ralph demo` first. In your repository: `ralph marketplace setup`, then\n\
+`ralph marketplace spec`, `ready N` and `loop N`; `ralph marketplace status` shows what was learned.\n\
+Exit codes: 0 success, 1 problems found or an operation failed, 2 bad usage, config or input,\n\
+3 the loop stopped early (attention-needed), 130 interrupted."
 )]
 pub struct Cli {
     /// The repository to work in [default: the git root above the current directory]
