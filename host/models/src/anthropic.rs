@@ -120,7 +120,7 @@ impl AnthropicProvider {
         let model = || self.transport.config().model.clone();
         let response: MessagesResponse =
             serde_json::from_slice(bytes).map_err(|error| ModelError::Malformed {
-                provider: self.transport.provider(),
+                provider: PROVIDER,
                 model: model(),
                 reason: error.to_string(),
             })?;

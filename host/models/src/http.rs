@@ -78,10 +78,6 @@ impl Transport {
         &self.config
     }
 
-    pub(crate) fn provider(&self) -> &'static str {
-        self.provider
-    }
-
     /// Closes the circuit breaker for a new round.
     pub(crate) fn reset(&self) {
         self.breaker.reset();

@@ -134,6 +134,11 @@ async fn a_refused_key_is_final_and_never_shown() -> TestResult {
     assert!(message.contains("401"), "{message}");
     assert!(!message.contains(KEY), "{message}");
     assert_eq!(server.requests().len(), 1, "a refused key is not retried");
+    let error = provider.complete_request(&request()).await;
+    assert!(
+        matches!(error, Err(ModelError::Unauthorized { status: 401, .. })),
+        "{error:?}"
+    );
     Ok(())
 }
 
