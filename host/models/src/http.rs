@@ -245,12 +245,17 @@ impl Transport {
     }
 
     fn describe_transport_error(&self, error: &reqwest::Error) -> String {
-        if error.is_timeout() {
+        if error.is_connect() && error.is_timeout() {
+            format!(
+                "could not connect within {} ms",
+                self.config.connect_timeout.as_millis()
+            )
+        } else if error.is_timeout() {
             describe_timeout(self.config.total_timeout)
         } else if error.is_connect() {
-            format!("could not connect: {error}")
+            format!("could not connect: {}", describe_chain(error))
         } else {
-            error.to_string()
+            describe_chain(error)
         }
     }
 
@@ -274,4 +279,17 @@ impl Transport {
             .collect();
         excerpt.trim().to_owned()
     }
+}
+
+/// An error and its causes on one line; reqwest's own message names only
+/// the URL, the cause says what went wrong.
+fn describe_chain(error: &(dyn std::error::Error + 'static)) -> String {
+    let mut description = error.to_string();
+    let mut source = error.source();
+    while let Some(cause) = source {
+        description.push_str(": ");
+        description.push_str(&cause.to_string());
+        source = cause.source();
+    }
+    description
 }

@@ -269,3 +269,39 @@ async fn a_refused_connection_is_retried_then_reported() -> TestResult {
     assert!(last.contains("could not connect"), "{last}");
     Ok(())
 }
+
+#[tokio::test]
+async fn a_full_accept_queue_hits_the_connect_timeout() -> TestResult {
+    // A listener that never accepts, with its tiny backlog filled: the
+    // kernel drops further connection attempts, so connecting hangs.
+    let socket = tokio::net::TcpSocket::new_v4()?;
+    socket.bind("127.0.0.1:0".parse()?)?;
+    let listener = socket.listen(1)?;
+    let address = listener.local_addr()?;
+    let mut fillers = Vec::new();
+    while fillers.len() < 8 {
+        match tokio::time::timeout(
+            Duration::from_millis(200),
+            tokio::net::TcpStream::connect(address),
+        )
+        .await
+        {
+            Ok(connection) => fillers.push(connection?),
+            Err(_) => break,
+        }
+    }
+    let mut config = config(&format!("http://{address}"), Some(KEY));
+    config.connect_timeout = Duration::from_millis(200);
+    config.retry.max_attempts = 1;
+    let provider = AnthropicProvider::new(config)?;
+    let started = Instant::now();
+    let error = provider.complete_request(&request()).await;
+    let elapsed = started.elapsed();
+    let Err(ModelError::RetriesExhausted { last, .. }) = error else {
+        return Err(format!("expected a connect timeout, got {error:?}").into());
+    };
+    assert!(last.contains("could not connect within 200 ms"), "{last}");
+    assert!(elapsed < Duration::from_secs(2), "{elapsed:?}");
+    drop(listener);
+    Ok(())
+}
