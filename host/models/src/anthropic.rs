@@ -1,0 +1,160 @@
+//! The Anthropic Messages API: `POST {base_url}/v1/messages`.
+
+use futures::future::BoxFuture;
+use ralph_runtime::{Completion, CompletionRequest, ModelProvider, ProviderError, TokenUsage};
+use serde::Deserialize;
+use serde_json::json;
+
+use crate::config::{ApiKey, ProviderConfig};
+use crate::error::ModelError;
+use crate::http::{Header, Transport};
+
+const PROVIDER: &str = "anthropic";
+const API_VERSION: &str = "2023-06-01";
+
+/// Completes prompts with Anthropic's Messages API.
+///
+/// The base URL is the service root (`https://api.anthropic.com`); the
+/// provider appends `/v1/messages`.
+pub struct AnthropicProvider {
+    transport: Transport,
+}
+
+#[derive(Deserialize)]
+struct MessagesResponse {
+    content: Vec<ContentBlock>,
+    usage: Usage,
+}
+
+#[derive(Deserialize)]
+struct ContentBlock {
+    #[serde(rename = "type")]
+    kind: String,
+    #[serde(default)]
+    text: Option<String>,
+}
+
+#[derive(Deserialize)]
+struct Usage {
+    input_tokens: u32,
+    output_tokens: u32,
+}
+
+impl AnthropicProvider {
+    /// A provider for `config`, which must carry a key (see
+    /// [`ProviderConfig::anthropic`], which reads `ANTHROPIC_API_KEY`).
+    pub fn new(config: ProviderConfig) -> Result<Self, ModelError> {
+        let key = config
+            .api_key
+            .as_ref()
+            .map(ApiKey::expose)
+            .ok_or(ModelError::MissingKey {
+                provider: PROVIDER,
+                variable: "ANTHROPIC_API_KEY",
+            })?
+            .to_owned();
+        let headers = vec![
+            Header {
+                name: "x-api-key",
+                value: key,
+                sensitive: true,
+            },
+            Header {
+                name: "anthropic-version",
+                value: API_VERSION.to_owned(),
+                sensitive: false,
+            },
+        ];
+        Ok(Self {
+            transport: Transport::new(PROVIDER, config, headers)?,
+        })
+    }
+
+    /// A provider for `model` on Anthropic's public API, keyed by
+    /// `ANTHROPIC_API_KEY`.
+    pub fn from_environment(model: impl Into<String>) -> Result<Self, ModelError> {
+        Self::new(ProviderConfig::anthropic(model))
+    }
+
+    /// Whether the circuit breaker is open: calls fail fast until [`reset`].
+    ///
+    /// [`reset`]: Self::reset
+    pub fn is_down(&self) -> bool {
+        self.transport.is_down()
+    }
+
+    /// Closes the circuit breaker, for a new round.
+    pub fn reset(&self) {
+        self.transport.reset();
+    }
+
+    /// Completes `request`, with this crate's error.
+    pub async fn complete_request(
+        &self,
+        request: &CompletionRequest,
+    ) -> Result<Completion, ModelError> {
+        self.transport
+            .guarded(async {
+                let config = self.transport.config();
+                let mut body = json!({
+                    "model": config.model,
+                    "max_tokens": request.max_tokens,
+                    "messages": [{ "role": "user", "content": request.prompt }],
+                });
+                if let Some(system) = &request.system {
+                    body["system"] = json!(system);
+                }
+                if let Some(temperature) = config.temperature {
+                    body["temperature"] = json!(temperature);
+                }
+                let bytes = self
+                    .transport
+                    .post(&config.endpoint("/v1/messages"), &body)
+                    .await?;
+                self.parse(&bytes)
+            })
+            .await
+    }
+
+    fn parse(&self, bytes: &[u8]) -> Result<Completion, ModelError> {
+        let model = || self.transport.config().model.clone();
+        let response: MessagesResponse =
+            serde_json::from_slice(bytes).map_err(|error| ModelError::Malformed {
+                provider: PROVIDER,
+                model: model(),
+                reason: error.to_string(),
+            })?;
+        let text: String = response
+            .content
+            .into_iter()
+            .filter(|block| block.kind == "text")
+            .filter_map(|block| block.text)
+            .collect();
+        if text.is_empty() {
+            return Err(ModelError::NoText {
+                provider: PROVIDER,
+                model: model(),
+            });
+        }
+        Ok(Completion {
+            text,
+            usage: TokenUsage {
+                input_tokens: response.usage.input_tokens,
+                output_tokens: response.usage.output_tokens,
+            },
+        })
+    }
+}
+
+impl ModelProvider for AnthropicProvider {
+    fn complete<'a>(
+        &'a self,
+        caller: &'a str,
+        request: CompletionRequest,
+    ) -> BoxFuture<'a, Result<Completion, ProviderError>> {
+        Box::pin(async move {
+            tracing::debug!(plugin = caller, provider = PROVIDER, "Completing a prompt");
+            Ok(self.complete_request(&request).await?)
+        })
+    }
+}

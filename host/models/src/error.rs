@@ -1,0 +1,94 @@
+//! Why a completion failed. No variant ever holds the API key.
+
+use std::time::Duration;
+
+use ralph_runtime::ProviderError;
+
+/// A failed completion, naming the provider and the model.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum ModelError {
+    /// The provider needs a key and none was configured.
+    #[error("{provider} needs an API key: set {variable} or configure one")]
+    MissingKey {
+        provider: &'static str,
+        variable: &'static str,
+    },
+    /// The HTTP client could not be built.
+    #[error("{provider} could not set up its HTTP client: {reason}")]
+    Client {
+        provider: &'static str,
+        reason: String,
+    },
+    /// HTTP 401 or 403: the key is missing, wrong or not allowed this model.
+    #[error("{provider} refused the API key (HTTP {status}) for model {model}; check the key")]
+    Unauthorized {
+        provider: &'static str,
+        model: String,
+        status: u16,
+    },
+    /// HTTP 404: the model is unknown or the base URL is wrong.
+    #[error(
+        "{provider} answered HTTP 404 for model {model} at {url}: unknown model or wrong base URL"
+    )]
+    NotFound {
+        provider: &'static str,
+        model: String,
+        url: String,
+    },
+    /// Another HTTP status that retrying would not fix.
+    #[error("{provider} answered HTTP {status} for model {model}: {excerpt}")]
+    Status {
+        provider: &'static str,
+        model: String,
+        status: u16,
+        excerpt: String,
+    },
+    /// Every attempt failed transiently.
+    #[error("{provider} failed {attempts} attempt(s) for model {model}; the last: {last}")]
+    RetriesExhausted {
+        provider: &'static str,
+        model: String,
+        attempts: u32,
+        last: String,
+    },
+    /// The body was cut short or could not be read.
+    #[error("{provider} sent a truncated or unreadable body for model {model}: {reason}")]
+    Truncated {
+        provider: &'static str,
+        model: String,
+        reason: String,
+    },
+    /// The body was not the JSON the protocol promises.
+    #[error("{provider} sent a malformed response for model {model}: {reason}")]
+    Malformed {
+        provider: &'static str,
+        model: String,
+        reason: String,
+    },
+    /// The response was well formed but held no text.
+    #[error("{provider} answered without any text for model {model}")]
+    NoText {
+        provider: &'static str,
+        model: String,
+    },
+    /// The circuit breaker is open: the provider is considered down.
+    #[error(
+        "{provider} is considered down after {failures} consecutive failed calls for model {model}; not calling it until reset"
+    )]
+    CircuitOpen {
+        provider: &'static str,
+        model: String,
+        failures: u32,
+    },
+}
+
+impl From<ModelError> for ProviderError {
+    fn from(error: ModelError) -> Self {
+        ProviderError(error.to_string())
+    }
+}
+
+/// Describes a transient failure for [`ModelError::RetriesExhausted`].
+pub(crate) fn describe_timeout(after: Duration) -> String {
+    format!("no complete answer within {} ms", after.as_millis())
+}

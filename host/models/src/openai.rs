@@ -1,0 +1,155 @@
+//! OpenAI-compatible chat completions: `POST {base_url}/chat/completions`.
+
+use futures::future::BoxFuture;
+use ralph_runtime::{Completion, CompletionRequest, ModelProvider, ProviderError, TokenUsage};
+use serde::Deserialize;
+use serde_json::json;
+
+use crate::config::{ApiKey, ProviderConfig};
+use crate::error::ModelError;
+use crate::http::{Header, Transport};
+
+const PROVIDER: &str = "openai";
+
+/// Completes prompts with an OpenAI-compatible chat completions endpoint.
+///
+/// The base URL includes the API version, as the OpenAI clients expect:
+/// `https://api.openai.com/v1`, or `http://127.0.0.1:11434/v1` for Ollama;
+/// the provider appends `/chat/completions`. `Authorization: Bearer` is sent
+/// only when a key is configured, so local servers work without one.
+pub struct OpenAiProvider {
+    transport: Transport,
+}
+
+#[derive(Deserialize)]
+struct ChatResponse {
+    choices: Vec<Choice>,
+    #[serde(default)]
+    usage: Option<Usage>,
+}
+
+#[derive(Deserialize)]
+struct Choice {
+    message: Message,
+}
+
+#[derive(Deserialize)]
+struct Message {
+    #[serde(default)]
+    content: Option<String>,
+}
+
+#[derive(Deserialize)]
+struct Usage {
+    prompt_tokens: u32,
+    completion_tokens: u32,
+}
+
+impl OpenAiProvider {
+    /// A provider for `config`; without a key no `Authorization` is sent.
+    pub fn new(config: ProviderConfig) -> Result<Self, ModelError> {
+        let headers = config
+            .api_key
+            .as_ref()
+            .map(ApiKey::expose)
+            .map(|key| Header {
+                name: "authorization",
+                value: format!("Bearer {key}"),
+                sensitive: true,
+            })
+            .into_iter()
+            .collect();
+        Ok(Self {
+            transport: Transport::new(PROVIDER, config, headers)?,
+        })
+    }
+
+    /// A provider for `model` on OpenAI's public API, keyed by
+    /// `OPENAI_API_KEY` when it is set.
+    pub fn from_environment(model: impl Into<String>) -> Result<Self, ModelError> {
+        Self::new(ProviderConfig::openai(model))
+    }
+
+    /// Whether the circuit breaker is open: calls fail fast until [`reset`].
+    ///
+    /// [`reset`]: Self::reset
+    pub fn is_down(&self) -> bool {
+        self.transport.is_down()
+    }
+
+    /// Closes the circuit breaker, for a new round.
+    pub fn reset(&self) {
+        self.transport.reset();
+    }
+
+    /// Completes `request`, with this crate's error.
+    pub async fn complete_request(
+        &self,
+        request: &CompletionRequest,
+    ) -> Result<Completion, ModelError> {
+        self.transport
+            .guarded(async {
+                let config = self.transport.config();
+                let mut messages = Vec::new();
+                if let Some(system) = &request.system {
+                    messages.push(json!({ "role": "system", "content": system }));
+                }
+                messages.push(json!({ "role": "user", "content": request.prompt }));
+                let mut body = json!({
+                    "model": config.model,
+                    "max_tokens": request.max_tokens,
+                    "messages": messages,
+                });
+                if let Some(temperature) = config.temperature {
+                    body["temperature"] = json!(temperature);
+                }
+                let bytes = self
+                    .transport
+                    .post(&config.endpoint("/chat/completions"), &body)
+                    .await?;
+                self.parse(&bytes)
+            })
+            .await
+    }
+
+    fn parse(&self, bytes: &[u8]) -> Result<Completion, ModelError> {
+        let model = || self.transport.config().model.clone();
+        let response: ChatResponse =
+            serde_json::from_slice(bytes).map_err(|error| ModelError::Malformed {
+                provider: PROVIDER,
+                model: model(),
+                reason: error.to_string(),
+            })?;
+        let text = response
+            .choices
+            .into_iter()
+            .next()
+            .and_then(|choice| choice.message.content)
+            .filter(|text| !text.is_empty())
+            .ok_or_else(|| ModelError::NoText {
+                provider: PROVIDER,
+                model: model(),
+            })?;
+        // Some local servers omit usage; zero is then the honest count.
+        let usage = response
+            .usage
+            .map_or(TokenUsage::default(), |usage| TokenUsage {
+                input_tokens: usage.prompt_tokens,
+                output_tokens: usage.completion_tokens,
+            });
+        Ok(Completion { text, usage })
+    }
+}
+
+impl ModelProvider for OpenAiProvider {
+    fn complete<'a>(
+        &'a self,
+        caller: &'a str,
+        request: CompletionRequest,
+    ) -> BoxFuture<'a, Result<Completion, ProviderError>> {
+        Box::pin(async move {
+            tracing::debug!(plugin = caller, provider = PROVIDER, "Completing a prompt");
+            Ok(self.complete_request(&request).await?)
+        })
+    }
+}
