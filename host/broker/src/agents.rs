@@ -399,9 +399,16 @@ fn read_lines(stdout: Option<impl Read + Send + 'static>) -> Receiver<String> {
     let (sender, receiver) = mpsc::channel();
     if let Some(stdout) = stdout {
         std::thread::spawn(move || {
-            for line in BufReader::new(stdout).lines() {
-                let Ok(line) = line else { break };
-                if sender.send(line).is_err() {
+            // Lines that are not UTF-8 are read lossily (and then skipped
+            // as not JSON) rather than ending the stream.
+            let mut reader = BufReader::new(stdout);
+            let mut line = Vec::new();
+            while matches!(reader.read_until(b'\n', &mut line), Ok(read) if read > 0) {
+                let text = String::from_utf8_lossy(&line)
+                    .trim_end_matches(['\n', '\r'])
+                    .to_owned();
+                line.clear();
+                if sender.send(text).is_err() {
                     break;
                 }
             }

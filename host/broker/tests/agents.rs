@@ -43,6 +43,9 @@ echo 'written by the agent' > edited.txt
 cat <<'EOF'
 {"type":"system","subtype":"init","cwd":"/tmp","session_id":"s1","tools":["Edit","Bash"],"model":"claude-sonnet-4-5","permissionMode":"acceptEdits"}
 this line is not JSON
+EOF
+printf '\377\376 not UTF-8 either\n'
+cat <<'EOF'
 {"type":"assistant","message":{"id":"m1","type":"message","role":"assistant","model":"claude-sonnet-4-5","content":[{"type":"text","text":"Writing edited.txt."},{"type":"tool_use","id":"t1","name":"Write","input":{"file_path":"edited.txt"}}]},"session_id":"s1"}
 {"type":"user","message":{"role":"user","content":[{"type":"tool_result","tool_use_id":"t1","content":"File created"}]},"session_id":"s1"}
 {"type":"stream_event","event":{"type":"ping"}}
@@ -77,7 +80,7 @@ fn claude_code_edits_the_worktree_and_its_result_cost_and_usage_are_read() {
             turns: Some(3),
             error: None,
             finished: true,
-            skipped_lines: 3,
+            skipped_lines: 4,
         }
     );
     let read = |name: &str| std::fs::read_to_string(worktree.path().join(name)).expect(name);
