@@ -185,7 +185,7 @@ fn wait(child: &mut std::process::Child, deadline: Instant, program: &str) -> Ve
 }
 
 /// Kills the check's process group (the check and whatever it started).
-fn kill_group(child: &mut std::process::Child) {
+pub(crate) fn kill_group(child: &mut std::process::Child) {
     #[cfg(unix)]
     if let Ok(id) = i32::try_from(child.id()) {
         let _ = nix::sys::signal::killpg(
@@ -198,7 +198,7 @@ fn kill_group(child: &mut std::process::Child) {
 }
 
 /// Reads a stream to its end, keeping the last [`OUTPUT_LIMIT`] bytes.
-fn read_tail(mut stream: impl Read) -> String {
+pub(crate) fn read_tail(mut stream: impl Read) -> String {
     let mut kept: Vec<u8> = Vec::new();
     let mut buffer = [0u8; 8192];
     loop {

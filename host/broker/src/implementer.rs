@@ -9,13 +9,18 @@
 //!   external coding agent in the worktree; `{prompt_file}` and `{worktree}`
 //!   in `argv` are replaced by the prompt's path and the worktree's path.
 //!   Whatever it changes is the implementation; only the checks decide
-//!   whether it succeeded.
+//!   whether it succeeded;
+//! - `{"kind": "claude_code"}` and `{"kind": "codex"}`: run Claude Code or
+//!   Codex in the worktree with the prompt on standard input, reading their
+//!   JSON lines (see [`crate::agents`]); optional `program`, `extra_args`,
+//!   `idle_timeout_seconds` and `timeout_seconds`.
 
 use std::path::Path;
 
 use ralph_runtime::{CompletionRequest, ModelProvider, Proposal};
 use serde::Deserialize;
 
+use crate::agents::{self, Agent, AgentSettings};
 use crate::checks::{self, Category, CommandCheck, Verdict};
 use crate::worktree::Worktree;
 
@@ -34,6 +39,8 @@ pub enum Implementer {
         #[serde(default = "default_timeout")]
         timeout_seconds: u64,
     },
+    ClaudeCode(AgentSettings),
+    Codex(AgentSettings),
 }
 
 fn default_timeout() -> u64 {
@@ -95,6 +102,12 @@ impl Implementer {
                 timeout_seconds,
             } => tokio::task::block_in_place(|| {
                 run_agent(worktree.path(), argv, *timeout_seconds, proposal)
+            }),
+            Implementer::ClaudeCode(settings) => tokio::task::block_in_place(|| {
+                run_preset(Agent::ClaudeCode, settings, worktree.path(), proposal)
+            }),
+            Implementer::Codex(settings) => tokio::task::block_in_place(|| {
+                run_preset(Agent::Codex, settings, worktree.path(), proposal)
             }),
         }
     }
@@ -189,6 +202,28 @@ pub fn prompt(proposal: &Proposal) -> String {
         files.join("\n"),
         proposal.planned_tests.join("\n")
     )
+}
+
+/// Runs Claude Code or Codex on the proposal; what it reports is logged,
+/// and only a clean exit without a reported error counts as done.
+fn run_preset(
+    agent: Agent,
+    settings: &AgentSettings,
+    worktree: &Path,
+    proposal: &Proposal,
+) -> Result<(), String> {
+    let report = agents::run(agent, settings, worktree, &prompt(proposal))?;
+    tracing::info!(
+        agent = agent.name(),
+        cost_usd = report.cost_usd,
+        input_tokens = report.usage.input_tokens,
+        cached_input_tokens = report.usage.cached_input_tokens,
+        output_tokens = report.usage.output_tokens,
+        turns = report.turns,
+        skipped_lines = report.skipped_lines,
+        "the agent finished"
+    );
+    Ok(())
 }
 
 fn run_agent(
@@ -355,5 +390,26 @@ mod tests {
         );
         assert!(parse(r#"{"kind": "magic"}"#).is_err());
         assert!(parse(r#"{"kind": "command"}"#).is_err(), "argv is required");
+        assert_eq!(
+            parse(r#"{"kind": "claude_code"}"#).expect("claude_code"),
+            Implementer::ClaudeCode(AgentSettings::default())
+        );
+        assert_eq!(
+            parse(
+                r#"{"kind": "codex", "program": "/opt/codex", "extra_args": ["--model", "o3"],
+                    "idle_timeout_seconds": 30, "timeout_seconds": 90}"#
+            )
+            .expect("codex"),
+            Implementer::Codex(AgentSettings {
+                program: Some("/opt/codex".into()),
+                extra_args: vec!["--model".into(), "o3".into()],
+                idle_timeout_seconds: 30,
+                timeout_seconds: 90,
+            })
+        );
+        assert!(
+            parse(r#"{"kind": "claude_code", "argv": ["claude"]}"#).is_err(),
+            "unknown fields are refused"
+        );
     }
 }

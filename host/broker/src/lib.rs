@@ -4,6 +4,7 @@
 //! isolated git [`worktree`], and verifies it with command [`checks`] run one
 //! by one against a baseline.
 
+pub mod agents;
 pub mod checks;
 pub mod facts;
 pub mod implementer;
