@@ -1,7 +1,6 @@
 //! The Anthropic Messages API: `POST {base_url}/v1/messages`.
 
-use futures::future::BoxFuture;
-use ralph_runtime::{Completion, CompletionRequest, ModelProvider, ProviderError, TokenUsage};
+use ralph_runtime::{Completion, CompletionRequest, TokenUsage};
 use serde::Deserialize;
 use serde_json::json;
 
@@ -76,18 +75,6 @@ impl AnthropicProvider {
         Self::new(ProviderConfig::anthropic(model))
     }
 
-    /// Whether the circuit breaker is open: calls fail fast until [`reset`].
-    ///
-    /// [`reset`]: Self::reset
-    pub fn is_down(&self) -> bool {
-        self.transport.is_down()
-    }
-
-    /// Closes the circuit breaker, for a new round.
-    pub fn reset(&self) {
-        self.transport.reset();
-    }
-
     /// Completes `request`, with this crate's error.
     pub async fn complete_request(
         &self,
@@ -146,15 +133,4 @@ impl AnthropicProvider {
     }
 }
 
-impl ModelProvider for AnthropicProvider {
-    fn complete<'a>(
-        &'a self,
-        caller: &'a str,
-        request: CompletionRequest,
-    ) -> BoxFuture<'a, Result<Completion, ProviderError>> {
-        Box::pin(async move {
-            tracing::debug!(plugin = caller, provider = PROVIDER, "Completing a prompt");
-            Ok(self.complete_request(&request).await?)
-        })
-    }
-}
+crate::http::http_provider!(AnthropicProvider);

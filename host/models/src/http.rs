@@ -293,3 +293,42 @@ fn describe_chain(error: &(dyn std::error::Error + 'static)) -> String {
     }
     description
 }
+
+/// What every HTTP provider shares, around its own `complete_request` and a
+/// `transport` field: the circuit-breaker controls and the `ModelProvider`
+/// implementation (a macro, since `ModelProvider` is another crate's trait
+/// and cannot be implemented for all providers at once).
+macro_rules! http_provider {
+    ($provider:ty) => {
+        impl $provider {
+            /// Whether the circuit breaker is open: calls fail fast until
+            /// [`reset`](Self::reset).
+            pub fn is_down(&self) -> bool {
+                self.transport.is_down()
+            }
+
+            /// Closes the circuit breaker, for a new round.
+            pub fn reset(&self) {
+                self.transport.reset();
+            }
+        }
+
+        impl ralph_runtime::ModelProvider for $provider {
+            fn complete<'a>(
+                &'a self,
+                caller: &'a str,
+                request: ralph_runtime::CompletionRequest,
+            ) -> futures::future::BoxFuture<
+                'a,
+                Result<ralph_runtime::Completion, ralph_runtime::ProviderError>,
+            > {
+                Box::pin(async move {
+                    tracing::debug!(plugin = caller, provider = PROVIDER, "Completing a prompt");
+                    Ok(self.complete_request(&request).await?)
+                })
+            }
+        }
+    };
+}
+
+pub(crate) use http_provider;

@@ -1,7 +1,6 @@
 //! OpenAI-compatible chat completions: `POST {base_url}/chat/completions`.
 
-use futures::future::BoxFuture;
-use ralph_runtime::{Completion, CompletionRequest, ModelProvider, ProviderError, TokenUsage};
+use ralph_runtime::{Completion, CompletionRequest, TokenUsage};
 use serde::Deserialize;
 use serde_json::json;
 
@@ -70,18 +69,6 @@ impl OpenAiProvider {
         Self::new(ProviderConfig::openai(model))
     }
 
-    /// Whether the circuit breaker is open: calls fail fast until [`reset`].
-    ///
-    /// [`reset`]: Self::reset
-    pub fn is_down(&self) -> bool {
-        self.transport.is_down()
-    }
-
-    /// Closes the circuit breaker, for a new round.
-    pub fn reset(&self) {
-        self.transport.reset();
-    }
-
     /// Completes `request`, with this crate's error.
     pub async fn complete_request(
         &self,
@@ -141,15 +128,4 @@ impl OpenAiProvider {
     }
 }
 
-impl ModelProvider for OpenAiProvider {
-    fn complete<'a>(
-        &'a self,
-        caller: &'a str,
-        request: CompletionRequest,
-    ) -> BoxFuture<'a, Result<Completion, ProviderError>> {
-        Box::pin(async move {
-            tracing::debug!(plugin = caller, provider = PROVIDER, "Completing a prompt");
-            Ok(self.complete_request(&request).await?)
-        })
-    }
-}
+crate::http::http_provider!(OpenAiProvider);
