@@ -21,11 +21,27 @@ pub enum Capability {
     Consult,
     /// Call a language model through the `model` interface.
     Complete,
+    /// Read ECS services and CloudWatch Logs through the `aws` interface.
+    Aws,
+    /// Read a Sentry project's issues and events through the `sentry` interface.
+    Sentry,
+    /// Read an Alpaca account, positions and orders through the `alpaca` interface.
+    Alpaca,
+    /// GET allow-listed URLs through the `http-get` interface.
+    HttpGet,
 }
 
 impl Capability {
     /// Every capability this host knows, in a stable order.
-    pub const ALL: [Capability; 3] = [Self::Repository, Self::Consult, Self::Complete];
+    pub const ALL: [Capability; 7] = [
+        Self::Repository,
+        Self::Consult,
+        Self::Complete,
+        Self::Aws,
+        Self::Sentry,
+        Self::Alpaca,
+        Self::HttpGet,
+    ];
 
     /// The capability's name as plugins and configuration spell it.
     pub fn name(self) -> &'static str {
@@ -33,7 +49,22 @@ impl Capability {
             Self::Repository => "repository",
             Self::Consult => "consult",
             Self::Complete => "complete",
+            Self::Aws => "aws",
+            Self::Sentry => "sentry",
+            Self::Alpaca => "alpaca",
+            Self::HttpGet => "http-get",
         }
+    }
+
+    /// Whether this capability reaches an external system. Those are granted
+    /// by the user's approvals (`ralph permissions`), checked by the
+    /// [`IntegrationHost`](crate::integrations::IntegrationHost), not by the
+    /// config's grants.
+    pub fn is_integration(self) -> bool {
+        matches!(
+            self,
+            Self::Aws | Self::Sentry | Self::Alpaca | Self::HttpGet
+        )
     }
 }
 
@@ -45,7 +76,9 @@ impl fmt::Display for Capability {
 
 /// A capability name this host does not know.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
-#[error("unknown capability `{0}` (known: repository, consult, complete)")]
+#[error(
+    "unknown capability `{0}` (known: repository, consult, complete, aws, sentry, alpaca, http-get)"
+)]
 pub struct UnknownCapability(pub String);
 
 impl FromStr for Capability {
@@ -157,10 +190,10 @@ mod tests {
 
     #[test]
     fn an_unknown_capability_name_is_an_error() {
-        let names = vec!["consult".to_owned(), "aws".to_owned()];
+        let names = vec!["consult".to_owned(), "s3".to_owned()];
         assert_eq!(
             parse_requested(&names),
-            Err(UnknownCapability("aws".to_owned()))
+            Err(UnknownCapability("s3".to_owned()))
         );
     }
 

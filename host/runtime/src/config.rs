@@ -194,7 +194,7 @@ mod tests {
     #[test]
     fn an_unknown_grant_is_rejected() {
         let parsed: Result<PluginConfig, _> =
-            serde_json::from_str(r#"{"path": "p.wasm", "world": "check", "grants": ["aws"]}"#);
+            serde_json::from_str(r#"{"path": "p.wasm", "world": "check", "grants": ["network"]}"#);
         assert!(parsed.is_err());
     }
 
