@@ -28,7 +28,8 @@ pub struct Config {
     pub try_runner_up: bool,
     /// The loop's sections, kept as written here and typed (with errors
     /// naming their fields) by the part of Ralph that owns each:
-    /// `bidders`, `specialists`, `checks` and `implementer` by the broker.
+    /// `bidders`, `specialists`, `checks` and `implementer` by the broker,
+    /// `integrations` by `ralph-integrations`.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub bidders: Option<serde_json::Value>,
     #[serde(skip_serializing_if = "Option::is_none")]
@@ -37,6 +38,8 @@ pub struct Config {
     pub checks: Option<serde_json::Value>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub implementer: Option<serde_json::Value>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub integrations: Option<serde_json::Value>,
 }
 
 fn is_false(value: &bool) -> bool {
@@ -75,6 +78,7 @@ impl Default for Config {
             specialists: None,
             checks: None,
             implementer: None,
+            integrations: None,
         }
     }
 }
@@ -387,6 +391,17 @@ mod tests {
             Config::from_slice(config.to_json().as_bytes()).expect("valid"),
             config
         );
+    }
+
+    #[test]
+    fn the_integrations_section_is_kept_as_written() {
+        let config = Config::from_slice(br#"{"integrations": {"aws": {"region": "eu-west-1"}}}"#)
+            .expect("valid");
+        assert_eq!(
+            config.integrations,
+            Some(serde_json::json!({"aws": {"region": "eu-west-1"}}))
+        );
+        assert!(config.to_json().contains("\"integrations\""));
     }
 
     #[test]

@@ -13,6 +13,8 @@
 //!     ├── marketplace.json     the folded state (derived, ignored)
 //!     ├── .state_version       what marketplace.json was folded from (derived, ignored)
 //!     ├── worktrees/<N>/       the git worktree an issue is implemented in (ignored)
+//!     ├── approvals.json       the user's approvals of plugins' integrations (per user, ignored)
+//!     ├── audit/<date>.jsonl   the integration calls plugins made (per user, ignored)
 //!     └── tmp/                 files being written, before they are linked into place (ignored)
 //! ```
 
@@ -25,6 +27,8 @@ pub const IGNORED: &[&str] = &[
     "tmp/",
     "cache/",
     "worktrees/",
+    "approvals.json",
+    "audit/",
 ];
 
 /// The state paths of one repository.
@@ -91,6 +95,16 @@ impl Layout {
         self.ralph_dir().join("worktrees")
     }
 
+    /// The user's approvals of plugins' integration capabilities.
+    pub fn approvals_file(&self) -> PathBuf {
+        self.ralph_dir().join("approvals.json")
+    }
+
+    /// The integration audit log, one `<YYYY-MM-DD>.jsonl` file per UTC day.
+    pub fn audit_dir(&self) -> PathBuf {
+        self.ralph_dir().join("audit")
+    }
+
     pub fn agents_dir(&self) -> PathBuf {
         self.repository.join(".claude").join("agents")
     }
@@ -128,6 +142,12 @@ mod tests {
         assert_eq!(layout.agents_dir(), Path::new("/repo/.claude/agents"));
         assert_eq!(layout.issues_dir(), Path::new("/repo/.ralph/issues"));
         assert_eq!(layout.pulls_dir(), Path::new("/repo/.ralph/pulls"));
+        assert_eq!(
+            layout.approvals_file(),
+            Path::new("/repo/.ralph/approvals.json")
+        );
+        assert_eq!(layout.audit_dir(), Path::new("/repo/.ralph/audit"));
+        assert!(IGNORED.contains(&"approvals.json") && IGNORED.contains(&"audit/"));
         let file = layout.events_dir().join("x.json");
         assert_eq!(layout.display(&file).to_string(), ".ralph/events/x.json");
     }

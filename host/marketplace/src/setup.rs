@@ -132,6 +132,8 @@ mod tests {
         let ignore = fs::read_to_string(layout.gitignore_file()).expect("gitignore");
         assert!(ignore.lines().any(|line| line == "marketplace.json"));
         assert!(ignore.lines().any(|line| line == ".state_version"));
+        assert!(ignore.lines().any(|line| line == "approvals.json"));
+        assert!(ignore.lines().any(|line| line == "audit/"));
         assert_eq!(
             fs::read_to_string(layout.agents_dir().join("broker.md")).expect("agent"),
             "# Broker\n"
