@@ -61,6 +61,69 @@ pub enum Command {
     /// authoring guide.
     #[command(subcommand)]
     Plugin(PluginCommand),
+
+    /// Approve plugins' read-only integrations: aws, sentry, alpaca, http-get
+    ///
+    /// A plugin that requests an integration capability in its metadata may
+    /// use it only once you approve it here (or answer `a` at the terminal
+    /// prompt). Approvals are yours: they live in `.ralph/approvals.json`,
+    /// which git ignores. `docs/integrations.md` says what each capability
+    /// can read.
+    #[command(subcommand)]
+    Permissions(PermissionsCommand),
+
+    /// Show the integration calls plugins made, from `.ralph/audit/`
+    ///
+    /// One row per call, denied and rate-limited ones included: when, which
+    /// plugin, capability and operation, how it ended, how long it took and
+    /// how many bytes the plugin got. Parameters and errors are in `--json`
+    /// (redacted, like everything in the log). Lines of the log that cannot
+    /// be read are reported on standard error and skipped.
+    #[command(after_help = "Examples:\n  \
+ralph audit --since 1h\n  \
+ralph audit --since 2026-11-20 --json | jq 'select(.status != \"ok\")'")]
+    Audit {
+        /// Only calls at or after this: a UTC date (2026-11-20), an RFC 3339
+        /// time, or a duration back from now (30m, 1h, 7d)
+        #[arg(long, value_name = "WHEN")]
+        since: Option<String>,
+        /// Print the log's JSON lines instead of a table
+        #[arg(long)]
+        json: bool,
+    },
+}
+
+#[derive(Debug, Subcommand)]
+pub enum PermissionsCommand {
+    /// List the approvals, by plugin
+    List(JsonFlag),
+
+    /// Approve CAPABILITY for PLUGIN
+    ///
+    /// Only integration capabilities are approved here: aws, sentry, alpaca,
+    /// http-get. The plugin must also request the capability in its
+    /// metadata; for http-get, the URLs it may read are listed under
+    /// `integrations.http_get.allow` in `.ralph/config.json`.
+    #[command(after_help = "Example:\n  ralph permissions grant status-reader aws")]
+    Grant {
+        /// The plugin's name, as its metadata gives it
+        #[arg(value_name = "PLUGIN")]
+        plugin: String,
+        /// aws, sentry, alpaca or http-get
+        #[arg(value_name = "CAPABILITY")]
+        capability: String,
+    },
+
+    /// Withdraw an approval; the plugin's next call is denied
+    #[command(after_help = "Example:\n  ralph permissions revoke status-reader aws")]
+    Revoke {
+        /// The plugin's name
+        #[arg(value_name = "PLUGIN")]
+        plugin: String,
+        /// aws, sentry, alpaca or http-get
+        #[arg(value_name = "CAPABILITY")]
+        capability: String,
+    },
 }
 
 #[derive(Debug, Subcommand)]

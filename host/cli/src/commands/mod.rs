@@ -9,9 +9,11 @@ use ralph_marketplace::layout::find_repository_root;
 use crate::cli::{Cli, Command};
 use crate::exit::{Exit, Failure, Outcome};
 
+mod audit;
 mod demo;
 mod issues;
 mod marketplace;
+mod permissions;
 mod plugin;
 mod run_loop;
 
@@ -24,6 +26,12 @@ pub fn run(cli: Cli) -> Outcome {
             marketplace::run(&Layout::new(repository(cli.repo)?), command)
         }
         Command::Plugin(command) => plugin::run(cli.repo, command),
+        Command::Permissions(command) => {
+            permissions::run(&Layout::new(repository(cli.repo)?), command)
+        }
+        Command::Audit { since, json } => {
+            audit::run(&Layout::new(repository(cli.repo)?), since.as_deref(), json)
+        }
     }
 }
 

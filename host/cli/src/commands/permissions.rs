@@ -1,0 +1,165 @@
+//! `ralph permissions`: the user's approvals of integration capabilities.
+
+use std::io::Write;
+
+use ralph_integrations::approvals::{Approvals, ApprovalsError, ApprovalsFile};
+use ralph_marketplace::Layout;
+use ralph_marketplace::layout::IGNORED;
+use ralph_runtime::capabilities::Capability;
+
+use crate::cli::PermissionsCommand;
+use crate::exit::{Exit, Failure, Outcome};
+
+/// The capabilities `grant` and `revoke` take, as the user types them.
+const GRANTABLE: &str = "aws, sentry, alpaca, http-get";
+
+pub fn run(layout: &Layout, command: PermissionsCommand) -> Outcome {
+    let file = ApprovalsFile::new(layout.approvals_file());
+    match command {
+        PermissionsCommand::List(flag) => list(layout, &file, flag.json),
+        PermissionsCommand::Grant { plugin, capability } => {
+            let capability = integration(&capability)?;
+            check_plugin(&plugin)?;
+            let added = file.grant(&plugin, capability).map_err(failure)?;
+            keep_ignored(layout);
+            let shown = layout.display(file.path());
+            if added {
+                println!("Approved `{capability}` for plugin `{plugin}` in {shown}");
+            } else {
+                println!("Plugin `{plugin}` already has `{capability}` ({shown})");
+            }
+            Ok(Exit::Success)
+        }
+        PermissionsCommand::Revoke { plugin, capability } => {
+            let capability = integration(&capability)?;
+            let removed = file.revoke(&plugin, capability).map_err(failure)?;
+            if removed {
+                println!("Withdrew `{capability}` from plugin `{plugin}`");
+            } else {
+                println!("Plugin `{plugin}` did not have `{capability}`; nothing changed");
+            }
+            Ok(Exit::Success)
+        }
+    }
+}
+
+fn list(layout: &Layout, file: &ApprovalsFile, json: bool) -> Outcome {
+    let approvals = file.load().map_err(failure)?;
+    let mut stdout = std::io::stdout().lock();
+    let text = if json {
+        let mut text = serde_json::to_string_pretty(&serde_json::json!({
+            "file": layout.display(file.path()).to_string(),
+            "approvals": approvals.approvals,
+        }))
+        .map_err(Failure::problem)?;
+        text.push('\n');
+        text
+    } else {
+        render(layout, file, &approvals)
+    };
+    stdout
+        .write_all(text.as_bytes())
+        .map_err(Failure::problem)?;
+    Ok(Exit::Success)
+}
+
+fn render(layout: &Layout, file: &ApprovalsFile, approvals: &Approvals) -> String {
+    if approvals.approvals.is_empty() {
+        return format!(
+            "No integration is approved ({}).\nApprove one with `ralph permissions grant PLUGIN CAPABILITY` ({GRANTABLE}).\n",
+            layout.display(file.path())
+        );
+    }
+    let width = approvals
+        .approvals
+        .keys()
+        .map(|plugin| plugin.chars().count())
+        .max()
+        .unwrap_or(0)
+        .max("plugin".len());
+    let mut text = format!("Approvals in {}\n\n", layout.display(file.path()));
+    text.push_str(&format!("{:<width$}  capabilities\n", "plugin"));
+    for (plugin, capabilities) in &approvals.approvals {
+        let names: Vec<_> = capabilities
+            .iter()
+            .map(|capability| capability.name())
+            .collect();
+        text.push_str(&format!("{plugin:<width$}  {}\n", names.join(", ")));
+    }
+    text
+}
+
+/// The capability the user named, if it is an integration capability.
+fn integration(name: &str) -> Result<Capability, Failure> {
+    match name.parse::<Capability>() {
+        Ok(capability) if capability.is_integration() => Ok(capability),
+        Ok(capability) => Err(Failure::message(
+            Exit::BadInput,
+            format!(
+                "`{capability}` is granted in .ralph/config.json, not here; \
+                 `ralph permissions` approves integrations: {GRANTABLE}"
+            ),
+        )),
+        Err(_) => Err(Failure::message(
+            Exit::BadInput,
+            format!("unknown capability `{name}`; known integration capabilities: {GRANTABLE}"),
+        )),
+    }
+}
+
+fn check_plugin(plugin: &str) -> Result<(), Failure> {
+    if plugin.is_empty()
+        || plugin
+            .chars()
+            .any(|character| character.is_whitespace() || character.is_control())
+    {
+        return Err(Failure::message(
+            Exit::BadInput,
+            format!("`{plugin}` is not a plugin name: it must be non-empty, without spaces"),
+        ));
+    }
+    Ok(())
+}
+
+fn failure(error: ApprovalsError) -> Failure {
+    match error {
+        ApprovalsError::Malformed { .. } | ApprovalsError::NotIntegration(_) => {
+            Failure::bad_input(error)
+        }
+        ApprovalsError::Read { .. } | ApprovalsError::Write { .. } => Failure::problem(error),
+    }
+}
+
+/// Adds Ralph's per-user files to an existing `.ralph/.gitignore` written
+/// before they existed, so approvals and audit logs are never committed.
+fn keep_ignored(layout: &Layout) {
+    let path = layout.gitignore_file();
+    let Ok(text) = std::fs::read_to_string(&path) else {
+        return;
+    };
+    let missing: Vec<&str> = ["approvals.json", "audit/"]
+        .into_iter()
+        .filter(|entry| IGNORED.contains(entry) && !text.lines().any(|line| line.trim() == *entry))
+        .collect();
+    if missing.is_empty() {
+        return;
+    }
+    let mut addition = String::new();
+    if !text.is_empty() && !text.ends_with('\n') {
+        addition.push('\n');
+    }
+    for entry in missing {
+        addition.push_str(entry);
+        addition.push('\n');
+    }
+    let appended = std::fs::OpenOptions::new()
+        .append(true)
+        .open(&path)
+        .and_then(|mut file| file.write_all(addition.as_bytes()));
+    if let Err(error) = appended {
+        eprintln!(
+            "warning: {}: cannot add the approvals to it: {error}",
+            layout.display(&path)
+        );
+    }
+}
