@@ -29,5 +29,5 @@ pub use audit::{AuditEntry, AuditLog, AuditStatus};
 pub use config::{ConfigError, IntegrationsConfig};
 pub use environment::Environment;
 pub use gateway::Gateway;
-pub use prompt::{Approver, Decision, NonInteractive, TerminalApprover};
+pub use prompt::{Approver, Decision, NonInteractive, TerminalApprover, default_approver};
 pub use redact::Redactor;

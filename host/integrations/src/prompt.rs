@@ -5,7 +5,7 @@
 //! else [`NonInteractive`] denies and says how to grant.
 
 use std::io::{BufRead, Write};
-use std::sync::Mutex;
+use std::sync::{Arc, Mutex};
 
 use ralph_runtime::capabilities::Capability;
 
@@ -117,6 +117,15 @@ impl Approver for TerminalApprover {
     }
 }
 
+/// The terminal prompt when standard input and standard error are
+/// terminals, else [`NonInteractive`].
+pub fn default_approver() -> Arc<dyn Approver> {
+    match TerminalApprover::detect() {
+        Some(terminal) => Arc::new(terminal),
+        None => Arc::new(NonInteractive),
+    }
+}
+
 /// Answers from a list, in order, then denies; for tests and scripted runs.
 pub struct Scripted {
     answers: Mutex<std::collections::VecDeque<Decision>>,
@@ -158,8 +167,6 @@ impl Approver for Scripted {
 
 #[cfg(test)]
 mod tests {
-    use std::sync::Arc;
-
     use super::*;
 
     const REQUEST: Request<'static> = Request {
@@ -231,6 +238,17 @@ mod tests {
                     .to_owned()
             )
         );
+    }
+
+    #[test]
+    fn without_a_terminal_the_default_approver_denies() {
+        // Tests run with standard input not a terminal (cargo test, CI).
+        if TerminalApprover::detect().is_none() {
+            assert!(matches!(
+                default_approver().decide(REQUEST),
+                Decision::Deny(_)
+            ));
+        }
     }
 
     #[test]

@@ -75,6 +75,34 @@ async fn a_body_over_the_cap_is_cut_and_marked() {
 }
 
 #[tokio::test]
+async fn a_body_exactly_at_the_cap_is_whole() {
+    let server = Server::start(|_| Answer::text(200, &"y".repeat(1000))).await;
+    let setup = setup(&[server.origin()], 1000);
+    let IntegrationReply::Http(response) = get(&setup, &server.origin()).await.expect("fetched")
+    else {
+        panic!("wrong reply");
+    };
+    assert_eq!(response.body.len(), 1000);
+    assert!(!response.truncated);
+}
+
+#[tokio::test]
+async fn a_service_that_is_down_fails_saying_so() {
+    let port = std::net::TcpListener::bind("127.0.0.1:0")
+        .and_then(|listener| listener.local_addr())
+        .expect("free port")
+        .port();
+    let origin = format!("http://localhost:{port}");
+    let setup = setup(std::slice::from_ref(&origin), 1000);
+    let error = get(&setup, &origin).await.expect_err("nothing listens");
+    assert_eq!(
+        error,
+        IntegrationError::Failed("http-get: could not connect".to_owned())
+    );
+    assert_eq!(setup.audit()[0].status, AuditStatus::Failed);
+}
+
+#[tokio::test]
 async fn secrets_in_the_body_are_redacted() {
     let server = Server::start(|_| {
         Answer::text(
