@@ -1,11 +1,9 @@
 //! `http-get` through the gateway: the allow-list holds against every
 //! escape, redirects are re-checked, bodies are capped.
 
-mod common;
-
 use std::sync::Arc;
 
-use common::{Answer, Server, Setup, caller};
+use crate::common::{Answer, Server, Setup, caller};
 use ralph_integrations::NonInteractive;
 use ralph_integrations::audit::AuditStatus;
 use ralph_runtime::capabilities::Capability;

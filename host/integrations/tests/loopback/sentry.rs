@@ -1,10 +1,8 @@
 //! Sentry through the gateway, against a loopback stand-in.
 
-mod common;
-
 use std::sync::Arc;
 
-use common::{Answer, Server, Setup, caller};
+use crate::common::{Answer, Server, Setup, caller};
 use ralph_integrations::NonInteractive;
 use ralph_integrations::audit::AuditStatus;
 use ralph_runtime::capabilities::Capability;

@@ -1,12 +1,10 @@
 //! The gateway's checks, in order: requested, approved, rate-limited; and
 //! every outcome audited.
 
-mod common;
-
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use common::{Setup, caller};
+use crate::common::{Setup, caller};
 use ralph_integrations::audit::AuditStatus;
 use ralph_integrations::gateway::{GatewayError, Paths};
 use ralph_integrations::prompt::Scripted;
@@ -224,7 +222,7 @@ async fn a_burst_beyond_the_limit_waits_then_fails_past_the_deadline() {
         "the third call waited for its token: {:?}",
         start.elapsed()
     );
-    let hurried = common::caller("reader", &[Capability::Sentry], 0);
+    let hurried = caller("reader", &[Capability::Sentry], 0);
     let error = setup
         .gateway
         .perform(&hurried, sentry_call())
@@ -272,7 +270,7 @@ async fn the_gateway_is_the_runtimes_integration_host() {
 
 #[tokio::test]
 async fn no_reply_leaves_without_its_audit_line() {
-    let server = common::Server::start(|_| common::Answer::text(200, "fine")).await;
+    let server = crate::common::Server::start(|_| crate::common::Answer::text(200, "fine")).await;
     let directory = tempfile::tempdir().expect("temp dir");
     let blocker = directory.path().join("audit");
     std::fs::write(&blocker, "a file where the audit directory should be").expect("write");
