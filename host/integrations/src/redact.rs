@@ -17,9 +17,10 @@ pub const REDACTED: &str = "[REDACTED]";
 const SHORTEST_LITERAL: usize = 4;
 
 /// Patterns for credential-shaped text; the first group, when there is
-/// one, is kept.
+/// one, is kept. Access key ids are matched even when glued to other text:
+/// redacting too much is better than too little.
 const PATTERNS: &[&str] = &[
-    r"\b((?:AKIA|ASIA))[A-Z0-9]{16}\b",
+    r"((?:AKIA|ASIA))[A-Z0-9]{16}",
     r#"(?i)(\bbearer\s+)[A-Za-z0-9._~+/=-]+"#,
     r#"(?i)(\bauthorization"?\s*[:=]\s*"?)[^\r\n",}]+"#,
     r#"(?i)(\baws_secret_access_key"?\s*[:=]\s*"?)[^\s"',;&}]+"#,
@@ -219,5 +220,29 @@ mod tests {
                 count: 3
             }
         );
+    }
+
+    proptest::proptest! {
+        #[test]
+        fn a_known_secret_never_survives_whatever_surrounds_it(
+            secret in "[a-z0-9]{4,40}",
+            before in "\\PC{0,60}",
+            after in "\\PC{0,60}",
+        ) {
+            let redactor = Redactor::new([secret.clone()]);
+            let redacted = redactor.redact(&format!("{before}{secret}{after}"));
+            proptest::prop_assert!(!redacted.contains(&secret), "{redacted}");
+        }
+
+        #[test]
+        fn an_access_key_id_never_survives(
+            prefix in "AKIA|ASIA",
+            rest in "[A-Z0-9]{16}",
+            before in "[ a-z:=]{0,20}",
+        ) {
+            let key = format!("{prefix}{rest}");
+            let redacted = Redactor::new([]).redact(&format!("{before}{key} "));
+            proptest::prop_assert!(!redacted.contains(&key), "{redacted}");
+        }
     }
 }
