@@ -101,6 +101,38 @@ async fn a_service_that_is_down_fails_saying_so() {
 }
 
 #[tokio::test]
+async fn a_service_that_never_answers_fails_at_the_calls_deadline() {
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
+        .await
+        .expect("bind");
+    let port = listener.local_addr().expect("address").port();
+    let silent = tokio::spawn(async move {
+        let mut held = Vec::new();
+        while let Ok((stream, _)) = listener.accept().await {
+            held.push(stream);
+        }
+    });
+    let origin = format!("http://localhost:{port}");
+    let setup = setup(std::slice::from_ref(&origin), 1000);
+    let started = std::time::Instant::now();
+    let error = setup
+        .gateway
+        .perform(
+            &caller(PLUGIN, &[Capability::HttpGet], 1),
+            IntegrationCall::HttpGet { url: origin },
+        )
+        .await
+        .expect_err("no answer");
+    assert_eq!(
+        error,
+        IntegrationError::Failed("http:GET: the call's deadline passed".to_owned())
+    );
+    assert!(started.elapsed() < std::time::Duration::from_secs(5));
+    assert_eq!(setup.audit()[0].status, AuditStatus::Failed);
+    silent.abort();
+}
+
+#[tokio::test]
 async fn secrets_in_the_body_are_redacted() {
     let server = Server::start(|_| {
         Answer::text(
