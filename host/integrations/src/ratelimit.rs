@@ -106,16 +106,19 @@ impl TokenBucket {
         if state.tokens >= 0.0 {
             return Ok(now);
         }
-        let wait = Duration::from_secs_f64(-state.tokens / self.limit.per_second);
-        let ready_at = now + wait;
-        if ready_at > deadline {
-            state.tokens += 1.0;
-            return Err(Throttled {
-                wait,
-                limit: self.limit,
-            });
+        // A rate so small that the wait does not fit a duration waits forever.
+        let wait = Duration::try_from_secs_f64(-state.tokens / self.limit.per_second)
+            .unwrap_or(Duration::MAX);
+        match now.checked_add(wait) {
+            Some(ready_at) if ready_at <= deadline => Ok(ready_at),
+            _ => {
+                state.tokens += 1.0;
+                Err(Throttled {
+                    wait,
+                    limit: self.limit,
+                })
+            }
         }
-        Ok(ready_at)
     }
 }
 
@@ -209,6 +212,15 @@ mod tests {
             .await
             .expect("next");
         assert_eq!(Instant::now() - start, Duration::from_secs(1));
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn a_vanishingly_small_rate_throttles_instead_of_overflowing() {
+        let bucket = TokenBucket::new(limit(1e-300, 1));
+        let deadline = Instant::now() + Duration::from_secs(3600);
+        bucket.acquire(deadline).await.expect("the burst");
+        let throttled = bucket.acquire(deadline).await.expect_err("throttled");
+        assert_eq!(throttled.wait, Duration::MAX);
     }
 
     #[tokio::test(start_paused = true)]
