@@ -145,3 +145,36 @@ fn an_empty_list_says_how_to_approve() {
     assert!(output.status.success());
     assert!(text(&output.stdout).contains("ralph permissions grant PLUGIN CAPABILITY"));
 }
+
+#[test]
+fn list_shows_the_allow_lists_and_checks_the_integrations_config() {
+    let repository = Repository::set_up();
+    let config = repository.path().join(".ralph/config.json");
+    std::fs::write(
+        &config,
+        r#"{"integrations": {"http_get": {"allow": {"status-reader": ["https://status.example.com"]}}}}"#,
+    )
+    .expect("write config");
+    let output = repository.ralph(&["permissions", "list"]);
+    assert!(output.status.success(), "{}", text(&output.stderr));
+    assert!(
+        text(&output.stdout).contains("  status-reader: https://status.example.com:443\n"),
+        "{}",
+        text(&output.stdout)
+    );
+    let json: serde_json::Value = serde_json::from_str(&text(
+        &repository.ralph(&["permissions", "list", "--json"]).stdout,
+    ))
+    .expect("json");
+    assert_eq!(
+        json["http_get_allow"]["status-reader"],
+        serde_json::json!(["https://status.example.com:443"])
+    );
+
+    std::fs::write(&config, r#"{"integrations": {"http_get": {"alow": {}}}}"#).expect("write");
+    let output = repository.ralph(&["permissions", "list"]);
+    assert_eq!(output.status.code(), Some(2));
+    let message = text(&output.stderr);
+    assert!(message.contains(".ralph/config.json"), "{message}");
+    assert!(message.contains("integrations.http_get.alow"), "{message}");
+}

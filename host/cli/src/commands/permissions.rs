@@ -1,10 +1,12 @@
 //! `ralph permissions`: the user's approvals of integration capabilities.
 
+use std::collections::BTreeMap;
 use std::io::Write;
 
+use ralph_integrations::IntegrationsConfig;
 use ralph_integrations::approvals::{Approvals, ApprovalsError, ApprovalsFile};
-use ralph_marketplace::Layout;
 use ralph_marketplace::layout::IGNORED;
+use ralph_marketplace::{Config, Layout};
 use ralph_runtime::capabilities::Capability;
 
 use crate::cli::PermissionsCommand;
@@ -45,31 +47,77 @@ pub fn run(layout: &Layout, command: PermissionsCommand) -> Outcome {
 
 fn list(layout: &Layout, file: &ApprovalsFile, json: bool) -> Outcome {
     let approvals = file.load().map_err(failure)?;
-    let mut stdout = std::io::stdout().lock();
+    let allowed = allow_lists(layout)?;
     let text = if json {
         let mut text = serde_json::to_string_pretty(&serde_json::json!({
             "file": layout.display(file.path()).to_string(),
             "approvals": approvals.approvals,
+            "http_get_allow": allowed,
         }))
         .map_err(Failure::problem)?;
         text.push('\n');
         text
     } else {
-        render(layout, file, &approvals)
+        render(layout, file, &approvals, &allowed)
     };
-    stdout
+    std::io::stdout()
+        .lock()
         .write_all(text.as_bytes())
         .map_err(Failure::problem)?;
     Ok(Exit::Success)
 }
 
-fn render(layout: &Layout, file: &ApprovalsFile, approvals: &Approvals) -> String {
-    if approvals.approvals.is_empty() {
-        return format!(
+/// The `http-get` allow-list of each plugin, from the config's
+/// `integrations` section (checked, so a mistake there shows up here).
+fn allow_lists(layout: &Layout) -> Result<BTreeMap<String, Vec<String>>, Failure> {
+    let path = layout.config_file();
+    if !path.exists() {
+        return Ok(BTreeMap::new());
+    }
+    let config = Config::load(&path).map_err(Failure::bad_input)?;
+    let integrations =
+        IntegrationsConfig::from_value(config.integrations.as_ref()).map_err(|error| {
+            Failure::bad_input(anyhow::anyhow!("{}: {error}", layout.display(&path)))
+        })?;
+    Ok(integrations
+        .http_get
+        .allow
+        .iter()
+        .map(|(plugin, rules)| {
+            (
+                plugin.clone(),
+                rules.iter().map(ToString::to_string).collect(),
+            )
+        })
+        .collect())
+}
+
+fn render(
+    layout: &Layout,
+    file: &ApprovalsFile,
+    approvals: &Approvals,
+    allowed: &BTreeMap<String, Vec<String>>,
+) -> String {
+    let mut text = if approvals.approvals.is_empty() {
+        format!(
             "No integration is approved ({}).\nApprove one with `ralph permissions grant PLUGIN CAPABILITY` ({GRANTABLE}).\n",
             layout.display(file.path())
+        )
+    } else {
+        approved(layout, file, approvals)
+    };
+    if !allowed.is_empty() {
+        text.push_str(
+            "\nhttp-get allow-lists (integrations.http_get.allow in .ralph/config.json)\n",
         );
+        for (plugin, rules) in allowed {
+            text.push_str(&format!("  {plugin}: {}\n", rules.join(", ")));
+        }
     }
+    text
+}
+
+fn approved(layout: &Layout, file: &ApprovalsFile, approvals: &Approvals) -> String {
     let width = approvals
         .approvals
         .keys()
