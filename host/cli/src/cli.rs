@@ -95,7 +95,12 @@ ralph audit --since 2026-11-20 --json | jq 'select(.status != \"ok\")'")]
 
 #[derive(Debug, Subcommand)]
 pub enum PermissionsCommand {
-    /// List the approvals, by plugin
+    /// List the approvals and the http-get allow-lists, by plugin
+    ///
+    /// Approvals come from `.ralph/approvals.json`, allow-lists from
+    /// `integrations.http_get.allow` in `.ralph/config.json`, which is
+    /// checked: a mistake in the `integrations` section is exit 2 naming
+    /// the field.
     List(JsonFlag),
 
     /// Approve CAPABILITY for PLUGIN
