@@ -42,7 +42,13 @@ pub enum RoundEnd {
     /// A stop was requested mid-round; nothing was recorded for the
     /// unfinished attempt and the worktree is left as it was.
     Interrupted,
+    /// A model provider stayed over its usage limit: nothing was recorded
+    /// for the round and no budget was spent.
+    ProviderUnavailable { reason: String },
 }
+
+/// A round's proposals, or why a model provider could not make them.
+type Collected = Result<Vec<(String, Proposal)>, String>;
 
 /// A proposal with its anonymous label and scores.
 pub struct Scored {
@@ -121,7 +127,7 @@ impl Session {
         state: &RoundState,
         place: Place,
         progress: &mut dyn Progress,
-    ) -> Result<Vec<(String, Proposal)>, LoopError> {
+    ) -> Result<Collected, LoopError> {
         let participants: Vec<(String, Arc<BidderPlugin>)> = self
             .bidders
             .iter()
@@ -133,6 +139,11 @@ impl Session {
             .map(|(id, plugin)| (plugin.clone(), self.request(state, id)))
             .collect();
         let results = self.runtime.propose_round(&entries).await;
+        // A usage limit is the provider's, not the bidders': nobody's turn
+        // is recorded as an error.
+        if let Some(reason) = self.models.plugins_unavailable() {
+            return Ok(Err(reason));
+        }
         let mut arrived: Vec<(std::time::Duration, String, Result<Proposal, String>)> =
             participants
                 .iter()
@@ -177,7 +188,7 @@ impl Session {
                 }
             }
         }
-        Ok(usable)
+        Ok(Ok(usable))
     }
 
     /// Scores and ranks proposals (best first), labelled in submission order.
@@ -235,7 +246,12 @@ impl Session {
             iteration: self.used,
         };
         let work = Work::from_requirements(&self.issue.requirements());
-        let proposals = self.collect_proposals(state, place, progress).await?;
+        // Every round may call a provider the previous round found down.
+        self.models.new_round();
+        let proposals = match self.collect_proposals(state, place, progress).await? {
+            Ok(proposals) => proposals,
+            Err(reason) => return Ok((RoundEnd::ProviderUnavailable { reason }, Vec::new())),
+        };
         let ranked = self.score(proposals, &work);
         for entry in &ranked {
             progress.step(Step::ProposalReceived {
@@ -298,9 +314,14 @@ impl Session {
         });
         let implemented = self
             .implementer
-            .implement(&self.worktree, &winner.proposal, self.provider.as_ref())
+            .implement(&self.worktree, &winner.proposal, self.models.implementer())
             .await;
         if let Err(error) = implemented {
+            if let Some(reason) = self.models.implementer_unavailable() {
+                self.worktree.discard_changes().map_err(LoopError::failed)?;
+                self.refund(&winner.bot_id);
+                return Ok(RoundEnd::ProviderUnavailable { reason });
+            }
             return self.unimplemented(winner, place, error, progress);
         }
         let stats = self.worktree.stats().map_err(LoopError::failed)?;

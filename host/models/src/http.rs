@@ -12,6 +12,9 @@ use crate::config::{ApiKey, ProviderConfig};
 use crate::error::{ModelError, describe_timeout};
 use crate::retry::{backoff, is_transient_status, jitter_from_clock, parse_retry_after};
 
+/// At most this many usage-limit waits per call go uncounted as attempts.
+const USAGE_LIMIT_WAITS: u32 = 16;
+
 /// How much of an error body is kept in an error message.
 const EXCERPT_CHARACTERS: usize = 300;
 
@@ -29,6 +32,8 @@ enum AttemptFailure {
     Transient {
         description: String,
         retry_after: Option<Duration>,
+        /// HTTP 429 or 529: the service is over its usage or rate limit.
+        usage_limit: bool,
     },
     /// Another attempt would fail the same way.
     Final(ModelError),
@@ -119,6 +124,12 @@ impl Transport {
 
     /// Posts `body` to `url`, retrying transient failures, and returns the
     /// body of the first successful answer.
+    ///
+    /// A 429 or 529 with `Retry-After` is a usage limit: waiting for it is
+    /// not a failed attempt, so it does not use up `max_attempts` (at most
+    /// [`USAGE_LIMIT_WAITS`] such waits are made); the waits still count
+    /// towards `max_total_wait`, and a limit that outlasts it ends the call
+    /// with [`ModelError::UsageLimited`].
     pub(crate) async fn post(
         &self,
         url: &str,
@@ -128,28 +139,44 @@ impl Transport {
         let max_attempts = policy.max_attempts.max(1);
         let mut waited = Duration::ZERO;
         let mut attempts = 0;
+        let mut usage_waits = 0;
         let mut last = String::new();
         while attempts < max_attempts {
-            attempts += 1;
             match self.attempt(url, body).await {
                 Ok(bytes) => return Ok(bytes),
                 Err(AttemptFailure::Final(error)) => return Err(error),
                 Err(AttemptFailure::Transient {
                     description,
                     retry_after,
+                    usage_limit,
                 }) => {
                     last = description;
+                    let counts =
+                        !(usage_limit && retry_after.is_some()) || usage_waits >= USAGE_LIMIT_WAITS;
+                    if counts {
+                        attempts += 1;
+                    } else {
+                        usage_waits += 1;
+                    }
                     if attempts == max_attempts {
                         break;
                     }
                     let wait = retry_after
-                        .unwrap_or_else(|| backoff(policy, attempts, jitter_from_clock()));
+                        .unwrap_or_else(|| backoff(policy, attempts.max(1), jitter_from_clock()));
                     if waited.saturating_add(wait) > policy.max_total_wait {
                         tracing::warn!(
                             provider = self.provider,
                             wait_ms = wait.as_millis(),
                             "Not retrying: the wait would exceed the retry budget"
                         );
+                        if usage_limit && retry_after.is_some() {
+                            return Err(ModelError::UsageLimited {
+                                provider: self.provider,
+                                model: self.config.model.clone(),
+                                waited_secs: waited.as_secs(),
+                                retry_after_secs: wait.as_secs(),
+                            });
+                        }
                         break;
                     }
                     tracing::info!(
@@ -187,6 +214,7 @@ impl Transport {
             .map_err(|error| AttemptFailure::Transient {
                 description: self.describe_transport_error(&error),
                 retry_after: None,
+                usage_limit: false,
             })?;
         let status = response.status();
         if status.is_success() {
@@ -195,6 +223,7 @@ impl Transport {
                 Err(error) if error.is_timeout() => Err(AttemptFailure::Transient {
                     description: describe_timeout(self.config.total_timeout),
                     retry_after: None,
+                    usage_limit: false,
                 }),
                 Err(error) => Err(AttemptFailure::Final(ModelError::Truncated {
                     provider: self.provider,
@@ -231,6 +260,7 @@ impl Transport {
                     Err(AttemptFailure::Transient {
                         description: format!("HTTP {}: {excerpt}", status.as_u16()),
                         retry_after,
+                        usage_limit: matches!(status.as_u16(), 429 | 529),
                     })
                 } else {
                     Err(AttemptFailure::Final(ModelError::Status {
