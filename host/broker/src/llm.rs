@@ -14,7 +14,7 @@ use std::sync::Arc;
 
 use ralph_marketplace::{Config, ConfigError};
 use ralph_models::{
-    Backend, BuiltinReplay, LlmSettings, ProviderKind, RoutingProvider, SettingsError,
+    Backend, BuiltinReplay, LlmSettings, ProviderKind, RoutingProvider, SettingsError, Unavailable,
     build_provider, process_environment,
 };
 use ralph_runtime::{ModelProvider, Recording, RecordingProvider};
@@ -216,12 +216,12 @@ impl Models {
     }
 
     /// Why the plugins' providers cannot be used this round, if they cannot.
-    pub fn plugins_unavailable(&self) -> Option<String> {
+    pub fn plugins_unavailable(&self) -> Option<Unavailable> {
         self.routing.unavailable()
     }
 
     /// Why the implementer's provider cannot be used this round, if it cannot.
-    pub fn implementer_unavailable(&self) -> Option<String> {
+    pub fn implementer_unavailable(&self) -> Option<Unavailable> {
         self.implementer_backend.unavailable()
     }
 }

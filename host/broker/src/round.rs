@@ -4,6 +4,7 @@
 
 use std::sync::Arc;
 
+use ralph_models::Unavailable;
 use ralph_runtime::{
     BidderPlugin, CheckInput, IssueSpec, Proposal, ProposalRequest,
     Requirement as PluginRequirement, RoundContext,
@@ -48,7 +49,18 @@ pub enum RoundEnd {
 }
 
 /// A round's proposals, or why a model provider could not make them.
-type Collected = Result<Vec<(String, Proposal)>, String>;
+type Collected = Result<Vec<(String, Proposal)>, Unavailable>;
+
+/// The round's end when a provider is unavailable: a usage limit ends the
+/// loop for now; a refused key or an unknown model is the config's fault.
+fn unavailable_end(unavailable: Unavailable) -> Result<RoundEnd, LoopError> {
+    match unavailable {
+        Unavailable::UsageLimited(reason) => Ok(RoundEnd::ProviderUnavailable { reason }),
+        Unavailable::Misconfigured(reason) => Err(LoopError::BadInput(format!(
+            "{reason}. Nothing was recorded for this round; fix the llm settings or the key and run the loop again"
+        ))),
+    }
+}
 
 /// A proposal with its anonymous label and scores.
 pub struct Scored {
@@ -139,8 +151,8 @@ impl Session {
             .map(|(id, plugin)| (plugin.clone(), self.request(state, id)))
             .collect();
         let results = self.runtime.propose_round(&entries).await;
-        // A usage limit is the provider's, not the bidders': nobody's turn
-        // is recorded as an error.
+        // A usage limit or a refused key is the provider's fault, not the
+        // bidders': nobody's turn is recorded as an error.
         if let Some(reason) = self.models.plugins_unavailable() {
             return Ok(Err(reason));
         }
@@ -250,7 +262,7 @@ impl Session {
         self.models.new_round();
         let proposals = match self.collect_proposals(state, place, progress).await? {
             Ok(proposals) => proposals,
-            Err(reason) => return Ok((RoundEnd::ProviderUnavailable { reason }, Vec::new())),
+            Err(unavailable) => return Ok((unavailable_end(unavailable)?, Vec::new())),
         };
         let ranked = self.score(proposals, &work);
         for entry in &ranked {
@@ -317,10 +329,10 @@ impl Session {
             .implement(&self.worktree, &winner.proposal, self.models.implementer())
             .await;
         if let Err(error) = implemented {
-            if let Some(reason) = self.models.implementer_unavailable() {
+            if let Some(unavailable) = self.models.implementer_unavailable() {
                 self.worktree.discard_changes().map_err(LoopError::failed)?;
                 self.refund(&winner.bot_id);
-                return Ok(RoundEnd::ProviderUnavailable { reason });
+                return unavailable_end(unavailable);
             }
             return self.unimplemented(winner, place, error, progress);
         }

@@ -32,7 +32,7 @@ pub use anthropic::AnthropicProvider;
 pub use config::{ApiKey, ProviderConfig, RetryPolicy};
 pub use error::ModelError;
 pub use openai::OpenAiProvider;
-pub use routing::{Backend, BuiltinReplay, RoutingProvider, build_provider};
+pub use routing::{Backend, BuiltinReplay, RoutingProvider, Unavailable, build_provider};
 pub use settings::{
     LlmSettings, ProviderKind, ResolvedBackend, ResolvedLlm, SettingsError, key_variable,
     process_environment,

@@ -25,6 +25,36 @@ pub struct BuiltinReplay {
     pub text: String,
 }
 
+/// Why a provider cannot be used for the rest of a round: a failure that is
+/// the provider's, not the calling plugin's.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Unavailable {
+    /// Still over its usage limit after the wait budget: try again later.
+    UsageLimited(String),
+    /// The key was refused, or the model or base URL is unknown: fix the
+    /// settings or the key.
+    Misconfigured(String),
+}
+
+impl Unavailable {
+    /// What happened, naming the provider and the model (never the key).
+    pub fn reason(&self) -> &str {
+        match self {
+            Unavailable::UsageLimited(reason) | Unavailable::Misconfigured(reason) => reason,
+        }
+    }
+
+    fn of(error: &ModelError) -> Option<Unavailable> {
+        match error {
+            ModelError::UsageLimited { .. } => Some(Unavailable::UsageLimited(error.to_string())),
+            ModelError::Unauthorized { .. }
+            | ModelError::NotFound { .. }
+            | ModelError::MissingKey { .. } => Some(Unavailable::Misconfigured(error.to_string())),
+            _ => None,
+        }
+    }
+}
+
 enum Inner {
     Anthropic(AnthropicProvider),
     OpenAi(OpenAiProvider),
@@ -37,9 +67,9 @@ pub struct Backend {
     description: String,
     inner: Inner,
     max_tokens: Option<u32>,
-    /// Why the provider is unavailable, once a usage limit outlasted the
-    /// wait budget; cleared by [`Backend::new_round`].
-    unavailable: Mutex<Option<String>>,
+    /// Why the provider is unavailable, once a call found it so; cleared
+    /// by [`Backend::new_round`].
+    unavailable: Mutex<Option<Unavailable>>,
 }
 
 /// Builds the provider `resolved` describes. A replay file is read
@@ -99,9 +129,8 @@ impl Backend {
             .unwrap_or_else(PoisonError::into_inner) = None;
     }
 
-    /// Why the provider cannot be used this round: a usage limit outlasted
-    /// the wait budget.
-    pub fn unavailable(&self) -> Option<String> {
+    /// Why the provider cannot be used this round, if a call found out.
+    pub fn unavailable(&self) -> Option<Unavailable> {
         self.unavailable
             .lock()
             .unwrap_or_else(PoisonError::into_inner)
@@ -134,11 +163,17 @@ impl ModelProvider for Backend {
                 Inner::Anthropic(provider) => provider.complete_request(&request).await,
                 Inner::OpenAi(provider) => provider.complete_request(&request).await,
             };
-            if let Err(error @ ModelError::UsageLimited { .. }) = &result {
-                *self
+            if let Err(error) = &result
+                && let Some(unavailable) = Unavailable::of(error)
+            {
+                let mut slot = self
                     .unavailable
                     .lock()
-                    .unwrap_or_else(PoisonError::into_inner) = Some(error.to_string());
+                    .unwrap_or_else(PoisonError::into_inner);
+                // A refused key outranks a usage limit: waiting will not fix it.
+                if !matches!(*slot, Some(Unavailable::Misconfigured(_))) {
+                    *slot = Some(unavailable);
+                }
             }
             Ok(result?)
         })
@@ -207,11 +242,19 @@ impl RoutingProvider {
         }
     }
 
-    /// Why a provider cannot be used this round, if one cannot.
-    pub fn unavailable(&self) -> Option<String> {
-        self.backends()
+    /// Why a provider cannot be used this round, if one cannot; a
+    /// misconfigured provider is named before one over its usage limit.
+    pub fn unavailable(&self) -> Option<Unavailable> {
+        let found: Vec<Unavailable> = self
+            .backends()
             .iter()
-            .find_map(|backend| backend.unavailable())
+            .filter_map(|backend| backend.unavailable())
+            .collect();
+        found
+            .iter()
+            .find(|unavailable| matches!(unavailable, Unavailable::Misconfigured(_)))
+            .or_else(|| found.first())
+            .cloned()
     }
 }
 
