@@ -188,6 +188,7 @@ pub enum MarketplaceCommand {
     /// verified by every check. A failure starts a replan round; a second
     /// failure, or a spent budget, labels the issue `attention-needed`.
     /// Ctrl-C stops cleanly between steps; running it again resumes.
+    ///
     /// Plugins' `complete` calls (and the `model` implementer) are answered
     /// by the provider the `llm` section of `.ralph/config.json` names, or
     /// the deterministic stand-in; the `--llm-*` flags override that section.
@@ -284,6 +285,9 @@ pub struct JsonFlag {
 /// `bidders.<id>.llm` still wins. Keys come only from `ANTHROPIC_API_KEY`
 /// and `OPENAI_API_KEY`.
 #[derive(Debug, Args, Default)]
+#[command(
+    next_help_heading = "Model (overrides the llm section of .ralph/config.json; see docs/models.md)"
+)]
 pub struct LlmFlags {
     /// The model provider: anthropic, openai (or any OpenAI-compatible server), replay, deterministic
     #[arg(long, value_name = "PROVIDER", value_parser = parse_provider)]

@@ -36,6 +36,10 @@ fn git(directory: &Path, args: &[&str]) {
 /// (the model-backed bidder), with `llm` as the config's `llm` section and
 /// issue #1 asking for `fn two`.
 fn repository(llm: Value) -> Repository {
+    repository_with(llm, json!({"kind": "patch"}))
+}
+
+fn repository_with(llm: Value, implementer: Value) -> Repository {
     let repository = Repository::set_up();
     let root = repository.path();
     std::fs::remove_dir(root.join(".git")).expect("remove the placeholder .git");
@@ -51,6 +55,7 @@ fn repository(llm: Value) -> Repository {
         "checks": [{"name": "no-bugs", "argv": ["sh", "-c", "! grep -q BUG src/lib.rs"],
                     "category": "test", "timeout_seconds": 20}],
         "llm": llm,
+        "implementer": implementer,
     });
     std::fs::write(
         root.join(".ralph/config.json"),
@@ -319,6 +324,80 @@ fn a_usage_limit_past_the_wait_budget_stops_the_loop_without_events_or_spending(
     );
     assert_eq!(output.status.code(), Some(0), "{}", explain(&output));
     assert_eq!(outcomes(&repository), ["not_tried", "success"]);
+}
+
+#[test]
+fn a_usage_limit_while_implementing_gives_the_iteration_back() {
+    let limited = ChatServer::start(|_, _| {
+        Reply::status(429, r#"{"error":{"message":"usage limit"}}"#)
+            .with_header("retry-after", "3600")
+    });
+    // The bidders' stand-in answers carry no diff, so the model implementer
+    // is asked for one, on its own server.
+    let repository = repository_with(
+        json!({"provider": "deterministic"}),
+        json!({"kind": "model", "llm": {
+            "provider": "openai", "model": "implementer-model",
+            "base_url": format!("{}/v1", limited.base_url)}}),
+    );
+    let output = run_loop(&repository, "OPENAI_API_KEY", &[]);
+    assert_eq!(output.status.code(), Some(1), "{}", explain(&output));
+    let finished = finished(&output);
+    assert_eq!(finished["status"], "provider_unavailable", "{finished}");
+    assert_eq!(finished["budget_used"], 0);
+    assert_eq!(limited.requests()[0].body["model"], "implementer-model");
+    assert!(outcomes(&repository).is_empty(), "the winner is not blamed");
+}
+
+#[test]
+fn the_demo_runs_on_a_live_server_named_by_flags() {
+    let replay: Value =
+        serde_json::from_str(include_str!("../../../examples/demo/replay.json")).expect("replay");
+    let answers: Vec<String> = replay["responses"]
+        .as_array()
+        .expect("responses")
+        .iter()
+        .map(|response| response["text"].as_str().unwrap_or_default().to_owned())
+        .collect();
+    let server = ChatServer::start(move |index, _| {
+        Reply::chat(
+            answers
+                .get(index)
+                .or(answers.last())
+                .map_or("", String::as_str),
+        )
+    });
+    let directory = tempfile::tempdir().expect("temp dir");
+    let root = directory.path().join("demo");
+    let base_url = format!("{}/v1", server.base_url);
+    let output = Command::new(common::RALPH)
+        .args([
+            "demo",
+            "--json",
+            "--llm-provider",
+            "openai",
+            "--llm-model",
+            "demo-model",
+        ])
+        .args(["--llm-base-url", &base_url, "--dir"])
+        .arg(&root)
+        .env_remove("OPENAI_API_KEY")
+        .output()
+        .expect("ralph runs");
+    assert_eq!(output.status.code(), Some(0), "{}", explain(&output));
+    let requests = server.requests();
+    assert_eq!(
+        requests.len(),
+        2,
+        "the first plan fails its tests, the replan passes"
+    );
+    assert!(
+        requests
+            .iter()
+            .all(|request| request.body["model"] == "demo-model")
+    );
+    let issue = std::fs::read_to_string(root.join(".ralph/issues/1.md")).expect("issue");
+    assert_eq!(issue.matches("- [x]").count(), 3, "{issue}");
 }
 
 #[test]

@@ -127,9 +127,9 @@ impl Transport {
     ///
     /// A 429 or 529 with `Retry-After` is a usage limit: waiting for it is
     /// not a failed attempt, so it does not use up `max_attempts` (at most
-    /// [`USAGE_LIMIT_WAITS`] such waits are made); the waits still count
-    /// towards `max_total_wait`, and a limit that outlasts it ends the call
-    /// with [`ModelError::UsageLimited`].
+    /// [`USAGE_LIMIT_WAITS`] such waits go uncounted); the waits still
+    /// count towards `max_total_wait`, and a call whose last answer was
+    /// still a usage limit ends with [`ModelError::UsageLimited`].
     pub(crate) async fn post(
         &self,
         url: &str,
@@ -141,6 +141,8 @@ impl Transport {
         let mut attempts = 0;
         let mut usage_waits = 0;
         let mut last = String::new();
+        // The `Retry-After` of the last failure, when it was a usage limit.
+        let mut limited_for = None;
         while attempts < max_attempts {
             match self.attempt(url, body).await {
                 Ok(bytes) => return Ok(bytes),
@@ -151,6 +153,7 @@ impl Transport {
                     usage_limit,
                 }) => {
                     last = description;
+                    limited_for = retry_after.filter(|_| usage_limit);
                     let counts =
                         !(usage_limit && retry_after.is_some()) || usage_waits >= USAGE_LIMIT_WAITS;
                     if counts {
@@ -169,14 +172,6 @@ impl Transport {
                             wait_ms = wait.as_millis(),
                             "Not retrying: the wait would exceed the retry budget"
                         );
-                        if usage_limit && retry_after.is_some() {
-                            return Err(ModelError::UsageLimited {
-                                provider: self.provider,
-                                model: self.config.model.clone(),
-                                waited_secs: waited.as_secs(),
-                                retry_after_secs: wait.as_secs(),
-                            });
-                        }
                         break;
                     }
                     tracing::info!(
@@ -191,6 +186,14 @@ impl Transport {
                     waited += wait;
                 }
             }
+        }
+        if let Some(retry_after) = limited_for {
+            return Err(ModelError::UsageLimited {
+                provider: self.provider,
+                model: self.config.model.clone(),
+                waited_secs: waited.as_secs(),
+                retry_after_secs: retry_after.as_secs(),
+            });
         }
         Err(ModelError::RetriesExhausted {
             provider: self.provider,

@@ -127,6 +127,24 @@ async fn usage_limit_waits_do_not_use_up_the_attempts() -> TestResult {
 }
 
 #[tokio::test]
+async fn a_usage_limit_that_never_ends_is_reported_as_one() -> TestResult {
+    let server = TestServer::start(vec![
+        Reply::json(529, json!({ "error": { "message": "overloaded" } }))
+            .with_header("retry-after", "0"),
+    ])
+    .await?;
+    let provider = OpenAiProvider::new(config(&server.base_url, Some(KEY)))?;
+    let error = provider.complete_request(&request()).await;
+    assert!(
+        matches!(error, Err(ModelError::UsageLimited { .. })),
+        "{error:?}"
+    );
+    // Sixteen uncounted waits, then the three attempts.
+    assert_eq!(server.requests().len(), 16 + 3);
+    Ok(())
+}
+
+#[tokio::test]
 async fn a_rate_limit_without_retry_after_is_an_ordinary_failed_attempt() -> TestResult {
     let server = TestServer::start(vec![Reply::json(
         429,
