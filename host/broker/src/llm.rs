@@ -90,6 +90,40 @@ impl Built<'_> {
     }
 }
 
+/// Calls are routed by plugin name, so two bidders running the same plugin
+/// must share their settings. (Two files with the same plugin name are only
+/// found out when they are loaded: see [`Models::route`].)
+fn same_plugin_same_settings(
+    lineup: &Lineup,
+    by_entry: &[(String, Arc<Backend>)],
+) -> Result<(), SettingsError> {
+    let backend_of = |id: &str| {
+        by_entry
+            .iter()
+            .find(|(key, _)| key == id)
+            .map(|(_, backend)| backend)
+    };
+    for (index, (id, entry)) in lineup.bidders.iter().enumerate() {
+        for (earlier, earlier_entry) in &lineup.bidders[..index] {
+            if earlier_entry.source != entry.source {
+                continue;
+            }
+            if let (Some(mine), Some(theirs)) = (backend_of(id), backend_of(earlier))
+                && !Arc::ptr_eq(mine, theirs)
+            {
+                return Err(SettingsError {
+                    field: format!("bidders.{id}.llm"),
+                    message: format!(
+                        "{earlier} runs the same plugin ({}) with other llm settings; calls are routed by plugin name, so give both the same llm settings",
+                        entry.source.label().display()
+                    ),
+                });
+            }
+        }
+    }
+    Ok(())
+}
+
 impl Models {
     /// Resolves and builds every provider; errors name the file (`path`)
     /// and the field. Files are relative to `repository`.
@@ -144,6 +178,7 @@ impl Models {
             };
             by_entry.push((key, backend));
         }
+        same_plugin_same_settings(lineup, &by_entry).map_err(invalid)?;
         let implementer_backend = match implementer.llm() {
             Some(own) => {
                 if own.record_file.is_some() {
@@ -382,10 +417,23 @@ mod tests {
 
     #[test]
     fn two_bidders_running_one_plugin_need_the_same_settings() {
+        assert_eq!(
+            field_of(
+                r#"{"num_bots": 2, "bidders": {
+                    "bidder_1": {"plugin": "bundled:persona-planner"},
+                    "bidder_2": {"plugin": "bundled:persona-planner", "llm": {"max_tokens": 9}}}}"#
+            ),
+            "bidders.bidder_2.llm"
+        );
+        let same = r#"{"num_bots": 2, "bidders": {
+            "bidder_1": {"plugin": "bundled:persona-planner", "llm": {"max_tokens": 9}},
+            "bidder_2": {"plugin": "bundled:persona-planner", "llm": {"max_tokens": 9}}}}"#;
+        assert!(models(same, &LlmOptions::default()).is_ok());
+        // Two files whose plugins have the same name are found out on loading.
         let models = models(
             r#"{"num_bots": 2, "bidders": {
-                "bidder_1": {"plugin": "bundled:persona-planner"},
-                "bidder_2": {"plugin": "bundled:persona-planner", "llm": {"max_tokens": 9}}}}"#,
+                "bidder_1": {"plugin": "a.wasm"},
+                "bidder_2": {"plugin": "b.wasm", "llm": {"max_tokens": 9}}}}"#,
             &LlmOptions::default(),
         )
         .expect("valid");

@@ -52,9 +52,9 @@ ANTHROPIC_API_KEY=... ralph demo --llm-provider anthropic --llm-model claude-son
         #[arg(long, value_name = "DIR")]
         dir: Option<PathBuf>,
         #[command(flatten)]
-        llm: LlmFlags,
-        #[command(flatten)]
         json: JsonFlag,
+        #[command(flatten)]
+        llm: LlmFlags,
     },
 
     /// The marketplace: bidders and their events, issues, pull-request records
@@ -203,9 +203,9 @@ Exit codes: 0 every requirement done (a pull-request record is in .ralph/pulls/)
         /// The issue number (`.ralph/issues/<N>.md`)
         issue: u64,
         #[command(flatten)]
-        llm: LlmFlags,
-        #[command(flatten)]
         json: JsonFlag,
+        #[command(flatten)]
+        llm: LlmFlags,
     },
 
     /// Start over with equal weights, keeping the history
