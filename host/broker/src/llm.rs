@@ -250,6 +250,15 @@ impl Models {
         self.implementer_backend.new_round();
     }
 
+    /// Whether the provider of the plugin configured as `key` (a bidder id)
+    /// made a call wait for its usage limit this round.
+    pub fn waited_for_usage_limit(&self, key: &str) -> bool {
+        self.by_entry
+            .iter()
+            .find(|(known, _)| known == key)
+            .is_some_and(|(_, backend)| backend.waited_for_usage_limit())
+    }
+
     /// Why the plugins' providers cannot be used this round, if they cannot.
     pub fn plugins_unavailable(&self) -> Option<Unavailable> {
         self.routing.unavailable()

@@ -6,7 +6,7 @@ use std::sync::Arc;
 
 use ralph_models::Unavailable;
 use ralph_runtime::{
-    BidderPlugin, CheckInput, IssueSpec, Proposal, ProposalRequest,
+    BidderPlugin, CheckInput, IssueSpec, PluginError, Proposal, ProposalRequest,
     Requirement as PluginRequirement, RoundContext,
 };
 
@@ -155,6 +155,18 @@ impl Session {
         // bidders': nobody's turn is recorded as an error.
         if let Some(reason) = self.models.plugins_unavailable() {
             return Ok(Err(reason));
+        }
+        // A bidder whose deadline passed while its provider made it wait for
+        // a usage limit did not fail either.
+        for ((bot_id, plugin), result) in participants.iter().zip(&results) {
+            if matches!(result, Err(PluginError::Timeout { .. }))
+                && self.models.waited_for_usage_limit(bot_id)
+            {
+                return Ok(Err(Unavailable::UsageLimited(format!(
+                    "the deadline of {} passed while its model provider made it wait for a usage limit; wait, or give the bidder a longer limits.deadline_ms",
+                    plugin.name()
+                ))));
+            }
         }
         let mut arrived: Vec<(std::time::Duration, String, Result<Proposal, String>)> =
             participants

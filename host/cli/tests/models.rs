@@ -327,6 +327,36 @@ fn a_usage_limit_past_the_wait_budget_stops_the_loop_without_events_or_spending(
 }
 
 #[test]
+fn a_usage_limit_wait_past_a_bidders_deadline_is_not_the_bidders_failure() {
+    let server = ChatServer::start(|_, _| {
+        Reply::status(429, r#"{"error":{"message":"usage limit"}}"#).with_header("retry-after", "3")
+    });
+    let repository = repository(json!({
+        "provider": "openai", "model": "test-model",
+        "base_url": format!("{}/v1", server.base_url)
+    }));
+    let path = repository.path().join(".ralph/config.json");
+    let mut config: Value =
+        serde_json::from_str(&std::fs::read_to_string(&path).expect("config")).expect("JSON");
+    for id in ["bidder_1", "bidder_2"] {
+        config["bidders"][id]["limits"] = json!({"deadline_ms": 1000});
+    }
+    std::fs::write(&path, config.to_string()).expect("config");
+    let output = run_loop(&repository, "OPENAI_API_KEY", &[]);
+    assert_eq!(output.status.code(), Some(1), "{}", explain(&output));
+    let finished = finished(&output);
+    assert_eq!(finished["status"], "provider_unavailable", "{finished}");
+    assert!(
+        finished["reason"]
+            .as_str()
+            .unwrap_or_default()
+            .contains("deadline_ms"),
+        "{finished}"
+    );
+    assert!(outcomes(&repository).is_empty(), "no bidder is blamed");
+}
+
+#[test]
 fn a_usage_limit_while_implementing_gives_the_iteration_back() {
     let limited = ChatServer::start(|_, _| {
         Reply::status(429, r#"{"error":{"message":"usage limit"}}"#)

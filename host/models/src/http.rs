@@ -2,6 +2,7 @@
 //! retry loop and the circuit breaker.
 
 use std::future::Future;
+use std::sync::atomic::{AtomicU32, Ordering};
 use std::time::Duration;
 
 use reqwest::header::{HeaderMap, HeaderName, HeaderValue, RETRY_AFTER};
@@ -44,6 +45,8 @@ pub(crate) struct Transport {
     config: ProviderConfig,
     client: Client,
     breaker: Breaker,
+    /// Usage-limit waits started since the last reset.
+    usage_limit_waits: AtomicU32,
 }
 
 impl Transport {
@@ -76,6 +79,7 @@ impl Transport {
             config,
             client,
             breaker,
+            usage_limit_waits: AtomicU32::new(0),
         })
     }
 
@@ -83,9 +87,16 @@ impl Transport {
         &self.config
     }
 
-    /// Closes the circuit breaker for a new round.
+    /// Closes the circuit breaker for a new round, and forgets the
+    /// usage-limit waits.
     pub(crate) fn reset(&self) {
         self.breaker.reset();
+        self.usage_limit_waits.store(0, Ordering::Release);
+    }
+
+    /// Whether a call waited for a usage limit since the last reset.
+    pub(crate) fn waited_for_usage_limit(&self) -> bool {
+        self.usage_limit_waits.load(Ordering::Acquire) > 0
     }
 
     pub(crate) fn is_down(&self) -> bool {
@@ -182,6 +193,9 @@ impl Transport {
                         failure = %last,
                         "Retrying a model call"
                     );
+                    if limited_for.is_some() {
+                        self.usage_limit_waits.fetch_add(1, Ordering::AcqRel);
+                    }
                     tokio::time::sleep(wait).await;
                     waited += wait;
                 }
@@ -343,6 +357,12 @@ macro_rules! http_provider {
             /// Closes the circuit breaker, for a new round.
             pub fn reset(&self) {
                 self.transport.reset();
+            }
+
+            /// Whether a call waited for the service's usage limit
+            /// (HTTP 429 or 529 with `Retry-After`) since the last reset.
+            pub fn waited_for_usage_limit(&self) -> bool {
+                self.transport.waited_for_usage_limit()
             }
         }
 

@@ -137,6 +137,15 @@ impl Backend {
             .clone()
     }
 
+    /// Whether a call waited for the service's usage limit this round.
+    pub fn waited_for_usage_limit(&self) -> bool {
+        match &self.inner {
+            Inner::Anthropic(provider) => provider.waited_for_usage_limit(),
+            Inner::OpenAi(provider) => provider.waited_for_usage_limit(),
+            Inner::Other(_) => false,
+        }
+    }
+
     /// Whether the circuit breaker is open.
     pub fn is_down(&self) -> bool {
         match &self.inner {
