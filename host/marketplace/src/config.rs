@@ -403,6 +403,17 @@ mod tests {
     }
 
     #[test]
+    fn the_llm_section_is_kept_as_written_for_its_owner() {
+        let config = Config::from_slice(br#"{"llm": {"provider": "openai", "anything": 1}}"#)
+            .expect("typed by ralph-models, not here");
+        assert_eq!(
+            config.llm,
+            Some(serde_json::json!({"provider": "openai", "anything": 1}))
+        );
+        assert_eq!(field_error(r#"{"llms": {}}"#).field, "llms");
+    }
+
+    #[test]
     fn scoring_weights_must_sum_to_one() {
         let error = field_error(
             r#"{"scoring_weights": {"spec_alignment": 0.30, "technical_quality": 0.22,
