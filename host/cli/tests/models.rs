@@ -228,6 +228,27 @@ fn flags_override_the_config_provider() {
 }
 
 #[test]
+fn bad_flags_are_refused_before_anything_runs() {
+    let repository = repository(json!({"provider": "deterministic"}));
+    let before = issue_text(&repository);
+    let output = run_loop(&repository, "UNUSED_KEY", &["--llm-provider", "gemini"]);
+    assert_eq!(output.status.code(), Some(2), "{}", explain(&output));
+    assert!(text(&output.stderr).contains("anthropic, openai, replay, deterministic"));
+    let output = run_loop(
+        &repository,
+        "UNUSED_KEY",
+        &["--llm-base-url", "localhost:11434"],
+    );
+    assert_eq!(output.status.code(), Some(2), "{}", explain(&output));
+    assert!(
+        text(&output.stderr).contains("base_url"),
+        "{}",
+        explain(&output)
+    );
+    assert_eq!(issue_text(&repository), before);
+}
+
+#[test]
 fn a_refused_anthropic_key_stops_with_an_error_naming_the_provider_not_the_key() {
     let server = ChatServer::start(|_, _| {
         Reply::status(
