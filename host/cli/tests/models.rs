@@ -228,6 +228,65 @@ fn flags_override_the_config_provider() {
 }
 
 #[test]
+fn every_round_starts_with_the_providers_breaker_closed() {
+    // Five model-backed bidders fail together in round 1 (HTTP 400 is not
+    // retried), which opens the breaker (five consecutive failed calls);
+    // the scripted bidder carries the round. Round 2 must call the server
+    // again rather than fail fast.
+    let server = ChatServer::start(|_, _| Reply::status(400, r#"{"error":{"message":"bad"}}"#));
+    let repository = repository(json!({
+        "provider": "openai", "model": "test-model",
+        "base_url": format!("{}/v1", server.base_url)
+    }));
+    let root = repository.path();
+    let planner =
+        json!({"plugin": "bundled:persona-planner", "grants": ["repository", "complete"]});
+    let path = root.join(".ralph/config.json");
+    let mut config: Value =
+        serde_json::from_str(&std::fs::read_to_string(&path).expect("config")).expect("JSON");
+    config["num_bots"] = json!(6);
+    config["bidders"] = json!({
+        "bidder_1": {"plugin": ralph_broker_fixtures::SCRIPTED_A_PATH},
+        "bidder_2": planner, "bidder_3": planner, "bidder_4": planner,
+        "bidder_5": planner, "bidder_6": planner,
+    });
+    std::fs::write(&path, config.to_string()).expect("config");
+    std::fs::write(
+        root.join(".ralph/issues/1.md"),
+        "---\ntitle: Add two\nlabels: [ready]\nstate: open\n---\nAdd functions.\n\n- [ ] Add two\n- [ ] Add three\n",
+    )
+    .expect("issue");
+    let add = |lines: usize, name: &str, value: u32| {
+        format!(
+            "--- a/src/lib.rs\n+++ b/src/lib.rs\n@@ -{lines},0 +{},4 @@\n+\n+pub fn {name}() -> u32 {{\n+    {value}\n+}}\n",
+            lines + 1
+        )
+    };
+    std::fs::create_dir_all(root.join("ralph-script")).expect("mkdir");
+    std::fs::write(
+        root.join("ralph-script/a.json"),
+        json!([
+            {"summary": "add two", "patch": add(3, "two", 2), "covers": 1,
+             "files": [["src/lib.rs", 4]], "tests": ["two"]},
+            {"summary": "add three", "patch": add(7, "three", 3), "covers": 1,
+             "files": [["src/lib.rs", 4]], "tests": ["three"]}
+        ])
+        .to_string(),
+    )
+    .expect("script");
+    let output = run_loop(&repository, "OPENAI_API_KEY", &[]);
+    assert_eq!(output.status.code(), Some(0), "{}", explain(&output));
+    let rounds = steps(&output)
+        .iter()
+        .filter(|step| step["step"] == "round_started")
+        .count();
+    assert_eq!(rounds, 2);
+    assert_eq!(server.requests().len(), 10, "five calls in each round");
+    let stdout = text(&output.stdout);
+    assert!(!stdout.contains("considered down"), "{stdout}");
+}
+
+#[test]
 fn bad_flags_are_refused_before_anything_runs() {
     let repository = repository(json!({"provider": "deterministic"}));
     let before = issue_text(&repository);
