@@ -4,7 +4,8 @@
 //! - `{"kind": "patch"}` (the default): apply the proposal's own unified diff;
 //! - `{"kind": "model", "max_tokens": 4096}`: ask the configured model for a
 //!   unified diff implementing the proposal and apply it; when it does not
-//!   apply, ask once more with git's error;
+//!   apply, ask once more with git's error; an optional `llm` overrides the
+//!   top-level `llm` section for it;
 //! - `{"kind": "command", "argv": [...], "timeout_seconds": 1800}`: run an
 //!   external coding agent in the worktree; `{prompt_file}` and `{worktree}`
 //!   in `argv` are replaced by the prompt's path and the worktree's path.
@@ -17,6 +18,7 @@
 
 use std::path::Path;
 
+use ralph_models::LlmSettings;
 use ralph_runtime::{CompletionRequest, ModelProvider, Proposal};
 use serde::Deserialize;
 
@@ -25,7 +27,7 @@ use crate::checks::{self, Category, CommandCheck, Verdict};
 use crate::worktree::Worktree;
 
 /// How the winning proposal is implemented.
-#[derive(Clone, Debug, Default, PartialEq, Eq, Deserialize)]
+#[derive(Clone, Debug, Default, PartialEq, Deserialize)]
 #[serde(tag = "kind", rename_all = "snake_case", deny_unknown_fields)]
 pub enum Implementer {
     #[default]
@@ -33,6 +35,9 @@ pub enum Implementer {
     Model {
         #[serde(default = "default_max_tokens")]
         max_tokens: u32,
+        /// Overrides the top-level `llm` section for the implementer.
+        #[serde(default)]
+        llm: Option<LlmSettings>,
     },
     Command {
         argv: Vec<String>,
@@ -55,6 +60,14 @@ fn default_max_tokens() -> u32 {
 pub const CALLER: &str = "implementer";
 
 impl Implementer {
+    /// The `model` implementer's own `llm` settings, if it has any.
+    pub fn llm(&self) -> Option<&LlmSettings> {
+        match self {
+            Implementer::Model { llm, .. } => llm.as_ref(),
+            _ => None,
+        }
+    }
+
     /// The `implementer` section of `config` (read from `path`, for
     /// messages); the default when it is left out.
     pub fn from_config(
@@ -94,7 +107,7 @@ impl Implementer {
                 })?;
                 worktree.apply(patch).map_err(|error| error.to_string())
             }
-            Implementer::Model { max_tokens } => {
+            Implementer::Model { max_tokens, .. } => {
                 ask_model(worktree, proposal, provider, *max_tokens).await
             }
             Implementer::Command {
@@ -329,10 +342,13 @@ mod tests {
             &format!("Here:\n```diff\n{broken}```\n"),
             &format!("Fixed:\n```diff\n{PATCH}```\n"),
         ]);
-        Implementer::Model { max_tokens: 100 }
-            .implement(&worktree, &proposal(None), &provider)
-            .await
-            .expect("the second diff applies");
+        Implementer::Model {
+            max_tokens: 100,
+            llm: None,
+        }
+        .implement(&worktree, &proposal(None), &provider)
+        .await
+        .expect("the second diff applies");
         assert!(worktree.diff().expect("diff").contains("+pub fn two()"));
     }
 
@@ -341,10 +357,13 @@ mod tests {
         let directory = repository();
         let worktree = worktree(&directory);
         let provider = replay(&["no diff here", "still no diff"]);
-        let error = Implementer::Model { max_tokens: 100 }
-            .implement(&worktree, &proposal(None), &provider)
-            .await
-            .expect_err("gives up");
+        let error = Implementer::Model {
+            max_tokens: 100,
+            llm: None,
+        }
+        .implement(&worktree, &proposal(None), &provider)
+        .await
+        .expect_err("gives up");
         assert!(error.contains("did not apply twice"), "{error}");
     }
 
@@ -386,7 +405,10 @@ mod tests {
         );
         assert_eq!(
             parse(r#"{"kind": "model"}"#).expect("model"),
-            Implementer::Model { max_tokens: 4096 }
+            Implementer::Model {
+                max_tokens: 4096,
+                llm: None
+            }
         );
         assert!(parse(r#"{"kind": "magic"}"#).is_err());
         assert!(parse(r#"{"kind": "command"}"#).is_err(), "argv is required");

@@ -23,6 +23,7 @@ use std::collections::BTreeSet;
 use std::path::{Path, PathBuf};
 
 use ralph_marketplace::{Config, ConfigError};
+use ralph_models::LlmSettings;
 use ralph_plugins_bundle::{BundledPlugin, Kind};
 use ralph_runtime::{Capability, LimitsConfig, World};
 use serde::Deserialize;
@@ -72,23 +73,25 @@ impl PluginSource {
     }
 }
 
-/// One configured plugin: where it is, what it may do, its limits.
-#[derive(Clone, Debug, PartialEq, Eq)]
+/// One configured plugin: where it is, what it may do, its limits, and
+/// which model answers it when not the top-level `llm` section's.
+#[derive(Clone, Debug, PartialEq)]
 pub struct PluginEntry {
     pub source: PluginSource,
     pub grants: BTreeSet<Capability>,
     pub limits: LimitsConfig,
+    pub llm: Option<LlmSettings>,
 }
 
 /// A check: a command or a check plugin.
-#[derive(Clone, Debug, PartialEq, Eq)]
+#[derive(Clone, Debug, PartialEq)]
 pub enum CheckEntry {
     Command(CommandCheck),
     Plugin { name: String, entry: PluginEntry },
 }
 
 /// Every plugin and check a marketplace runs.
-#[derive(Clone, Debug, PartialEq, Eq)]
+#[derive(Clone, Debug, PartialEq)]
 pub struct Lineup {
     /// One bidder plugin per bot id, in the config's bot order.
     pub bidders: Vec<(String, PluginEntry)>,
@@ -104,6 +107,8 @@ struct RawEntry {
     grants: BTreeSet<Capability>,
     #[serde(default)]
     limits: LimitsConfig,
+    #[serde(default)]
+    llm: Option<LlmSettings>,
 }
 
 #[derive(Deserialize)]
@@ -228,6 +233,7 @@ fn checks_of(section: &serde_json::Value) -> Result<Vec<CheckEntry>, (String, St
                     plugin: raw.plugin,
                     grants: raw.grants,
                     limits: raw.limits,
+                    llm: None,
                 },
                 Kind::Check,
                 &field,
@@ -290,6 +296,7 @@ fn default_entry(name: &str) -> PluginEntry {
             .filter_map(|name| name.parse().ok())
             .collect(),
         limits: LimitsConfig::default(),
+        llm: None,
     }
 }
 
@@ -325,6 +332,7 @@ fn entry_of(raw: &RawEntry, kind: Kind, field: &str) -> Result<PluginEntry, Stri
         source,
         grants: raw.grants.clone(),
         limits: raw.limits,
+        llm: raw.llm.clone(),
     })
 }
 

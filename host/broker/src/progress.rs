@@ -104,6 +104,9 @@ pub enum FinishStatus {
     Complete,
     AttentionNeeded,
     Interrupted,
+    /// The model provider stayed over its usage limit; nothing was recorded
+    /// for the round and a re-run resumes.
+    ProviderUnavailable,
 }
 
 /// Where steps go.
@@ -251,6 +254,7 @@ pub fn describe(step: &Step) -> String {
                 FinishStatus::Complete => "Complete",
                 FinishStatus::AttentionNeeded => "Attention needed",
                 FinishStatus::Interrupted => "Interrupted",
+                FinishStatus::ProviderUnavailable => "Provider unavailable",
             };
             format!("{status}: {reason} ({budget_used} iterations used)")
         }

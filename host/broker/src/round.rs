@@ -4,8 +4,9 @@
 
 use std::sync::Arc;
 
+use ralph_models::Unavailable;
 use ralph_runtime::{
-    BidderPlugin, CheckInput, IssueSpec, Proposal, ProposalRequest,
+    BidderPlugin, CheckInput, IssueSpec, PluginError, Proposal, ProposalRequest,
     Requirement as PluginRequirement, RoundContext,
 };
 
@@ -42,6 +43,23 @@ pub enum RoundEnd {
     /// A stop was requested mid-round; nothing was recorded for the
     /// unfinished attempt and the worktree is left as it was.
     Interrupted,
+    /// A model provider stayed over its usage limit: nothing was recorded
+    /// for the round and no budget was spent.
+    ProviderUnavailable { reason: String },
+}
+
+/// A round's proposals, or why a model provider could not make them.
+type Collected = Result<Vec<(String, Proposal)>, Unavailable>;
+
+/// The round's end when a provider is unavailable: a usage limit ends the
+/// loop for now; a refused key or an unknown model is the config's fault.
+fn unavailable_end(unavailable: Unavailable) -> Result<RoundEnd, LoopError> {
+    match unavailable {
+        Unavailable::UsageLimited(reason) => Ok(RoundEnd::ProviderUnavailable { reason }),
+        Unavailable::Misconfigured(reason) => Err(LoopError::BadInput(format!(
+            "{reason}. Nothing was recorded for this round; fix the llm settings or the key and run the loop again"
+        ))),
+    }
 }
 
 /// A proposal with its anonymous label and scores.
@@ -121,7 +139,7 @@ impl Session {
         state: &RoundState,
         place: Place,
         progress: &mut dyn Progress,
-    ) -> Result<Vec<(String, Proposal)>, LoopError> {
+    ) -> Result<Collected, LoopError> {
         let participants: Vec<(String, Arc<BidderPlugin>)> = self
             .bidders
             .iter()
@@ -133,6 +151,23 @@ impl Session {
             .map(|(id, plugin)| (plugin.clone(), self.request(state, id)))
             .collect();
         let results = self.runtime.propose_round(&entries).await;
+        // A usage limit or a refused key is the provider's fault, not the
+        // bidders': nobody's turn is recorded as an error.
+        if let Some(reason) = self.models.plugins_unavailable() {
+            return Ok(Err(reason));
+        }
+        // A bidder whose deadline passed while its provider made it wait for
+        // a usage limit did not fail either.
+        for ((bot_id, plugin), result) in participants.iter().zip(&results) {
+            if matches!(result, Err(PluginError::Timeout { .. }))
+                && self.models.waited_for_usage_limit(bot_id)
+            {
+                return Ok(Err(Unavailable::UsageLimited(format!(
+                    "the deadline of {} passed while its model provider made it wait for a usage limit; wait, or give the bidder a longer limits.deadline_ms",
+                    plugin.name()
+                ))));
+            }
+        }
         let mut arrived: Vec<(std::time::Duration, String, Result<Proposal, String>)> =
             participants
                 .iter()
@@ -177,7 +212,7 @@ impl Session {
                 }
             }
         }
-        Ok(usable)
+        Ok(Ok(usable))
     }
 
     /// Scores and ranks proposals (best first), labelled in submission order.
@@ -235,7 +270,12 @@ impl Session {
             iteration: self.used,
         };
         let work = Work::from_requirements(&self.issue.requirements());
-        let proposals = self.collect_proposals(state, place, progress).await?;
+        // Every round may call a provider the previous round found down.
+        self.models.new_round();
+        let proposals = match self.collect_proposals(state, place, progress).await? {
+            Ok(proposals) => proposals,
+            Err(unavailable) => return Ok((unavailable_end(unavailable)?, Vec::new())),
+        };
         let ranked = self.score(proposals, &work);
         for entry in &ranked {
             progress.step(Step::ProposalReceived {
@@ -298,9 +338,14 @@ impl Session {
         });
         let implemented = self
             .implementer
-            .implement(&self.worktree, &winner.proposal, self.provider.as_ref())
+            .implement(&self.worktree, &winner.proposal, self.models.implementer())
             .await;
         if let Err(error) = implemented {
+            if let Some(unavailable) = self.models.implementer_unavailable() {
+                self.worktree.discard_changes().map_err(LoopError::failed)?;
+                self.refund(&winner.bot_id);
+                return unavailable_end(unavailable);
+            }
             return self.unimplemented(winner, place, error, progress);
         }
         let stats = self.worktree.stats().map_err(LoopError::failed)?;

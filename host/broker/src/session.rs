@@ -10,12 +10,11 @@ use ralph_issues::pulls::{
 };
 use ralph_issues::{Issue, IssueSource, Label, LabelChange, LocalIssues};
 use ralph_marketplace::{ConfigError, Layout, Marketplace};
-use ralph_runtime::{
-    BidderPlugin, CheckPlugin, DeterministicProvider, ModelProvider, Runtime, RuntimeOptions,
-};
+use ralph_runtime::{BidderPlugin, CheckPlugin, Runtime, RuntimeOptions};
 
 use crate::checks::{self, CheckRun, CommandCheck, Judged};
 use crate::implementer::Implementer;
+use crate::llm::{LlmOptions, Models};
 use crate::plugins::{CheckEntry, Lineup, PluginEntry};
 use crate::progress::{FinishStatus, Progress, Step};
 use crate::recording::RoundKind;
@@ -55,9 +54,9 @@ pub struct LoopOptions {
     pub issue: u64,
     /// Set (by Ctrl-C or SIGTERM) to stop cleanly between steps.
     pub stop: Arc<AtomicBool>,
-    /// Who answers plugins' `complete` calls; `None` for the deterministic
-    /// stand-in (real providers come with the model integration).
-    pub provider: Option<Arc<dyn ModelProvider>>,
+    /// Which models answer: the command line's overrides of the `llm`
+    /// section and the default provider.
+    pub llm: LlmOptions,
 }
 
 /// Everything one loop works with.
@@ -74,7 +73,7 @@ pub struct Session {
     pub(crate) last_ranking: Vec<Scored>,
     pub(crate) worktree: Worktree,
     pub(crate) implementer: Implementer,
-    pub(crate) provider: Arc<dyn ModelProvider>,
+    pub(crate) models: Models,
     stop: Arc<AtomicBool>,
     budgets: Vec<(String, u64)>,
     pub(crate) used: u64,
@@ -98,6 +97,15 @@ impl Session {
             *left = left.saturating_sub(1);
         }
         self.used += 1;
+    }
+
+    /// Gives back an iteration [`spend`](Self::spend) took for an attempt
+    /// that never happened (the model provider was unavailable).
+    pub(crate) fn refund(&mut self, bot_id: &str) {
+        if let Some((_, left)) = self.budgets.iter_mut().find(|(id, _)| id == bot_id) {
+            *left += 1;
+        }
+        self.used = self.used.saturating_sub(1);
     }
 
     fn budget_left(&self) -> u64 {
@@ -189,6 +197,12 @@ fn next_round(
             FinishStatus::Interrupted,
             "stopped on request; the worktree is left as it was, and running the loop again resumes".to_owned(),
         )),
+        RoundEnd::ProviderUnavailable { reason } => Err((
+            FinishStatus::ProviderUnavailable,
+            format!(
+                "the model provider is unavailable: {reason}. Nothing was recorded for this round and no budget was spent; the issue stays in progress, so running the loop again later resumes"
+            ),
+        )),
         RoundEnd::NoProposals => Err((
             FinishStatus::AttentionNeeded,
             "no bidder produced a usable proposal".to_owned(),
@@ -267,7 +281,7 @@ impl Session {
                     .map_err(LoopError::failed)?;
             }
             // Left `in-progress` and `ralph`, so a re-run resumes.
-            FinishStatus::Interrupted => {}
+            FinishStatus::Interrupted | FinishStatus::ProviderUnavailable => {}
         }
         tracing::info!(?status, reason = %reason, "Loop finished");
         progress.step(Step::Finished {
@@ -348,6 +362,14 @@ async fn open(
     let marketplace = Marketplace::open(layout.clone())?;
     let lineup = Lineup::from_config(marketplace.config(), &layout.config_file())?;
     let implementer = Implementer::from_config(marketplace.config(), &layout.config_file())?;
+    let models = Models::from_config(
+        marketplace.config(),
+        &layout.config_file(),
+        layout.repository(),
+        &lineup,
+        &implementer,
+        &options.llm,
+    )?;
     let issues: Box<dyn IssueSource> = Box::new(LocalIssues::new(&layout));
     let issue = issues.get(number).map_err(|error| {
         if error.is_bad_input() {
@@ -384,14 +406,10 @@ async fn open(
             .filter(|r| !r.done && r.kind == ralph_issues::RequirementKind::Checkbox)
             .count(),
     });
-    let provider: Arc<dyn ModelProvider> = options
-        .provider
-        .clone()
-        .unwrap_or_else(|| Arc::new(DeterministicProvider::new()));
     let runtime = Runtime::new(
         RuntimeOptions::new(layout.repository())
             .with_cache(layout.ralph_dir().join("cache").join("plugins"))
-            .with_provider(provider.clone()),
+            .with_provider(models.plugins()),
     )
     .map_err(LoopError::failed)?;
     let mut session = Session {
@@ -414,7 +432,7 @@ async fn open(
         last_ranking: Vec::new(),
         worktree,
         implementer,
-        provider,
+        models,
         stop: options.stop.clone(),
         used: 0,
     };
@@ -442,7 +460,16 @@ impl Session {
                     )
                     .await
                 {
-                    Ok(plugin) => self.bidders.push((bot_id.clone(), plugin)),
+                    Ok(plugin) => {
+                        self.models
+                            .route(bot_id, plugin.name())
+                            .map_err(|message| ConfigError::Invalid {
+                                path: self.marketplace.layout().config_file(),
+                                field: format!("bidders.{bot_id}.llm"),
+                                message,
+                            })?;
+                        self.bidders.push((bot_id.clone(), plugin));
+                    }
                     Err(error) => progress.step(Step::PluginFailedToLoad {
                         plugin: label.display().to_string(),
                         error: error.to_string(),
@@ -454,7 +481,7 @@ impl Session {
                 }),
             }
         }
-        for entry in &lineup.specialists {
+        for (index, entry) in lineup.specialists.iter().enumerate() {
             let loaded = match load_bytes(&repository, entry) {
                 Ok((label, bytes)) => self
                     .runtime
@@ -465,8 +492,21 @@ impl Session {
                         entry.limits.resolve(),
                     )
                     .await
-                    .map(|_| ())
                     .map_err(|error| error.to_string()),
+                Err(error) => Err(error),
+            };
+            let loaded = match loaded {
+                Ok(plugin) => {
+                    let key = format!("specialists[{index}]");
+                    self.models.route(&key, plugin.name()).map_err(|message| {
+                        ConfigError::Invalid {
+                            path: self.marketplace.layout().config_file(),
+                            field: format!("{key}.llm"),
+                            message,
+                        }
+                    })?;
+                    Ok(())
+                }
                 Err(error) => Err(error),
             };
             if let Err(error) = loaded {

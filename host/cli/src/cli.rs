@@ -42,12 +42,19 @@ pub enum Command {
     /// model-backed bidder replays recorded answers (no key, no network); the
     /// first has a bug the tests catch, so you see a failure, a replan round
     /// and a success.
+    #[command(
+        after_help = "With a live model instead of the replay (see docs/models.md):\n  \
+ralph demo --llm-provider openai --llm-base-url http://localhost:11434/v1 --llm-model qwen2.5-coder:14b\n  \
+ANTHROPIC_API_KEY=... ralph demo --llm-provider anthropic --llm-model claude-sonnet-4-5 --llm-record replay.json"
+    )]
     Demo {
         /// Where to put the sample (must be new or empty)
         #[arg(long, value_name = "DIR")]
         dir: Option<PathBuf>,
         #[command(flatten)]
         json: JsonFlag,
+        #[command(flatten)]
+        llm: LlmFlags,
     },
 
     /// The marketplace: bidders and their events, issues, pull-request records
@@ -249,15 +256,24 @@ pub enum MarketplaceCommand {
     /// verified by every check. A failure starts a replan round; a second
     /// failure, or a spent budget, labels the issue `attention-needed`.
     /// Ctrl-C stops cleanly between steps; running it again resumes.
-    #[command(
-        after_help = "Exit codes: 0 every requirement done (a pull-request record is in .ralph/pulls/),\n\
-2 the issue or config is not usable, 3 stopped early (attention-needed), 130 interrupted."
-    )]
+    ///
+    /// Plugins' `complete` calls (and the `model` implementer) are answered
+    /// by the provider the `llm` section of `.ralph/config.json` names, or
+    /// the deterministic stand-in; the `--llm-*` flags override that section.
+    #[command(after_help = "Examples:\n  \
+ralph marketplace loop 4\n  \
+ralph marketplace loop 4 --llm-provider openai --llm-base-url http://localhost:11434/v1 --llm-model qwen2.5-coder:14b\n\n\
+Exit codes: 0 every requirement done (a pull-request record is in .ralph/pulls/),\n\
+1 something failed, or the model provider stayed over its usage limit (run again later to resume),\n\
+2 the issue or config is not usable (a missing API key included), 3 stopped early (attention-needed),\n\
+130 interrupted.")]
     Loop {
         /// The issue number (`.ralph/issues/<N>.md`)
         issue: u64,
         #[command(flatten)]
         json: JsonFlag,
+        #[command(flatten)]
+        llm: LlmFlags,
     },
 
     /// Start over with equal weights, keeping the history
@@ -328,4 +344,36 @@ pub struct JsonFlag {
     /// Print JSON for machines instead of text for people
     #[arg(long)]
     pub json: bool,
+}
+
+/// Which model answers, overriding the `llm` section of `.ralph/config.json`.
+///
+/// The flags replace the top-level section's fields, and so apply to every
+/// bidder without its own override of the same field; a bidder's own
+/// `bidders.<id>.llm` still wins. Keys come only from `ANTHROPIC_API_KEY`
+/// and `OPENAI_API_KEY`.
+#[derive(Debug, Args, Default)]
+#[command(
+    next_help_heading = "Model (overrides the llm section of .ralph/config.json; see docs/models.md)"
+)]
+pub struct LlmFlags {
+    /// The model provider: anthropic, openai (or any OpenAI-compatible server), replay, deterministic
+    #[arg(long, value_name = "PROVIDER", value_parser = parse_provider)]
+    pub llm_provider: Option<ralph_models::ProviderKind>,
+
+    /// The provider's base URL, e.g. http://localhost:11434/v1 for Ollama (no key needed then for openai)
+    #[arg(long, value_name = "URL")]
+    pub llm_base_url: Option<String>,
+
+    /// The model name sent with every request
+    #[arg(long, value_name = "MODEL")]
+    pub llm_model: Option<String>,
+
+    /// Record every model answer into FILE, in the replay format (written after each answer)
+    #[arg(long, value_name = "FILE")]
+    pub llm_record: Option<PathBuf>,
+}
+
+fn parse_provider(text: &str) -> Result<ralph_models::ProviderKind, String> {
+    text.parse()
 }

@@ -29,7 +29,7 @@ pub struct Config {
     /// The loop's sections, kept as written here and typed (with errors
     /// naming their fields) by the part of Ralph that owns each:
     /// `bidders`, `specialists`, `checks` and `implementer` by the broker,
-    /// `integrations` by `ralph-integrations`.
+    /// `integrations` by `ralph-integrations`, `llm` by `ralph-models`.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub bidders: Option<serde_json::Value>,
     #[serde(skip_serializing_if = "Option::is_none")]
@@ -40,6 +40,8 @@ pub struct Config {
     pub implementer: Option<serde_json::Value>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub integrations: Option<serde_json::Value>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub llm: Option<serde_json::Value>,
 }
 
 fn is_false(value: &bool) -> bool {
@@ -79,6 +81,7 @@ impl Default for Config {
             checks: None,
             implementer: None,
             integrations: None,
+            llm: None,
         }
     }
 }
@@ -411,6 +414,17 @@ mod tests {
             field_error(r#"{"weight_constraints": {"min": 0.1, "max": 0.5, "mid": 1}}"#).field,
             "weight_constraints.mid"
         );
+    }
+
+    #[test]
+    fn the_llm_section_is_kept_as_written_for_its_owner() {
+        let config = Config::from_slice(br#"{"llm": {"provider": "openai", "anything": 1}}"#)
+            .expect("typed by ralph-models, not here");
+        assert_eq!(
+            config.llm,
+            Some(serde_json::json!({"provider": "openai", "anything": 1}))
+        );
+        assert_eq!(field_error(r#"{"llms": {}}"#).field, "llms");
     }
 
     #[test]

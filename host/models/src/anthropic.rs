@@ -92,7 +92,7 @@ impl AnthropicProvider {
                     body["system"] = json!(system);
                 }
                 if let Some(temperature) = config.temperature {
-                    body["temperature"] = json!(temperature);
+                    body["temperature"] = json!(crate::config::decimal(temperature));
                 }
                 let bytes = self
                     .transport

@@ -143,9 +143,21 @@ impl ProviderConfig {
     }
 }
 
+/// `value` as the decimal it was written as: `0.2_f32` is sent as `0.2`,
+/// not as `0.20000000298023224`.
+pub(crate) fn decimal(value: f32) -> f64 {
+    value.to_string().parse().unwrap_or(f64::from(value))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_temperature_is_sent_as_written() {
+        assert_eq!(decimal(0.2), 0.2);
+        assert_eq!(decimal(1.0), 1.0);
+    }
 
     #[test]
     fn the_debug_form_hides_the_key() {

@@ -51,6 +51,17 @@ pub enum ModelError {
         attempts: u32,
         last: String,
     },
+    /// The service kept answering 429 or 529 with `Retry-After` past the
+    /// wait budget: it is over its usage limit, not broken.
+    #[error(
+        "{provider} is still over its usage limit for model {model} after waiting {waited_secs} s (it asks for another {retry_after_secs} s); try again later"
+    )]
+    UsageLimited {
+        provider: &'static str,
+        model: String,
+        waited_secs: u64,
+        retry_after_secs: u64,
+    },
     /// The body was cut short or could not be read.
     #[error("{provider} sent a truncated or unreadable body for model {model}: {reason}")]
     Truncated {

@@ -2,6 +2,7 @@
 //! retry loop and the circuit breaker.
 
 use std::future::Future;
+use std::sync::atomic::{AtomicU32, Ordering};
 use std::time::Duration;
 
 use reqwest::header::{HeaderMap, HeaderName, HeaderValue, RETRY_AFTER};
@@ -11,6 +12,9 @@ use crate::breaker::Breaker;
 use crate::config::{ApiKey, ProviderConfig};
 use crate::error::{ModelError, describe_timeout};
 use crate::retry::{backoff, is_transient_status, jitter_from_clock, parse_retry_after};
+
+/// At most this many usage-limit waits per call go uncounted as attempts.
+const USAGE_LIMIT_WAITS: u32 = 16;
 
 /// How much of an error body is kept in an error message.
 const EXCERPT_CHARACTERS: usize = 300;
@@ -29,6 +33,8 @@ enum AttemptFailure {
     Transient {
         description: String,
         retry_after: Option<Duration>,
+        /// HTTP 429 or 529: the service is over its usage or rate limit.
+        usage_limit: bool,
     },
     /// Another attempt would fail the same way.
     Final(ModelError),
@@ -39,6 +45,8 @@ pub(crate) struct Transport {
     config: ProviderConfig,
     client: Client,
     breaker: Breaker,
+    /// Usage-limit waits started since the last reset.
+    usage_limit_waits: AtomicU32,
 }
 
 impl Transport {
@@ -71,6 +79,7 @@ impl Transport {
             config,
             client,
             breaker,
+            usage_limit_waits: AtomicU32::new(0),
         })
     }
 
@@ -78,9 +87,16 @@ impl Transport {
         &self.config
     }
 
-    /// Closes the circuit breaker for a new round.
+    /// Closes the circuit breaker for a new round, and forgets the
+    /// usage-limit waits.
     pub(crate) fn reset(&self) {
         self.breaker.reset();
+        self.usage_limit_waits.store(0, Ordering::Release);
+    }
+
+    /// Whether a call waited for a usage limit since the last reset.
+    pub(crate) fn waited_for_usage_limit(&self) -> bool {
+        self.usage_limit_waits.load(Ordering::Acquire) > 0
     }
 
     pub(crate) fn is_down(&self) -> bool {
@@ -119,6 +135,12 @@ impl Transport {
 
     /// Posts `body` to `url`, retrying transient failures, and returns the
     /// body of the first successful answer.
+    ///
+    /// A 429 or 529 with `Retry-After` is a usage limit: waiting for it is
+    /// not a failed attempt, so it does not use up `max_attempts` (at most
+    /// [`USAGE_LIMIT_WAITS`] such waits go uncounted); the waits still
+    /// count towards `max_total_wait`, and a call whose last answer was
+    /// still a usage limit ends with [`ModelError::UsageLimited`].
     pub(crate) async fn post(
         &self,
         url: &str,
@@ -128,22 +150,33 @@ impl Transport {
         let max_attempts = policy.max_attempts.max(1);
         let mut waited = Duration::ZERO;
         let mut attempts = 0;
+        let mut usage_waits = 0;
         let mut last = String::new();
+        // The `Retry-After` of the last failure, when it was a usage limit.
+        let mut limited_for = None;
         while attempts < max_attempts {
-            attempts += 1;
             match self.attempt(url, body).await {
                 Ok(bytes) => return Ok(bytes),
                 Err(AttemptFailure::Final(error)) => return Err(error),
                 Err(AttemptFailure::Transient {
                     description,
                     retry_after,
+                    usage_limit,
                 }) => {
                     last = description;
+                    limited_for = retry_after.filter(|_| usage_limit);
+                    let counts =
+                        !(usage_limit && retry_after.is_some()) || usage_waits >= USAGE_LIMIT_WAITS;
+                    if counts {
+                        attempts += 1;
+                    } else {
+                        usage_waits += 1;
+                    }
                     if attempts == max_attempts {
                         break;
                     }
                     let wait = retry_after
-                        .unwrap_or_else(|| backoff(policy, attempts, jitter_from_clock()));
+                        .unwrap_or_else(|| backoff(policy, attempts.max(1), jitter_from_clock()));
                     if waited.saturating_add(wait) > policy.max_total_wait {
                         tracing::warn!(
                             provider = self.provider,
@@ -160,10 +193,21 @@ impl Transport {
                         failure = %last,
                         "Retrying a model call"
                     );
+                    if limited_for.is_some() {
+                        self.usage_limit_waits.fetch_add(1, Ordering::AcqRel);
+                    }
                     tokio::time::sleep(wait).await;
                     waited += wait;
                 }
             }
+        }
+        if let Some(retry_after) = limited_for {
+            return Err(ModelError::UsageLimited {
+                provider: self.provider,
+                model: self.config.model.clone(),
+                waited_secs: waited.as_secs(),
+                retry_after_secs: retry_after.as_secs(),
+            });
         }
         Err(ModelError::RetriesExhausted {
             provider: self.provider,
@@ -187,6 +231,7 @@ impl Transport {
             .map_err(|error| AttemptFailure::Transient {
                 description: self.describe_transport_error(&error),
                 retry_after: None,
+                usage_limit: false,
             })?;
         let status = response.status();
         if status.is_success() {
@@ -195,6 +240,7 @@ impl Transport {
                 Err(error) if error.is_timeout() => Err(AttemptFailure::Transient {
                     description: describe_timeout(self.config.total_timeout),
                     retry_after: None,
+                    usage_limit: false,
                 }),
                 Err(error) => Err(AttemptFailure::Final(ModelError::Truncated {
                     provider: self.provider,
@@ -231,6 +277,7 @@ impl Transport {
                     Err(AttemptFailure::Transient {
                         description: format!("HTTP {}: {excerpt}", status.as_u16()),
                         retry_after,
+                        usage_limit: matches!(status.as_u16(), 429 | 529),
                     })
                 } else {
                     Err(AttemptFailure::Final(ModelError::Status {
@@ -310,6 +357,12 @@ macro_rules! http_provider {
             /// Closes the circuit breaker, for a new round.
             pub fn reset(&self) {
                 self.transport.reset();
+            }
+
+            /// Whether a call waited for the service's usage limit
+            /// (HTTP 429 or 529 with `Retry-After`) since the last reset.
+            pub fn waited_for_usage_limit(&self) -> bool {
+                self.transport.waited_for_usage_limit()
             }
         }
 

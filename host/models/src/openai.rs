@@ -88,7 +88,7 @@ impl OpenAiProvider {
                     "messages": messages,
                 });
                 if let Some(temperature) = config.temperature {
-                    body["temperature"] = json!(temperature);
+                    body["temperature"] = json!(crate::config::decimal(temperature));
                 }
                 let bytes = self
                     .transport

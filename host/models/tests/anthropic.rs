@@ -99,7 +99,7 @@ async fn a_rate_limit_waits_for_retry_after_then_succeeds() -> TestResult {
 }
 
 #[tokio::test]
-async fn a_retry_after_beyond_the_budget_ends_the_retries_at_once() -> TestResult {
+async fn a_usage_limit_beyond_the_wait_budget_ends_the_call_at_once() -> TestResult {
     let server = TestServer::start(vec![
         Reply::json(529, json!({ "type": "error" })).with_header("retry-after", "30"),
     ])
@@ -108,9 +108,20 @@ async fn a_retry_after_beyond_the_budget_ends_the_retries_at_once() -> TestResul
     let started = Instant::now();
     let error = provider.complete_request(&request()).await;
     assert!(
-        matches!(error, Err(ModelError::RetriesExhausted { attempts: 1, .. })),
+        matches!(
+            error,
+            Err(ModelError::UsageLimited {
+                retry_after_secs: 30,
+                ..
+            })
+        ),
         "{error:?}"
     );
+    let message = error
+        .err()
+        .map(|error| error.to_string())
+        .unwrap_or_default();
+    assert!(message.contains("usage limit"), "{message}");
     assert!(started.elapsed() < Duration::from_secs(2));
     assert_eq!(server.requests().len(), 1);
     Ok(())

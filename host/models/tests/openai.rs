@@ -106,6 +106,62 @@ async fn a_rate_limit_waits_for_retry_after_then_succeeds() -> TestResult {
 }
 
 #[tokio::test]
+async fn usage_limit_waits_do_not_use_up_the_attempts() -> TestResult {
+    let limited = Reply::json(429, json!({ "error": { "message": "usage limit" } }))
+        .with_header("retry-after", "0.05");
+    let server = TestServer::start(vec![
+        limited.clone(),
+        limited.clone(),
+        limited.clone(),
+        limited,
+        answer("worth the wait"),
+    ])
+    .await?;
+    // Three attempts at most, yet four usage-limit waits are fine.
+    let provider = OpenAiProvider::new(config(&server.base_url, Some(KEY)))?;
+    let completion = provider.complete_request(&request()).await?;
+    assert_eq!(completion.text, "worth the wait");
+    assert_eq!(server.requests().len(), 5);
+    assert!(!provider.is_down());
+    Ok(())
+}
+
+#[tokio::test]
+async fn a_usage_limit_that_never_ends_is_reported_as_one() -> TestResult {
+    let server = TestServer::start(vec![
+        Reply::json(529, json!({ "error": { "message": "overloaded" } }))
+            .with_header("retry-after", "0"),
+    ])
+    .await?;
+    let provider = OpenAiProvider::new(config(&server.base_url, Some(KEY)))?;
+    let error = provider.complete_request(&request()).await;
+    assert!(
+        matches!(error, Err(ModelError::UsageLimited { .. })),
+        "{error:?}"
+    );
+    // Sixteen uncounted waits, then the three attempts.
+    assert_eq!(server.requests().len(), 16 + 3);
+    Ok(())
+}
+
+#[tokio::test]
+async fn a_rate_limit_without_retry_after_is_an_ordinary_failed_attempt() -> TestResult {
+    let server = TestServer::start(vec![Reply::json(
+        429,
+        json!({ "error": { "message": "slow down" } }),
+    )])
+    .await?;
+    let provider = OpenAiProvider::new(config(&server.base_url, Some(KEY)))?;
+    let error = provider.complete_request(&request()).await;
+    assert!(
+        matches!(error, Err(ModelError::RetriesExhausted { attempts: 3, .. })),
+        "{error:?}"
+    );
+    assert_eq!(server.requests().len(), 3);
+    Ok(())
+}
+
+#[tokio::test]
 async fn backoff_without_retry_after_recovers_from_a_bad_gateway() -> TestResult {
     let server = TestServer::start(vec![
         Reply::text(502, "<html>bad gateway</html>"),

@@ -39,7 +39,7 @@ pub use config::{Limits, LimitsConfig, PluginConfig, World};
 pub use error::PluginError;
 pub use inspect::Inspection;
 pub use provider::{DeterministicProvider, ModelProvider, ProviderError};
-pub use replay::ReplayProvider;
+pub use replay::{Recording, RecordingProvider, ReplayProvider};
 pub use runtime::{
     BidderPlugin, CheckPlugin, LoadedPlugin, Outcome, Plugin, ProposalRequest, Runtime,
     RuntimeOptions, SpecialistPlugin,

@@ -9,14 +9,15 @@
 
 use std::path::{Path, PathBuf};
 use std::process::Command;
-use std::sync::Arc;
 
 use anyhow::Context;
+use ralph_broker::llm::LlmOptions;
 use ralph_marketplace::Layout;
 use ralph_marketplace::setup::setup;
-use ralph_runtime::ReplayProvider;
+use ralph_models::{BuiltinReplay, ProviderKind};
 
 use crate::agents::AGENTS;
+use crate::cli::LlmFlags;
 use crate::exit::{Exit, Failure, Outcome};
 
 const PROJECT: &[(&str, &str)] = &[
@@ -49,7 +50,11 @@ const CONFIG: &str = r#"{
 }
 "#;
 
-pub fn run(directory: Option<PathBuf>, json: bool) -> Outcome {
+pub fn run(directory: Option<PathBuf>, json: bool, flags: &LlmFlags) -> Outcome {
+    let overrides = crate::commands::run_loop::overrides(flags)?;
+    let live = overrides
+        .provider
+        .is_some_and(|provider| provider != ProviderKind::Replay);
     let root = match directory {
         Some(directory) => prepare_given(&directory)?,
         None => tempfile::Builder::new()
@@ -61,13 +66,23 @@ pub fn run(directory: Option<PathBuf>, json: bool) -> Outcome {
     };
     if !json {
         println!("Ralph demo in {}", root.display());
-        println!("The model-backed bidder replays {REPLAY_NAME}.\n");
+        if live {
+            println!("The model-backed bidder asks the model the --llm flags name.\n");
+        } else {
+            println!("The model-backed bidder replays {REPLAY_NAME}.\n");
+        }
     }
     write_sample(&root).map_err(Failure::problem)?;
     let layout = Layout::new(&root);
-    let provider = ReplayProvider::from_json(Path::new(REPLAY_NAME), REPLAY)
-        .map_err(|error| Failure::problem(anyhow::anyhow!("{error}")))?;
-    crate::commands::run_loop::run_with(&layout, 1, json, Some(Arc::new(provider)))
+    let llm = LlmOptions {
+        overrides,
+        default: ProviderKind::Replay,
+        builtin_replay: Some(BuiltinReplay {
+            name: PathBuf::from(REPLAY_NAME),
+            text: REPLAY.to_owned(),
+        }),
+    };
+    crate::commands::run_loop::run_with(&layout, 1, json, llm)
 }
 
 /// Accepts an empty or missing directory, never one with files in it.

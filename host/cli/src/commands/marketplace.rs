@@ -22,8 +22,8 @@ pub fn run(layout: &Layout, command: MarketplaceCommand) -> Outcome {
         MarketplaceCommand::Record { file, json } => record(layout, &file, json.json),
         MarketplaceCommand::Verify(flag) => run_verify(layout, flag.json),
         MarketplaceCommand::Reset { yes } => reset(layout, yes),
-        MarketplaceCommand::Loop { issue, json } => {
-            crate::commands::run_loop::run(layout, issue, json.json)
+        MarketplaceCommand::Loop { issue, llm, json } => {
+            crate::commands::run_loop::run(layout, issue, json.json, &llm)
         }
         MarketplaceCommand::Spec { number, file } => issues::spec(layout, number, file.as_deref()),
         MarketplaceCommand::Ready { number } => issues::ready(layout, number),

@@ -21,7 +21,7 @@ mod run_loop;
 pub fn run(cli: Cli) -> Outcome {
     match cli.command {
         // The demo makes its own repository.
-        Command::Demo { dir, json } => demo::run(dir, json.json),
+        Command::Demo { dir, llm, json } => demo::run(dir, json.json, &llm),
         Command::Marketplace(command) => {
             marketplace::run(&Layout::new(repository(cli.repo)?), command)
         }

@@ -3,25 +3,49 @@
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
 
+use ralph_broker::llm::LlmOptions;
 use ralph_broker::progress::{FinishStatus, JsonLines, Lines, Progress};
 use ralph_broker::session::{self, LoopError, LoopOptions};
 use ralph_marketplace::{Layout, Marketplace};
-use ralph_runtime::ModelProvider;
+use ralph_models::LlmSettings;
 
+use crate::cli::LlmFlags;
 use crate::exit::{Exit, Failure, Outcome};
 use crate::render;
 
-pub fn run(layout: &Layout, issue: u64, json: bool) -> Outcome {
-    run_with(layout, issue, json, None)
+pub fn run(layout: &Layout, issue: u64, json: bool, flags: &LlmFlags) -> Outcome {
+    let llm = LlmOptions {
+        overrides: overrides(flags)?,
+        ..LlmOptions::default()
+    };
+    run_with(layout, issue, json, llm)
 }
 
-/// Runs the loop with `provider` answering the plugins' model calls.
-pub fn run_with(
-    layout: &Layout,
-    issue: u64,
-    json: bool,
-    provider: Option<Arc<dyn ModelProvider>>,
-) -> Outcome {
+/// The `--llm-*` flags as an override of the `llm` section. A recording
+/// path is taken relative to the current directory, as paths on a command
+/// line are.
+pub fn overrides(flags: &LlmFlags) -> Result<LlmSettings, Failure> {
+    let record_file = flags
+        .llm_record
+        .as_ref()
+        .map(std::path::absolute)
+        .transpose()
+        .map_err(|error| Failure::bad_input(anyhow::anyhow!("--llm-record: {error}")))?;
+    let settings = LlmSettings {
+        provider: flags.llm_provider,
+        model: flags.llm_model.clone(),
+        base_url: flags.llm_base_url.clone(),
+        record_file,
+        ..LlmSettings::default()
+    };
+    settings
+        .validate("llm")
+        .map_err(|error| Failure::message(Exit::BadInput, format!("--llm flags: {error}")))?;
+    Ok(settings)
+}
+
+/// Runs the loop, with `llm` saying which models answer.
+pub fn run_with(layout: &Layout, issue: u64, json: bool, llm: LlmOptions) -> Outcome {
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()
@@ -33,11 +57,7 @@ pub fn run_with(
     } else {
         Box::new(Lines(std::io::stdout()))
     };
-    let options = LoopOptions {
-        issue,
-        stop,
-        provider,
-    };
+    let options = LoopOptions { issue, stop, llm };
     let finished = runtime
         .block_on(session::run(layout.clone(), options, progress.as_mut()))
         .map_err(|error| match error {
@@ -70,6 +90,7 @@ pub fn run_with(
         FinishStatus::Complete => Exit::Success,
         FinishStatus::AttentionNeeded => Exit::AttentionNeeded,
         FinishStatus::Interrupted => Exit::Interrupted,
+        FinishStatus::ProviderUnavailable => Exit::Problems,
     })
 }
 

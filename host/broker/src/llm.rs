@@ -1,0 +1,487 @@
+//! Which model answers whom: the `llm` section of `.ralph/config.json`, the
+//! per-plugin overrides (`bidders.<id>.llm`, `specialists[i].llm`), the
+//! `model` implementer's (`implementer.llm`) and the command line's,
+//! resolved once, before the issue is touched.
+//!
+//! Precedence, highest first: a plugin's own override, then the command
+//! line's flags, then the top-level section, then the default (the
+//! deterministic stand-in for `loop`, the recorded replay for `demo`). The
+//! flags change the top-level section, and with it every plugin that does
+//! not override the same field.
+
+use std::path::Path;
+use std::sync::Arc;
+
+use ralph_marketplace::{Config, ConfigError};
+use ralph_models::{
+    Backend, BuiltinReplay, LlmSettings, ProviderKind, RoutingProvider, SettingsError, Unavailable,
+    build_provider, process_environment,
+};
+use ralph_runtime::{ModelProvider, Recording, RecordingProvider};
+
+use crate::implementer::Implementer;
+use crate::plugins::Lineup;
+
+/// What the caller adds to the config.
+#[derive(Clone, Debug)]
+pub struct LlmOptions {
+    /// From the command line; merged over the top-level `llm` section.
+    pub overrides: LlmSettings,
+    /// The provider when neither the config nor the command line names one.
+    pub default: ProviderKind,
+    /// What `replay` answers from without a `replay_file` (the demo's).
+    pub builtin_replay: Option<BuiltinReplay>,
+}
+
+impl Default for LlmOptions {
+    fn default() -> Self {
+        Self {
+            overrides: LlmSettings::default(),
+            default: ProviderKind::Deterministic,
+            builtin_replay: None,
+        }
+    }
+}
+
+/// Every provider a loop uses.
+pub struct Models {
+    routing: Arc<RoutingProvider>,
+    /// What the runtime calls: the router, recorded when asked.
+    plugins: Arc<dyn ModelProvider>,
+    implementer_backend: Arc<Backend>,
+    /// What the `model` implementer calls: its backend, recorded when asked.
+    implementer: Arc<dyn ModelProvider>,
+    /// Each configured plugin's provider, by bidder id or `specialists[i]`.
+    by_entry: Vec<(String, Arc<Backend>)>,
+    recording: Option<Arc<Recording>>,
+}
+
+/// Providers already built, one per distinct settings, so plugins with the
+/// same settings share one (and its circuit breaker).
+struct Built<'a> {
+    repository: &'a Path,
+    options: &'a LlmOptions,
+    backends: Vec<(LlmSettings, Arc<Backend>)>,
+}
+
+impl Built<'_> {
+    fn backend(
+        &mut self,
+        settings: &LlmSettings,
+        prefix: &str,
+    ) -> Result<Arc<Backend>, SettingsError> {
+        if let Some((_, backend)) = self.backends.iter().find(|(known, _)| known == settings) {
+            return Ok(backend.clone());
+        }
+        let resolved = settings.resolve(prefix, self.options.default, &process_environment)?;
+        let backend = build_provider(
+            &resolved,
+            self.repository,
+            self.options.builtin_replay.as_ref(),
+        )
+        .map_err(|message| SettingsError {
+            field: prefix.to_owned(),
+            message,
+        })?;
+        tracing::info!(settings = prefix, provider = %resolved.describe(), "Model provider ready");
+        let backend = Arc::new(backend);
+        self.backends.push((settings.clone(), backend.clone()));
+        Ok(backend)
+    }
+}
+
+/// Calls are routed by plugin name, so two bidders running the same plugin
+/// must share their settings. (Two files with the same plugin name are only
+/// found out when they are loaded: see [`Models::route`].)
+fn same_plugin_same_settings(
+    lineup: &Lineup,
+    by_entry: &[(String, Arc<Backend>)],
+) -> Result<(), SettingsError> {
+    let backend_of = |id: &str| {
+        by_entry
+            .iter()
+            .find(|(key, _)| key == id)
+            .map(|(_, backend)| backend)
+    };
+    for (index, (id, entry)) in lineup.bidders.iter().enumerate() {
+        for (earlier, earlier_entry) in &lineup.bidders[..index] {
+            if earlier_entry.source != entry.source {
+                continue;
+            }
+            if let (Some(mine), Some(theirs)) = (backend_of(id), backend_of(earlier))
+                && !Arc::ptr_eq(mine, theirs)
+            {
+                return Err(SettingsError {
+                    field: format!("bidders.{id}.llm"),
+                    message: format!(
+                        "{earlier} runs the same plugin ({}) with other llm settings; calls are routed by plugin name, so give both the same llm settings",
+                        entry.source.label().display()
+                    ),
+                });
+            }
+        }
+    }
+    Ok(())
+}
+
+impl Models {
+    /// Resolves and builds every provider; errors name the file (`path`)
+    /// and the field. Files are relative to `repository`.
+    pub fn from_config(
+        config: &Config,
+        path: &Path,
+        repository: &Path,
+        lineup: &Lineup,
+        implementer: &Implementer,
+        options: &LlmOptions,
+    ) -> Result<Models, ConfigError> {
+        let invalid = |error: SettingsError| ConfigError::Invalid {
+            path: path.to_owned(),
+            field: error.field,
+            message: error.message,
+        };
+        let written = match &config.llm {
+            Some(section) => LlmSettings::from_value(section, "llm").map_err(invalid)?,
+            None => LlmSettings::default(),
+        };
+        let top = options.overrides.merged_over(&written);
+        let mut built = Built {
+            repository,
+            options,
+            backends: Vec::new(),
+        };
+        let default = built.backend(&top, "llm").map_err(invalid)?;
+        let mut by_entry = Vec::new();
+        let plugin_overrides = lineup
+            .bidders
+            .iter()
+            .map(|(id, entry)| (format!("bidders.{id}"), id.clone(), entry))
+            .chain(lineup.specialists.iter().enumerate().map(|(index, entry)| {
+                let key = format!("specialists[{index}]");
+                (key.clone(), key, entry)
+            }));
+        for (field, key, entry) in plugin_overrides {
+            let backend = match &entry.llm {
+                None => default.clone(),
+                Some(own) => {
+                    let prefix = format!("{field}.llm");
+                    if own.record_file.is_some() {
+                        return Err(invalid(SettingsError {
+                            field: format!("{prefix}.record_file"),
+                            message: "a recording is made for the whole run: set it in the top-level llm section or pass --llm-record".to_owned(),
+                        }));
+                    }
+                    built
+                        .backend(&own.merged_over(&top), &prefix)
+                        .map_err(invalid)?
+                }
+            };
+            by_entry.push((key, backend));
+        }
+        same_plugin_same_settings(lineup, &by_entry).map_err(invalid)?;
+        let implementer_backend = match implementer.llm() {
+            Some(own) => {
+                if own.record_file.is_some() {
+                    return Err(invalid(SettingsError {
+                        field: "implementer.llm.record_file".to_owned(),
+                        message: "a recording is made for the whole run: set it in the top-level llm section or pass --llm-record".to_owned(),
+                    }));
+                }
+                built
+                    .backend(&own.merged_over(&top), "implementer.llm")
+                    .map_err(invalid)?
+            }
+            None => default.clone(),
+        };
+        let routing = Arc::new(RoutingProvider::new(default));
+        let mut plugins: Arc<dyn ModelProvider> = routing.clone();
+        let mut implementer: Arc<dyn ModelProvider> = implementer_backend.clone();
+        let mut recording = None;
+        if let Some(file) = &top.record_file {
+            let note = "Recorded by `ralph` from a live run: each plugin's answers in order, replayable with the replay provider.";
+            let started = Recording::create(&repository.join(file), note).map_err(|error| {
+                invalid(SettingsError {
+                    field: "llm.record_file".to_owned(),
+                    message: error.0,
+                })
+            })?;
+            plugins = Arc::new(RecordingProvider::new(plugins, started.clone()));
+            implementer = Arc::new(RecordingProvider::new(implementer, started.clone()));
+            recording = Some(started);
+        }
+        Ok(Models {
+            routing,
+            plugins,
+            implementer_backend,
+            implementer,
+            by_entry,
+            recording,
+        })
+    }
+
+    /// What the runtime calls for every plugin's `complete`.
+    pub fn plugins(&self) -> Arc<dyn ModelProvider> {
+        self.plugins.clone()
+    }
+
+    /// What the `model` implementer calls.
+    pub fn implementer(&self) -> &dyn ModelProvider {
+        self.implementer.as_ref()
+    }
+
+    /// Where answers are recorded, if they are.
+    pub fn recording(&self) -> Option<&Path> {
+        self.recording.as_deref().map(Recording::path)
+    }
+
+    /// Routes the calls of the loaded plugin named `plugin`, configured as
+    /// `key` (a bidder id or `specialists[i]`), to its provider.
+    pub fn route(&self, key: &str, plugin: &str) -> Result<(), String> {
+        match self.by_entry.iter().find(|(known, _)| known == key) {
+            Some((_, backend)) => self.routing.route(plugin, backend.clone()),
+            None => Ok(()),
+        }
+    }
+
+    /// A new round: every provider's circuit breaker closes, and a past
+    /// usage limit is forgotten.
+    pub fn new_round(&self) {
+        self.routing.new_round();
+        self.implementer_backend.new_round();
+    }
+
+    /// Whether the provider of the plugin configured as `key` (a bidder id)
+    /// made a call wait for its usage limit this round.
+    pub fn waited_for_usage_limit(&self, key: &str) -> bool {
+        self.by_entry
+            .iter()
+            .find(|(known, _)| known == key)
+            .is_some_and(|(_, backend)| backend.waited_for_usage_limit())
+    }
+
+    /// Why the plugins' providers cannot be used this round, if they cannot.
+    pub fn plugins_unavailable(&self) -> Option<Unavailable> {
+        self.routing.unavailable()
+    }
+
+    /// Why the implementer's provider cannot be used this round, if it cannot.
+    pub fn implementer_unavailable(&self) -> Option<Unavailable> {
+        self.implementer_backend.unavailable()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use ralph_runtime::CompletionRequest;
+
+    fn models(json: &str, options: &LlmOptions) -> Result<Models, ConfigError> {
+        let config = Config::from_slice(json.as_bytes()).expect("marketplace config");
+        let path = Path::new(".ralph/config.json");
+        let lineup = Lineup::from_config(&config, path)?;
+        let implementer = Implementer::from_config(&config, path)?;
+        Models::from_config(
+            &config,
+            path,
+            Path::new("."),
+            &lineup,
+            &implementer,
+            options,
+        )
+    }
+
+    fn field_of(json: &str) -> String {
+        match models(json, &LlmOptions::default()) {
+            Err(ConfigError::Invalid { field, .. }) => field,
+            Err(other) => panic!("expected a field error, got {other}"),
+            Ok(_) => panic!("expected a field error, got a valid config"),
+        }
+    }
+
+    fn request() -> CompletionRequest {
+        CompletionRequest {
+            system: None,
+            prompt: "plan".into(),
+            max_tokens: 10,
+        }
+    }
+
+    fn replay_of(answers: &[(&str, &str)]) -> BuiltinReplay {
+        let responses: Vec<serde_json::Value> = answers
+            .iter()
+            .map(|(caller, text)| serde_json::json!({"caller": caller, "text": text}))
+            .collect();
+        BuiltinReplay {
+            name: "built-in.json".into(),
+            text: serde_json::json!({"replay": "test", "responses": responses}).to_string(),
+        }
+    }
+
+    #[test]
+    fn errors_in_every_llm_section_name_their_field() {
+        assert_eq!(
+            field_of(r#"{"llm": {"temperature": "hot"}}"#),
+            "llm.temperature"
+        );
+        assert_eq!(
+            field_of(
+                r#"{"num_bots": 2, "bidders": {"bidder_2": {"plugin": "bundled:tests-first"},
+                    "bidder_1": {"plugin": "bundled:persona-planner",
+                    "llm": {"provider": "openai", "base_url": "http://127.0.0.1:1/v1"}}}}"#
+            ),
+            "bidders.bidder_1.llm.model"
+        );
+        assert_eq!(
+            field_of(
+                r#"{"num_bots": 2, "bidders": {"bidder_2": {"plugin": "bundled:tests-first"},
+                    "bidder_1": {"plugin": "bundled:persona-planner",
+                    "llm": {"record_file": "x.json"}}}}"#
+            ),
+            "bidders.bidder_1.llm.record_file"
+        );
+        assert_eq!(
+            field_of(r#"{"implementer": {"kind": "model", "llm": {"timeout_secs": 0}}}"#),
+            "implementer.llm.timeout_secs"
+        );
+        assert_eq!(
+            field_of(r#"{"llm": {"provider": "replay"}}"#),
+            "llm",
+            "a replay without a file and without a built-in replay"
+        );
+    }
+
+    #[tokio::test]
+    async fn each_plugin_is_answered_by_its_own_provider() {
+        let options = LlmOptions {
+            default: ProviderKind::Replay,
+            builtin_replay: Some(replay_of(&[
+                ("planner", "replayed"),
+                ("implementer", "diff"),
+            ])),
+            ..LlmOptions::default()
+        };
+        let models = models(
+            r#"{"num_bots": 2, "bidders": {
+                "bidder_1": {"plugin": "bundled:persona-planner"},
+                "bidder_2": {"plugin": "bundled:tests-first", "llm": {"provider": "deterministic"}}}}"#,
+            &options,
+        )
+        .expect("valid");
+        models.route("bidder_1", "planner").expect("route");
+        models.route("bidder_2", "tester").expect("route");
+        let plugins = models.plugins();
+        assert_eq!(
+            plugins
+                .complete("planner", request())
+                .await
+                .expect("replayed")
+                .text,
+            "replayed"
+        );
+        let tester = plugins
+            .complete("tester", request())
+            .await
+            .expect("answered");
+        assert!(
+            tester.text.starts_with("Deterministic answer"),
+            "{}",
+            tester.text
+        );
+        assert_eq!(
+            models
+                .implementer()
+                .complete("implementer", request())
+                .await
+                .expect("the default replay")
+                .text,
+            "diff"
+        );
+    }
+
+    #[test]
+    fn command_line_overrides_reach_plugins_without_their_own() {
+        let options = LlmOptions {
+            overrides: LlmSettings {
+                provider: Some(ProviderKind::Deterministic),
+                ..LlmSettings::default()
+            },
+            ..LlmOptions::default()
+        };
+        // The config's replay is replaced by the flag's provider...
+        let models = models(
+            r#"{"llm": {"provider": "replay", "replay_file": "missing.json"}}"#,
+            &options,
+        );
+        assert!(models.is_ok(), "the replay file is never read");
+        // ...but a plugin's own override still wins.
+        let own = r#"{"num_bots": 2, "bidders": {"bidder_2": {"plugin": "bundled:tests-first"},
+            "bidder_1": {"plugin": "bundled:persona-planner",
+            "llm": {"provider": "replay", "replay_file": "missing.json"}}}}"#;
+        let Err(ConfigError::Invalid { field, message, .. }) = self::models(own, &options) else {
+            panic!("the bidder's own replay is read");
+        };
+        assert_eq!(field, "bidders.bidder_1.llm");
+        assert!(message.contains("missing.json"), "{message}");
+    }
+
+    #[test]
+    fn two_bidders_running_one_plugin_need_the_same_settings() {
+        assert_eq!(
+            field_of(
+                r#"{"num_bots": 2, "bidders": {
+                    "bidder_1": {"plugin": "bundled:persona-planner"},
+                    "bidder_2": {"plugin": "bundled:persona-planner", "llm": {"max_tokens": 9}}}}"#
+            ),
+            "bidders.bidder_2.llm"
+        );
+        let same = r#"{"num_bots": 2, "bidders": {
+            "bidder_1": {"plugin": "bundled:persona-planner", "llm": {"max_tokens": 9}},
+            "bidder_2": {"plugin": "bundled:persona-planner", "llm": {"max_tokens": 9}}}}"#;
+        assert!(models(same, &LlmOptions::default()).is_ok());
+        // Two files whose plugins have the same name are found out on loading.
+        let models = models(
+            r#"{"num_bots": 2, "bidders": {
+                "bidder_1": {"plugin": "a.wasm"},
+                "bidder_2": {"plugin": "b.wasm", "llm": {"max_tokens": 9}}}}"#,
+            &LlmOptions::default(),
+        )
+        .expect("valid");
+        models.route("bidder_1", "persona-planner").expect("first");
+        let error = models
+            .route("bidder_2", "persona-planner")
+            .expect_err("ambiguous");
+        assert!(error.contains("persona-planner"), "{error}");
+    }
+
+    #[tokio::test]
+    async fn a_recording_holds_every_answer_in_the_replay_format() {
+        let directory = tempfile::tempdir().expect("temp dir");
+        let config =
+            Config::from_slice(br#"{"llm": {"record_file": "answers.json"}}"#).expect("config");
+        let path = Path::new(".ralph/config.json");
+        let models = Models::from_config(
+            &config,
+            path,
+            directory.path(),
+            &Lineup::from_config(&config, path).expect("lineup"),
+            &Implementer::Patch,
+            &LlmOptions::default(),
+        )
+        .expect("valid");
+        let answer = models
+            .plugins()
+            .complete("planner", request())
+            .await
+            .expect("answer");
+        let recorded = directory.path().join("answers.json");
+        assert_eq!(models.recording(), Some(recorded.as_path()));
+        let replay = ralph_runtime::ReplayProvider::open(&recorded).expect("replayable");
+        assert_eq!(
+            replay
+                .complete("planner", request())
+                .await
+                .expect("replayed"),
+            answer
+        );
+    }
+}
