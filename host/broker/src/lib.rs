@@ -8,6 +8,7 @@ pub mod agents;
 pub mod checks;
 pub mod facts;
 pub mod implementer;
+pub mod metering;
 pub mod plugins;
 pub mod progress;
 pub mod recording;

@@ -4,7 +4,8 @@
 //! ```json
 //! "bidders": {
 //!   "bidder_1": {"plugin": "bundled:smallest-change", "grants": ["repository"]},
-//!   "bidder_2": {"plugin": ".ralph/plugins/my-bidder.wasm", "limits": {"deadline_ms": 30000}}
+//!   "bidder_2": {"plugin": ".ralph/plugins/my-bidder.wasm", "limits": {"deadline_ms": 30000},
+//!                "max_tokens_per_round": 50000}
 //! },
 //! "specialists": [{"plugin": "bundled:rust-conventions", "grants": ["repository"]}],
 //! "checks": [
@@ -78,6 +79,9 @@ pub struct PluginEntry {
     pub source: PluginSource,
     pub grants: BTreeSet<Capability>,
     pub limits: LimitsConfig,
+    /// A bidder's own token cap per round (`max_tokens_per_round`); `None`
+    /// takes `metering.round_token_cap`. Always `None` for other worlds.
+    pub max_tokens_per_round: Option<u64>,
 }
 
 /// A check: a command or a check plugin.
@@ -104,6 +108,19 @@ struct RawEntry {
     grants: BTreeSet<Capability>,
     #[serde(default)]
     limits: LimitsConfig,
+}
+
+/// A bidder's entry: a plugin entry with the bidder-only settings.
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawBidder {
+    plugin: String,
+    #[serde(default)]
+    grants: BTreeSet<Capability>,
+    #[serde(default)]
+    limits: LimitsConfig,
+    #[serde(default)]
+    max_tokens_per_round: Option<u64>,
 }
 
 #[derive(Deserialize)]
@@ -137,7 +154,7 @@ impl Lineup {
                 })
                 .collect::<Result<_, ConfigError>>()?,
             Some(section) => {
-                let raw: std::collections::BTreeMap<String, RawEntry> =
+                let raw: std::collections::BTreeMap<String, RawBidder> =
                     typed(section, "bidders").map_err(|(f, m)| invalid(f, m))?;
                 for id in raw.keys() {
                     if config.bot_index(id).is_none() {
@@ -153,10 +170,15 @@ impl Lineup {
                         .get(id)
                         .ok_or_else(|| invalid("bidders".into(), format!("no plugin for {id}")))?;
                     let field = format!("bidders.{id}.plugin");
-                    bidders.push((
-                        id.clone(),
-                        entry_of(entry, Kind::Bidder, &field).map_err(|m| invalid(field, m))?,
-                    ));
+                    let plugin = RawEntry {
+                        plugin: entry.plugin.clone(),
+                        grants: entry.grants.clone(),
+                        limits: entry.limits,
+                    };
+                    let mut typed_entry =
+                        entry_of(&plugin, Kind::Bidder, &field).map_err(|m| invalid(field, m))?;
+                    typed_entry.max_tokens_per_round = entry.max_tokens_per_round;
+                    bidders.push((id.clone(), typed_entry));
                 }
                 bidders
             }
@@ -290,6 +312,7 @@ fn default_entry(name: &str) -> PluginEntry {
             .filter_map(|name| name.parse().ok())
             .collect(),
         limits: LimitsConfig::default(),
+        max_tokens_per_round: None,
     }
 }
 
@@ -325,6 +348,7 @@ fn entry_of(raw: &RawEntry, kind: Kind, field: &str) -> Result<PluginEntry, Stri
         source,
         grants: raw.grants.clone(),
         limits: raw.limits,
+        max_tokens_per_round: None,
     })
 }
 
@@ -393,8 +417,28 @@ mod tests {
             PluginSource::File(PathBuf::from("plugins/mine.wasm"))
         );
         assert_eq!(lineup.bidders[1].1.limits.deadline_ms, Some(500));
+        assert_eq!(lineup.bidders[0].1.max_tokens_per_round, None);
         assert!(lineup.specialists.is_empty());
         assert!(matches!(&lineup.checks[1], CheckEntry::Plugin { name, .. } if name == "secrets"));
+    }
+
+    #[test]
+    fn a_bidder_may_cap_its_tokens_per_round() {
+        let lineup = lineup(
+            r#"{"num_bots": 2, "bidders": {
+                "bidder_1": {"plugin": "bundled:persona-planner", "max_tokens_per_round": 900},
+                "bidder_2": {"plugin": "bundled:tests-first"}}}"#,
+        )
+        .expect("valid");
+        assert_eq!(lineup.bidders[0].1.max_tokens_per_round, Some(900));
+        assert_eq!(lineup.bidders[1].1.max_tokens_per_round, None);
+        assert_eq!(
+            field_of(
+                r#"{"num_bots": 2, "bidders": {"bidder_2": {"plugin": "bundled:tests-first"},
+                    "bidder_1": {"plugin": "bundled:tests-first", "max_tokens_per_round": "lots"}}}"#
+            ),
+            "bidders.bidder_1.max_tokens_per_round"
+        );
     }
 
     #[test]

@@ -92,6 +92,7 @@ impl Session {
                 failure_report: state.failure_report.clone(),
                 previous_proposal: previous,
             },
+            token_allowance: self.token_allowance(bot_id),
         }
     }
 
@@ -133,11 +134,17 @@ impl Session {
             .map(|(id, plugin)| (plugin.clone(), self.request(state, id)))
             .collect();
         let results = self.runtime.propose_round(&entries).await;
+        for ((id, _), metered) in participants.iter().zip(&results) {
+            self.round_usage
+                .entry(id.clone())
+                .or_default()
+                .add(metered.usage);
+        }
         let mut arrived: Vec<(std::time::Duration, String, Result<Proposal, String>)> =
             participants
                 .iter()
                 .zip(results)
-                .map(|((id, _), result)| match result {
+                .map(|((id, _), metered)| match metered.result {
                     Ok(outcome) => (outcome.elapsed, id.clone(), Ok(outcome.value)),
                     Err(error) => (std::time::Duration::MAX, id.clone(), Err(error.to_string())),
                 })
@@ -152,8 +159,13 @@ impl Session {
                         label,
                         error: error.clone(),
                     });
-                    recording::plugin_error(&self.marketplace, place, &bot_id, &error)
-                        .map_err(LoopError::failed)?;
+                    recording::plugin_error(
+                        &self.marketplace,
+                        place,
+                        self.bidder_round(&bot_id),
+                        &error,
+                    )
+                    .map_err(LoopError::failed)?;
                 }
                 Ok(proposal) => {
                     let resubmitted = state.kind == RoundKind::Replan
@@ -162,8 +174,12 @@ impl Session {
                             .iter()
                             .any(|(id, old)| *id == bot_id && same_plan(old, &proposal));
                     if resubmitted {
-                        recording::resubmitted(&self.marketplace, place, &bot_id)
-                            .map_err(LoopError::failed)?;
+                        recording::resubmitted(
+                            &self.marketplace,
+                            place,
+                            self.bidder_round(&bot_id),
+                        )
+                        .map_err(LoopError::failed)?;
                         if state.failed_bidder.as_deref() == Some(bot_id.as_str()) {
                             progress.step(Step::ProposalRefused {
                                 label,
@@ -235,6 +251,7 @@ impl Session {
             iteration: self.used,
         };
         let work = Work::from_requirements(&self.issue.requirements());
+        self.round_usage.clear();
         let proposals = self.collect_proposals(state, place, progress).await?;
         let ranked = self.score(proposals, &work);
         for entry in &ranked {
@@ -272,7 +289,7 @@ impl Session {
                 recording::not_tried(
                     &self.marketplace,
                     place,
-                    &entry.bot_id,
+                    self.bidder_round(&entry.bot_id),
                     rank + 1,
                     &entry.label,
                     entry.total,
@@ -300,8 +317,11 @@ impl Session {
             .implementer
             .implement(&self.worktree, &winner.proposal, self.provider.as_ref())
             .await;
-        if let Err(error) = implemented {
-            return self.unimplemented(winner, place, error, progress);
+        let implementation_usage = implemented
+            .usage
+            .map(|usage| self.implementation_record(&usage));
+        if let Err(error) = implemented.result {
+            return self.unimplemented(winner, place, error, implementation_usage, progress);
         }
         let stats = self.worktree.stats().map_err(LoopError::failed)?;
         let diff = self.worktree.diff().map_err(LoopError::failed)?;
@@ -332,11 +352,12 @@ impl Session {
             proposal_score: winner.total,
             implementation_score,
         });
-        let attempt = attempt_of(winner.total, implementation_score, Some(&judged), &stats);
+        let mut attempt = attempt_of(winner.total, implementation_score, Some(&judged), &stats);
+        attempt.implementation_usage = implementation_usage;
         recording::implementation(
             &self.marketplace,
             place,
-            &winner.bot_id,
+            self.bidder_round(&winner.bot_id),
             1,
             &winner.label,
             &attempt,
@@ -367,22 +388,24 @@ impl Session {
         winner: &Scored,
         place: Place,
         error: String,
+        implementation_usage: Option<crate::metering::UsageRecord>,
         progress: &mut dyn Progress,
     ) -> Result<RoundEnd, LoopError> {
         progress.step(Step::ImplementationFailed {
             label: winner.label.clone(),
             error: error.clone(),
         });
-        let attempt = attempt_of(
+        let mut attempt = attempt_of(
             winner.total,
             0.0,
             None,
             &crate::worktree::DiffStats::default(),
         );
+        attempt.implementation_usage = implementation_usage;
         recording::implementation(
             &self.marketplace,
             place,
-            &winner.bot_id,
+            self.bidder_round(&winner.bot_id),
             1,
             &winner.label,
             &attempt,
@@ -562,6 +585,7 @@ fn attempt_of(
         code_quality_passed: none_against(true),
         lines_changed: stats.lines_changed(),
         files_affected: stats.files.len(),
+        implementation_usage: None,
     }
 }
 

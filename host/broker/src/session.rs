@@ -1,6 +1,7 @@
 //! `ralph marketplace loop <issue>`: rounds until every requirement of the
 //! issue is ticked, the budget is spent, or a replan round also fails.
 
+use std::collections::BTreeMap;
 use std::path::PathBuf;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -11,14 +12,16 @@ use ralph_issues::pulls::{
 use ralph_issues::{Issue, IssueSource, Label, LabelChange, LocalIssues};
 use ralph_marketplace::{ConfigError, Layout, Marketplace};
 use ralph_runtime::{
-    BidderPlugin, CheckPlugin, DeterministicProvider, ModelProvider, Runtime, RuntimeOptions,
+    BidderPlugin, CheckPlugin, DeterministicProvider, ModelProvider, ModelUsage, Runtime,
+    RuntimeOptions,
 };
 
 use crate::checks::{self, CheckRun, CommandCheck, Judged};
-use crate::implementer::Implementer;
+use crate::implementer::{ImplementationUsage, Implementer};
+use crate::metering::{Metering, UsageRecord};
 use crate::plugins::{CheckEntry, Lineup, PluginEntry};
 use crate::progress::{FinishStatus, Progress, Step};
-use crate::recording::RoundKind;
+use crate::recording::{BidderRound, RoundKind};
 use crate::round::{RoundEnd, RoundState, Scored};
 use crate::worktree::{Worktree, branch_name};
 
@@ -75,6 +78,11 @@ pub struct Session {
     pub(crate) worktree: Worktree,
     pub(crate) implementer: Implementer,
     pub(crate) provider: Arc<dyn ModelProvider>,
+    pub(crate) metering: Metering,
+    /// Each bidder's token cap per round, `None` for no cap.
+    pub(crate) token_caps: BTreeMap<String, Option<u64>>,
+    /// What each bidder that proposed in the current round used.
+    pub(crate) round_usage: BTreeMap<String, ModelUsage>,
     stop: Arc<AtomicBool>,
     budgets: Vec<(String, u64)>,
     pub(crate) used: u64,
@@ -102,6 +110,44 @@ impl Session {
 
     fn budget_left(&self) -> u64 {
         self.budgets.iter().map(|(_, left)| left).sum()
+    }
+
+    /// The model the plugins' completions are priced as.
+    fn model(&self) -> Option<&str> {
+        self.metering.model.as_deref()
+    }
+
+    /// The tokens `bot_id` may still use in this round; `None` for no cap.
+    pub(crate) fn token_allowance(&self, bot_id: &str) -> Option<u64> {
+        let cap = self.token_caps.get(bot_id).copied().flatten()?;
+        let used = self
+            .round_usage
+            .get(bot_id)
+            .map_or(0, ModelUsage::total_tokens);
+        Some(cap.saturating_sub(used))
+    }
+
+    /// `bot_id` with its usage in this round, for its event.
+    pub(crate) fn bidder_round<'a>(&self, bot_id: &'a str) -> BidderRound<'a> {
+        BidderRound {
+            id: bot_id,
+            usage: self
+                .round_usage
+                .get(bot_id)
+                .map(|usage| self.metering.record(self.model(), usage)),
+        }
+    }
+
+    /// An implementation's usage as recorded: priced by what the agent
+    /// reported, else (for the configured model) by the price table.
+    pub(crate) fn implementation_record(&self, usage: &ImplementationUsage) -> UsageRecord {
+        let mut record = self.metering.record(self.model(), &usage.tokens);
+        record.cost_usd = match (usage.reported_cost_usd, usage.configured_model) {
+            (Some(cost), _) => Some(cost),
+            (None, true) => record.cost_usd,
+            (None, false) => None,
+        };
+        record
     }
 }
 
@@ -348,6 +394,12 @@ async fn open(
     let marketplace = Marketplace::open(layout.clone())?;
     let lineup = Lineup::from_config(marketplace.config(), &layout.config_file())?;
     let implementer = Implementer::from_config(marketplace.config(), &layout.config_file())?;
+    let metering = Metering::from_config(marketplace.config(), &layout.config_file())?;
+    let token_caps = lineup
+        .bidders
+        .iter()
+        .map(|(id, entry)| (id.clone(), metering.cap_for(entry.max_tokens_per_round)))
+        .collect();
     let issues: Box<dyn IssueSource> = Box::new(LocalIssues::new(&layout));
     let issue = issues.get(number).map_err(|error| {
         if error.is_bad_input() {
@@ -415,6 +467,9 @@ async fn open(
         worktree,
         implementer,
         provider,
+        metering,
+        token_caps,
+        round_usage: BTreeMap::new(),
         stop: options.stop.clone(),
         used: 0,
     };

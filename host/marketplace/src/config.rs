@@ -28,7 +28,8 @@ pub struct Config {
     pub try_runner_up: bool,
     /// The loop's sections, kept as written here and typed (with errors
     /// naming their fields) by the part of Ralph that owns each:
-    /// `bidders`, `specialists`, `checks` and `implementer` by the broker.
+    /// `bidders`, `specialists`, `checks`, `implementer` and `metering` by
+    /// the broker.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub bidders: Option<serde_json::Value>,
     #[serde(skip_serializing_if = "Option::is_none")]
@@ -37,6 +38,8 @@ pub struct Config {
     pub checks: Option<serde_json::Value>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub implementer: Option<serde_json::Value>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub metering: Option<serde_json::Value>,
 }
 
 fn is_false(value: &bool) -> bool {
@@ -75,6 +78,7 @@ impl Default for Config {
             specialists: None,
             checks: None,
             implementer: None,
+            metering: None,
         }
     }
 }

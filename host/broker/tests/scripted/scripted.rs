@@ -3,10 +3,14 @@
 // Included by the `scripted-a`, `scripted-b` and `scripted-c` crates, each
 // defining `LETTER` first. It reads `ralph-script/<LETTER>.json` from the
 // repository (read-only): a list of proposals, one per round (the last one
-// repeats). An entry with `"trap": true` aborts instead.
+// repeats). An entry with `"trap": true` aborts instead. An entry with
+// `"completions": N` asks the model `N` times first (it needs the
+// `complete` grant), stopping at the first refusal, which it reports after
+// its summary as ` [refused: …]`.
 
 use ralph_plugin_sdk::{
-    Bidder, FileChange, IssueSpec, PluginError, Proposal, Requirement, RoundContext, proposal,
+    Bidder, Capability, FileChange, IssueSpec, PluginError, Proposal, Requirement, RoundContext,
+    host, proposal,
 };
 use serde::Deserialize;
 
@@ -26,11 +30,27 @@ struct Entry {
     covers: Option<usize>,
     #[serde(default)]
     trap: bool,
+    #[serde(default)]
+    completions: u32,
+}
+
+/// Asks the model `count` times; the refusal that stopped it, if any.
+fn complete(count: u32) -> Option<String> {
+    for _ in 0..count {
+        if let Err(error) = host::complete(Some("You plan changes."), "plan the change", 20) {
+            return Some(format!("{error:?}"));
+        }
+    }
+    None
 }
 
 struct Scripted;
 
 impl Bidder for Scripted {
+    fn capabilities() -> &'static [Capability] {
+        &[Capability::Complete]
+    }
+
     fn propose(
         _issue: IssueSpec,
         requirements: Vec<Requirement>,
@@ -49,7 +69,11 @@ impl Bidder for Scripted {
             std::process::abort();
         }
         let claimed = &requirements[..entry.covers.unwrap_or(requirements.len()).min(requirements.len())];
-        let mut plan = proposal(entry.summary.clone(), claimed);
+        let summary = match complete(entry.completions) {
+            Some(refusal) => format!("{} [refused: {refusal}]", entry.summary),
+            None => entry.summary.clone(),
+        };
+        let mut plan = proposal(summary, claimed);
         plan.pseudo_code = entry.pseudo_code.clone();
         plan.patch = entry.patch.clone();
         plan.files = entry

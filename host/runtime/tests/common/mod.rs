@@ -107,6 +107,7 @@ pub fn request(title: &str, body: &str) -> ProposalRequest {
             failure_report: None,
             previous_proposal: None,
         },
+        token_allowance: None,
     }
 }
 
