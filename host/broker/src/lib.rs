@@ -9,6 +9,7 @@ pub mod checks;
 pub mod facts;
 pub mod implementer;
 pub mod metering;
+pub mod personas;
 pub mod plugins;
 pub mod progress;
 pub mod recording;

@@ -5,7 +5,8 @@
 //! "bidders": {
 //!   "bidder_1": {"plugin": "bundled:smallest-change", "grants": ["repository"]},
 //!   "bidder_2": {"plugin": ".ralph/plugins/my-bidder.wasm", "limits": {"deadline_ms": 30000},
-//!                "max_tokens_per_round": 50000}
+//!                "max_tokens_per_round": 50000, "persona": "cautious",
+//!                "personality": {"risk_tolerance": "conservative", "verbosity": "terse"}}
 //! },
 //! "specialists": [{"plugin": "bundled:rust-conventions", "grants": ["repository"]}],
 //! "checks": [
@@ -25,7 +26,7 @@ use std::path::{Path, PathBuf};
 
 use ralph_marketplace::{Config, ConfigError};
 use ralph_plugins_bundle::{BundledPlugin, Kind};
-use ralph_runtime::{Capability, LimitsConfig, World};
+use ralph_runtime::{Capability, LimitsConfig, Personality, World};
 use serde::Deserialize;
 use serde::de::DeserializeOwned;
 
@@ -82,6 +83,11 @@ pub struct PluginEntry {
     /// A bidder's own token cap per round (`max_tokens_per_round`); `None`
     /// takes `metering.round_token_cap`. Always `None` for other worlds.
     pub max_tokens_per_round: Option<u64>,
+    /// A bidder's persona, by name in `.claude/agents/` (`persona`); `None`
+    /// for the default, `bidder`.
+    pub persona: Option<String>,
+    /// How the user tuned a bidder (`personality`).
+    pub personality: Option<Personality>,
 }
 
 /// A check: a command or a check plugin.
@@ -121,6 +127,10 @@ struct RawBidder {
     limits: LimitsConfig,
     #[serde(default)]
     max_tokens_per_round: Option<u64>,
+    #[serde(default)]
+    persona: Option<String>,
+    #[serde(default)]
+    personality: Option<Personality>,
 }
 
 #[derive(Deserialize)]
@@ -178,6 +188,18 @@ impl Lineup {
                     let mut typed_entry =
                         entry_of(&plugin, Kind::Bidder, &field).map_err(|m| invalid(field, m))?;
                     typed_entry.max_tokens_per_round = entry.max_tokens_per_round;
+                    if let Some(name) = &entry.persona
+                        && !crate::personas::is_valid_name(name)
+                    {
+                        return Err(invalid(
+                            format!("bidders.{id}.persona"),
+                            format!(
+                                "{name:?} is not a persona name: lower-case letters, digits, `-` and `_`, naming .claude/agents/NAME.md"
+                            ),
+                        ));
+                    }
+                    typed_entry.persona = entry.persona.clone();
+                    typed_entry.personality = entry.personality;
                     bidders.push((id.clone(), typed_entry));
                 }
                 bidders
@@ -313,6 +335,8 @@ fn default_entry(name: &str) -> PluginEntry {
             .collect(),
         limits: LimitsConfig::default(),
         max_tokens_per_round: None,
+        persona: None,
+        personality: None,
     }
 }
 
@@ -349,6 +373,8 @@ fn entry_of(raw: &RawEntry, kind: Kind, field: &str) -> Result<PluginEntry, Stri
         grants: raw.grants.clone(),
         limits: raw.limits,
         max_tokens_per_round: None,
+        persona: None,
+        personality: None,
     })
 }
 
@@ -438,6 +464,61 @@ mod tests {
                     "bidder_1": {"plugin": "bundled:tests-first", "max_tokens_per_round": "lots"}}}"#
             ),
             "bidders.bidder_1.max_tokens_per_round"
+        );
+    }
+
+    #[test]
+    fn a_bidder_may_have_a_persona_and_a_personality() {
+        let lineup = lineup(
+            r#"{"num_bots": 2, "bidders": {
+                "bidder_1": {"plugin": "bundled:persona-planner", "persona": "cautious",
+                             "personality": {"risk_tolerance": "conservative",
+                                             "innovation_preference": "high",
+                                             "verbosity": "terse"}},
+                "bidder_2": {"plugin": "bundled:persona-planner",
+                             "personality": {"verbosity": "detailed"}}}}"#,
+        )
+        .expect("valid");
+        let first = &lineup.bidders[0].1;
+        assert_eq!(first.persona.as_deref(), Some("cautious"));
+        assert_eq!(
+            first.personality,
+            Some(Personality {
+                risk_tolerance: ralph_runtime::RiskTolerance::Conservative,
+                innovation_preference: ralph_runtime::InnovationPreference::High,
+                verbosity: ralph_runtime::Verbosity::Terse,
+            })
+        );
+        let second = &lineup.bidders[1].1;
+        assert_eq!(second.persona, None);
+        assert_eq!(
+            second
+                .personality
+                .map(|personality| personality.risk_tolerance),
+            Some(ralph_runtime::RiskTolerance::Moderate),
+            "a setting left out takes the middle value"
+        );
+    }
+
+    #[test]
+    fn bad_personas_and_personalities_name_the_field() {
+        let with = |entry: &str| {
+            field_of(&format!(
+                r#"{{"num_bots": 2, "bidders": {{"bidder_2": {{"plugin": "bundled:tests-first"}},
+                    "bidder_1": {{"plugin": "bundled:persona-planner", {entry}}}}}}}"#
+            ))
+        };
+        assert_eq!(
+            with(r#""persona": "../secrets""#),
+            "bidders.bidder_1.persona"
+        );
+        assert_eq!(
+            with(r#""personality": {"risk_tolerance": "reckless"}"#),
+            "bidders.bidder_1.personality.risk_tolerance"
+        );
+        assert_eq!(
+            with(r#""personality": {"humour": "dry"}"#),
+            "bidders.bidder_1.personality.humour"
         );
     }
 

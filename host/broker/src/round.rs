@@ -79,6 +79,7 @@ impl Session {
             .iter()
             .find(|(id, _)| id == bot_id)
             .map(|(_, proposal)| proposal.clone());
+        let settings = self.settings.get(bot_id).cloned().unwrap_or_default();
         ProposalRequest {
             issue: IssueSpec {
                 id: self.issue.number.to_string(),
@@ -91,6 +92,8 @@ impl Session {
                 attempt: 1,
                 failure_report: state.failure_report.clone(),
                 previous_proposal: previous,
+                persona: settings.persona,
+                personality: settings.personality,
             },
             token_allowance: self.token_allowance(bot_id),
         }

@@ -12,8 +12,8 @@ use ralph_issues::pulls::{
 use ralph_issues::{Issue, IssueSource, Label, LabelChange, LocalIssues};
 use ralph_marketplace::{ConfigError, Layout, Marketplace};
 use ralph_runtime::{
-    BidderPlugin, CheckPlugin, DeterministicProvider, ModelProvider, ModelUsage, Runtime,
-    RuntimeOptions,
+    BidderPlugin, CheckPlugin, DeterministicProvider, ModelProvider, ModelUsage, Personality,
+    Runtime, RuntimeOptions,
 };
 
 use crate::checks::{self, CheckRun, CommandCheck, Judged};
@@ -63,6 +63,16 @@ pub struct LoopOptions {
     pub provider: Option<Arc<dyn ModelProvider>>,
 }
 
+/// What a bidder's config entry asks of each round.
+#[derive(Clone, Debug, Default)]
+pub(crate) struct BidderSettings {
+    /// Its token cap per round, `None` for no cap.
+    pub token_cap: Option<u64>,
+    /// Its persona's text.
+    pub persona: Option<String>,
+    pub personality: Option<Personality>,
+}
+
 /// Everything one loop works with.
 pub struct Session {
     pub(crate) marketplace: Marketplace,
@@ -79,8 +89,8 @@ pub struct Session {
     pub(crate) implementer: Implementer,
     pub(crate) provider: Arc<dyn ModelProvider>,
     pub(crate) metering: Metering,
-    /// Each bidder's token cap per round, `None` for no cap.
-    pub(crate) token_caps: BTreeMap<String, Option<u64>>,
+    /// Each bidder's settings from its config entry.
+    pub(crate) settings: BTreeMap<String, BidderSettings>,
     /// What each bidder that proposed in the current round used.
     pub(crate) round_usage: BTreeMap<String, ModelUsage>,
     stop: Arc<AtomicBool>,
@@ -119,7 +129,7 @@ impl Session {
 
     /// The tokens `bot_id` may still use in this round; `None` for no cap.
     pub(crate) fn token_allowance(&self, bot_id: &str) -> Option<u64> {
-        let cap = self.token_caps.get(bot_id).copied().flatten()?;
+        let cap = self.settings.get(bot_id)?.token_cap?;
         let used = self
             .round_usage
             .get(bot_id)
@@ -395,11 +405,7 @@ async fn open(
     let lineup = Lineup::from_config(marketplace.config(), &layout.config_file())?;
     let implementer = Implementer::from_config(marketplace.config(), &layout.config_file())?;
     let metering = Metering::from_config(marketplace.config(), &layout.config_file())?;
-    let token_caps = lineup
-        .bidders
-        .iter()
-        .map(|(id, entry)| (id.clone(), metering.cap_for(entry.max_tokens_per_round)))
-        .collect();
+    let settings = bidder_settings(&lineup, &metering, &layout)?;
     let issues: Box<dyn IssueSource> = Box::new(LocalIssues::new(&layout));
     let issue = issues.get(number).map_err(|error| {
         if error.is_bad_input() {
@@ -468,7 +474,7 @@ async fn open(
         implementer,
         provider,
         metering,
-        token_caps,
+        settings,
         round_usage: BTreeMap::new(),
         stop: options.stop.clone(),
         used: 0,
@@ -579,6 +585,33 @@ impl Session {
             }
         }
     }
+}
+
+/// Each bidder's cap, persona text and personality; a persona the config
+/// names that cannot be read is a config error naming the field and file.
+fn bidder_settings(
+    lineup: &Lineup,
+    metering: &Metering,
+    layout: &Layout,
+) -> Result<BTreeMap<String, BidderSettings>, LoopError> {
+    let mut settings = BTreeMap::new();
+    for (id, entry) in &lineup.bidders {
+        let persona = crate::personas::read(layout.repository(), entry.persona.as_deref())
+            .map_err(|message| ConfigError::Invalid {
+                path: layout.config_file(),
+                field: format!("bidders.{id}.persona"),
+                message,
+            })?;
+        settings.insert(
+            id.clone(),
+            BidderSettings {
+                token_cap: metering.cap_for(entry.max_tokens_per_round),
+                persona,
+                personality: entry.personality,
+            },
+        );
+    }
+    Ok(settings)
 }
 
 /// An issue is worked on when it is open and `ready`, or `in-progress` and

@@ -681,3 +681,66 @@ fn the_model_implementers_usage_is_recorded_on_the_winners_event() {
         json!({"calls": 0, "input_tokens": 0, "output_tokens": 0, "cost_usd": 0.0})
     );
 }
+
+#[test]
+fn the_configured_persona_and_personality_reach_the_bidder() {
+    let repository = repository(json!([]), &["Add two"]);
+    std::fs::create_dir_all(repository.path().join(".claude/agents")).expect("mkdir");
+    std::fs::write(
+        repository.path().join(".claude/agents/cautious.md"),
+        "You are Carl, a cautious bidder.\nSmall steps only.\n",
+    )
+    .expect("persona");
+    configure(&repository, |config| {
+        config["bidders"]["bidder_1"]["persona"] = json!("cautious");
+        config["bidders"]["bidder_1"]["personality"] = json!({"risk_tolerance": "conservative", "innovation_preference": "high",
+                   "verbosity": "terse"});
+    });
+    script(
+        &repository,
+        "a",
+        json!([{"summary": "add two", "patch": add_function(3, "two", 2), "echo_context": true}]),
+    );
+    script(
+        &repository,
+        "b",
+        json!([{"summary": "plan b", "echo_context": true}]),
+    );
+    script(&repository, "c", json!([{"summary": "plan c"}]));
+    let (output, steps) = run_loop(&repository);
+    assert_eq!(output.status.code(), Some(0), "{}", text(&output.stderr));
+    let summaries: Vec<String> = steps_named(&steps, "proposal_received")
+        .iter()
+        .map(|step| step["summary"].as_str().unwrap_or("").to_owned())
+        .collect();
+    assert!(
+        summaries.iter().any(|summary| summary
+            == "add two [persona: You are Carl, a cautious bidder.] [personality: \
+                RiskTolerance::Conservative/InnovationPreference::High/Verbosity::Terse]"),
+        "{summaries:?}"
+    );
+    // bidder_2 names no persona: it gets the repository's default one
+    // (`ralph marketplace setup` wrote .claude/agents/bidder.md).
+    assert!(
+        summaries
+            .iter()
+            .any(|summary| summary == "plan b [persona: ---] [personality: none]"),
+        "{summaries:?}"
+    );
+}
+
+#[test]
+fn a_persona_the_config_names_must_exist() {
+    let repository = repository(json!([]), &["Add two"]);
+    configure(&repository, |config| {
+        config["bidders"]["bidder_2"]["persona"] = json!("ghost");
+    });
+    let (output, _steps) = run_loop(&repository);
+    assert_eq!(output.status.code(), Some(2), "{}", text(&output.stdout));
+    let stderr = text(&output.stderr);
+    assert!(
+        stderr.contains("bidders.bidder_2.persona") && stderr.contains(".claude/agents/ghost.md"),
+        "{stderr}"
+    );
+    assert!(events(&repository).is_empty());
+}

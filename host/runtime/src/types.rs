@@ -113,6 +113,59 @@ pub struct RoundContext {
     pub failure_report: Option<String>,
     /// This bidder's proposal in the previous attempt.
     pub previous_proposal: Option<Proposal>,
+    /// The bidder's persona: the text of `.claude/agents/<name>.md`.
+    pub persona: Option<String>,
+    /// How the user tuned this bidder.
+    pub personality: Option<Personality>,
+}
+
+/// How much risk a bidder is asked to take.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum RiskTolerance {
+    /// Prefer the smallest safe change.
+    Conservative,
+    /// Weigh safety and reach evenly.
+    #[default]
+    Moderate,
+    /// Accept larger changes for a bigger gain.
+    Aggressive,
+}
+
+/// How much a bidder is asked to look beyond the obvious approach.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum InnovationPreference {
+    /// Stick to established patterns.
+    Low,
+    /// Improve on the obvious approach where it pays.
+    #[default]
+    Medium,
+    /// Look for a new, better approach.
+    High,
+}
+
+/// How much a bidder is asked to write.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Verbosity {
+    /// As short as possible.
+    Terse,
+    /// The usual detail.
+    #[default]
+    Normal,
+    /// Explain the reasoning in full.
+    Detailed,
+}
+
+/// How the user tuned a bidder; a setting left out of the config takes the
+/// middle value.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct Personality {
+    pub risk_tolerance: RiskTolerance,
+    pub innovation_preference: InnovationPreference,
+    pub verbosity: Verbosity,
 }
 
 /// How serious a finding is.

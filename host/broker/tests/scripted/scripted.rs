@@ -6,7 +6,8 @@
 // repeats). An entry with `"trap": true` aborts instead. An entry with
 // `"completions": N` asks the model `N` times first (it needs the
 // `complete` grant), stopping at the first refusal, which it reports after
-// its summary as ` [refused: …]`.
+// its summary as ` [refused: …]`. An entry with `"echo_context": true`
+// adds the persona and personality it was given to its summary.
 
 use ralph_plugin_sdk::{
     Bidder, Capability, FileChange, IssueSpec, PluginError, Proposal, Requirement, RoundContext,
@@ -32,6 +33,23 @@ struct Entry {
     trap: bool,
     #[serde(default)]
     completions: u32,
+    #[serde(default)]
+    echo_context: bool,
+}
+
+/// The persona and personality in `context`, as the summary reports them.
+fn echo(context: &RoundContext) -> String {
+    let persona = context
+        .persona
+        .as_deref()
+        .map_or("none", |text| text.lines().next().unwrap_or(""));
+    let personality = context.personality.map_or("none".to_owned(), |p| {
+        format!(
+            "{:?}/{:?}/{:?}",
+            p.risk_tolerance, p.innovation_preference, p.verbosity
+        )
+    });
+    format!(" [persona: {persona}] [personality: {personality}]")
 }
 
 /// Asks the model `count` times; the refusal that stopped it, if any.
@@ -69,10 +87,13 @@ impl Bidder for Scripted {
             std::process::abort();
         }
         let claimed = &requirements[..entry.covers.unwrap_or(requirements.len()).min(requirements.len())];
-        let summary = match complete(entry.completions) {
+        let mut summary = match complete(entry.completions) {
             Some(refusal) => format!("{} [refused: {refusal}]", entry.summary),
             None => entry.summary.clone(),
         };
+        if entry.echo_context {
+            summary.push_str(&echo(&context));
+        }
         let mut plan = proposal(summary, claimed);
         plan.pseudo_code = entry.pseudo_code.clone();
         plan.patch = entry.patch.clone();
