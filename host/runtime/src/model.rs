@@ -69,3 +69,24 @@ pub(crate) async fn complete(
     call.usage.charge(completion.usage);
     Ok(completion)
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_request_is_estimated_at_four_bytes_a_token_plus_its_answer() {
+        let request = CompletionRequest {
+            system: Some("You plan changes.".to_owned()),
+            prompt: "plan the change".to_owned(),
+            max_tokens: 20,
+        };
+        assert_eq!(estimated_tokens(&request), 8 + 20);
+        let bare = CompletionRequest {
+            system: None,
+            prompt: "x".to_owned(),
+            max_tokens: 0,
+        };
+        assert_eq!(estimated_tokens(&bare), 1, "a started token counts");
+    }
+}
