@@ -122,7 +122,8 @@ impl Session {
         self.budgets.iter().map(|(_, left)| left).sum()
     }
 
-    /// The model the plugins' completions are priced as.
+    /// The model the plugins' completions are priced as: `metering.model`
+    /// until the provider configuration (`llm.model`) can name it.
     fn model(&self) -> Option<&str> {
         self.metering.model.as_deref()
     }
