@@ -339,17 +339,32 @@ pub fn run(
     worktree: &Path,
     prompt: &str,
 ) -> Result<AgentReport, String> {
+    let (outcome, report) = run_reporting(agent, settings, worktree, prompt);
+    outcome.map(|()| report)
+}
+
+/// [`run`], with what the agent reported (its cost and tokens) also when
+/// the attempt failed.
+pub fn run_reporting(
+    agent: Agent,
+    settings: &AgentSettings,
+    worktree: &Path,
+    prompt: &str,
+) -> (Result<(), String>, AgentReport) {
     let program = settings
         .program
         .clone()
         .unwrap_or_else(|| agent.default_program().to_owned());
-    let mut child =
-        spawn(&program, &agent.arguments(&settings.extra_args), worktree).map_err(|error| {
-            format!(
+    let mut child = match spawn(&program, &agent.arguments(&settings.extra_args), worktree) {
+        Ok(child) => child,
+        Err(error) => {
+            let message = format!(
                 "{} (`{program}`) could not be started: {error}",
                 agent.name()
-            )
-        })?;
+            );
+            return (Err(message), AgentReport::default());
+        }
+    };
     let feeder = feed(&mut child, prompt.to_owned());
     let stderr = child
         .stderr
@@ -367,7 +382,7 @@ pub fn run(
     let stderr = stderr
         .and_then(|reader| reader.join().ok())
         .unwrap_or_default();
-    judge(agent, settings, ending, report, &stderr)
+    (judge(agent, settings, ending, &report, &stderr), report)
 }
 
 fn spawn(program: &str, arguments: &[String], worktree: &Path) -> std::io::Result<Child> {
@@ -472,9 +487,9 @@ fn judge(
     agent: Agent,
     settings: &AgentSettings,
     ending: Ending,
-    report: AgentReport,
+    report: &AgentReport,
     stderr: &str,
-) -> Result<AgentReport, String> {
+) -> Result<(), String> {
     let name = agent.name();
     let last_stderr = stderr
         .lines()
@@ -512,7 +527,7 @@ fn judge(
                     last_stderr.unwrap_or("no error message")
                 ))
             } else {
-                Ok(report)
+                Ok(())
             }
         }
     }

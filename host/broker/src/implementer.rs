@@ -19,7 +19,7 @@
 use std::path::Path;
 
 use ralph_models::LlmSettings;
-use ralph_runtime::{CompletionRequest, ModelProvider, Proposal};
+use ralph_runtime::{CompletionRequest, ModelProvider, ModelUsage, Proposal};
 use serde::Deserialize;
 
 use crate::agents::{self, Agent, AgentSettings};
@@ -59,6 +59,39 @@ fn default_max_tokens() -> u32 {
 /// The name model calls are charged to.
 pub const CALLER: &str = "implementer";
 
+/// What implementing a proposal did, and what it used.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Implementation {
+    /// Done, or why the change could not be made.
+    pub result: Result<(), String>,
+    /// Model usage, when the implementer uses a model: the `model`
+    /// implementer's completions, or what a coding agent reported. `None`
+    /// for the `patch` and `command` implementers.
+    pub usage: Option<ImplementationUsage>,
+}
+
+/// The model usage of an implementation.
+#[derive(Clone, Copy, Debug, Default, PartialEq)]
+pub struct ImplementationUsage {
+    /// Completions (the `model` implementer) or the agent's turns.
+    pub tokens: ModelUsage,
+    /// The cost the agent reported, in US dollars.
+    pub reported_cost_usd: Option<f64>,
+    /// Whether the configured model answered (the `model` implementer), so
+    /// the price table prices the tokens; a coding agent runs a model of
+    /// its own and is priced only by what it reports.
+    pub configured_model: bool,
+}
+
+impl Implementation {
+    fn unmetered(result: Result<(), String>) -> Implementation {
+        Implementation {
+            result,
+            usage: None,
+        }
+    }
+}
+
 impl Implementer {
     /// The `model` implementer's own `llm` settings, if it has any.
     pub fn llm(&self) -> Option<&LlmSettings> {
@@ -92,30 +125,39 @@ impl Implementer {
         })
     }
 
-    /// Makes the change in `worktree`; the error says why it could not.
-    /// `provider` answers the `model` implementer.
+    /// Makes the change in `worktree`, reporting why it could not and what
+    /// it used. `provider` answers the `model` implementer.
     pub async fn implement(
         &self,
         worktree: &Worktree,
         proposal: &Proposal,
         provider: &dyn ModelProvider,
-    ) -> Result<(), String> {
+    ) -> Implementation {
         match self {
-            Implementer::Patch => {
-                let patch = proposal.patch.as_deref().ok_or_else(|| {
-                    "the proposal carries no patch; configure the `model` or `command` implementer to have one written".to_owned()
-                })?;
-                worktree.apply(patch).map_err(|error| error.to_string())
-            }
+            Implementer::Patch => Implementation::unmetered(match proposal.patch.as_deref() {
+                None => Err(
+                    "the proposal carries no patch; configure the `model` or `command` implementer to have one written".to_owned(),
+                ),
+                Some(patch) => worktree.apply(patch).map_err(|error| error.to_string()),
+            }),
             Implementer::Model { max_tokens, .. } => {
-                ask_model(worktree, proposal, provider, *max_tokens).await
+                let mut usage = ModelUsage::default();
+                let result = ask_model(worktree, proposal, provider, *max_tokens, &mut usage).await;
+                Implementation {
+                    result,
+                    usage: Some(ImplementationUsage {
+                        tokens: usage,
+                        reported_cost_usd: None,
+                        configured_model: true,
+                    }),
+                }
             }
             Implementer::Command {
                 argv,
                 timeout_seconds,
-            } => tokio::task::block_in_place(|| {
+            } => Implementation::unmetered(tokio::task::block_in_place(|| {
                 run_agent(worktree.path(), argv, *timeout_seconds, proposal)
-            }),
+            })),
             Implementer::ClaudeCode(settings) => tokio::task::block_in_place(|| {
                 run_preset(Agent::ClaudeCode, settings, worktree.path(), proposal)
             }),
@@ -132,6 +174,7 @@ async fn ask_model(
     proposal: &Proposal,
     provider: &dyn ModelProvider,
     max_tokens: u32,
+    usage: &mut ModelUsage,
 ) -> Result<(), String> {
     let mut request = format!(
         "{}\n## Current files\n{}\nAnswer with the change as a unified diff (paths a/ and b/ relative to the repository) in a ```diff block.\n",
@@ -153,6 +196,7 @@ async fn ask_model(
             )
             .await
             .map_err(|error| error.to_string())?;
+        usage.charge(completion.usage);
         let Some(diff) = diff_in(&completion.text) else {
             last_error = "the model's answer holds no unified diff".to_owned();
             request.push_str(&format!(
@@ -217,15 +261,16 @@ pub fn prompt(proposal: &Proposal) -> String {
     )
 }
 
-/// Runs Claude Code or Codex on the proposal; what it reports is logged,
-/// and only a clean exit without a reported error counts as done.
+/// Runs Claude Code or Codex on the proposal; what it reports is logged
+/// and its cost and tokens returned, and only a clean exit without a
+/// reported error counts as done.
 fn run_preset(
     agent: Agent,
     settings: &AgentSettings,
     worktree: &Path,
     proposal: &Proposal,
-) -> Result<(), String> {
-    let report = agents::run(agent, settings, worktree, &prompt(proposal))?;
+) -> Implementation {
+    let (result, report) = agents::run_reporting(agent, settings, worktree, &prompt(proposal));
     tracing::info!(
         agent = agent.name(),
         cost_usd = report.cost_usd,
@@ -236,7 +281,21 @@ fn run_preset(
         skipped_lines = report.skipped_lines,
         "the agent finished"
     );
-    Ok(())
+    let tokens = ModelUsage {
+        calls: u32::try_from(report.turns.unwrap_or(1)).unwrap_or(u32::MAX),
+        input_tokens: report.usage.input_tokens,
+        output_tokens: report.usage.output_tokens,
+    };
+    Implementation {
+        result,
+        usage: Some(ImplementationUsage {
+            tokens,
+            reported_cost_usd: report
+                .cost_usd
+                .filter(|cost| cost.is_finite() && *cost >= 0.0),
+            configured_model: false,
+        }),
+    }
 }
 
 fn run_agent(
@@ -304,7 +363,10 @@ mod tests {
     fn replay(answers: &[&str]) -> ReplayProvider {
         let responses: Vec<serde_json::Value> = answers
             .iter()
-            .map(|text| serde_json::json!({"caller": CALLER, "text": text}))
+            .map(|text| {
+                serde_json::json!({"caller": CALLER, "text": text,
+                                   "input_tokens": 100, "output_tokens": 20})
+            })
             .collect();
         let file = serde_json::json!({"replay": "test", "responses": responses});
         ReplayProvider::from_json(Path::new("test.json"), &file.to_string()).expect("replay")
@@ -324,11 +386,13 @@ mod tests {
         Implementer::Patch
             .implement(&worktree, &proposal(Some(PATCH)), &none)
             .await
+            .result
             .expect("applies");
         assert_eq!(worktree.stats().expect("stats").lines_changed(), 4);
         let error = Implementer::Patch
             .implement(&worktree, &proposal(None), &none)
             .await
+            .result
             .expect_err("no patch");
         assert!(error.contains("no patch"), "{error}");
     }
@@ -342,13 +406,20 @@ mod tests {
             &format!("Here:\n```diff\n{broken}```\n"),
             &format!("Fixed:\n```diff\n{PATCH}```\n"),
         ]);
-        Implementer::Model {
+        let implemented = Implementer::Model {
             max_tokens: 100,
             llm: None,
         }
         .implement(&worktree, &proposal(None), &provider)
-        .await
-        .expect("the second diff applies");
+        .await;
+        implemented.result.expect("the second diff applies");
+        let usage = implemented.usage.expect("metered");
+        assert_eq!(usage.tokens.calls, 2, "both answers are charged");
+        assert_eq!(
+            (usage.tokens.input_tokens, usage.tokens.output_tokens),
+            (200, 40)
+        );
+        assert_eq!(usage.reported_cost_usd, None);
         assert!(worktree.diff().expect("diff").contains("+pub fn two()"));
     }
 
@@ -363,6 +434,7 @@ mod tests {
         }
         .implement(&worktree, &proposal(None), &provider)
         .await
+        .result
         .expect_err("gives up");
         assert!(error.contains("did not apply twice"), "{error}");
     }
@@ -382,6 +454,7 @@ mod tests {
         agent
             .implement(&worktree, &proposal(None), &replay(&[]))
             .await
+            .result
             .expect("agent runs");
         let prompt = std::fs::read_to_string(worktree.path().join("prompt.md")).expect("prompt");
         assert!(prompt.contains("add two"));
@@ -392,6 +465,7 @@ mod tests {
         let error = failing
             .implement(&worktree, &proposal(None), &replay(&[]))
             .await
+            .result
             .expect_err("fails");
         assert!(error.contains("exited with 4"), "{error}");
     }

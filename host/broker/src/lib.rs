@@ -9,6 +9,8 @@ pub mod checks;
 pub mod facts;
 pub mod implementer;
 pub mod llm;
+pub mod metering;
+pub mod personas;
 pub mod plugins;
 pub mod progress;
 pub mod recording;

@@ -54,6 +54,8 @@ pub struct Models {
     /// Each configured plugin's provider, by bidder id or `specialists[i]`.
     by_entry: Vec<(String, Arc<Backend>)>,
     recording: Option<Arc<Recording>>,
+    /// The top-level model name, for pricing.
+    model: Option<String>,
 }
 
 /// Providers already built, one per distinct settings, so plugins with the
@@ -210,6 +212,7 @@ impl Models {
             recording = Some(started);
         }
         Ok(Models {
+            model: top.model.clone(),
             routing,
             plugins,
             implementer_backend,
@@ -217,6 +220,12 @@ impl Models {
             by_entry,
             recording,
         })
+    }
+
+    /// The top-level model name (after the command line's overrides), by
+    /// which completions are priced.
+    pub fn model(&self) -> Option<&str> {
+        self.model.as_deref()
     }
 
     /// What the runtime calls for every plugin's `complete`.

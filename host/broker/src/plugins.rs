@@ -4,7 +4,9 @@
 //! ```json
 //! "bidders": {
 //!   "bidder_1": {"plugin": "bundled:smallest-change", "grants": ["repository"]},
-//!   "bidder_2": {"plugin": ".ralph/plugins/my-bidder.wasm", "limits": {"deadline_ms": 30000}}
+//!   "bidder_2": {"plugin": ".ralph/plugins/my-bidder.wasm", "limits": {"deadline_ms": 30000},
+//!                "max_tokens_per_round": 50000, "persona": "cautious",
+//!                "personality": {"risk_tolerance": "conservative", "verbosity": "terse"}}
 //! },
 //! "specialists": [{"plugin": "bundled:rust-conventions", "grants": ["repository"]}],
 //! "checks": [
@@ -25,7 +27,7 @@ use std::path::{Path, PathBuf};
 use ralph_marketplace::{Config, ConfigError};
 use ralph_models::LlmSettings;
 use ralph_plugins_bundle::{BundledPlugin, Kind};
-use ralph_runtime::{Capability, LimitsConfig, World};
+use ralph_runtime::{Capability, LimitsConfig, Personality, World};
 use serde::Deserialize;
 use serde::de::DeserializeOwned;
 
@@ -81,13 +83,24 @@ pub struct PluginEntry {
     pub grants: BTreeSet<Capability>,
     pub limits: LimitsConfig,
     pub llm: Option<LlmSettings>,
+    /// A bidder's own token cap per round (`max_tokens_per_round`); `None`
+    /// takes `metering.round_token_cap`. Always `None` for other worlds.
+    pub max_tokens_per_round: Option<u64>,
+    /// A bidder's persona, by name in `.claude/agents/` (`persona`); `None`
+    /// for the default, `bidder`.
+    pub persona: Option<String>,
+    /// How the user tuned a bidder (`personality`).
+    pub personality: Option<Personality>,
 }
 
 /// A check: a command or a check plugin.
 #[derive(Clone, Debug, PartialEq)]
 pub enum CheckEntry {
     Command(CommandCheck),
-    Plugin { name: String, entry: PluginEntry },
+    Plugin {
+        name: String,
+        entry: Box<PluginEntry>,
+    },
 }
 
 /// Every plugin and check a marketplace runs.
@@ -107,6 +120,25 @@ struct RawEntry {
     grants: BTreeSet<Capability>,
     #[serde(default)]
     limits: LimitsConfig,
+    #[serde(default)]
+    llm: Option<LlmSettings>,
+}
+
+/// A bidder's entry: a plugin entry with the bidder-only settings.
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawBidder {
+    plugin: String,
+    #[serde(default)]
+    grants: BTreeSet<Capability>,
+    #[serde(default)]
+    limits: LimitsConfig,
+    #[serde(default)]
+    max_tokens_per_round: Option<u64>,
+    #[serde(default)]
+    persona: Option<String>,
+    #[serde(default)]
+    personality: Option<Personality>,
     #[serde(default)]
     llm: Option<LlmSettings>,
 }
@@ -142,7 +174,7 @@ impl Lineup {
                 })
                 .collect::<Result<_, ConfigError>>()?,
             Some(section) => {
-                let raw: std::collections::BTreeMap<String, RawEntry> =
+                let raw: std::collections::BTreeMap<String, RawBidder> =
                     typed(section, "bidders").map_err(|(f, m)| invalid(f, m))?;
                 for id in raw.keys() {
                     if config.bot_index(id).is_none() {
@@ -158,10 +190,28 @@ impl Lineup {
                         .get(id)
                         .ok_or_else(|| invalid("bidders".into(), format!("no plugin for {id}")))?;
                     let field = format!("bidders.{id}.plugin");
-                    bidders.push((
-                        id.clone(),
-                        entry_of(entry, Kind::Bidder, &field).map_err(|m| invalid(field, m))?,
-                    ));
+                    let plugin = RawEntry {
+                        plugin: entry.plugin.clone(),
+                        grants: entry.grants.clone(),
+                        limits: entry.limits,
+                        llm: entry.llm.clone(),
+                    };
+                    let mut typed_entry =
+                        entry_of(&plugin, Kind::Bidder, &field).map_err(|m| invalid(field, m))?;
+                    typed_entry.max_tokens_per_round = entry.max_tokens_per_round;
+                    if let Some(name) = &entry.persona
+                        && !crate::personas::is_valid_name(name)
+                    {
+                        return Err(invalid(
+                            format!("bidders.{id}.persona"),
+                            format!(
+                                "{name:?} is not a persona name: lower-case letters, digits, `-` and `_`, naming .claude/agents/NAME.md"
+                            ),
+                        ));
+                    }
+                    typed_entry.persona = entry.persona.clone();
+                    typed_entry.personality = entry.personality;
+                    bidders.push((id.clone(), typed_entry));
                 }
                 bidders
             }
@@ -186,7 +236,7 @@ impl Lineup {
             None => bundled_of(Kind::Check)
                 .map(|plugin| CheckEntry::Plugin {
                     name: plugin.name.to_owned(),
-                    entry: default_entry(plugin.name),
+                    entry: Box::new(default_entry(plugin.name)),
                 })
                 .collect(),
             Some(section) => checks_of(section).map_err(|(f, m)| invalid(f, m))?,
@@ -240,7 +290,10 @@ fn checks_of(section: &serde_json::Value) -> Result<Vec<CheckEntry>, (String, St
             )
             .map_err(|message| (field.clone(), message))?;
             let name = raw.name.unwrap_or_else(|| default_name(&entry.source));
-            CheckEntry::Plugin { name, entry }
+            CheckEntry::Plugin {
+                name,
+                entry: Box::new(entry),
+            }
         } else {
             let command: CommandCheck = typed(item, &prefix)?;
             if command.argv.is_empty() {
@@ -297,6 +350,9 @@ fn default_entry(name: &str) -> PluginEntry {
             .collect(),
         limits: LimitsConfig::default(),
         llm: None,
+        max_tokens_per_round: None,
+        persona: None,
+        personality: None,
     }
 }
 
@@ -333,6 +389,9 @@ fn entry_of(raw: &RawEntry, kind: Kind, field: &str) -> Result<PluginEntry, Stri
         grants: raw.grants.clone(),
         limits: raw.limits,
         llm: raw.llm.clone(),
+        max_tokens_per_round: None,
+        persona: None,
+        personality: None,
     })
 }
 
@@ -401,8 +460,83 @@ mod tests {
             PluginSource::File(PathBuf::from("plugins/mine.wasm"))
         );
         assert_eq!(lineup.bidders[1].1.limits.deadline_ms, Some(500));
+        assert_eq!(lineup.bidders[0].1.max_tokens_per_round, None);
         assert!(lineup.specialists.is_empty());
         assert!(matches!(&lineup.checks[1], CheckEntry::Plugin { name, .. } if name == "secrets"));
+    }
+
+    #[test]
+    fn a_bidder_may_cap_its_tokens_per_round() {
+        let lineup = lineup(
+            r#"{"num_bots": 2, "bidders": {
+                "bidder_1": {"plugin": "bundled:persona-planner", "max_tokens_per_round": 900},
+                "bidder_2": {"plugin": "bundled:tests-first"}}}"#,
+        )
+        .expect("valid");
+        assert_eq!(lineup.bidders[0].1.max_tokens_per_round, Some(900));
+        assert_eq!(lineup.bidders[1].1.max_tokens_per_round, None);
+        assert_eq!(
+            field_of(
+                r#"{"num_bots": 2, "bidders": {"bidder_2": {"plugin": "bundled:tests-first"},
+                    "bidder_1": {"plugin": "bundled:tests-first", "max_tokens_per_round": "lots"}}}"#
+            ),
+            "bidders.bidder_1.max_tokens_per_round"
+        );
+    }
+
+    #[test]
+    fn a_bidder_may_have_a_persona_and_a_personality() {
+        let lineup = lineup(
+            r#"{"num_bots": 2, "bidders": {
+                "bidder_1": {"plugin": "bundled:persona-planner", "persona": "cautious",
+                             "personality": {"risk_tolerance": "conservative",
+                                             "innovation_preference": "high",
+                                             "verbosity": "terse"}},
+                "bidder_2": {"plugin": "bundled:persona-planner",
+                             "personality": {"verbosity": "detailed"}}}}"#,
+        )
+        .expect("valid");
+        let first = &lineup.bidders[0].1;
+        assert_eq!(first.persona.as_deref(), Some("cautious"));
+        assert_eq!(
+            first.personality,
+            Some(Personality {
+                risk_tolerance: ralph_runtime::RiskTolerance::Conservative,
+                innovation_preference: ralph_runtime::InnovationPreference::High,
+                verbosity: ralph_runtime::Verbosity::Terse,
+            })
+        );
+        let second = &lineup.bidders[1].1;
+        assert_eq!(second.persona, None);
+        assert_eq!(
+            second
+                .personality
+                .map(|personality| personality.risk_tolerance),
+            Some(ralph_runtime::RiskTolerance::Moderate),
+            "a setting left out takes the middle value"
+        );
+    }
+
+    #[test]
+    fn bad_personas_and_personalities_name_the_field() {
+        let with = |entry: &str| {
+            field_of(&format!(
+                r#"{{"num_bots": 2, "bidders": {{"bidder_2": {{"plugin": "bundled:tests-first"}},
+                    "bidder_1": {{"plugin": "bundled:persona-planner", {entry}}}}}}}"#
+            ))
+        };
+        assert_eq!(
+            with(r#""persona": "../secrets""#),
+            "bidders.bidder_1.persona"
+        );
+        assert_eq!(
+            with(r#""personality": {"risk_tolerance": "reckless"}"#),
+            "bidders.bidder_1.personality.risk_tolerance"
+        );
+        assert_eq!(
+            with(r#""personality": {"humour": "dry"}"#),
+            "bidders.bidder_1.personality.humour"
+        );
     }
 
     #[test]

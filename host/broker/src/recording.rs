@@ -1,4 +1,10 @@
 //! Writing what happened in a round to the event log (SPEC §2.2, §2.7).
+//!
+//! Every event the loop writes for a bidder in a round carries, besides the
+//! fields the fold reads, the bidder's model `usage` in that round (its
+//! `propose` call, consultations included), and a winner's `success` or
+//! `failure` the `implementation_usage` of implementing it, when the
+//! implementer uses a model. Both are additive fields the fold ignores.
 
 use chrono::Utc;
 use ralph_marketplace::deltas::{Case, WeightDelta, accuracy, weight_delta};
@@ -7,6 +13,8 @@ use ralph_marketplace::marketplace::RecordError;
 use ralph_marketplace::store::Appended;
 use ralph_marketplace::{Marketplace, Outcome};
 use serde_json::{Map, Value, json};
+
+use crate::metering::UsageRecord;
 
 /// Whether a round is the first try at the work or a replan after a failure.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, serde::Serialize)]
@@ -26,6 +34,13 @@ pub struct Place {
     pub iteration: u64,
 }
 
+/// A bidder in a round: its id and the model usage of its `propose` call.
+#[derive(Clone, Copy, Debug)]
+pub struct BidderRound<'a> {
+    pub id: &'a str,
+    pub usage: Option<UsageRecord>,
+}
+
 /// What one implementation attempt measured, for the winner's event.
 #[derive(Clone, Debug)]
 pub struct Attempt {
@@ -35,17 +50,23 @@ pub struct Attempt {
     pub code_quality_passed: bool,
     pub lines_changed: usize,
     pub files_affected: usize,
+    /// The implementer's model usage, when it uses a model.
+    pub implementation_usage: Option<UsageRecord>,
 }
 
 /// Writes one event; returns where it landed.
 fn write(
     marketplace: &Marketplace,
     place: Place,
-    bot_id: &str,
+    bidder: BidderRound<'_>,
     outcome: Outcome,
     delta: WeightDelta,
     mut extra: Map<String, Value>,
 ) -> Result<Appended, RecordError> {
+    let bot_id = bidder.id;
+    if let Some(usage) = bidder.usage {
+        extra.insert("usage".into(), json!(usage));
+    }
     let mut document = json!({
         "timestamp": format_timestamp(&Utc::now()),
         "issue_number": place.issue,
@@ -68,7 +89,7 @@ fn write(
 pub fn implementation(
     marketplace: &Marketplace,
     place: Place,
-    bot_id: &str,
+    bidder: BidderRound<'_>,
     rank: usize,
     label: &str,
     attempt: &Attempt,
@@ -105,19 +126,22 @@ pub fn implementation(
             "files_affected": attempt.files_affected,
         }),
     );
+    if let Some(usage) = attempt.implementation_usage {
+        extra.insert("implementation_usage".into(), json!(usage));
+    }
     let outcome = if succeeded {
         Outcome::Success
     } else {
         Outcome::Failure
     };
-    write(marketplace, place, bot_id, outcome, delta, extra)
+    write(marketplace, place, bidder, outcome, delta, extra)
 }
 
 /// A ranked proposal was not tried because another succeeded.
 pub fn not_tried(
     marketplace: &Marketplace,
     place: Place,
-    bot_id: &str,
+    bidder: BidderRound<'_>,
     rank: usize,
     label: &str,
     proposal_score: f64,
@@ -127,20 +151,20 @@ pub fn not_tried(
     extra.insert("proposal_id".into(), json!(label));
     extra.insert("proposal_score".into(), json!(proposal_score));
     let delta = weight_delta(Case::NotTried, None);
-    write(marketplace, place, bot_id, Outcome::NotTried, delta, extra)
+    write(marketplace, place, bidder, Outcome::NotTried, delta, extra)
 }
 
 /// A bidder resubmitted its previous proposal unchanged in a replan round.
 pub fn resubmitted(
     marketplace: &Marketplace,
     place: Place,
-    bot_id: &str,
+    bidder: BidderRound<'_>,
 ) -> Result<Appended, RecordError> {
     let delta = weight_delta(Case::ReplanResubmitted, None);
     write(
         marketplace,
         place,
-        bot_id,
+        bidder,
         Outcome::Resubmitted,
         delta,
         Map::new(),
@@ -151,7 +175,7 @@ pub fn resubmitted(
 pub fn plugin_error(
     marketplace: &Marketplace,
     place: Place,
-    bot_id: &str,
+    bidder: BidderRound<'_>,
     error: &str,
 ) -> Result<Appended, RecordError> {
     let mut extra = Map::new();
@@ -160,5 +184,5 @@ pub fn plugin_error(
         cases: Vec::new(),
         delta: 0.0,
     };
-    write(marketplace, place, bot_id, Outcome::Error, delta, extra)
+    write(marketplace, place, bidder, Outcome::Error, delta, extra)
 }

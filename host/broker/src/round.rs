@@ -97,6 +97,7 @@ impl Session {
             .iter()
             .find(|(id, _)| id == bot_id)
             .map(|(_, proposal)| proposal.clone());
+        let settings = self.settings.get(bot_id).cloned().unwrap_or_default();
         ProposalRequest {
             issue: IssueSpec {
                 id: self.issue.number.to_string(),
@@ -109,7 +110,10 @@ impl Session {
                 attempt: 1,
                 failure_report: state.failure_report.clone(),
                 previous_proposal: previous,
+                persona: settings.persona,
+                personality: settings.personality,
             },
+            token_allowance: self.token_allowance(bot_id),
         }
     }
 
@@ -158,8 +162,8 @@ impl Session {
         }
         // A bidder whose deadline passed while its provider made it wait for
         // a usage limit did not fail either.
-        for ((bot_id, plugin), result) in participants.iter().zip(&results) {
-            if matches!(result, Err(PluginError::Timeout { .. }))
+        for ((bot_id, plugin), metered) in participants.iter().zip(&results) {
+            if matches!(metered.result, Err(PluginError::Timeout { .. }))
                 && self.models.waited_for_usage_limit(bot_id)
             {
                 return Ok(Err(Unavailable::UsageLimited(format!(
@@ -168,11 +172,17 @@ impl Session {
                 ))));
             }
         }
+        for ((id, _), metered) in participants.iter().zip(&results) {
+            self.round_usage
+                .entry(id.clone())
+                .or_default()
+                .add(metered.usage);
+        }
         let mut arrived: Vec<(std::time::Duration, String, Result<Proposal, String>)> =
             participants
                 .iter()
                 .zip(results)
-                .map(|((id, _), result)| match result {
+                .map(|((id, _), metered)| match metered.result {
                     Ok(outcome) => (outcome.elapsed, id.clone(), Ok(outcome.value)),
                     Err(error) => (std::time::Duration::MAX, id.clone(), Err(error.to_string())),
                 })
@@ -187,8 +197,13 @@ impl Session {
                         label,
                         error: error.clone(),
                     });
-                    recording::plugin_error(&self.marketplace, place, &bot_id, &error)
-                        .map_err(LoopError::failed)?;
+                    recording::plugin_error(
+                        &self.marketplace,
+                        place,
+                        self.bidder_round(&bot_id),
+                        &error,
+                    )
+                    .map_err(LoopError::failed)?;
                 }
                 Ok(proposal) => {
                     let resubmitted = state.kind == RoundKind::Replan
@@ -197,8 +212,12 @@ impl Session {
                             .iter()
                             .any(|(id, old)| *id == bot_id && same_plan(old, &proposal));
                     if resubmitted {
-                        recording::resubmitted(&self.marketplace, place, &bot_id)
-                            .map_err(LoopError::failed)?;
+                        recording::resubmitted(
+                            &self.marketplace,
+                            place,
+                            self.bidder_round(&bot_id),
+                        )
+                        .map_err(LoopError::failed)?;
                         if state.failed_bidder.as_deref() == Some(bot_id.as_str()) {
                             progress.step(Step::ProposalRefused {
                                 label,
@@ -272,6 +291,7 @@ impl Session {
         let work = Work::from_requirements(&self.issue.requirements());
         // Every round may call a provider the previous round found down.
         self.models.new_round();
+        self.round_usage.clear();
         let proposals = match self.collect_proposals(state, place, progress).await? {
             Ok(proposals) => proposals,
             Err(unavailable) => return Ok((unavailable_end(unavailable)?, Vec::new())),
@@ -312,7 +332,7 @@ impl Session {
                 recording::not_tried(
                     &self.marketplace,
                     place,
-                    &entry.bot_id,
+                    self.bidder_round(&entry.bot_id),
                     rank + 1,
                     &entry.label,
                     entry.total,
@@ -340,13 +360,16 @@ impl Session {
             .implementer
             .implement(&self.worktree, &winner.proposal, self.models.implementer())
             .await;
-        if let Err(error) = implemented {
+        let implementation_usage = implemented
+            .usage
+            .map(|usage| self.implementation_record(&usage));
+        if let Err(error) = implemented.result {
             if let Some(unavailable) = self.models.implementer_unavailable() {
                 self.worktree.discard_changes().map_err(LoopError::failed)?;
                 self.refund(&winner.bot_id);
                 return unavailable_end(unavailable);
             }
-            return self.unimplemented(winner, place, error, progress);
+            return self.unimplemented(winner, place, error, implementation_usage, progress);
         }
         let stats = self.worktree.stats().map_err(LoopError::failed)?;
         let diff = self.worktree.diff().map_err(LoopError::failed)?;
@@ -377,11 +400,12 @@ impl Session {
             proposal_score: winner.total,
             implementation_score,
         });
-        let attempt = attempt_of(winner.total, implementation_score, Some(&judged), &stats);
+        let mut attempt = attempt_of(winner.total, implementation_score, Some(&judged), &stats);
+        attempt.implementation_usage = implementation_usage;
         recording::implementation(
             &self.marketplace,
             place,
-            &winner.bot_id,
+            self.bidder_round(&winner.bot_id),
             1,
             &winner.label,
             &attempt,
@@ -412,22 +436,24 @@ impl Session {
         winner: &Scored,
         place: Place,
         error: String,
+        implementation_usage: Option<crate::metering::UsageRecord>,
         progress: &mut dyn Progress,
     ) -> Result<RoundEnd, LoopError> {
         progress.step(Step::ImplementationFailed {
             label: winner.label.clone(),
             error: error.clone(),
         });
-        let attempt = attempt_of(
+        let mut attempt = attempt_of(
             winner.total,
             0.0,
             None,
             &crate::worktree::DiffStats::default(),
         );
+        attempt.implementation_usage = implementation_usage;
         recording::implementation(
             &self.marketplace,
             place,
-            &winner.bot_id,
+            self.bidder_round(&winner.bot_id),
             1,
             &winner.label,
             &attempt,
@@ -607,6 +633,7 @@ fn attempt_of(
         code_quality_passed: none_against(true),
         lines_changed: stats.lines_changed(),
         files_affected: stats.files.len(),
+        implementation_usage: None,
     }
 }
 

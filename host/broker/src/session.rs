@@ -1,6 +1,7 @@
 //! `ralph marketplace loop <issue>`: rounds until every requirement of the
 //! issue is ticked, the budget is spent, or a replan round also fails.
 
+use std::collections::BTreeMap;
 use std::path::PathBuf;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -10,14 +11,15 @@ use ralph_issues::pulls::{
 };
 use ralph_issues::{Issue, IssueSource, Label, LabelChange, LocalIssues};
 use ralph_marketplace::{ConfigError, Layout, Marketplace};
-use ralph_runtime::{BidderPlugin, CheckPlugin, Runtime, RuntimeOptions};
+use ralph_runtime::{BidderPlugin, CheckPlugin, ModelUsage, Personality, Runtime, RuntimeOptions};
 
 use crate::checks::{self, CheckRun, CommandCheck, Judged};
-use crate::implementer::Implementer;
+use crate::implementer::{ImplementationUsage, Implementer};
 use crate::llm::{LlmOptions, Models};
+use crate::metering::{Metering, UsageRecord};
 use crate::plugins::{CheckEntry, Lineup, PluginEntry};
 use crate::progress::{FinishStatus, Progress, Step};
-use crate::recording::RoundKind;
+use crate::recording::{BidderRound, RoundKind};
 use crate::round::{RoundEnd, RoundState, Scored};
 use crate::worktree::{Worktree, branch_name};
 
@@ -59,6 +61,16 @@ pub struct LoopOptions {
     pub llm: LlmOptions,
 }
 
+/// What a bidder's config entry asks of each round.
+#[derive(Clone, Debug, Default)]
+pub(crate) struct BidderSettings {
+    /// Its token cap per round, `None` for no cap.
+    pub token_cap: Option<u64>,
+    /// Its persona's text.
+    pub persona: Option<String>,
+    pub personality: Option<Personality>,
+}
+
 /// Everything one loop works with.
 pub struct Session {
     pub(crate) marketplace: Marketplace,
@@ -74,6 +86,11 @@ pub struct Session {
     pub(crate) worktree: Worktree,
     pub(crate) implementer: Implementer,
     pub(crate) models: Models,
+    pub(crate) metering: Metering,
+    /// Each bidder's settings from its config entry.
+    pub(crate) settings: BTreeMap<String, BidderSettings>,
+    /// What each bidder that proposed in the current round used.
+    pub(crate) round_usage: BTreeMap<String, ModelUsage>,
     stop: Arc<AtomicBool>,
     budgets: Vec<(String, u64)>,
     pub(crate) used: u64,
@@ -110,6 +127,48 @@ impl Session {
 
     fn budget_left(&self) -> u64 {
         self.budgets.iter().map(|(_, left)| left).sum()
+    }
+
+    /// The model the plugins' completions are priced as: `metering.model`
+    /// when set, else the top-level `llm.model` (after `--llm-model`).
+    fn model(&self) -> Option<&str> {
+        self.metering
+            .model
+            .as_deref()
+            .or_else(|| self.models.model())
+    }
+
+    /// The tokens `bot_id` may still use in this round; `None` for no cap.
+    pub(crate) fn token_allowance(&self, bot_id: &str) -> Option<u64> {
+        let cap = self.settings.get(bot_id)?.token_cap?;
+        let used = self
+            .round_usage
+            .get(bot_id)
+            .map_or(0, ModelUsage::total_tokens);
+        Some(cap.saturating_sub(used))
+    }
+
+    /// `bot_id` with its usage in this round, for its event.
+    pub(crate) fn bidder_round<'a>(&self, bot_id: &'a str) -> BidderRound<'a> {
+        BidderRound {
+            id: bot_id,
+            usage: self
+                .round_usage
+                .get(bot_id)
+                .map(|usage| self.metering.record(self.model(), usage)),
+        }
+    }
+
+    /// An implementation's usage as recorded: priced by what the agent
+    /// reported, else (for the configured model) by the price table.
+    pub(crate) fn implementation_record(&self, usage: &ImplementationUsage) -> UsageRecord {
+        let mut record = self.metering.record(self.model(), &usage.tokens);
+        record.cost_usd = match (usage.reported_cost_usd, usage.configured_model) {
+            (Some(cost), _) => Some(cost),
+            (None, true) => record.cost_usd,
+            (None, false) => None,
+        };
+        record
     }
 }
 
@@ -370,6 +429,8 @@ async fn open(
         &implementer,
         &options.llm,
     )?;
+    let metering = Metering::from_config(marketplace.config(), &layout.config_file())?;
+    let settings = bidder_settings(&lineup, &metering, &layout)?;
     let issues: Box<dyn IssueSource> = Box::new(LocalIssues::new(&layout));
     let issue = issues.get(number).map_err(|error| {
         if error.is_bad_input() {
@@ -433,6 +494,9 @@ async fn open(
         worktree,
         implementer,
         models,
+        metering,
+        settings,
+        round_usage: BTreeMap::new(),
         stop: options.stop.clone(),
         used: 0,
     };
@@ -564,6 +628,33 @@ impl Session {
             }
         }
     }
+}
+
+/// Each bidder's cap, persona text and personality; a persona the config
+/// names that cannot be read is a config error naming the field and file.
+fn bidder_settings(
+    lineup: &Lineup,
+    metering: &Metering,
+    layout: &Layout,
+) -> Result<BTreeMap<String, BidderSettings>, LoopError> {
+    let mut settings = BTreeMap::new();
+    for (id, entry) in &lineup.bidders {
+        let persona = crate::personas::read(layout.repository(), entry.persona.as_deref())
+            .map_err(|message| ConfigError::Invalid {
+                path: layout.config_file(),
+                field: format!("bidders.{id}.persona"),
+                message,
+            })?;
+        settings.insert(
+            id.clone(),
+            BidderSettings {
+                token_cap: metering.cap_for(entry.max_tokens_per_round),
+                persona,
+                personality: entry.personality,
+            },
+        );
+    }
+    Ok(settings)
 }
 
 /// An issue is worked on when it is open and `ready`, or `in-progress` and

@@ -383,10 +383,20 @@ async fn the_claude_code_implementer_changes_the_worktree_and_fails_on_an_error(
     let replay = serde_json::json!({"replay": "test", "responses": []}).to_string();
     let provider =
         ReplayProvider::from_json(Path::new("replay.json"), &replay).expect("replay provider");
-    Implementer::ClaudeCode(settings(&claude, 10, 30))
+    let implemented = Implementer::ClaudeCode(settings(&claude, 10, 30))
         .implement(&worktree, &proposal(), &provider)
-        .await
-        .expect("implemented");
+        .await;
+    implemented.result.expect("implemented");
+    let usage = implemented.usage.expect("the agent's usage");
+    assert_eq!(usage.reported_cost_usd, Some(0.0421));
+    assert_eq!(
+        (
+            usage.tokens.calls,
+            usage.tokens.input_tokens,
+            usage.tokens.output_tokens
+        ),
+        (3, 2112, 345)
+    );
     let prompt = std::fs::read_to_string(worktree.path().join("received-prompt.md"))
         .expect("the prompt reached the agent");
     assert!(prompt.contains("write edited.txt"), "{prompt}");
@@ -396,6 +406,29 @@ async fn the_claude_code_implementer_changes_the_worktree_and_fails_on_an_error(
     let error = Implementer::ClaudeCode(settings(&failing, 10, 30))
         .implement(&worktree, &proposal(), &provider)
         .await
+        .result
         .expect_err("fails");
     assert_eq!(error, "Claude Code exited with 3: no error message");
+
+    let costly = stand_in(
+        bin.path(),
+        "claude-costly-error",
+        r#"cat > /dev/null
+echo '{"type":"result","subtype":"error_max_turns","is_error":true,"num_turns":10,"total_cost_usd":0.5,"usage":{"input_tokens":5,"output_tokens":7}}'
+"#,
+    );
+    let failed = Implementer::ClaudeCode(settings(&costly, 10, 30))
+        .implement(&worktree, &proposal(), &provider)
+        .await;
+    assert!(failed.result.is_err(), "{:?}", failed.result);
+    let usage = failed.usage.expect("a failed run's usage is kept");
+    assert_eq!(usage.reported_cost_usd, Some(0.5));
+    assert_eq!(
+        (
+            usage.tokens.calls,
+            usage.tokens.input_tokens,
+            usage.tokens.output_tokens
+        ),
+        (10, 5, 7)
+    );
 }

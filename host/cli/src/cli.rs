@@ -226,6 +226,24 @@ pub enum MarketplaceCommand {
     /// warning.
     Status(JsonFlag),
 
+    /// Show the model usage recorded in the events, per bidder and overall
+    ///
+    /// Every event the loop writes for a bidder carries the tokens (and,
+    /// with a price table in `metering.prices`, the cost) of its proposal in
+    /// that round, and a winner's event those of implementing it. This adds
+    /// them up apart from the marketplace state. Events with malformed usage
+    /// are left out with a warning.
+    #[command(after_help = "Examples:\n  \
+ralph marketplace usage\n  \
+ralph marketplace usage --issue 4 --json | jq .total.cost_usd")]
+    Usage {
+        /// Only the events of this issue
+        #[arg(long, value_name = "N")]
+        issue: Option<u64>,
+        #[command(flatten)]
+        json: JsonFlag,
+    },
+
     /// Validate one event and append it to the log
     ///
     /// The event is written atomically under its canonical name,

@@ -3,6 +3,7 @@
 
 use std::fmt::Write;
 
+use ralph_marketplace::usage::{BidderUsage, Totals, UsageReport};
 use ralph_marketplace::verify::Report;
 use ralph_marketplace::{Event, Layout, Marketplace, State};
 
@@ -101,6 +102,94 @@ pub fn recent_rounds(marketplace: &Marketplace, count: usize) -> Vec<Event> {
         .collect()
 }
 
+/// The "Model usage" section of the status: totals per bidder and overall,
+/// or nothing when no event records usage.
+pub fn usage_section(report: &UsageReport) -> String {
+    if report.total.records == 0 {
+        return String::new();
+    }
+    let mut text = String::new();
+    let _ = writeln!(text);
+    let _ = writeln!(text, "Model usage");
+    usage_table(&mut text, report, |usage| usage.total);
+    text
+}
+
+/// `ralph marketplace usage`: the totals per bidder, proposing and
+/// implementing, and overall.
+pub fn usage(report: &UsageReport) -> String {
+    let mut text = String::new();
+    let scope = match report.issue {
+        Some(issue) => format!("issue #{issue}"),
+        None => "every issue".to_owned(),
+    };
+    let _ = writeln!(
+        text,
+        "Model usage on {scope}: {}",
+        counted(report.total.records, "usage record")
+    );
+    if report.total.records == 0 {
+        return text;
+    }
+    let parts: [(&str, PartOf); 3] = [
+        ("Proposing", |usage| usage.proposing),
+        ("Implementing", |usage| usage.implementing),
+        ("Together", |usage| usage.total),
+    ];
+    for (title, part) in parts {
+        let _ = writeln!(text);
+        let _ = writeln!(text, "{title}");
+        usage_table(&mut text, report, part);
+    }
+    if !report.skipped.is_empty() {
+        let _ = writeln!(text);
+        let _ = writeln!(
+            text,
+            "{} left out: malformed usage",
+            counted(report.skipped.len() as u64, "event file")
+        );
+    }
+    text
+}
+
+/// Picks one part of a bidder's usage.
+type PartOf = fn(&BidderUsage) -> Totals;
+
+fn usage_table(text: &mut String, report: &UsageReport, part: impl Fn(&BidderUsage) -> Totals) {
+    let _ = writeln!(
+        text,
+        "  {:<NAME_WIDTH$}  {:>7}  {:>12}  {:>12}  {:>12}",
+        "bidder", "calls", "tokens in", "tokens out", "cost (USD)"
+    );
+    let mut all = Totals::default();
+    for (id, usage) in &report.bidders {
+        let totals = part(usage);
+        all.merge(&totals);
+        usage_row(text, &cut(id, NAME_WIDTH), &totals);
+    }
+    usage_row(text, "all", &all);
+    if all.unpriced > 0 {
+        let _ = writeln!(
+            text,
+            "  {} without a price: their cost is left out",
+            counted(all.unpriced, "record")
+        );
+    }
+}
+
+fn usage_row(text: &mut String, name: &str, totals: &Totals) {
+    let cost = if totals.records > totals.unpriced {
+        format!("{:.4}", totals.cost_usd)
+    } else {
+        "-".to_owned()
+    };
+    let _ = writeln!(
+        text,
+        "  {name:<NAME_WIDTH$}  {:>7}  {:>12}  {:>12}  {cost:>12}",
+        totals.calls, totals.input_tokens, totals.output_tokens
+    );
+}
+
 /// The verify report as text.
 pub fn verify(layout: &Layout, report: &Report) -> String {
     let mut text = String::new();
@@ -181,6 +270,59 @@ mod tests {
         }
         assert!(text.contains("bidder_1"));
         assert!(text.contains("Recent rounds"));
+    }
+
+    fn usage_report() -> UsageReport {
+        let mut report = UsageReport::new(["bidder_1", "a_very_long_bidder_name_indeed"], None);
+        report.add_file(
+            "a.json",
+            br#"{"timestamp": "2026-01-29T10:15:00Z", "issue_number": 1, "bot_id": "bidder_1",
+                "outcome": "success", "weight_delta": 0.1,
+                "usage": {"calls": 3, "input_tokens": 1200, "output_tokens": 345, "cost_usd": 0.0421},
+                "implementation_usage": {"calls": 1, "input_tokens": 99999999999, "output_tokens": 7}}"#,
+        );
+        report
+    }
+
+    #[test]
+    fn the_usage_section_shows_totals_per_bidder_and_overall() {
+        let text = usage_section(&usage_report());
+        assert!(text.contains("Model usage"), "{text}");
+        let row = text
+            .lines()
+            .find(|line| line.trim_start().starts_with("bidder_1"))
+            .expect("a row for bidder_1");
+        assert!(row.contains(" 4 ") && row.contains("100000001199"), "{row}");
+        assert!(row.contains("0.0421"), "{row}");
+        assert!(text.contains("1 record without a price"), "{text}");
+        for line in text.lines().chain(usage(&usage_report()).lines()) {
+            assert!(line.chars().count() <= 80, "{line}");
+        }
+        let empty = UsageReport::new(["bidder_1"], None);
+        assert_eq!(usage_section(&empty), "");
+    }
+
+    #[test]
+    fn the_usage_command_splits_proposing_from_implementing() {
+        let text = usage(&usage_report());
+        let after = |title: &str| -> String {
+            text.split(&format!("\n{title}\n"))
+                .nth(1)
+                .and_then(|rest| {
+                    rest.lines()
+                        .find(|line| line.trim_start().starts_with("bidder_1"))
+                })
+                .unwrap_or_default()
+                .to_owned()
+        };
+        assert!(after("Proposing").contains("1200"), "{text}");
+        assert!(after("Implementing").contains("99999999999"), "{text}");
+        assert!(after("Implementing").trim_end().ends_with('-'), "{text}");
+        assert!(after("Together").contains("0.0421"), "{text}");
+        assert!(
+            text.starts_with("Model usage on every issue: 2 usage records"),
+            "{text}"
+        );
     }
 
     #[test]

@@ -168,6 +168,19 @@ fn verify_names_the_field_of_a_broken_plugin_section() {
             "checks[0].category",
         ),
         (r#"{"implementer": {"kind": "magic"}}"#, "implementer"),
+        (
+            r#"{"metering": {"prices": {"m": {"input_per_million": -3, "output_per_million": 1}}}}"#,
+            "metering.prices.m.input_per_million",
+        ),
+        (
+            r#"{"metering": {"round_token_cap": 100, "model_name": "m"}}"#,
+            "metering.model_name",
+        ),
+        (
+            r#"{"bidders": {"bidder_1": {"plugin": "bundled:persona-planner",
+                "personality": {"verbosity": "chatty"}}}}"#,
+            "bidders.bidder_1.personality.verbosity",
+        ),
     ] {
         std::fs::write(repository.path().join(".ralph/config.json"), config).expect("config");
         let output = repository.ralph(&["marketplace", "verify"]);

@@ -537,3 +537,210 @@ fn the_events_a_loop_writes_fold_to_the_status_it_printed() {
     assert_eq!(&repository.status_json(), printed);
     assert!(printed["event_count"].as_u64().unwrap_or(0) >= 4);
 }
+
+/// Changes the marketplace config of `repository` with `change`.
+fn configure(repository: &Repository, change: impl FnOnce(&mut Value)) {
+    let path = repository.path().join(".ralph/config.json");
+    let mut config: Value =
+        serde_json::from_slice(&std::fs::read(&path).expect("read the config")).expect("json");
+    change(&mut config);
+    std::fs::write(&path, serde_json::to_string_pretty(&config).expect("json")).expect("write");
+}
+
+fn usage_of(event: &Value) -> Value {
+    event["usage"].clone()
+}
+
+/// Each scripted completion is `You plan changes.` (17 bytes) and `plan the
+/// change` (15 bytes) with `max-tokens` 20: estimated at 8 + 20 = 28
+/// tokens; the deterministic provider charges 6 in and 3 out. A cap of 40
+/// lets two calls through (0 + 28, 9 + 28) and refuses the third (18 + 28).
+#[test]
+fn a_bidders_tokens_are_capped_per_round_and_recorded_with_their_cost() {
+    let repository = repository(json!([]), &["Add two"]);
+    configure(&repository, |config| {
+        config["bidders"]["bidder_1"]["grants"] = json!(["complete"]);
+        config["bidders"]["bidder_1"]["max_tokens_per_round"] = json!(40);
+        config["bidders"]["bidder_2"]["grants"] = json!(["complete"]);
+        config["metering"] = json!({
+            "round_token_cap": 1000,
+            "prices": {"*": {"input_per_million": 1000.0, "output_per_million": 2000.0}},
+        });
+    });
+    script(
+        &repository,
+        "a",
+        json!([{"summary": "add two", "patch": add_function(3, "two", 2),
+        "files": [["src/lib.rs", 4]], "tests": ["two returns 2"], "completions": 10}]),
+    );
+    script(
+        &repository,
+        "b",
+        json!([{"summary": "plan only, no patch", "completions": 2}]),
+    );
+    script(
+        &repository,
+        "c",
+        json!([{"summary": "a plan with no patch at all"}]),
+    );
+    let (output, steps) = run_loop(&repository);
+    assert_eq!(output.status.code(), Some(0), "{}", text(&output.stderr));
+    let refused: Vec<&Value> = steps_named(&steps, "proposal_received")
+        .into_iter()
+        .filter(|step| {
+            step["summary"]
+                .as_str()
+                .unwrap_or("")
+                .contains("[refused: PluginError::LimitExceeded")
+        })
+        .collect();
+    assert_eq!(refused.len(), 1, "only bidder_1's third call is refused");
+    let events = events(&repository);
+    let of = |bot: &str| {
+        events
+            .iter()
+            .find(|event| event["bot_id"] == bot)
+            .map(usage_of)
+            .unwrap_or_default()
+    };
+    assert_eq!(
+        of("bidder_1"),
+        json!({"calls": 2, "input_tokens": 12, "output_tokens": 6, "cost_usd": 0.024})
+    );
+    assert_eq!(
+        of("bidder_2"),
+        json!({"calls": 2, "input_tokens": 12, "output_tokens": 6, "cost_usd": 0.024})
+    );
+    assert_eq!(
+        of("bidder_3"),
+        json!({"calls": 0, "input_tokens": 0, "output_tokens": 0, "cost_usd": 0.0})
+    );
+
+    let usage = repository.ralph(&["marketplace", "usage", "--issue", "1", "--json"]);
+    assert!(usage.status.success(), "{}", text(&usage.stderr));
+    let report: Value = serde_json::from_slice(&usage.stdout).expect("usage JSON");
+    assert_eq!(report["issue"], 1);
+    assert_eq!(report["total"]["calls"], 4);
+    assert_eq!(report["total"]["input_tokens"], 24);
+    assert_eq!(report["total"]["cost_usd"], 0.048);
+    assert_eq!(
+        report["bidders"]["bidder_1"]["proposing"]["output_tokens"],
+        6
+    );
+    let other = repository.ralph(&["marketplace", "usage", "--issue", "2", "--json"]);
+    let other: Value = serde_json::from_slice(&other.stdout).expect("usage JSON");
+    assert_eq!(other["total"]["records"], 0);
+
+    let status = repository.ralph(&["marketplace", "status"]);
+    let status = text(&status.stdout);
+    assert!(status.contains("Model usage"), "{status}");
+    let state = repository.status_json();
+    let keys: Vec<&str> = state
+        .as_object()
+        .expect("an object")
+        .keys()
+        .map(String::as_str)
+        .collect();
+    assert!(
+        !keys.contains(&"usage"),
+        "status --json is the state only: {keys:?}"
+    );
+}
+
+#[test]
+fn the_model_implementers_usage_is_recorded_on_the_winners_event() {
+    let repository = repository(json!([]), &["Add two"]);
+    configure(&repository, |config| {
+        config["implementer"] = json!({"kind": "model", "max_tokens": 50});
+        config["metering"] = json!({
+            "model": "stand-in",
+            "prices": {"stand-in": {"input_per_million": 0.0, "output_per_million": 1000000.0}},
+        });
+    });
+    for letter in ["a", "b", "c"] {
+        script(
+            &repository,
+            letter,
+            json!([{"summary": format!("plan {letter}")}]),
+        );
+    }
+    let (output, _steps) = run_loop(&repository);
+    assert_eq!(output.status.code(), Some(3), "{}", text(&output.stderr));
+    let failure = events(&repository)
+        .into_iter()
+        .find(|event| event["outcome"] == "failure")
+        .expect("a failure event");
+    let usage = &failure["implementation_usage"];
+    // The deterministic stand-in answers without a diff: asked twice, each
+    // answer three words (three output tokens at a dollar each).
+    assert_eq!(usage["calls"], 2, "{failure}");
+    assert_eq!(usage["output_tokens"], 6, "{failure}");
+    assert_eq!(usage["cost_usd"], 6.0, "{failure}");
+    assert_eq!(
+        failure["usage"],
+        json!({"calls": 0, "input_tokens": 0, "output_tokens": 0, "cost_usd": 0.0})
+    );
+}
+
+#[test]
+fn the_configured_persona_and_personality_reach_the_bidder() {
+    let repository = repository(json!([]), &["Add two"]);
+    std::fs::create_dir_all(repository.path().join(".claude/agents")).expect("mkdir");
+    std::fs::write(
+        repository.path().join(".claude/agents/cautious.md"),
+        "You are Carl, a cautious bidder.\nSmall steps only.\n",
+    )
+    .expect("persona");
+    configure(&repository, |config| {
+        config["bidders"]["bidder_1"]["persona"] = json!("cautious");
+        config["bidders"]["bidder_1"]["personality"] = json!({"risk_tolerance": "conservative", "innovation_preference": "high",
+                   "verbosity": "terse"});
+    });
+    script(
+        &repository,
+        "a",
+        json!([{"summary": "add two", "patch": add_function(3, "two", 2), "echo_context": true}]),
+    );
+    script(
+        &repository,
+        "b",
+        json!([{"summary": "plan b", "echo_context": true}]),
+    );
+    script(&repository, "c", json!([{"summary": "plan c"}]));
+    let (output, steps) = run_loop(&repository);
+    assert_eq!(output.status.code(), Some(0), "{}", text(&output.stderr));
+    let summaries: Vec<String> = steps_named(&steps, "proposal_received")
+        .iter()
+        .map(|step| step["summary"].as_str().unwrap_or("").to_owned())
+        .collect();
+    assert!(
+        summaries.iter().any(|summary| summary
+            == "add two [persona: You are Carl, a cautious bidder.] [personality: \
+                RiskTolerance::Conservative/InnovationPreference::High/Verbosity::Terse]"),
+        "{summaries:?}"
+    );
+    // bidder_2 names no persona: it gets the repository's default one
+    // (`ralph marketplace setup` wrote .claude/agents/bidder.md).
+    assert!(
+        summaries
+            .iter()
+            .any(|summary| summary == "plan b [persona: ---] [personality: none]"),
+        "{summaries:?}"
+    );
+}
+
+#[test]
+fn a_persona_the_config_names_must_exist() {
+    let repository = repository(json!([]), &["Add two"]);
+    configure(&repository, |config| {
+        config["bidders"]["bidder_2"]["persona"] = json!("ghost");
+    });
+    let (output, _steps) = run_loop(&repository);
+    assert_eq!(output.status.code(), Some(2), "{}", text(&output.stdout));
+    let stderr = text(&output.stderr);
+    assert!(
+        stderr.contains("bidders.bidder_2.persona") && stderr.contains(".claude/agents/ghost.md"),
+        "{stderr}"
+    );
+    assert!(events(&repository).is_empty());
+}

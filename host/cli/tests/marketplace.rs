@@ -143,6 +143,13 @@ fn record_refuses_an_invalid_event_and_writes_nothing() {
             "outcome",
         ),
         ("{".to_owned(), "invalid JSON"),
+        (
+            r#"{"timestamp": "2026-01-29T10:15:00Z", "issue_number": 1, "bot_id": "bidder_1",
+                "outcome": "success", "weight_delta": 0.1,
+                "usage": {"calls": -1, "input_tokens": 0, "output_tokens": 0}}"#
+                .to_owned(),
+            "usage.calls",
+        ),
     ] {
         std::fs::write(&file, &json).expect("write");
         let before = repository.snapshot();

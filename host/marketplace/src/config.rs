@@ -28,8 +28,9 @@ pub struct Config {
     pub try_runner_up: bool,
     /// The loop's sections, kept as written here and typed (with errors
     /// naming their fields) by the part of Ralph that owns each:
-    /// `bidders`, `specialists`, `checks` and `implementer` by the broker,
-    /// `integrations` by `ralph-integrations`, `llm` by `ralph-models`.
+    /// `bidders`, `specialists`, `checks`, `implementer` and `metering` by
+    /// the broker, `integrations` by `ralph-integrations`, `llm` by
+    /// `ralph-models`.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub bidders: Option<serde_json::Value>,
     #[serde(skip_serializing_if = "Option::is_none")]
@@ -42,6 +43,8 @@ pub struct Config {
     pub integrations: Option<serde_json::Value>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub llm: Option<serde_json::Value>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub metering: Option<serde_json::Value>,
 }
 
 fn is_false(value: &bool) -> bool {
@@ -82,6 +85,7 @@ impl Default for Config {
             implementer: None,
             integrations: None,
             llm: None,
+            metering: None,
         }
     }
 }

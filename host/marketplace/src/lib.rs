@@ -4,7 +4,8 @@
 //! [`projection`] onto the capped simplex, [`efficiency`], the budget
 //! [`allocation`], the weight [`deltas`] table and the [`fold`] — do no I/O.
 //! The [`store`] reads and appends event files, the [`cache`] keeps the folded
-//! state fresh, and [`layout`] owns every path under `.ralph/`.
+//! state fresh, and [`layout`] owns every path under `.ralph/`. The model
+//! [`usage`] recorded in events is added up apart from the state.
 
 pub mod allocation;
 pub mod cache;
@@ -19,6 +20,7 @@ pub mod projection;
 pub mod setup;
 pub mod state;
 pub mod store;
+pub mod usage;
 pub mod verify;
 
 pub use config::{Config, ConfigError};

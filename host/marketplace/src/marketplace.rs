@@ -10,6 +10,7 @@ use crate::fold::fold;
 use crate::layout::Layout;
 use crate::state::State;
 use crate::store::{Appended, EventStore, StoreError};
+use crate::usage::{self, UsageReport};
 
 /// An opened marketplace: a validated config and its event store.
 #[derive(Clone, Debug)]
@@ -159,6 +160,25 @@ impl Marketplace {
         }
     }
 
+    /// The model usage recorded in the events, per bidder and overall,
+    /// limited to `issue` if given. Computed apart from the state.
+    pub fn usage(&self, issue: Option<u64>) -> Result<UsageReport, StoreError> {
+        let names = self.store.list()?;
+        let bot_ids = self.config.bot_ids();
+        let mut report = UsageReport::new(bot_ids.iter().map(String::as_str), issue);
+        // Read in parallel, added up in file-name order so the sums of
+        // costs never depend on thread timing.
+        let files = self.store.map_files(&names, |name, bytes| {
+            (name.to_owned(), bytes.map(<[u8]>::to_vec).ok())
+        });
+        for (name, bytes) in files {
+            if let Some(bytes) = bytes {
+                report.add_file(&name, &bytes);
+            }
+        }
+        Ok(report)
+    }
+
     /// Validates one event (`source_name` names where it came from, for
     /// messages) and appends it to the log.
     pub fn record(&self, source_name: &str, bytes: &[u8]) -> Result<Appended, RecordError> {
@@ -167,6 +187,7 @@ impl Marketplace {
             error,
         };
         let event = Event::parse(bytes).map_err(invalid)?;
+        usage::parse(bytes).map_err(invalid)?;
         if self.config.bot_index(&event.bot_id).is_none() {
             return Err(invalid(EventError {
                 field: Some("bot_id".into()),

@@ -66,6 +66,7 @@ fn request() -> ProposalRequest {
             attempt: 1,
             ..RoundContext::default()
         },
+        token_allowance: None,
     }
 }
 
@@ -162,8 +163,8 @@ async fn slow_round(repository: &Path, cache: &Path) -> BenchResult {
         let started = Instant::now();
         let results = runtime.propose_round(&entries).await;
         samples.push(started.elapsed());
-        for result in results {
-            result?;
+        for metered in results {
+            metered.result?;
         }
     }
     println!(

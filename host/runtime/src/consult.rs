@@ -1,6 +1,11 @@
 //! The `consult` host import: a plugin asks a loaded specialist a question.
 //! Needs the `consult` capability.
 //!
+//! The model usage of a consultation is charged to the plugin that asked
+//! (and so on up the chain, to the bidder whose call it is), whether or not
+//! the specialist answered; a caller's token allowance passes down the
+//! chain, less what the caller has used.
+//!
 //! Consultations nest at most [`Services::consult_depth`] plugins deep and
 //! never in a cycle, so a specialist that consults in a loop is contained.
 //!
@@ -44,14 +49,16 @@ pub(crate) async fn consult(
     let mut chain = call.chain.clone();
     chain.push(specialist.to_owned());
     let services = call.services.clone();
-    let outcome = services
-        .ask_in_chain(target, question, chain, call.root.clone())
+    let left = call
+        .token_allowance
+        .map(|allowance| allowance.saturating_sub(call.usage.total_tokens()));
+    let metered = services
+        .ask_in_chain(target, question, chain, call.root.clone(), left)
         .await;
-    match outcome {
-        Ok(outcome) => {
-            call.usage.add(outcome.usage);
-            Ok(outcome.value)
-        }
+    // The specialist's usage is charged to the caller, also when it failed.
+    call.usage.add(metered.usage);
+    match metered.result {
+        Ok(outcome) => Ok(outcome.value),
         Err(error) => Err(GuestError::Failed(error.to_string())),
     }
 }

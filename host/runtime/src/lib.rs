@@ -41,7 +41,7 @@ pub use inspect::Inspection;
 pub use provider::{DeterministicProvider, ModelProvider, ProviderError};
 pub use replay::{Recording, RecordingProvider, ReplayProvider};
 pub use runtime::{
-    BidderPlugin, CheckPlugin, LoadedPlugin, Outcome, Plugin, ProposalRequest, Runtime,
+    BidderPlugin, CheckPlugin, LoadedPlugin, Metered, Outcome, Plugin, ProposalRequest, Runtime,
     RuntimeOptions, SpecialistPlugin,
 };
 pub use sandbox::PluginIdentity;

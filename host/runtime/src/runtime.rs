@@ -19,8 +19,8 @@ use crate::loader::{self, Linkers};
 use crate::provider::{DeterministicProvider, ModelProvider};
 use crate::sandbox::{CallContext, PluginIdentity, Sandbox};
 use crate::types::{
-    CheckInput, CheckReport, Finding, GuestError, IssueSpec, Metadata, Proposal, Requirement,
-    RoundContext, TokenUsage,
+    CheckInput, CheckReport, Finding, GuestError, IssueSpec, Metadata, ModelUsage, Proposal,
+    Requirement, RoundContext,
 };
 use crate::validate::{self, OutputSize};
 
@@ -70,9 +70,19 @@ pub struct Outcome<T> {
     /// The plugin's result.
     pub value: T,
     /// Model usage charged to the plugin, nested consultations included.
-    pub usage: TokenUsage,
+    pub usage: ModelUsage,
     /// Wall-clock time of the call.
     pub elapsed: Duration,
+}
+
+/// A call's result with the model usage charged to it, which a call that
+/// failed (a fault, a deadline, a refused completion) has too.
+#[derive(Debug)]
+pub struct Metered<T> {
+    /// What the call returned.
+    pub result: Result<Outcome<T>, PluginError>,
+    /// Model usage charged to the plugin, nested consultations included.
+    pub usage: ModelUsage,
 }
 
 /// The inputs of one `propose` call.
@@ -84,6 +94,10 @@ pub struct ProposalRequest {
     pub requirements: Vec<Requirement>,
     /// The round, with any failure report and this bidder's last proposal.
     pub context: RoundContext,
+    /// The most model tokens the call may use, nested consultations
+    /// included; a completion that could pass it is refused with
+    /// `limit-exceeded`. `None` for no cap.
+    pub token_allowance: Option<u64>,
 }
 
 /// A loaded plugin of one world: pre-instantiated, ready for calls.
@@ -351,15 +365,16 @@ impl Runtime {
         bidder: &BidderPlugin,
         request: &ProposalRequest,
     ) -> Result<Outcome<Proposal>, PluginError> {
-        self.services.propose(bidder, request).await
+        self.services.propose(bidder, request).await.result
     }
 
     /// Asks every bidder at once; the round takes about as long as its
-    /// slowest bidder. Results come back in the order of `entries`.
+    /// slowest bidder. Results come back in the order of `entries`, each
+    /// with the usage charged to it.
     pub async fn propose_round(
         &self,
         entries: &[(Arc<BidderPlugin>, ProposalRequest)],
-    ) -> Vec<Result<Outcome<Proposal>, PluginError>> {
+    ) -> Vec<Metered<Proposal>> {
         tracing::info!(bidders = entries.len(), "Starting proposal round");
         let calls = entries
             .iter()
@@ -380,8 +395,9 @@ impl Runtime {
         let root = self.services.repository.clone();
         self.services
             .clone()
-            .ask_in_chain(specialist, question.to_owned(), chain, root)
+            .ask_in_chain(specialist, question.to_owned(), chain, root, None)
             .await
+            .result
     }
 
     /// Asks `specialist` to review a proposal.
@@ -456,6 +472,7 @@ impl Services {
         identity: &Arc<PluginIdentity>,
         root: PathBuf,
         chain: Vec<String>,
+        token_allowance: Option<u64>,
     ) -> Result<Sandbox, PluginError> {
         Sandbox::new(
             &self.engine,
@@ -464,7 +481,8 @@ impl Services {
                 services: self.clone(),
                 root,
                 chain,
-                usage: TokenUsage::default(),
+                usage: ModelUsage::default(),
+                token_allowance,
                 log_messages: 0,
             },
         )
@@ -536,7 +554,7 @@ impl Services {
         pre: &P,
         identity: &Arc<PluginIdentity>,
     ) -> Result<Metadata, PluginError> {
-        let mut sandbox = self.sandbox(identity, self.repository.clone(), Vec::new())?;
+        let mut sandbox = self.sandbox(identity, self.repository.clone(), Vec::new(), None)?;
         let timeout = sandbox.timeout();
         let outcome = tokio::time::timeout(timeout, pre.metadata(&mut sandbox.store)).await;
         let metadata = Metadata::from(sandbox.finish(outcome)?);
@@ -549,10 +567,40 @@ impl Services {
         self: &Arc<Self>,
         bidder: &BidderPlugin,
         request: &ProposalRequest,
-    ) -> Result<Outcome<Proposal>, PluginError> {
+    ) -> Metered<Proposal> {
         let identity = &bidder.identity;
         let chain = vec![identity.name.clone()];
-        let mut sandbox = self.sandbox(identity, self.repository.clone(), chain)?;
+        let mut sandbox = match self.sandbox(
+            identity,
+            self.repository.clone(),
+            chain,
+            request.token_allowance,
+        ) {
+            Ok(sandbox) => sandbox,
+            Err(error) => {
+                return Metered {
+                    result: Err(error),
+                    usage: ModelUsage::default(),
+                };
+            }
+        };
+        let result = Self::propose_in(&mut sandbox, bidder, request).await;
+        Metered {
+            usage: sandbox.usage(),
+            result: result.map(|value| Outcome {
+                value,
+                usage: sandbox.usage(),
+                elapsed: sandbox.elapsed(),
+            }),
+        }
+    }
+
+    async fn propose_in(
+        sandbox: &mut Sandbox,
+        bidder: &BidderPlugin,
+        request: &ProposalRequest,
+    ) -> Result<Proposal, PluginError> {
+        let identity = &bidder.identity;
         let issue = wit::IssueSpec::from(&request.issue);
         let requirements: Vec<wit::Requirement> =
             request.requirements.iter().map(Into::into).collect();
@@ -578,41 +626,60 @@ impl Services {
             .map(|requirement| requirement.id.as_str())
             .collect();
         validate::check_proposal(&proposal, &ids).map_err(invalid(identity))?;
-        Ok(Outcome {
-            value: proposal,
-            usage: sandbox.usage(),
-            elapsed: sandbox.elapsed(),
-        })
+        Ok(proposal)
     }
 
-    /// Asks `specialist`; `chain` is the consult path ending with it.
+    /// Asks `specialist`; `chain` is the consult path ending with it, and
+    /// `token_allowance` what is left of the outermost caller's allowance.
     pub fn ask_in_chain(
         self: Arc<Self>,
         specialist: Arc<SpecialistPlugin>,
         question: String,
         chain: Vec<String>,
         root: PathBuf,
-    ) -> BoxFuture<'static, Result<Outcome<String>, PluginError>> {
+        token_allowance: Option<u64>,
+    ) -> BoxFuture<'static, Metered<String>> {
         Box::pin(async move {
             let identity = &specialist.identity;
-            let mut sandbox = self.sandbox(identity, root, chain)?;
-            let timeout = sandbox.timeout();
-            let store = &mut sandbox.store;
-            let call = async {
-                let instance = specialist.pre.instantiate_async(&mut *store).await?;
-                instance.call_ask(&mut *store, &question).await
+            let mut sandbox = match self.sandbox(identity, root, chain, token_allowance) {
+                Ok(sandbox) => sandbox,
+                Err(error) => {
+                    return Metered {
+                        result: Err(error),
+                        usage: ModelUsage::default(),
+                    };
+                }
             };
-            let outcome = tokio::time::timeout(timeout, call).await;
-            let answer = sandbox
-                .finish(outcome)?
-                .map_err(|error| guest_failure(&identity.name, error))?;
-            check_size(identity, &answer)?;
-            Ok(Outcome {
-                value: answer,
+            let result = Self::ask_in(&mut sandbox, &specialist, question).await;
+            Metered {
                 usage: sandbox.usage(),
-                elapsed: sandbox.elapsed(),
-            })
+                result: result.map(|value| Outcome {
+                    value,
+                    usage: sandbox.usage(),
+                    elapsed: sandbox.elapsed(),
+                }),
+            }
         })
+    }
+
+    async fn ask_in(
+        sandbox: &mut Sandbox,
+        specialist: &SpecialistPlugin,
+        question: String,
+    ) -> Result<String, PluginError> {
+        let identity = &specialist.identity;
+        let timeout = sandbox.timeout();
+        let store = &mut sandbox.store;
+        let call = async {
+            let instance = specialist.pre.instantiate_async(&mut *store).await?;
+            instance.call_ask(&mut *store, &question).await
+        };
+        let outcome = tokio::time::timeout(timeout, call).await;
+        let answer = sandbox
+            .finish(outcome)?
+            .map_err(|error| guest_failure(&identity.name, error))?;
+        check_size(identity, &answer)?;
+        Ok(answer)
     }
 
     async fn review(
@@ -622,7 +689,7 @@ impl Services {
     ) -> Result<Outcome<Vec<Finding>>, PluginError> {
         let identity = &specialist.identity;
         let chain = vec![identity.name.clone()];
-        let mut sandbox = self.sandbox(identity, self.repository.clone(), chain)?;
+        let mut sandbox = self.sandbox(identity, self.repository.clone(), chain, None)?;
         let proposal = wit::Proposal::from(proposal);
         let timeout = sandbox.timeout();
         let store = &mut sandbox.store;
@@ -656,7 +723,7 @@ impl Services {
     ) -> Result<Outcome<CheckReport>, PluginError> {
         let identity = &check.identity;
         let chain = vec![identity.name.clone()];
-        let mut sandbox = self.sandbox(identity, worktree.to_owned(), chain)?;
+        let mut sandbox = self.sandbox(identity, worktree.to_owned(), chain, None)?;
         let input = wit::CheckInput::from(input);
         let timeout = sandbox.timeout();
         let store = &mut sandbox.store;

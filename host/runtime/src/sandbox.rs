@@ -19,7 +19,7 @@ use crate::config::{Limits, World};
 use crate::console::Console;
 use crate::error::PluginError;
 use crate::runtime::Services;
-use crate::types::TokenUsage;
+use crate::types::ModelUsage;
 
 /// Extra time the async timeout allows beyond the deadline, so that the epoch
 /// trap (which reports more precisely) normally fires first.
@@ -50,7 +50,10 @@ pub(crate) struct CallContext {
     /// this plugin last.
     pub chain: Vec<String>,
     /// Model usage charged to this call, nested consultations included.
-    pub usage: TokenUsage,
+    pub usage: ModelUsage,
+    /// The most tokens this call may use, nested consultations included;
+    /// `None` for no cap.
+    pub token_allowance: Option<u64>,
     /// Log messages the plugin wrote during this call.
     pub log_messages: usize,
 }
@@ -192,7 +195,7 @@ impl Sandbox {
     }
 
     /// Model usage charged to this call so far.
-    pub fn usage(&self) -> TokenUsage {
+    pub fn usage(&self) -> ModelUsage {
         self.store.data().call.usage
     }
 

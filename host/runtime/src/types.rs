@@ -113,6 +113,59 @@ pub struct RoundContext {
     pub failure_report: Option<String>,
     /// This bidder's proposal in the previous attempt.
     pub previous_proposal: Option<Proposal>,
+    /// The bidder's persona: the text of `.claude/agents/<name>.md`.
+    pub persona: Option<String>,
+    /// How the user tuned this bidder.
+    pub personality: Option<Personality>,
+}
+
+/// How much risk a bidder is asked to take.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum RiskTolerance {
+    /// Prefer the smallest safe change.
+    Conservative,
+    /// Weigh safety and reach evenly.
+    #[default]
+    Moderate,
+    /// Accept larger changes for a bigger gain.
+    Aggressive,
+}
+
+/// How much a bidder is asked to look beyond the obvious approach.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum InnovationPreference {
+    /// Stick to established patterns.
+    Low,
+    /// Improve on the obvious approach where it pays.
+    #[default]
+    Medium,
+    /// Look for a new, better approach.
+    High,
+}
+
+/// How much a bidder is asked to write.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Verbosity {
+    /// As short as possible.
+    Terse,
+    /// The usual detail.
+    #[default]
+    Normal,
+    /// Explain the reasoning in full.
+    Detailed,
+}
+
+/// How the user tuned a bidder; a setting left out of the config takes the
+/// middle value.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct Personality {
+    pub risk_tolerance: RiskTolerance,
+    pub innovation_preference: InnovationPreference,
+    pub verbosity: Verbosity,
 }
 
 /// How serious a finding is.
@@ -231,6 +284,43 @@ impl TokenUsage {
     }
 }
 
+/// The model usage of one plugin call: how many `complete` calls it made
+/// and their tokens, nested consultations included.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
+pub struct ModelUsage {
+    /// Completions answered by the provider.
+    pub calls: u32,
+    /// Tokens in the requests.
+    pub input_tokens: u64,
+    /// Tokens in the answers.
+    pub output_tokens: u64,
+}
+
+impl ModelUsage {
+    /// Charges one completion's tokens.
+    pub fn charge(&mut self, tokens: TokenUsage) {
+        self.calls = self.calls.saturating_add(1);
+        self.input_tokens = self
+            .input_tokens
+            .saturating_add(u64::from(tokens.input_tokens));
+        self.output_tokens = self
+            .output_tokens
+            .saturating_add(u64::from(tokens.output_tokens));
+    }
+
+    /// Adds another call's usage (a nested consultation's) to this one.
+    pub fn add(&mut self, other: ModelUsage) {
+        self.calls = self.calls.saturating_add(other.calls);
+        self.input_tokens = self.input_tokens.saturating_add(other.input_tokens);
+        self.output_tokens = self.output_tokens.saturating_add(other.output_tokens);
+    }
+
+    /// Input and output tokens together.
+    pub fn total_tokens(&self) -> u64 {
+        self.input_tokens.saturating_add(self.output_tokens)
+    }
+}
+
 /// A model's answer.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Completion {
@@ -279,5 +369,28 @@ mod tests {
         });
         assert_eq!(usage.input_tokens, u32::MAX);
         assert_eq!(usage.output_tokens, 3);
+    }
+
+    #[test]
+    fn model_usage_counts_calls_and_adds_nested_usage() {
+        let mut usage = ModelUsage::default();
+        usage.charge(TokenUsage {
+            input_tokens: u32::MAX,
+            output_tokens: 2,
+        });
+        usage.charge(TokenUsage {
+            input_tokens: 1,
+            output_tokens: 3,
+        });
+        assert_eq!(usage.calls, 2);
+        assert_eq!(usage.input_tokens, u64::from(u32::MAX) + 1);
+        let mut outer = ModelUsage {
+            calls: 1,
+            input_tokens: 10,
+            output_tokens: 5,
+        };
+        outer.add(usage);
+        assert_eq!(outer.calls, 3);
+        assert_eq!(outer.total_tokens(), u64::from(u32::MAX) + 1 + 10 + 10);
     }
 }

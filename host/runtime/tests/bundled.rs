@@ -6,9 +6,14 @@ use std::path::Path;
 use std::sync::Arc;
 use std::time::Duration;
 
-use common::{TestResult, repository, request, runtime};
+use common::{TestResult, repository, request, runtime, runtime_with};
+use futures::future::BoxFuture;
 use ralph_plugins_bundle::{BundledPlugin, Kind};
-use ralph_runtime::{BidderPlugin, Capability, CheckInput, CheckPlugin, Limits, Runtime, Severity};
+use ralph_runtime::{
+    BidderPlugin, Capability, CheckInput, CheckPlugin, Completion, CompletionRequest,
+    DeterministicProvider, InnovationPreference, Limits, ModelProvider, Personality, ProviderError,
+    RiskTolerance, Runtime, Severity, Verbosity,
+};
 
 fn grants(plugin: &BundledPlugin) -> Vec<Capability> {
     plugin
@@ -145,6 +150,69 @@ async fn persona_planner_asks_the_model_with_the_persona() -> TestResult {
         again.value, outcome.value,
         "the deterministic provider answers alike"
     );
+    Ok(())
+}
+
+/// The deterministic provider, keeping every request it gets.
+#[derive(Default)]
+struct Recording {
+    inner: DeterministicProvider,
+    requests: std::sync::Mutex<Vec<CompletionRequest>>,
+}
+
+impl ModelProvider for Recording {
+    fn complete<'a>(
+        &'a self,
+        caller: &'a str,
+        request: CompletionRequest,
+    ) -> BoxFuture<'a, Result<Completion, ProviderError>> {
+        if let Ok(mut requests) = self.requests.lock() {
+            requests.push(request.clone());
+        }
+        self.inner.complete(caller, request)
+    }
+}
+
+#[tokio::test]
+async fn persona_planner_speaks_in_the_hosts_persona_and_follows_the_personality() -> TestResult {
+    let repository = repository()?;
+    let provider = Arc::new(Recording::default());
+    let shared: Arc<dyn ModelProvider> = provider.clone();
+    let runtime = runtime_with(repository.path(), |options| options.with_provider(shared))?;
+    let bidder = bidder(&runtime, "persona-planner").await?;
+    let mut tuned = request("Add a flag", "");
+    tuned.context.persona = Some("You are Carl, a cautious bidder.".to_owned());
+    tuned.context.personality = Some(Personality {
+        risk_tolerance: RiskTolerance::Conservative,
+        innovation_preference: InnovationPreference::High,
+        verbosity: Verbosity::Terse,
+    });
+    runtime.propose(&bidder, &tuned).await?;
+    runtime.propose(&bidder, &request("Add a flag", "")).await?;
+    let requests = provider.requests.lock().map_err(|_| "poisoned")?.clone();
+    let [first, second] = requests.as_slice() else {
+        return Err(format!("expected two requests, got {requests:?}").into());
+    };
+    let system = first.system.as_deref().unwrap_or("");
+    assert!(
+        system.starts_with("You are Carl, a cautious bidder."),
+        "{system}"
+    );
+    assert!(
+        system.contains("Risk tolerance: conservative — prefer the smallest safe change"),
+        "{system}"
+    );
+    assert!(system.contains("Innovation preference: high"), "{system}");
+    assert!(system.contains("Verbosity: terse"), "{system}");
+    assert_eq!(first.max_tokens, 400, "a terse bidder answers shorter");
+    // Without a persona from the host it reads the repository's own, and
+    // without a personality it adds none.
+    let system = second.system.as_deref().unwrap_or("");
+    assert_eq!(
+        system,
+        "You are a frugal bidder who plans small, well-tested changes.\n"
+    );
+    assert_eq!(second.max_tokens, 800);
     Ok(())
 }
 

@@ -258,7 +258,12 @@ async fn a_slow_plugin_past_its_deadline_does_not_hold_up_the_round() -> TestRes
         (bidder.clone(), request("good", "")),
     ];
     let started = Instant::now();
-    let results = runtime.propose_round(&entries).await;
+    let results: Vec<_> = runtime
+        .propose_round(&entries)
+        .await
+        .into_iter()
+        .map(|metered| metered.result)
+        .collect();
     let elapsed = started.elapsed();
     assert!(
         elapsed < Duration::from_secs(2),
@@ -291,7 +296,7 @@ async fn load_echo_specialists(runtime: &ralph_runtime::Runtime) -> TestResult {
             .load_specialist(
                 Path::new(path),
                 &bytes,
-                [Capability::Consult],
+                [Capability::Consult, Capability::Complete],
                 tight_limits(),
             )
             .await?;

@@ -3,8 +3,8 @@
 #[cfg(feature = "check")]
 pub use crate::bindings::ralph::plugin::types::{CheckInput, CheckReport};
 pub use crate::bindings::ralph::plugin::types::{
-    Complexity, DimensionScores, FileChange, IssueSpec, Metadata, PluginError, Proposal,
-    Requirement, RoundContext,
+    Complexity, DimensionScores, FileChange, InnovationPreference, IssueSpec, Metadata,
+    Personality, PluginError, Proposal, Requirement, RiskTolerance, RoundContext, Verbosity,
 };
 #[cfg(any(feature = "specialist", feature = "check"))]
 pub use crate::bindings::ralph::plugin::types::{Finding, Severity};

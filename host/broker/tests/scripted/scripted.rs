@@ -3,10 +3,15 @@
 // Included by the `scripted-a`, `scripted-b` and `scripted-c` crates, each
 // defining `LETTER` first. It reads `ralph-script/<LETTER>.json` from the
 // repository (read-only): a list of proposals, one per round (the last one
-// repeats). An entry with `"trap": true` aborts instead.
+// repeats). An entry with `"trap": true` aborts instead. An entry with
+// `"completions": N` asks the model `N` times first (it needs the
+// `complete` grant), stopping at the first refusal, which it reports after
+// its summary as ` [refused: …]`. An entry with `"echo_context": true`
+// adds the persona and personality it was given to its summary.
 
 use ralph_plugin_sdk::{
-    Bidder, FileChange, IssueSpec, PluginError, Proposal, Requirement, RoundContext, proposal,
+    Bidder, Capability, FileChange, IssueSpec, PluginError, Proposal, Requirement, RoundContext,
+    host, proposal,
 };
 use serde::Deserialize;
 
@@ -26,11 +31,44 @@ struct Entry {
     covers: Option<usize>,
     #[serde(default)]
     trap: bool,
+    #[serde(default)]
+    completions: u32,
+    #[serde(default)]
+    echo_context: bool,
+}
+
+/// The persona and personality in `context`, as the summary reports them.
+fn echo(context: &RoundContext) -> String {
+    let persona = context
+        .persona
+        .as_deref()
+        .map_or("none", |text| text.lines().next().unwrap_or(""));
+    let personality = context.personality.map_or("none".to_owned(), |p| {
+        format!(
+            "{:?}/{:?}/{:?}",
+            p.risk_tolerance, p.innovation_preference, p.verbosity
+        )
+    });
+    format!(" [persona: {persona}] [personality: {personality}]")
+}
+
+/// Asks the model `count` times; the refusal that stopped it, if any.
+fn complete(count: u32) -> Option<String> {
+    for _ in 0..count {
+        if let Err(error) = host::complete(Some("You plan changes."), "plan the change", 20) {
+            return Some(format!("{error:?}"));
+        }
+    }
+    None
 }
 
 struct Scripted;
 
 impl Bidder for Scripted {
+    fn capabilities() -> &'static [Capability] {
+        &[Capability::Complete]
+    }
+
     fn propose(
         _issue: IssueSpec,
         requirements: Vec<Requirement>,
@@ -49,7 +87,14 @@ impl Bidder for Scripted {
             std::process::abort();
         }
         let claimed = &requirements[..entry.covers.unwrap_or(requirements.len()).min(requirements.len())];
-        let mut plan = proposal(entry.summary.clone(), claimed);
+        let mut summary = match complete(entry.completions) {
+            Some(refusal) => format!("{} [refused: {refusal}]", entry.summary),
+            None => entry.summary.clone(),
+        };
+        if entry.echo_context {
+            summary.push_str(&echo(&context));
+        }
+        let mut plan = proposal(summary, claimed);
         plan.pseudo_code = entry.pseudo_code.clone();
         plan.patch = entry.patch.clone();
         plan.files = entry

@@ -1,4 +1,4 @@
-//! `ralph marketplace …`: setup, status, record, verify, reset.
+//! `ralph marketplace …`: setup, status, usage, record, verify, reset.
 
 use std::io::{IsTerminal, Read, Write};
 use std::path::Path;
@@ -19,6 +19,7 @@ pub fn run(layout: &Layout, command: MarketplaceCommand) -> Outcome {
     match command {
         MarketplaceCommand::Setup => run_setup(layout),
         MarketplaceCommand::Status(flag) => status(layout, flag.json),
+        MarketplaceCommand::Usage { issue, json } => usage(layout, issue, json.json),
         MarketplaceCommand::Record { file, json } => record(layout, &file, json.json),
         MarketplaceCommand::Verify(flag) => run_verify(layout, flag.json),
         MarketplaceCommand::Reset { yes } => reset(layout, yes),
@@ -77,7 +78,33 @@ fn status(layout: &Layout, json: bool) -> Outcome {
         write!(stdout, "{}", loaded.json).map_err(Failure::problem)?;
     } else {
         let recent = render::recent_rounds(&marketplace, 5);
-        write!(stdout, "{}", render::status(&loaded.state, &recent)).map_err(Failure::problem)?;
+        let mut text = render::status(&loaded.state, &recent);
+        // The usage is extra: a log that cannot be read for it was already
+        // reported by the state above.
+        if let Ok(report) = marketplace.usage(None) {
+            text.push_str(&render::usage_section(&report));
+        }
+        write!(stdout, "{text}").map_err(Failure::problem)?;
+    }
+    Ok(Exit::Success)
+}
+
+fn usage(layout: &Layout, issue: Option<u64>, json: bool) -> Outcome {
+    let marketplace = open(layout)?;
+    let report = marketplace.usage(issue).map_err(Failure::problem)?;
+    for skipped in &report.skipped {
+        eprintln!(
+            "warning: {} left out of the usage: {}",
+            layout.display(&layout.events_dir().join(&skipped.file)),
+            skipped.reason
+        );
+    }
+    let mut stdout = std::io::stdout().lock();
+    if json {
+        let text = serde_json::to_string_pretty(&report).map_err(Failure::problem)?;
+        writeln!(stdout, "{text}").map_err(Failure::problem)?;
+    } else {
+        write!(stdout, "{}", render::usage(&report)).map_err(Failure::problem)?;
     }
     Ok(Exit::Success)
 }
@@ -126,6 +153,8 @@ fn run_verify(layout: &Layout, json: bool) -> Outcome {
         &layout.config_file(),
     )
     .map_err(Failure::bad_input)?;
+    ralph_broker::metering::Metering::from_config(marketplace.config(), &layout.config_file())
+        .map_err(Failure::bad_input)?;
     let report = verify(&marketplace).map_err(Failure::problem)?;
     if json {
         let text = serde_json::to_string_pretty(&report).map_err(Failure::problem)?;

@@ -252,6 +252,30 @@ impl From<&host::RoundContext> for wit::RoundContext {
             attempt: context.attempt,
             failure_report: context.failure_report.clone(),
             previous_proposal: context.previous_proposal.as_ref().map(Into::into),
+            persona: context.persona.clone(),
+            personality: context.personality.map(Into::into),
+        }
+    }
+}
+
+impl From<host::Personality> for wit::Personality {
+    fn from(personality: host::Personality) -> Self {
+        Self {
+            risk_tolerance: match personality.risk_tolerance {
+                host::RiskTolerance::Conservative => wit::RiskTolerance::Conservative,
+                host::RiskTolerance::Moderate => wit::RiskTolerance::Moderate,
+                host::RiskTolerance::Aggressive => wit::RiskTolerance::Aggressive,
+            },
+            innovation_preference: match personality.innovation_preference {
+                host::InnovationPreference::Low => wit::InnovationPreference::Low,
+                host::InnovationPreference::Medium => wit::InnovationPreference::Medium,
+                host::InnovationPreference::High => wit::InnovationPreference::High,
+            },
+            verbosity: match personality.verbosity {
+                host::Verbosity::Terse => wit::Verbosity::Terse,
+                host::Verbosity::Normal => wit::Verbosity::Normal,
+                host::Verbosity::Detailed => wit::Verbosity::Detailed,
+            },
         }
     }
 }

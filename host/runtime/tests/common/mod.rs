@@ -106,7 +106,10 @@ pub fn request(title: &str, body: &str) -> ProposalRequest {
             attempt: 1,
             failure_report: None,
             previous_proposal: None,
+            persona: None,
+            personality: None,
         },
+        token_allowance: None,
     }
 }
 

@@ -121,6 +121,29 @@ impl Bidder for Hostile {
             }
             "ungranted-consult" => report(host::consult("ping-specialist", "hello")?),
             "consult" => report(host::consult(&issue.body, "hello")?),
+            "complete-until-refused" => {
+                let mut answers = Vec::new();
+                for _ in 0..10 {
+                    match host::complete(None, &issue.body, 20) {
+                        Ok(_) => answers.push("ok".to_owned()),
+                        Err(error) => {
+                            answers.push(format!("refused {error:?}"));
+                            break;
+                        }
+                    }
+                }
+                report(answers.join("; "))
+            }
+            "consult-completing" => report(host::consult(
+                "ping-specialist",
+                &format!("complete {}", issue.body),
+            )?),
+            "complete-then-fail" => {
+                host::complete(None, &issue.body, 20)?;
+                Err(PluginError::Failed(
+                    "failed after one completion".to_owned(),
+                ))
+            }
             "slow-host-call" => {
                 let completion = host::complete(None, "take your time", 10)?;
                 report(completion.text)
