@@ -19,6 +19,7 @@ mod consult;
 pub mod engine;
 pub mod error;
 pub mod inspect;
+mod integration_imports;
 pub mod integrations;
 pub mod loader;
 mod logging;
