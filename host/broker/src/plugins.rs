@@ -14,9 +14,12 @@
 //! ```
 //!
 //! A section left out takes the default lineup: the bundled bidders in turn
-//! (`smallest-change`, `tests-first`, `persona-planner`, then again), both
-//! bundled specialists and the three bundled checks, each granted what it
-//! asks for. A section written out grants exactly what it lists.
+//! (`smallest-change`, `tests-first`, `persona-planner`, then again), the
+//! bundled specialists that need no external integration and the three
+//! bundled checks, each granted what it asks for. A section written out
+//! grants exactly what it lists. Integration capabilities (`aws`, `sentry`,
+//! `alpaca`, `http-get`) are never granted here: the user approves them with
+//! `ralph permissions grant`, and a `grants` entry naming one is an error.
 
 use std::borrow::Cow;
 use std::collections::BTreeSet;

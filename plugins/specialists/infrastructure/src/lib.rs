@@ -47,7 +47,6 @@ const INFRASTRUCTURE_MARKERS: &[&str] = &[
     "helm/",
     "task-definition",
     "taskdef",
-    "ecs",
     "cdk/",
     "serverless.yml",
 ];
@@ -161,11 +160,17 @@ fn logs_answer(log_group: &str, prefix: Option<&str>) -> String {
     }
 }
 
+/// Whether `path` is a deploy or infrastructure file: it contains one of
+/// [`INFRASTRUCTURE_MARKERS`] or has the word `ecs` (`deploy/ecs/api.json`,
+/// `ecs_service.tf`, not `specs.rs`).
 fn touches_infrastructure(path: &str) -> bool {
     let lower = path.to_lowercase();
     INFRASTRUCTURE_MARKERS
         .iter()
         .any(|marker| lower.contains(marker))
+        || lower
+            .split(|character: char| !character.is_ascii_alphanumeric())
+            .any(|word| word == "ecs")
 }
 
 fn finding(severity: Severity, file: Option<String>, message: String) -> Finding {

@@ -2,7 +2,8 @@
 //! blocked, cash), its positions and its open orders; warns when a proposal
 //! changes trading code while orders are open or trading is blocked.
 //!
-//! Trading code is any file whose path mentions one of [`TRADING_MARKERS`].
+//! Trading code is any file with a path word starting with one of
+//! [`TRADING_MARKERS`].
 
 use ralph_plugin_sdk::alpaca::{self, AlpacaAccount, OrderStatus};
 use ralph_plugin_sdk::{
@@ -13,7 +14,8 @@ struct Trading;
 
 /// Open orders read for an answer or a review.
 const ORDERS_READ: u32 = 50;
-/// Path parts, lower-case, that mark trading code.
+/// Word beginnings, lower-case, that mark trading code when a word of its
+/// path starts with one (`orders.rs` does, `border.rs` does not).
 const TRADING_MARKERS: &[&str] = &[
     "trading",
     "trade",
@@ -102,8 +104,13 @@ fn orders_answer() -> String {
 }
 
 fn is_trading_code(path: &str) -> bool {
-    let lower = path.to_lowercase();
-    TRADING_MARKERS.iter().any(|marker| lower.contains(marker))
+    path.to_lowercase()
+        .split(|character: char| !character.is_ascii_alphanumeric())
+        .any(|word| {
+            TRADING_MARKERS
+                .iter()
+                .any(|marker| word.starts_with(marker))
+        })
 }
 
 fn finding(severity: Severity, file: Option<String>, message: String) -> Finding {
