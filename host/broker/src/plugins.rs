@@ -503,7 +503,7 @@ mod tests {
         }
         for capability in ["sentry", "alpaca", "http-get"] {
             let json = format!(
-                r#"{{"num_bots": 1, "bidders": {{"bidder_1":
+                r#"{{"num_bots": 2, "bidders": {{"bidder_1":
                     {{"plugin": "x.wasm", "grants": ["{capability}"]}}}}}}"#
             );
             assert_eq!(field_of(&json), "bidders.bidder_1.grants", "{capability}");
@@ -516,7 +516,7 @@ mod tests {
 
     #[test]
     fn integration_specialists_run_only_when_configured() {
-        let default = lineup(r#"{"num_bots": 1}"#).expect("valid");
+        let default = lineup(r#"{"num_bots": 2}"#).expect("valid");
         for entry in &default.specialists {
             assert!(
                 entry
