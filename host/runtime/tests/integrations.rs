@@ -12,9 +12,9 @@ use std::time::{Duration, Instant};
 use common::{TestResult, hostile, repository, request, runtime_with};
 use futures::future::BoxFuture;
 use ralph_runtime::integrations::{
-    AlpacaAccount, AlpacaOrder, AlpacaPosition, Caller, EcsService, EcsServices, IntegrationCall,
-    IntegrationError, IntegrationHost, IntegrationReply, LogEvent, LogStream, OrderStatus,
-    SentryEvent, SentryIssue,
+    AlpacaAccount, AlpacaOrder, AlpacaPosition, Caller, EcsService, EcsServices, HttpResponse,
+    IntegrationCall, IntegrationError, IntegrationHost, IntegrationReply, LogEvent, LogStream,
+    OrderStatus, SentryEvent, SentryIssue,
 };
 use ralph_runtime::{
     Capability, FileChange, Finding, Limits, PluginError, Proposal, Runtime, Severity,
@@ -536,6 +536,41 @@ async fn a_reply_that_does_not_answer_the_call_fails_the_call_not_the_plugin() -
     assert!(
         answer.contains("answered ecs:DescribeServices with an unexpected `alpaca-positions`"),
         "{answer}"
+    );
+    Ok(())
+}
+
+#[tokio::test]
+async fn http_get_hands_the_url_to_the_host_and_returns_its_response() -> TestResult {
+    let repository = repository()?;
+    let host = FakeHost::new(|call| match call {
+        IntegrationCall::HttpGet { url } => Ok(IntegrationReply::Http(HttpResponse {
+            status: 200,
+            content_type: Some("application/json".to_owned()),
+            body: format!("{{\"page\": \"{url}\"}}"),
+            truncated: true,
+        })),
+        other => Err(IntegrationError::Failed(format!("unexpected {other:?}"))),
+    });
+    let runtime = runtime(repository.path(), host.clone())?;
+    let bidder = hostile(&runtime, &[], limits()).await?;
+    let url = "https://status.example.com/api/v2/status.json";
+    let outcome = runtime
+        .propose(&bidder, &request("integration-http", url))
+        .await?;
+    let summary = &outcome.value.summary;
+    assert!(summary.contains("status: 200"), "{summary}");
+    assert!(
+        summary.contains("content-type: Some(\"application/json\")"),
+        "{summary}"
+    );
+    assert!(summary.contains("truncated: true"), "{summary}");
+    assert!(summary.contains(url), "{summary}");
+    assert_eq!(
+        host.calls(),
+        [IntegrationCall::HttpGet {
+            url: url.to_owned()
+        }]
     );
     Ok(())
 }

@@ -77,6 +77,7 @@ impl Bidder for Hostile {
             Capability::Repository,
             Capability::Consult,
             Capability::Complete,
+            Capability::HttpGet,
         ]
     }
 
@@ -129,6 +130,10 @@ impl Bidder for Hostile {
             "integration-unrequested" => {
                 let answer = aws::describe_services("prod", &["api"]);
                 report(format!("aws without asking: {answer:?}"))
+            }
+            "integration-http" => {
+                let answer = http::get(issue.body.trim());
+                report(format!("http: {answer:?}"))
             }
             "integration-oversize" => {
                 let services = ["api"; 11];
