@@ -16,9 +16,12 @@
 //! ```
 //!
 //! A section left out takes the default lineup: the bundled bidders in turn
-//! (`smallest-change`, `tests-first`, `persona-planner`, then again), both
-//! bundled specialists and the three bundled checks, each granted what it
-//! asks for. A section written out grants exactly what it lists.
+//! (`smallest-change`, `tests-first`, `persona-planner`, then again), the
+//! bundled specialists that need no external integration and the three
+//! bundled checks, each granted what it asks for. A section written out
+//! grants exactly what it lists. Integration capabilities (`aws`, `sentry`,
+//! `alpaca`, `http-get`) are never granted here: the user approves them with
+//! `ralph permissions grant`, and a `grants` entry naming one is an error.
 
 use std::borrow::Cow;
 use std::collections::BTreeSet;
@@ -189,7 +192,7 @@ impl Lineup {
                     let entry = raw
                         .get(id)
                         .ok_or_else(|| invalid("bidders".into(), format!("no plugin for {id}")))?;
-                    let field = format!("bidders.{id}.plugin");
+                    let prefix = format!("bidders.{id}");
                     let plugin = RawEntry {
                         plugin: entry.plugin.clone(),
                         grants: entry.grants.clone(),
@@ -197,7 +200,7 @@ impl Lineup {
                         llm: entry.llm.clone(),
                     };
                     let mut typed_entry =
-                        entry_of(&plugin, Kind::Bidder, &field).map_err(|m| invalid(field, m))?;
+                        entry_of(&plugin, Kind::Bidder, &prefix).map_err(|(f, m)| invalid(f, m))?;
                     typed_entry.max_tokens_per_round = entry.max_tokens_per_round;
                     if let Some(name) = &entry.persona
                         && !crate::personas::is_valid_name(name)
@@ -218,6 +221,7 @@ impl Lineup {
         };
         let specialists = match &config.specialists {
             None => bundled_of(Kind::Specialist)
+                .filter(|plugin| !needs_integrations(plugin))
                 .map(|plugin| default_entry(plugin.name))
                 .collect(),
             Some(section) => {
@@ -226,8 +230,8 @@ impl Lineup {
                 raw.iter()
                     .enumerate()
                     .map(|(index, entry)| {
-                        let field = format!("specialists[{index}].plugin");
-                        entry_of(entry, Kind::Specialist, &field).map_err(|m| invalid(field, m))
+                        let prefix = format!("specialists[{index}]");
+                        entry_of(entry, Kind::Specialist, &prefix).map_err(|(f, m)| invalid(f, m))
                     })
                     .collect::<Result<_, _>>()?
             }
@@ -277,7 +281,6 @@ fn checks_of(section: &serde_json::Value) -> Result<Vec<CheckEntry>, (String, St
         let prefix = format!("checks[{index}]");
         let check = if item.get("plugin").is_some() {
             let raw: RawCheckPlugin = typed(item, &prefix)?;
-            let field = format!("{prefix}.plugin");
             let entry = entry_of(
                 &RawEntry {
                     plugin: raw.plugin,
@@ -286,9 +289,8 @@ fn checks_of(section: &serde_json::Value) -> Result<Vec<CheckEntry>, (String, St
                     llm: None,
                 },
                 Kind::Check,
-                &field,
-            )
-            .map_err(|message| (field.clone(), message))?;
+                &prefix,
+            )?;
             let name = raw.name.unwrap_or_else(|| default_name(&entry.source));
             CheckEntry::Plugin {
                 name,
@@ -335,7 +337,17 @@ fn bundled_of(kind: Kind) -> impl Iterator<Item = &'static BundledPlugin> {
         .filter(move |plugin| plugin.kind == kind)
 }
 
-/// A bundled plugin granted what it asks for (the default lineup).
+/// Whether a bundled plugin asks for an external integration; such plugins
+/// are left out of the default lineup and run only when configured.
+fn needs_integrations(plugin: &BundledPlugin) -> bool {
+    plugin.capabilities.iter().any(|name| {
+        name.parse::<Capability>()
+            .is_ok_and(Capability::is_integration)
+    })
+}
+
+/// A bundled plugin granted what it asks for (the default lineup), except
+/// integrations, which only the user's approvals grant.
 fn default_entry(name: &str) -> PluginEntry {
     let plugin = ralph_plugins_bundle::ALL
         .iter()
@@ -347,6 +359,7 @@ fn default_entry(name: &str) -> PluginEntry {
             .capabilities
             .iter()
             .filter_map(|name| name.parse().ok())
+            .filter(|capability: &Capability| !capability.is_integration())
             .collect(),
         limits: LimitsConfig::default(),
         llm: None,
@@ -356,7 +369,38 @@ fn default_entry(name: &str) -> PluginEntry {
     }
 }
 
-fn entry_of(raw: &RawEntry, kind: Kind, field: &str) -> Result<PluginEntry, String> {
+/// Refuses config grants of integration capabilities: those are approved
+/// per plugin with `ralph permissions grant`, never in the config.
+fn check_grants(grants: &BTreeSet<Capability>, prefix: &str) -> Result<(), (String, String)> {
+    match grants.iter().find(|capability| capability.is_integration()) {
+        None => Ok(()),
+        Some(capability) => Err((
+            format!("{prefix}.grants"),
+            format!(
+                "`{capability}` cannot be granted in the config; remove it here and approve it \
+                 for this plugin with `ralph permissions grant`"
+            ),
+        )),
+    }
+}
+
+/// Types one plugin entry; `prefix` names it in errors (`bidders.bidder_1`).
+fn entry_of(raw: &RawEntry, kind: Kind, prefix: &str) -> Result<PluginEntry, (String, String)> {
+    let field = format!("{prefix}.plugin");
+    let source = entry_source(raw, kind, &field).map_err(|message| (field, message))?;
+    check_grants(&raw.grants, prefix)?;
+    Ok(PluginEntry {
+        source,
+        grants: raw.grants.clone(),
+        limits: raw.limits,
+        llm: raw.llm.clone(),
+        max_tokens_per_round: None,
+        persona: None,
+        personality: None,
+    })
+}
+
+fn entry_source(raw: &RawEntry, kind: Kind, field: &str) -> Result<PluginSource, String> {
     let source = match raw.plugin.strip_prefix("bundled:") {
         Some(name) => {
             let plugin = ralph_plugins_bundle::ALL
@@ -384,15 +428,7 @@ fn entry_of(raw: &RawEntry, kind: Kind, field: &str) -> Result<PluginEntry, Stri
         }
         None => PluginSource::File(PathBuf::from(&raw.plugin)),
     };
-    Ok(PluginEntry {
-        source,
-        grants: raw.grants.clone(),
-        limits: raw.limits,
-        llm: raw.llm.clone(),
-        max_tokens_per_round: None,
-        persona: None,
-        personality: None,
-    })
+    Ok(source)
 }
 
 /// The runtime's world for a bundle kind.
@@ -593,6 +629,54 @@ mod tests {
             "checks[1].name"
         );
         assert_eq!(field_of(r#"{"checks": {"name": "t"}}"#), "checks");
+    }
+
+    #[test]
+    fn integration_capabilities_cannot_be_granted_in_the_config() {
+        let json = r#"{"specialists": [{"plugin": "bundled:change-risk",
+                                        "grants": ["repository", "aws"]}]}"#;
+        match lineup(json) {
+            Err(ConfigError::Invalid { field, message, .. }) => {
+                assert_eq!(field, "specialists[0].grants");
+                assert!(message.contains("`aws`"), "{message}");
+                assert!(message.contains("ralph permissions grant"), "{message}");
+            }
+            other => panic!("expected a field error, got {other:?}"),
+        }
+        for capability in ["sentry", "alpaca", "http-get"] {
+            let json = format!(
+                r#"{{"num_bots": 2, "bidders": {{"bidder_1":
+                    {{"plugin": "x.wasm", "grants": ["{capability}"]}}}}}}"#
+            );
+            assert_eq!(field_of(&json), "bidders.bidder_1.grants", "{capability}");
+        }
+        assert_eq!(
+            field_of(r#"{"checks": [{"plugin": "bundled:secrets", "grants": ["http-get"]}]}"#),
+            "checks[0].grants"
+        );
+    }
+
+    #[test]
+    fn integration_specialists_run_only_when_configured() {
+        let default = lineup(r#"{"num_bots": 2}"#).expect("valid");
+        for entry in &default.specialists {
+            assert!(
+                entry
+                    .grants
+                    .iter()
+                    .all(|capability| !capability.is_integration())
+            );
+            let label = entry.source.label().display().to_string();
+            assert!(!label.ends_with("infrastructure"), "{label}");
+        }
+        let configured = lineup(
+            r#"{"specialists": [{"plugin": "bundled:infrastructure", "grants": ["repository"]}]}"#,
+        )
+        .expect("valid");
+        assert_eq!(
+            configured.specialists[0].grants,
+            [Capability::Repository].into_iter().collect()
+        );
     }
 
     #[test]

@@ -6,6 +6,8 @@ use std::path::PathBuf;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
 
+use ralph_integrations::gateway::GatewayError;
+use ralph_integrations::{Environment, Gateway, default_approver};
 use ralph_issues::pulls::{
     CheckCategory, CheckResult, DimensionScores, ProposalScore, PullRequest, PullRequests,
 };
@@ -412,6 +414,26 @@ fn category_of(category: checks::Category) -> CheckCategory {
 
 /// Reads the issue and config, labels the issue, prepares the worktree,
 /// loads the plugins and runs the baseline checks.
+/// The host of plugins' integration calls (`docs/integrations.md`): the
+/// `integrations` section, credentials from the environment, and the user's
+/// approvals, asked for on a terminal and denied without one.
+fn integrations_of(
+    marketplace: &Marketplace,
+    layout: &Layout,
+) -> Result<Arc<dyn ralph_runtime::integrations::IntegrationHost>, LoopError> {
+    let gateway = Gateway::from_config(
+        layout,
+        marketplace.config().integrations.as_ref(),
+        &Environment::from_process(),
+        default_approver(),
+    )
+    .map_err(|error| match error {
+        GatewayError::Config { .. } => LoopError::BadInput(error.to_string()),
+        GatewayError::Client(_) => LoopError::failed(error),
+    })?;
+    Ok(Arc::new(gateway))
+}
+
 async fn open(
     layout: Layout,
     options: &LoopOptions,
@@ -429,6 +451,7 @@ async fn open(
         &implementer,
         &options.llm,
     )?;
+    let integrations = integrations_of(&marketplace, &layout)?;
     let metering = Metering::from_config(marketplace.config(), &layout.config_file())?;
     let settings = bidder_settings(&lineup, &metering, &layout)?;
     let issues: Box<dyn IssueSource> = Box::new(LocalIssues::new(&layout));
@@ -470,7 +493,8 @@ async fn open(
     let runtime = Runtime::new(
         RuntimeOptions::new(layout.repository())
             .with_cache(layout.ralph_dir().join("cache").join("plugins"))
-            .with_provider(models.plugins()),
+            .with_provider(models.plugins())
+            .with_integrations(integrations),
     )
     .map_err(LoopError::failed)?;
     let mut session = Session {

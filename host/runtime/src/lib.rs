@@ -5,7 +5,10 @@
 //! they implement the world their configuration names, and calls them in a
 //! sandbox: a fresh store per call with a memory cap, a deadline, no
 //! environment, no network, no inherited stdio, the repository read-only, and
-//! every capability checked in one place ([`capabilities::authorize`]). Any
+//! every capability checked in one place ([`capabilities::authorize`]);
+//! external integrations (`aws`, `sentry`, `alpaca`, `http-get`) are instead
+//! approved, performed and audited by the
+//! [`IntegrationHost`](integrations::IntegrationHost) the runtime is given. Any
 //! fault becomes a [`PluginError`]; the host carries on.
 //!
 //! Start with [`Runtime::new`] and [`RuntimeOptions`].
@@ -19,6 +22,7 @@ mod consult;
 pub mod engine;
 pub mod error;
 pub mod inspect;
+mod integration_imports;
 pub mod integrations;
 pub mod loader;
 mod logging;

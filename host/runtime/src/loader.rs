@@ -66,7 +66,17 @@ fn linker_for(engine: &Engine, world: World) -> wasmtime::Result<Linker<SandboxS
 /// The host interfaces a world may import, besides WASI.
 pub fn world_imports(world: World) -> &'static [&'static str] {
     match world {
-        World::Bidder | World::Specialist => &["types", "log", "repository", "consult", "model"],
+        World::Bidder | World::Specialist => &[
+            "types",
+            "log",
+            "repository",
+            "consult",
+            "model",
+            "aws",
+            "sentry",
+            "alpaca",
+            "http-get",
+        ],
         World::Check => &["types", "log", "repository", "model"],
     }
 }
@@ -156,6 +166,6 @@ pub(crate) fn pre_instantiate(
         .map_err(|error| PluginError::WorldMismatch {
             path: path.to_owned(),
             world: world.name().to_owned(),
-            missing: format!("a matching import: {error}"),
+            missing: format!("a matching import: {error:#}"),
         })
 }

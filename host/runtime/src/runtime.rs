@@ -15,6 +15,7 @@ use crate::capabilities::{self, Capability, CapabilitySet};
 use crate::config::{Limits, PluginConfig, World};
 use crate::error::PluginError;
 use crate::inspect::{self, Inspection};
+use crate::integrations::{IntegrationHost, NoIntegrations};
 use crate::loader::{self, Linkers};
 use crate::provider::{DeterministicProvider, ModelProvider};
 use crate::sandbox::{CallContext, PluginIdentity, Sandbox};
@@ -37,6 +38,9 @@ pub struct RuntimeOptions {
     pub provider: Arc<dyn ModelProvider>,
     /// How many plugins deep consultations may nest, the caller included.
     pub consult_depth: usize,
+    /// Who performs `aws`, `sentry`, `alpaca` and `http-get` calls;
+    /// [`NoIntegrations`] (deny everything) unless set.
+    pub integrations: Arc<dyn IntegrationHost>,
 }
 
 impl RuntimeOptions {
@@ -48,6 +52,7 @@ impl RuntimeOptions {
             cache_directory: None,
             provider: Arc::new(DeterministicProvider::new()),
             consult_depth: DEFAULT_CONSULT_DEPTH,
+            integrations: Arc::new(NoIntegrations),
         }
     }
 
@@ -60,6 +65,13 @@ impl RuntimeOptions {
     /// Uses `provider` for `complete`.
     pub fn with_provider(mut self, provider: Arc<dyn ModelProvider>) -> Self {
         self.provider = provider;
+        self
+    }
+
+    /// Hands integration calls to `integrations`, which approves, performs
+    /// and audits them.
+    pub fn with_integrations(mut self, integrations: Arc<dyn IntegrationHost>) -> Self {
+        self.integrations = integrations;
         self
     }
 }
@@ -186,6 +198,7 @@ pub(crate) struct Services {
     repository: PathBuf,
     specialists: RwLock<BTreeMap<String, Arc<SpecialistPlugin>>>,
     pub consult_depth: usize,
+    pub integrations: Arc<dyn IntegrationHost>,
 }
 
 /// Runs Ralph's plugins. Cheap to clone; clones share loaded specialists.
@@ -208,6 +221,7 @@ impl Runtime {
                 repository: options.repository,
                 specialists: RwLock::new(BTreeMap::new()),
                 consult_depth: options.consult_depth.max(1),
+                integrations: options.integrations,
             }),
         })
     }

@@ -98,6 +98,9 @@ pub struct SandboxState {
     table: ResourceTable,
     limiter: MemoryLimiter,
     pub(crate) call: CallContext,
+    /// When this call's deadline passes; host calls that wait (integrations)
+    /// give up at this instant.
+    pub(crate) deadline: Instant,
 }
 
 impl WasiView for SandboxState {
@@ -137,6 +140,8 @@ impl Sandbox {
                 plugin: call.plugin.name.clone(),
                 reason: format!("cannot open {} read-only: {error}", call.root.display()),
             })?;
+        let started = Instant::now();
+        let deadline = started + limits.deadline;
         let state = SandboxState {
             wasi: builder.build(),
             table: ResourceTable::new(),
@@ -146,11 +151,10 @@ impl Sandbox {
                 exceeded: false,
             },
             call,
+            deadline,
         };
         let mut store = Store::new(engine, state);
         store.limiter(|state| &mut state.limiter);
-        let started = Instant::now();
-        let deadline = started + limits.deadline;
         store.set_epoch_deadline(1);
         store.epoch_deadline_callback(move |_| {
             if Instant::now() >= deadline {

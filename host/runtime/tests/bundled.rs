@@ -11,8 +11,8 @@ use futures::future::BoxFuture;
 use ralph_plugins_bundle::{BundledPlugin, Kind};
 use ralph_runtime::{
     BidderPlugin, Capability, CheckInput, CheckPlugin, Completion, CompletionRequest,
-    DeterministicProvider, InnovationPreference, Limits, ModelProvider, Personality, ProviderError,
-    RiskTolerance, Runtime, Severity, Verbosity,
+    DeterministicProvider, FileChange, InnovationPreference, Limits, ModelProvider, Personality,
+    ProviderError, RiskTolerance, Runtime, Severity, Verbosity,
 };
 
 fn grants(plugin: &BundledPlugin) -> Vec<Capability> {
@@ -277,6 +277,74 @@ async fn specialists_review_proposals() -> TestResult {
             .any(|finding| finding.message.contains("About 900 lines")),
         "{findings:?}"
     );
+    Ok(())
+}
+
+#[tokio::test]
+async fn every_bundled_plugin_requests_exactly_what_the_bundle_lists() -> TestResult {
+    let repository = repository()?;
+    let runtime = runtime(repository.path())?;
+    for plugin in ralph_plugins_bundle::ALL {
+        let inspection = runtime
+            .inspect_bytes(Path::new(plugin.name), plugin.bytes)
+            .await?;
+        let mut requested = inspection.capabilities.clone();
+        let mut listed: Vec<String> = plugin
+            .capabilities
+            .iter()
+            .map(|name| (*name).to_owned())
+            .collect();
+        requested.sort();
+        listed.sort();
+        assert_eq!(requested, listed, "{}", plugin.name);
+    }
+    Ok(())
+}
+
+#[tokio::test]
+async fn integration_specialists_explain_what_to_ask_without_calling_out() -> TestResult {
+    let repository = repository()?;
+    let runtime = runtime(repository.path())?;
+    load_all(&runtime).await?;
+    let answer = runtime
+        .ask("infrastructure", "Is everything fine?")
+        .await?
+        .value;
+    assert!(
+        answer.contains("cluster=prod services=api,worker log-group=/ecs/api"),
+        "{answer}"
+    );
+    let answer = runtime
+        .ask("infrastructure", "How is cluster=prod doing?")
+        .await?
+        .value;
+    assert_eq!(answer, "Name the services too: services=api,worker.");
+    Ok(())
+}
+
+#[tokio::test]
+async fn integration_specialists_find_nothing_in_proposals_outside_their_domain() -> TestResult {
+    let repository = repository()?;
+    let runtime = runtime(repository.path())?;
+    let bidder = bidder(&runtime, "smallest-change").await?;
+    let mut proposal = runtime
+        .propose(&bidder, &request("x", "Edit src/lib.rs"))
+        .await?
+        .value;
+    proposal
+        .files
+        .extend(["src/border.rs", "src/specs.rs"].map(|path| FileChange {
+            path: path.to_owned(),
+            estimated_lines: 3,
+        }));
+    for name in ["infrastructure", "trading"] {
+        let plugin = ralph_plugins_bundle::find(name).ok_or("not bundled")?;
+        let specialist = runtime
+            .load_specialist(Path::new(name), plugin.bytes, grants(plugin), limits())
+            .await?;
+        let findings = runtime.review(&specialist, &proposal).await?.value;
+        assert!(findings.is_empty(), "{name}: {findings:?}");
+    }
     Ok(())
 }
 

@@ -23,7 +23,8 @@ pub struct BundledPlugin {
     pub name: &'static str,
     /// Its world.
     pub kind: Kind,
-    /// The capabilities it asks for, by name; grant them to use it fully.
+    /// The capabilities it asks for, by name; grant them to use it fully
+    /// (integrations such as `aws` are approved with `ralph permissions`).
     pub capabilities: &'static [&'static str],
     /// The component.
     pub bytes: &'static [u8],
@@ -60,6 +61,24 @@ pub const ALL: &[BundledPlugin] = &[
         kind: Kind::Specialist,
         capabilities: &["repository"],
         bytes: CHANGE_RISK,
+    },
+    BundledPlugin {
+        name: "infrastructure",
+        kind: Kind::Specialist,
+        capabilities: &["aws", "repository"],
+        bytes: INFRASTRUCTURE,
+    },
+    BundledPlugin {
+        name: "risk",
+        kind: Kind::Specialist,
+        capabilities: &["sentry"],
+        bytes: RISK,
+    },
+    BundledPlugin {
+        name: "trading",
+        kind: Kind::Specialist,
+        capabilities: &["alpaca"],
+        bytes: TRADING,
     },
     BundledPlugin {
         name: "diff-size",

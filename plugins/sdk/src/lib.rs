@@ -81,8 +81,13 @@ pub mod bindings {
 }
 
 pub mod diff;
+#[cfg(any(feature = "bidder", feature = "specialist"))]
+mod integrations;
+#[cfg(any(feature = "bidder", feature = "specialist"))]
+pub use integrations::{IntegrationError, alpaca, aws, http, sentry};
 #[cfg(any(feature = "bidder", feature = "specialist", feature = "check"))]
 mod plugin;
+pub mod settings;
 #[cfg(any(feature = "bidder", feature = "specialist", feature = "check"))]
 pub use plugin::*;
 
@@ -97,6 +102,15 @@ pub enum Capability {
     Consult,
     /// Call a language model through [`host::complete`].
     Complete,
+    /// Read ECS services and CloudWatch Logs through `aws` (bidders and
+    /// specialists; the user approves it with `ralph permissions`).
+    Aws,
+    /// Read a Sentry project's issues and events through `sentry`.
+    Sentry,
+    /// Read an Alpaca account, positions and orders through `alpaca`.
+    Alpaca,
+    /// GET allow-listed URLs through `http::get`.
+    HttpGet,
 }
 
 impl Capability {
@@ -106,6 +120,10 @@ impl Capability {
             Self::Repository => "repository",
             Self::Consult => "consult",
             Self::Complete => "complete",
+            Self::Aws => "aws",
+            Self::Sentry => "sentry",
+            Self::Alpaca => "alpaca",
+            Self::HttpGet => "http-get",
         }
     }
 }

@@ -1,8 +1,14 @@
 //! Bindings for `ralph:plugin@0.1.0` and their conversions to host types.
 
+use crate::integrations::IntegrationError;
 use crate::logging::{self, Level};
 use crate::sandbox::SandboxState;
 use crate::types as host;
+
+mod alpaca;
+mod aws;
+mod http_get;
+mod sentry;
 
 /// The `bidder` world; owns the shared interfaces.
 pub mod bidder {
@@ -27,6 +33,10 @@ pub mod specialist {
             "ralph:plugin/repository": super::bidder::ralph::plugin::repository,
             "ralph:plugin/consult": super::bidder::ralph::plugin::consult,
             "ralph:plugin/model": super::bidder::ralph::plugin::model,
+            "ralph:plugin/aws": super::bidder::ralph::plugin::aws,
+            "ralph:plugin/sentry": super::bidder::ralph::plugin::sentry,
+            "ralph:plugin/alpaca": super::bidder::ralph::plugin::alpaca,
+            "ralph:plugin/http-get": super::bidder::ralph::plugin::http_get,
         },
     });
 }
@@ -126,6 +136,18 @@ impl model::Host for SandboxState {
                 },
             })
             .map_err(Into::into))
+    }
+}
+
+impl From<IntegrationError> for wit::IntegrationError {
+    fn from(error: IntegrationError) -> Self {
+        match error {
+            IntegrationError::Denied(text) => Self::Denied(text),
+            IntegrationError::RateLimited(text) => Self::RateLimited(text),
+            IntegrationError::InvalidRequest(text) => Self::InvalidRequest(text),
+            IntegrationError::NotConfigured(text) => Self::NotConfigured(text),
+            IntegrationError::Failed(text) => Self::Failed(text),
+        }
     }
 }
 

@@ -55,7 +55,9 @@ pub struct Capabilities {
     pub granted: Vec<Capability>,
     /// Requested and granted: what calls may use.
     pub effective: Option<Vec<Capability>>,
-    /// Requested but not granted: calls to these are denied.
+    /// Requested but not granted: calls to these are denied. Integrations
+    /// (`aws`, `sentry`, `alpaca`, `http-get`) are never listed here: the
+    /// user's approvals (`ralph permissions`) grant them, not the config.
     pub not_granted: Option<Vec<Capability>>,
 }
 
@@ -208,7 +210,12 @@ fn plugin(
     let granted = sorted(&entry.grants);
     let (metadata, capabilities, error) = match loaded {
         Ok((metadata, set)) => {
-            let not_granted = set.requested().difference(set.granted()).copied().collect();
+            let not_granted = set
+                .requested()
+                .difference(set.granted())
+                .copied()
+                .filter(|capability| !capability.is_integration())
+                .collect();
             let capabilities = Capabilities {
                 requested: Some(sorted(set.requested())),
                 granted,

@@ -112,6 +112,22 @@ fn render_capabilities(text: &mut String, capabilities: &Capabilities) {
         let _ = write!(line, "; effective {}", names(effective));
     }
     detail(text, &line);
+    let integrations: Vec<Capability> = capabilities
+        .requested
+        .iter()
+        .flatten()
+        .copied()
+        .filter(|capability| capability.is_integration())
+        .collect();
+    if !integrations.is_empty() {
+        detail(
+            text,
+            &format!(
+                "integrations: {}, each denied until approved with `ralph permissions grant`",
+                names(&integrations)
+            ),
+        );
+    }
     if let Some(not_granted) = capabilities.not_granted.as_deref()
         && !not_granted.is_empty()
     {
@@ -251,6 +267,26 @@ mod tests {
         assert_eq!(cut_end("persona-planner", 8), "persona…");
         assert_eq!(cut_start("plugins/bidders/mine.wasm", 10), "…mine.wasm");
         assert_eq!(cut_start("short", 10), "short");
+    }
+
+    #[test]
+    fn integrations_point_to_approvals_not_to_the_config() {
+        let capabilities = Capabilities {
+            requested: Some(vec![Capability::Repository, Capability::Aws]),
+            granted: vec![Capability::Repository],
+            effective: Some(vec![Capability::Repository]),
+            not_granted: Some(vec![]),
+        };
+        let mut text = String::new();
+        render_capabilities(&mut text, &capabilities);
+        let text = text.split_whitespace().collect::<Vec<_>>().join(" ");
+        assert!(
+            text.contains(
+                "integrations: aws, each denied until approved with `ralph permissions grant`"
+            ),
+            "{text}"
+        );
+        assert!(!text.contains("requested but not granted"), "{text}");
     }
 
     #[test]

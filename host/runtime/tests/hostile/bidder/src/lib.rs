@@ -5,7 +5,8 @@
 use std::hint::black_box;
 
 use ralph_plugin_sdk::{
-    Bidder, Capability, IssueSpec, PluginError, Proposal, Requirement, RoundContext, host, proposal,
+    Bidder, Capability, IssueSpec, PluginError, Proposal, Requirement, RoundContext, aws, host,
+    http, proposal,
 };
 
 struct Hostile;
@@ -76,6 +77,7 @@ impl Bidder for Hostile {
             Capability::Repository,
             Capability::Consult,
             Capability::Complete,
+            Capability::HttpGet,
         ]
     }
 
@@ -147,6 +149,21 @@ impl Bidder for Hostile {
             "slow-host-call" => {
                 let completion = host::complete(None, "take your time", 10)?;
                 report(completion.text)
+            }
+            "integration-unrequested" => {
+                let answer = aws::describe_services("prod", &["api"]);
+                report(format!("aws without asking: {answer:?}"))
+            }
+            "integration-http" => {
+                let answer = http::get(issue.body.trim());
+                report(format!("http: {answer:?}"))
+            }
+            "integration-oversize" => {
+                let services = ["api"; 11];
+                let too_many = aws::describe_services("prod", &services);
+                let url = format!("https://example.com/{}", "x".repeat(70 * 1024));
+                let too_long = http::get(&url);
+                report(format!("too many: {too_many:?}\ntoo long: {too_long:?}"))
             }
             "stdout-flood" => {
                 for line in 0..10_000 {
