@@ -6,6 +6,7 @@
 
 mod common;
 
+use std::path::Path;
 use std::process::{Child, Command, Stdio};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
@@ -18,6 +19,7 @@ use ralph_integrations::aws::Target;
 use ralph_integrations::sigv4::{self, Credentials, Scope};
 use ralph_runtime::capabilities::Capability;
 use ralph_runtime::integrations::{IntegrationCall, IntegrationError, IntegrationReply};
+use ralph_runtime::{Limits, Runtime, RuntimeOptions};
 use serde_json::{Value, json};
 
 const ACCESS_KEY_ID: &str = "AKIAMOTOTESTKEY00001";
@@ -305,6 +307,68 @@ async fn services_streams_and_events_are_read_through_the_gateway_and_nothing_is
         !text.contains(SECRET_ACCESS_KEY) && !text.contains(ACCESS_KEY_ID),
         "{text}"
     );
+}
+
+/// The whole path: a bundled plugin asks, the runtime hands the
+/// call to the gateway, the gateway signs it, moto answers, and the plugin
+/// reads the redacted, typed records.
+#[tokio::test]
+async fn the_infrastructure_specialist_reads_services_and_logs_from_moto() {
+    let moto = Moto::start().await;
+    let now_ms = Utc::now().timestamp_millis();
+    seed(&moto, now_ms).await;
+    let setup = setup(&moto);
+    setup.approve("infrastructure", &["aws"]);
+    let runtime = Runtime::new(
+        RuntimeOptions::new(setup.directory.path()).with_integrations(setup.gateway.clone()),
+    )
+    .expect("runtime");
+    let plugin = ralph_plugins_bundle::find("infrastructure").expect("bundled");
+    runtime
+        .load_specialist(
+            Path::new("infrastructure"),
+            plugin.bytes,
+            [Capability::Repository],
+            Limits {
+                deadline: Duration::from_secs(30),
+                ..Limits::default()
+            },
+        )
+        .await
+        .expect("load the infrastructure specialist");
+
+    let answer = runtime
+        .ask(
+            "infrastructure",
+            "Is web healthy? cluster=prod services=web,gone log-group=/ecs/web",
+        )
+        .await
+        .expect("an answer")
+        .value;
+    assert!(
+        answer.contains("web is down: 0/2 tasks running, 2 pending"),
+        "{answer}"
+    );
+    assert!(answer.contains("service/gone: MISSING"), "{answer}");
+    assert!(answer.contains("last 2 events of web/newer"), "{answer}");
+    assert!(!answer.contains(SECRET_ACCESS_KEY), "{answer}");
+
+    let audit = setup.audit();
+    let calls: Vec<_> = audit
+        .iter()
+        .map(|entry| (entry.plugin.as_str(), entry.operation.as_str()))
+        .collect();
+    assert_eq!(
+        calls,
+        [
+            ("infrastructure", "ecs:DescribeServices"),
+            ("infrastructure", "logs:DescribeLogStreams"),
+            ("infrastructure", "logs:GetLogEvents"),
+        ]
+    );
+    assert!(audit.iter().all(|entry| entry.status == AuditStatus::Ok));
+    let text = setup.audit_text();
+    assert!(!text.contains(SECRET_ACCESS_KEY), "{text}");
 }
 
 #[tokio::test]

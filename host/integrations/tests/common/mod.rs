@@ -172,7 +172,7 @@ async fn serve(
 /// A temporary repository with a gateway.
 pub struct Setup {
     pub directory: tempfile::TempDir,
-    pub gateway: Gateway,
+    pub gateway: Arc<Gateway>,
 }
 
 impl Setup {
@@ -194,7 +194,10 @@ impl Setup {
             approver,
         )
         .expect("gateway");
-        Self { directory, gateway }
+        Self {
+            directory,
+            gateway: Arc::new(gateway),
+        }
     }
 
     /// Writes `.ralph/approvals.json` approving `capabilities` for `plugin`.
@@ -236,4 +239,34 @@ pub fn caller(plugin: &str, capabilities: &[Capability], seconds: u64) -> Caller
         requested: capabilities.iter().copied().collect::<BTreeSet<_>>(),
         deadline: Instant::now() + Duration::from_secs(seconds),
     }
+}
+
+/// A runtime for `setup`'s repository whose integration calls go to its
+/// gateway, with the bundled specialist `name` loaded (its integration
+/// capabilities are approved, or not, by `setup`, never granted here).
+pub async fn runtime_with_specialist(setup: &Setup, name: &str) -> ralph_runtime::Runtime {
+    use ralph_runtime::{Limits, Runtime, RuntimeOptions};
+    let runtime = Runtime::new(
+        RuntimeOptions::new(setup.directory.path()).with_integrations(setup.gateway.clone()),
+    )
+    .expect("runtime");
+    let plugin = ralph_plugins_bundle::find(name).expect("bundled");
+    let grants = plugin
+        .capabilities
+        .iter()
+        .filter_map(|name| name.parse::<Capability>().ok())
+        .filter(|capability| !capability.is_integration());
+    runtime
+        .load_specialist(
+            std::path::Path::new(name),
+            plugin.bytes,
+            grants,
+            Limits {
+                deadline: Duration::from_secs(30),
+                ..Limits::default()
+            },
+        )
+        .await
+        .expect("load the specialist");
+    runtime
 }

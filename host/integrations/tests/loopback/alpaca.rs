@@ -2,8 +2,9 @@
 
 use std::sync::Arc;
 
-use crate::common::{Answer, Server, Setup, caller};
+use crate::common::{Answer, Server, Setup, caller, runtime_with_specialist};
 use ralph_integrations::NonInteractive;
+use ralph_integrations::audit::AuditStatus;
 use ralph_runtime::capabilities::Capability;
 use ralph_runtime::integrations::{IntegrationCall, IntegrationReply, OrderStatus};
 use serde_json::json;
@@ -158,4 +159,89 @@ async fn keys_and_the_account_number_never_reach_the_audit_log() {
         assert!(!audit.contains(secret), "{secret} in {audit}");
     }
     assert_eq!(setup.audit().len(), 3);
+}
+
+/// The bundled `trading` specialist asks through the runtime and the
+/// gateway; the server's planted account number and the keys never reach
+/// its answer.
+#[tokio::test]
+async fn the_trading_specialist_reads_the_account_through_the_gateway() {
+    let server = Server::start(|request| {
+        if request.header("apca-api-key-id") != Some(KEY_ID) {
+            return Answer::text(403, r#"{"message": "forbidden."}"#);
+        }
+        if request.target == "/v2/account" {
+            return Answer::json(json!({
+                "account_number": ACCOUNT_NUMBER, "status": "ACTIVE", "currency": "USD",
+                "cash": "4000.32", "portfolio_value": "10320.5", "buying_power": "8000.64",
+                "trading_blocked": false
+            }));
+        }
+        if request.target == "/v2/positions" {
+            return Answer::json(json!([{"symbol": "AAPL", "qty": "5", "side": "long",
+                "market_value": "950.00", "unrealized_pl": "12.50"}]));
+        }
+        if request.target.starts_with("/v2/orders?status=open") {
+            return Answer::json(json!([{"id": "o-9", "symbol": "MSFT", "qty": "3",
+                "side": "buy", "type": "limit", "status": "new",
+                "client_order_id": format!("for {ACCOUNT_NUMBER}"),
+                "submitted_at": "2026-11-21T09:00:00Z"}]));
+        }
+        Answer::text(404, "{}")
+    })
+    .await;
+    let setup = setup(&server);
+    setup.approve("trading", &["alpaca"]);
+    let runtime = runtime_with_specialist(&setup, "trading").await;
+
+    let answer = runtime
+        .ask("trading", "How is the account?")
+        .await
+        .expect("an answer")
+        .value;
+    assert!(answer.contains("Account ACTIVE (paper), USD"), "{answer}");
+    assert!(answer.contains("AAPL long 5"), "{answer}");
+    assert!(answer.contains("buy 3 MSFT limit"), "{answer}");
+    for secret in [ACCOUNT_NUMBER, KEY_ID, SECRET] {
+        assert!(!answer.contains(secret), "{answer}");
+    }
+    let audit = setup.audit();
+    assert_eq!(audit.len(), 3, "{audit:?}");
+    assert!(
+        audit
+            .iter()
+            .all(|entry| entry.plugin == "trading" && entry.status == AuditStatus::Ok)
+    );
+    let text = setup.audit_text();
+    assert!(
+        !text.contains(ACCOUNT_NUMBER) && !text.contains(SECRET),
+        "{text}"
+    );
+}
+
+/// Without an approval and without a terminal, the specialist's calls are
+/// denied and audited, nothing reaches the server, and the plugin's answer
+/// says how to grant.
+#[tokio::test]
+async fn an_unapproved_specialist_is_denied_before_the_server_and_told_how_to_grant() {
+    let server = server().await;
+    let setup = setup(&server);
+    let runtime = runtime_with_specialist(&setup, "trading").await;
+    let answer = runtime
+        .ask("trading", "How is the account?")
+        .await
+        .expect("an answer, not a trap")
+        .value;
+    assert!(
+        answer.contains("ralph permissions grant trading alpaca"),
+        "{answer}"
+    );
+    assert!(server.requests().is_empty(), "{:?}", server.requests());
+    let audit = setup.audit();
+    assert!(!audit.is_empty());
+    assert!(
+        audit
+            .iter()
+            .all(|entry| entry.plugin == "trading" && entry.status == AuditStatus::Denied)
+    );
 }

@@ -260,7 +260,7 @@ async fn capabilities_are_limited_separately() {
 #[tokio::test]
 async fn the_gateway_is_the_runtimes_integration_host() {
     let setup = Setup::new(json!({}), &[], Arc::new(NonInteractive));
-    let host: &dyn IntegrationHost = &setup.gateway;
+    let host: &dyn IntegrationHost = setup.gateway.as_ref();
     let outcome = host
         .call(&caller("reader", &[Capability::Sentry], 10), sentry_call())
         .await;
