@@ -430,6 +430,22 @@ fn an_issue_that_is_not_ready_is_refused() {
 }
 
 #[test]
+fn a_bad_integrations_section_stops_the_loop_before_the_issue_is_touched() {
+    let repository = repository(json!([]), &["Add two"]);
+    configure(&repository, |config| {
+        config["integrations"] = json!({"aws": {"regoin": "eu-west-1"}});
+    });
+    let before = issue_text(&repository);
+    let output = repository.ralph(&["marketplace", "loop", "1"]);
+    assert_eq!(output.status.code(), Some(2), "{}", text(&output.stderr));
+    let stderr = text(&output.stderr);
+    assert!(stderr.contains("config.json"), "{stderr}");
+    assert!(stderr.contains("integrations.aws.regoin"), "{stderr}");
+    assert_eq!(issue_text(&repository), before);
+    assert!(!repository.path().join(".ralph/worktrees/1").exists());
+}
+
+#[test]
 fn an_interrupted_loop_stops_between_checks_and_resumes() {
     // The slow check marks when it starts (in the repository root, three
     // levels above the worktree) and runs for two seconds.
