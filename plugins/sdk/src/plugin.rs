@@ -100,6 +100,27 @@ pub fn neutral_scores() -> DimensionScores {
     }
 }
 
+/// The paths of the files `proposal` changes that `matches` accepts.
+pub fn changed_paths(proposal: &Proposal, matches: impl Fn(&str) -> bool) -> Vec<String> {
+    proposal
+        .files
+        .iter()
+        .map(|file| file.path.clone())
+        .filter(|path| matches(path))
+        .collect()
+}
+
+/// A finding about `file`, or the whole change when `None`, with no line.
+#[cfg(any(feature = "specialist", feature = "check"))]
+pub fn finding(severity: Severity, file: Option<String>, message: impl Into<String>) -> Finding {
+    Finding {
+        severity,
+        file,
+        line: None,
+        message: message.into(),
+    }
+}
+
 /// A proposal with `summary` covering every requirement, to fill in further.
 pub fn proposal(summary: impl Into<String>, requirements: &[Requirement]) -> Proposal {
     Proposal {

@@ -11,7 +11,8 @@
 use ralph_plugin_sdk::aws::{self, EcsService};
 use ralph_plugin_sdk::settings::Settings;
 use ralph_plugin_sdk::{
-    Capability, Finding, IntegrationError, PluginError, Proposal, Severity, Specialist, host,
+    Capability, Finding, IntegrationError, PluginError, Proposal, Severity, Specialist,
+    changed_paths, finding, host,
 };
 
 struct Infrastructure;
@@ -173,15 +174,6 @@ fn touches_infrastructure(path: &str) -> bool {
             .any(|word| word == "ecs")
 }
 
-fn finding(severity: Severity, file: Option<String>, message: String) -> Finding {
-    Finding {
-        severity,
-        file,
-        line: None,
-        message,
-    }
-}
-
 impl Specialist for Infrastructure {
     fn capabilities() -> &'static [Capability] {
         &[Capability::Aws, Capability::Repository]
@@ -207,12 +199,7 @@ impl Specialist for Infrastructure {
     }
 
     fn review(proposal: Proposal) -> Result<Vec<Finding>, PluginError> {
-        let files: Vec<String> = proposal
-            .files
-            .iter()
-            .map(|file| file.path.clone())
-            .filter(|path| touches_infrastructure(path))
-            .collect();
+        let files = changed_paths(&proposal, touches_infrastructure);
         if files.is_empty() {
             return Ok(Vec::new());
         }

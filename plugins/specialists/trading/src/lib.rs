@@ -8,6 +8,7 @@
 use ralph_plugin_sdk::alpaca::{self, AlpacaAccount, OrderStatus};
 use ralph_plugin_sdk::{
     Capability, Finding, IntegrationError, PluginError, Proposal, Severity, Specialist,
+    changed_paths, finding,
 };
 
 struct Trading;
@@ -113,15 +114,6 @@ fn is_trading_code(path: &str) -> bool {
         })
 }
 
-fn finding(severity: Severity, file: Option<String>, message: String) -> Finding {
-    Finding {
-        severity,
-        file,
-        line: None,
-        message,
-    }
-}
-
 impl Specialist for Trading {
     fn capabilities() -> &'static [Capability] {
         &[Capability::Alpaca]
@@ -132,12 +124,7 @@ impl Specialist for Trading {
     }
 
     fn review(proposal: Proposal) -> Result<Vec<Finding>, PluginError> {
-        let files: Vec<String> = proposal
-            .files
-            .iter()
-            .map(|file| file.path.clone())
-            .filter(|path| is_trading_code(path))
-            .collect();
+        let files = changed_paths(&proposal, is_trading_code);
         if files.is_empty() {
             return Ok(Vec::new());
         }
