@@ -7,7 +7,10 @@
 // `"completions": N` asks the model `N` times first (it needs the
 // `complete` grant), stopping at the first refusal, which it reports after
 // its summary as ` [refused: …]`. An entry with `"echo_context": true`
-// adds the persona and personality it was given to its summary.
+// adds the persona and personality it was given to its summary. An entry
+// with `"consult": [SPECIALIST, QUESTION]` asks that specialist (it needs the
+// `consult` grant) and adds ` [SPECIALIST: ANSWER]` to its summary, the
+// answer's lines joined by ` / `.
 
 use ralph_plugin_sdk::{
     Bidder, Capability, FileChange, IssueSpec, PluginError, Proposal, Requirement, RoundContext,
@@ -35,6 +38,8 @@ struct Entry {
     completions: u32,
     #[serde(default)]
     echo_context: bool,
+    #[serde(default)]
+    consult: Option<(String, String)>,
 }
 
 /// The persona and personality in `context`, as the summary reports them.
@@ -66,7 +71,7 @@ struct Scripted;
 
 impl Bidder for Scripted {
     fn capabilities() -> &'static [Capability] {
-        &[Capability::Complete]
+        &[Capability::Complete, Capability::Consult]
     }
 
     fn propose(
@@ -93,6 +98,12 @@ impl Bidder for Scripted {
         };
         if entry.echo_context {
             summary.push_str(&echo(&context));
+        }
+        if let Some((specialist, question)) = &entry.consult {
+            let answer = host::consult(specialist, question)
+                .unwrap_or_else(|error| format!("consult failed: {error:?}"));
+            let lines: Vec<&str> = answer.lines().collect();
+            summary.push_str(&format!(" [{specialist}: {}]", lines.join(" / ")));
         }
         let mut plan = proposal(summary, claimed);
         plan.pseudo_code = entry.pseudo_code.clone();

@@ -120,3 +120,62 @@ pub fn ralph_in(directory: &Path, args: &[&str]) -> Output {
         .output()
         .expect("ralph runs")
 }
+
+/// Runs `git ARGS` in `directory` as a test user; its standard output.
+pub fn git(directory: &Path, args: &[&str]) -> String {
+    let output = Command::new("git")
+        .arg("-C")
+        .arg(directory)
+        .args(["-c", "user.name=Test", "-c", "user.email=test@localhost"])
+        .args(args)
+        .output()
+        .expect("git runs");
+    assert!(
+        output.status.success(),
+        "git {args:?}: {}",
+        text(&output.stderr)
+    );
+    text(&output.stdout)
+}
+
+impl Repository {
+    /// A real git repository on `main` after `ralph marketplace setup`, with
+    /// `files` (path, content), `config` as `.ralph/config.json`, issue #1
+    /// (ready) asking for `checkboxes`, all committed.
+    pub fn for_loop(
+        files: &[(&str, &str)],
+        config: &serde_json::Value,
+        checkboxes: &[&str],
+    ) -> Repository {
+        let repository = Repository::set_up();
+        let root = repository.path();
+        std::fs::remove_dir(root.join(".git")).expect("remove the placeholder .git");
+        git(root, &["init", "--quiet", "--initial-branch=main"]);
+        for (path, content) in files {
+            let path = root.join(path);
+            std::fs::create_dir_all(path.parent().expect("a parent")).expect("mkdir");
+            std::fs::write(path, content).expect("write");
+        }
+        std::fs::write(
+            root.join(".ralph/config.json"),
+            serde_json::to_string_pretty(config).expect("json"),
+        )
+        .expect("config");
+        let boxes: Vec<String> = checkboxes
+            .iter()
+            .map(|text| format!("- [ ] {text}"))
+            .collect();
+        std::fs::create_dir_all(root.join(".ralph/issues")).expect("mkdir");
+        std::fs::write(
+            root.join(".ralph/issues/1.md"),
+            format!(
+                "---\ntitle: Add numbers\nlabels: [ready]\nstate: open\n---\nAdd functions.\n\n{}\n",
+                boxes.join("\n")
+            ),
+        )
+        .expect("issue");
+        git(root, &["add", "--all"]);
+        git(root, &["commit", "--quiet", "-m", "start"]);
+        repository
+    }
+}
