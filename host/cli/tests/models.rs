@@ -4,7 +4,6 @@
 
 mod common;
 
-use std::path::Path;
 use std::process::{Command, Output};
 
 use common::chat_server::{ChatServer, Reply};
@@ -17,21 +16,6 @@ const LIBRARY: &str = "pub fn one() -> u32 {\n    1\n}\n";
 /// The model's answer: a plan, then a diff adding `fn two()`.
 const PLAN: &str = "Add `two` after `one`, returning 2.\n\n```diff\n--- a/src/lib.rs\n+++ b/src/lib.rs\n@@ -3,0 +4,4 @@\n+\n+pub fn two() -> u32 {\n+    2\n+}\n```\n";
 
-fn git(directory: &Path, args: &[&str]) {
-    let output = Command::new("git")
-        .arg("-C")
-        .arg(directory)
-        .args(["-c", "user.name=Test", "-c", "user.email=test@localhost"])
-        .args(args)
-        .output()
-        .expect("git runs");
-    assert!(
-        output.status.success(),
-        "git {args:?}: {}",
-        text(&output.stderr)
-    );
-}
-
 /// A git repository whose two bidders both run the bundled persona-planner
 /// (the model-backed bidder), with `llm` as the config's `llm` section and
 /// issue #1 asking for `fn two`.
@@ -40,12 +24,6 @@ fn repository(llm: Value) -> Repository {
 }
 
 fn repository_with(llm: Value, implementer: Value) -> Repository {
-    let repository = Repository::set_up();
-    let root = repository.path();
-    std::fs::remove_dir(root.join(".git")).expect("remove the placeholder .git");
-    git(root, &["init", "--quiet", "--initial-branch=main"]);
-    std::fs::create_dir_all(root.join("src")).expect("mkdir");
-    std::fs::write(root.join("src/lib.rs"), LIBRARY).expect("write");
     let planner =
         json!({"plugin": "bundled:persona-planner", "grants": ["repository", "complete"]});
     let config = json!({
@@ -57,20 +35,7 @@ fn repository_with(llm: Value, implementer: Value) -> Repository {
         "llm": llm,
         "implementer": implementer,
     });
-    std::fs::write(
-        root.join(".ralph/config.json"),
-        serde_json::to_string_pretty(&config).expect("json"),
-    )
-    .expect("config");
-    std::fs::create_dir_all(root.join(".ralph/issues")).expect("mkdir");
-    std::fs::write(
-        root.join(".ralph/issues/1.md"),
-        "---\ntitle: Add two\nlabels: [ready]\nstate: open\n---\nAdd a function.\n\n- [ ] Add two\n",
-    )
-    .expect("issue");
-    git(root, &["add", "--all"]);
-    git(root, &["commit", "--quiet", "-m", "start"]);
-    repository
+    Repository::for_loop(&[("src/lib.rs", LIBRARY)], &config, &["Add two"])
 }
 
 /// `ralph -vvv marketplace loop 1 --json EXTRA…` with `variable` set to the
