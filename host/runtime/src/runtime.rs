@@ -423,6 +423,20 @@ impl Runtime {
         self.services.review(specialist, proposal).await
     }
 
+    /// Asks every specialist at once to review `proposal`, each in its own
+    /// sandbox with its own deadline. Results come back in the order of
+    /// `specialists`.
+    pub async fn review_all(
+        &self,
+        specialists: &[Arc<SpecialistPlugin>],
+        proposal: &Proposal,
+    ) -> Vec<Result<Outcome<Vec<Finding>>, PluginError>> {
+        let calls = specialists
+            .iter()
+            .map(|specialist| self.services.review(specialist, proposal));
+        futures::future::join_all(calls).await
+    }
+
     /// Runs `check` on a change; `worktree` is what the check sees read-only.
     pub async fn run_check(
         &self,
