@@ -6,6 +6,7 @@
 
 use std::io::Write;
 
+use ralph_issues::pulls::{FindingSeverity, ReviewFinding};
 use serde::Serialize;
 
 use crate::recording::RoundKind;
@@ -53,6 +54,19 @@ pub enum Step {
     },
     Ranked {
         ranking: Vec<RankedProposal>,
+    },
+    /// A specialist reviewed the winning proposal `label` before it was
+    /// implemented. Advisory: findings neither score nor block it.
+    Reviewed {
+        label: String,
+        specialist: String,
+        findings: Vec<ReviewFinding>,
+    },
+    /// A specialist's review of proposal `label` failed; the loop goes on.
+    ReviewFailed {
+        label: String,
+        specialist: String,
+        error: String,
     },
     Implementing {
         label: String,
@@ -206,6 +220,20 @@ pub fn describe(step: &Step) -> String {
                 .collect();
             format!("  ranking: {}", order.join(" > "))
         }
+        Step::Reviewed {
+            label,
+            specialist,
+            findings,
+        } => reviewed(label, specialist, findings),
+        Step::ReviewFailed {
+            label,
+            specialist,
+            error,
+        } => format!(
+            "  review of {label} by {} failed: {}",
+            cut(specialist, 30),
+            cut(first_line(error), 40)
+        ),
         Step::Implementing { label } => format!("  implementing proposal {label}"),
         Step::ImplementationFailed { label, error } => {
             format!(
@@ -258,6 +286,48 @@ pub fn describe(step: &Step) -> String {
             };
             format!("{status}: {reason} ({budget_used} iterations used)")
         }
+    }
+}
+
+/// The findings a review shows as lines; `--json` has them all.
+const FINDINGS_SHOWN: usize = 8;
+
+/// A review's headline, then a line per finding, the most serious first.
+fn reviewed(label: &str, specialist: &str, findings: &[ReviewFinding]) -> String {
+    let count = match findings.len() {
+        0 => "no findings".to_owned(),
+        1 => "1 finding".to_owned(),
+        many => format!("{many} findings"),
+    };
+    let mut text = format!("  review of {label} by {}: {count}", cut(specialist, 30));
+    let mut ordered: Vec<&ReviewFinding> = findings.iter().collect();
+    ordered.sort_by_key(|finding| std::cmp::Reverse(rank(finding.severity)));
+    for finding in ordered.iter().take(FINDINGS_SHOWN) {
+        let place = finding
+            .place()
+            .map(|place| format!("{place}: "))
+            .unwrap_or_default();
+        let line = format!(
+            "{:<7} {place}{}",
+            finding.severity.as_str(),
+            first_line(&finding.message)
+        );
+        text.push_str(&format!("\n    {}", cut(&line, 76)));
+    }
+    if findings.len() > FINDINGS_SHOWN {
+        text.push_str(&format!(
+            "\n    … and {} more",
+            findings.len() - FINDINGS_SHOWN
+        ));
+    }
+    text
+}
+
+fn rank(severity: FindingSeverity) -> u8 {
+    match severity {
+        FindingSeverity::Info => 0,
+        FindingSeverity::Warning => 1,
+        FindingSeverity::Error => 2,
     }
 }
 
@@ -325,6 +395,32 @@ mod tests {
                     total: 0.8125,
                 }],
             },
+            Step::Reviewed {
+                label: label(),
+                specialist: "change-risk".into(),
+                findings: (0..10)
+                    .map(|index| ReviewFinding {
+                        severity: if index == 9 {
+                            FindingSeverity::Error
+                        } else {
+                            FindingSeverity::Warning
+                        },
+                        file: (index % 2 == 0).then(|| "src/a/very/long/path/to/lib.rs".into()),
+                        line: (index % 4 == 0).then_some(12),
+                        message: format!("finding {index}: {}", "word ".repeat(30)),
+                    })
+                    .collect(),
+            },
+            Step::Reviewed {
+                label: label(),
+                specialist: "rust-conventions".into(),
+                findings: Vec::new(),
+            },
+            Step::ReviewFailed {
+                label: label(),
+                specialist: "trading".into(),
+                error: "trading: the deadline of 100 ms passed\nwhile reading".into(),
+            },
             Step::Implementing { label: label() },
             Step::ImplementationFailed {
                 label: label(),
@@ -384,6 +480,11 @@ mod tests {
             "already failing before the change",
             "introduced by the change",
             "Attention needed",
+            "review of A by change-risk: 10 findings\n    error   finding 9:",
+            "    warning src/a/very/long/path/to/lib.rs:12: finding 0: word",
+            "    … and 2 more",
+            "review of A by rust-conventions: no findings",
+            "review of A by trading failed: trading: the deadline of 100 ms passed",
         ] {
             assert!(text.contains(needle), "{needle} missing from\n{text}");
         }
@@ -402,6 +503,74 @@ mod tests {
         for line in text.lines() {
             let value: serde_json::Value = serde_json::from_str(line).expect("json");
             assert!(value["step"].is_string(), "{line}");
+        }
+    }
+
+    #[test]
+    fn a_review_is_json_with_the_specialist_and_every_finding() {
+        let mut json = JsonLines(Vec::new());
+        json.step(Step::Reviewed {
+            label: "A".into(),
+            specialist: "change-risk".into(),
+            findings: vec![
+                ReviewFinding {
+                    severity: FindingSeverity::Warning,
+                    file: Some("Cargo.toml".into()),
+                    line: Some(3),
+                    message: "Touches a manifest.".into(),
+                },
+                ReviewFinding {
+                    severity: FindingSeverity::Info,
+                    file: None,
+                    line: None,
+                    message: "Low risk.".into(),
+                },
+            ],
+        });
+        json.step(Step::ReviewFailed {
+            label: "A".into(),
+            specialist: "trading".into(),
+            error: "trapped".into(),
+        });
+        let text = String::from_utf8(json.0).expect("utf-8");
+        let lines: Vec<serde_json::Value> = text
+            .lines()
+            .map(|line| serde_json::from_str(line).expect("json"))
+            .collect();
+        assert_eq!(
+            lines[0],
+            serde_json::json!({
+                "step": "reviewed", "label": "A", "specialist": "change-risk",
+                "findings": [
+                    {"severity": "warning", "file": "Cargo.toml", "line": 3,
+                     "message": "Touches a manifest."},
+                    {"severity": "info", "message": "Low risk."},
+                ],
+            })
+        );
+        assert_eq!(
+            lines[1],
+            serde_json::json!({
+                "step": "review_failed", "label": "A", "specialist": "trading",
+                "error": "trapped",
+            })
+        );
+    }
+
+    #[test]
+    fn finding_severities_are_the_plugins_with_the_same_names() {
+        let plugin = [
+            ralph_runtime::Severity::Info,
+            ralph_runtime::Severity::Warning,
+            ralph_runtime::Severity::Error,
+        ];
+        assert_eq!(plugin.len(), FindingSeverity::ALL.len());
+        for (plugin, record) in plugin.into_iter().zip(FindingSeverity::ALL) {
+            assert_eq!(
+                serde_json::to_string(&plugin).expect("json"),
+                serde_json::to_string(&record).expect("json")
+            );
+            assert_eq!(crate::round::severity_of(plugin), record);
         }
     }
 }

@@ -1,13 +1,15 @@
 //! One round of the marketplace: every bidder with budget proposes, the
-//! proposals are scored blind and ranked, only the winner is implemented
-//! and verified, and what happened is recorded (SPEC §3–4).
+//! proposals are scored blind and ranked, every specialist reviews the
+//! winner (advisory only), only the winner is implemented and verified, and
+//! what happened is recorded (SPEC §3–4).
 
 use std::sync::Arc;
 
+use ralph_issues::pulls::{FindingSeverity, ReviewFinding, SpecialistReview};
 use ralph_models::Unavailable;
 use ralph_runtime::{
-    BidderPlugin, CheckInput, IssueSpec, PluginError, Proposal, ProposalRequest,
-    Requirement as PluginRequirement, RoundContext,
+    BidderPlugin, CheckInput, Finding, IssueSpec, PluginError, Proposal, ProposalRequest,
+    Requirement as PluginRequirement, RoundContext, Severity,
 };
 
 use crate::checks::{self, Judged};
@@ -319,6 +321,10 @@ impl Session {
         if self.stop_requested() {
             return Ok((RoundEnd::Interrupted, ranked));
         }
+        self.review(winner, progress).await;
+        if self.stop_requested() {
+            return Ok((RoundEnd::Interrupted, ranked));
+        }
         self.spend(&winner.bot_id);
         let place = Place {
             iteration: self.used,
@@ -341,6 +347,62 @@ impl Session {
             }
         }
         Ok((end, ranked))
+    }
+
+    /// Every loaded specialist reviews the winning proposal, concurrently.
+    /// The findings are reported and kept for the pull-request record; they
+    /// are advisory: they change no score, event, weight or budget, and even
+    /// an `error` finding does not stop the implementation (the checks
+    /// decide). A specialist that fails is reported and the round goes on.
+    async fn review(&mut self, winner: &Scored, progress: &mut dyn Progress) {
+        self.round_reviews.clear();
+        if self.specialists.is_empty() {
+            return;
+        }
+        tracing::info!(
+            label = %winner.label,
+            specialists = self.specialists.len(),
+            "Reviewing the winning proposal"
+        );
+        let results = self
+            .runtime
+            .review_all(&self.specialists, &winner.proposal)
+            .await;
+        for (specialist, result) in self.specialists.iter().zip(results) {
+            let specialist = specialist.name().to_owned();
+            let label = winner.label.clone();
+            let review = match result {
+                Ok(outcome) => {
+                    let findings: Vec<ReviewFinding> =
+                        outcome.value.into_iter().map(finding_of).collect();
+                    progress.step(Step::Reviewed {
+                        label,
+                        specialist: specialist.clone(),
+                        findings: findings.clone(),
+                    });
+                    SpecialistReview {
+                        specialist,
+                        findings,
+                        error: None,
+                    }
+                }
+                Err(error) => {
+                    let error = error.to_string();
+                    tracing::warn!(specialist = %specialist, error = %error, "A review failed");
+                    progress.step(Step::ReviewFailed {
+                        label,
+                        specialist: specialist.clone(),
+                        error: error.clone(),
+                    });
+                    SpecialistReview {
+                        specialist,
+                        findings: Vec::new(),
+                        error: Some(error),
+                    }
+                }
+            };
+            self.round_reviews.push(review);
+        }
     }
 
     /// Implements the winner in the worktree, runs every check, scores the
@@ -606,6 +668,24 @@ impl Session {
             duration_ms: u64::try_from(started.elapsed().as_millis()).unwrap_or(u64::MAX),
             output,
         }
+    }
+}
+
+/// A plugin's severity under the name steps and records give it.
+pub(crate) fn severity_of(severity: Severity) -> FindingSeverity {
+    match severity {
+        Severity::Info => FindingSeverity::Info,
+        Severity::Warning => FindingSeverity::Warning,
+        Severity::Error => FindingSeverity::Error,
+    }
+}
+
+fn finding_of(finding: Finding) -> ReviewFinding {
+    ReviewFinding {
+        severity: severity_of(finding.severity),
+        file: finding.file,
+        line: finding.line,
+        message: finding.message,
     }
 }
 

@@ -10,10 +10,13 @@ use ralph_integrations::gateway::GatewayError;
 use ralph_integrations::{Environment, Gateway, default_approver};
 use ralph_issues::pulls::{
     CheckCategory, CheckResult, DimensionScores, ProposalScore, PullRequest, PullRequests,
+    SpecialistReview,
 };
 use ralph_issues::{Issue, IssueSource, Label, LabelChange, LocalIssues};
 use ralph_marketplace::{ConfigError, Layout, Marketplace};
-use ralph_runtime::{BidderPlugin, CheckPlugin, ModelUsage, Personality, Runtime, RuntimeOptions};
+use ralph_runtime::{
+    BidderPlugin, CheckPlugin, ModelUsage, Personality, Runtime, RuntimeOptions, SpecialistPlugin,
+};
 
 use crate::checks::{self, CheckRun, CommandCheck, Judged};
 use crate::implementer::{ImplementationUsage, Implementer};
@@ -80,11 +83,18 @@ pub struct Session {
     pub(crate) issue: Issue,
     pub(crate) runtime: Runtime,
     pub(crate) bidders: Vec<(String, Arc<BidderPlugin>)>,
+    /// The loaded specialists, in config order: bidders consult them, and
+    /// each reviews every round's winning proposal.
+    pub(crate) specialists: Vec<Arc<SpecialistPlugin>>,
     pub(crate) check_plugins: Vec<(String, Arc<CheckPlugin>)>,
     pub(crate) command_checks: Vec<CommandCheck>,
     pub(crate) baseline: Vec<CheckRun>,
     pub(crate) last_checks: Vec<Judged>,
     pub(crate) last_ranking: Vec<Scored>,
+    /// The specialists' reviews of the current round's winner.
+    pub(crate) round_reviews: Vec<SpecialistReview>,
+    /// The reviews of the last successful round's winner, for the record.
+    pub(crate) last_reviews: Vec<SpecialistReview>,
     pub(crate) worktree: Worktree,
     pub(crate) implementer: Implementer,
     pub(crate) models: Models,
@@ -209,6 +219,7 @@ pub async fn run(
             Ok(next) => {
                 if next.kind == RoundKind::Initial {
                     session.last_ranking = ranked;
+                    session.last_reviews = std::mem::take(&mut session.round_reviews);
                 }
                 state = next;
             }
@@ -396,6 +407,7 @@ impl Session {
                 .unwrap_or_default(),
             proposals,
             checks,
+            reviews: self.last_reviews.clone(),
         }
     }
 }
@@ -510,11 +522,14 @@ async fn open(
         issue,
         runtime,
         bidders: Vec::new(),
+        specialists: Vec::new(),
         check_plugins: Vec::new(),
         command_checks: Vec::new(),
         baseline: Vec::new(),
         last_checks: Vec::new(),
         last_ranking: Vec::new(),
+        round_reviews: Vec::new(),
+        last_reviews: Vec::new(),
         worktree,
         implementer,
         models,
@@ -593,6 +608,7 @@ impl Session {
                             message,
                         }
                     })?;
+                    self.specialists.push(plugin);
                     Ok(())
                 }
                 Err(error) => Err(error),

@@ -269,6 +269,7 @@ fn record(number: u64, title: &str) -> PullRequest {
                 summary: "baseline failure".to_owned(),
             },
         ],
+        reviews: Vec::new(),
     }
 }
 

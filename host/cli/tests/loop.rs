@@ -760,3 +760,183 @@ fn a_persona_the_config_names_must_exist() {
     );
     assert!(events(&repository).is_empty());
 }
+
+/// Issue #1 where the winner fails the check in round 1 and succeeds in
+/// the replan round with a patch that adds an `unwrap()`.
+fn replanned_repository(specialists: Value) -> Repository {
+    let repository = repository(json!([grep_check("no-bugs", "BUG")]), &["Add two"]);
+    configure(&repository, |config| config["specialists"] = specialists);
+    script(
+        &repository,
+        "a",
+        json!([{"summary": "add two with a bug", "tests": ["t"],
+        "patch": add_function(3, "two", 2).replace("+    2", "+    2 // BUG"),
+        "files": [["src/lib.rs", 4]]},
+        {"summary": "add two without the bug", "tests": ["t"],
+         "patch": add_function(3, "two", 2).replace("+    2", "+    Some(2).unwrap()"),
+         "files": [["src/lib.rs", 4]]}]),
+    );
+    script(&repository, "b", json!([{"summary": "nothing to offer"}]));
+    script(
+        &repository,
+        "c",
+        json!([{"summary": "nothing either, different words"}]),
+    );
+    repository
+}
+
+/// The name of every step, in order.
+fn step_names(steps: &[Value]) -> Vec<String> {
+    steps
+        .iter()
+        .map(|step| step["step"].as_str().unwrap_or("").to_owned())
+        .collect()
+}
+
+#[test]
+fn specialists_review_each_winner_before_it_is_implemented_and_change_nothing_recorded() {
+    let plain = replanned_repository(json!([]));
+    let (plain_output, plain_steps) = run_loop(&plain);
+    assert_eq!(
+        plain_output.status.code(),
+        Some(0),
+        "{}",
+        text(&plain_output.stdout)
+    );
+    assert!(steps_named(&plain_steps, "reviewed").is_empty());
+
+    let reviewed = replanned_repository(json!([
+        {"plugin": "bundled:change-risk", "grants": ["repository"]},
+        {"plugin": "bundled:rust-conventions", "grants": ["repository"]},
+    ]));
+    let (output, steps) = run_loop(&reviewed);
+    assert_eq!(
+        output.status.code(),
+        Some(0),
+        "{}\n{}",
+        text(&output.stdout),
+        text(&output.stderr)
+    );
+    assert!(steps_named(&steps, "review_failed").is_empty(), "{steps:?}");
+
+    // Two rounds, each reviewed by both specialists after the ranking and
+    // before the implementation.
+    let names = step_names(&steps);
+    for (round, window) in names
+        .split(|name| name == "round_started")
+        .skip(1)
+        .enumerate()
+    {
+        let ranked = window.iter().position(|name| name == "ranked");
+        let implementing = window.iter().position(|name| name == "implementing");
+        let reviews: Vec<usize> = window
+            .iter()
+            .enumerate()
+            .filter(|(_, name)| *name == "reviewed")
+            .map(|(index, _)| index)
+            .collect();
+        assert_eq!(reviews.len(), 2, "round {}: {window:?}", round + 1);
+        assert!(
+            reviews
+                .iter()
+                .all(|index| Some(*index) > ranked && Some(*index) < implementing),
+            "round {}: {window:?}",
+            round + 1
+        );
+    }
+    let reviews = steps_named(&steps, "reviewed");
+    assert_eq!(reviews.len(), 4);
+    let of = |index: usize| {
+        (
+            reviews[index]["specialist"].as_str().unwrap_or(""),
+            reviews[index]["findings"].to_string(),
+        )
+    };
+    assert_eq!(of(0).0, "change-risk");
+    assert!(
+        of(0).1.contains(r#""severity":"info""#) && of(0).1.contains("Low risk: 1 file(s)"),
+        "{}",
+        of(0).1
+    );
+    assert_eq!(of(1), ("rust-conventions", "[]".to_owned()));
+    assert_eq!(of(3).0, "rust-conventions");
+    assert!(
+        of(3).1.contains(r#""severity":"warning""#) && of(3).1.contains("unwrap()"),
+        "{}",
+        of(3).1
+    );
+    // Each names the proposal implemented after it.
+    let implemented: Vec<&Value> = steps_named(&steps, "implementing")
+        .iter()
+        .map(|step| &step["label"])
+        .collect();
+    assert_eq!(implemented.len(), 2);
+    for (index, review) in reviews.iter().enumerate() {
+        assert_eq!(&review["label"], implemented[index / 2], "{review}");
+    }
+
+    // Reviews change no score, event, weight or budget. (Labels follow
+    // the order proposals arrive in, so they are left out.)
+    assert_eq!(sorted_outcomes(&reviewed), sorted_outcomes(&plain));
+    assert_eq!(events(&reviewed).len(), events(&plain).len());
+    let without_labels = |steps: &[Value], name: &str| -> Vec<Value> {
+        steps_named(steps, name)
+            .into_iter()
+            .map(|step| {
+                let mut step = step.clone();
+                if let Some(object) = step.as_object_mut() {
+                    object.remove("label");
+                }
+                if let Some(state) = step["state"].as_object_mut() {
+                    state.remove("last_updated");
+                }
+                // Weights are sums over events folded in timestamp order;
+                // they are compared to the last few bits.
+                if let Some(bots) = step["state"]["bots"].as_object_mut() {
+                    for bot in bots.values_mut() {
+                        let weight = bot["weight"].as_f64().unwrap_or(f64::NAN);
+                        bot["weight"] = json!(format!("{weight:.12}"));
+                    }
+                }
+                step
+            })
+            .collect()
+    };
+    for name in ["outcome", "ticked", "status", "finished"] {
+        assert_eq!(
+            without_labels(&steps, name),
+            without_labels(&plain_steps, name),
+            "{name}"
+        );
+    }
+    let totals = |steps: &[Value]| -> Vec<String> {
+        let mut totals: Vec<String> = steps_named(steps, "proposal_received")
+            .iter()
+            .map(|step| step["total"].to_string())
+            .collect();
+        totals.sort();
+        totals
+    };
+    assert_eq!(totals(&steps), totals(&plain_steps));
+
+    // The record has the successful round's reviews, in the markdown and
+    // in the data.
+    let record =
+        std::fs::read_to_string(reviewed.path().join(".ralph/pulls/1.md")).expect("record");
+    let section = &record[record.find("## Specialist reviews").expect("a section")..];
+    assert!(section.contains("| change-risk | info |"), "{section}");
+    assert!(
+        section.contains("| rust-conventions | warning | | The patch adds unwrap()"),
+        "{section}"
+    );
+    let shown = reviewed.ralph(&["marketplace", "pull-request", "1", "--json"]);
+    let data: Value = serde_json::from_slice(&shown.stdout).expect("json");
+    assert_eq!(data["reviews"][0]["specialist"], "change-risk");
+    assert_eq!(data["reviews"][1]["findings"][0]["severity"], "warning");
+    let plain_record =
+        std::fs::read_to_string(plain.path().join(".ralph/pulls/1.md")).expect("record");
+    assert!(
+        !plain_record.contains("Specialist reviews"),
+        "{plain_record}"
+    );
+}

@@ -2,8 +2,9 @@
 //! the loop finishes an issue.
 //!
 //! A record is markdown a person (or GitHub) reads — the title, `Closes #N`,
-//! the branch, a summary, the proposals with their scores and the checks
-//! with their results — followed by the same data as JSON in an HTML
+//! the branch, a summary, the proposals with their scores, the checks with
+//! their results and, when specialists reviewed the winning proposal, their
+//! findings — followed by the same data as JSON in an HTML
 //! comment, `<!-- ralph:pull-request … -->`, which is what [`parse`] reads
 //! back, exactly. Every `<` and `>` inside the JSON is written as `\u003c`
 //! and `\u003e`, so the comment can neither end early nor be mistaken for
@@ -40,6 +41,75 @@ pub struct PullRequest {
     pub proposals: Vec<ProposalScore>,
     /// Every check run on the final implementation.
     pub checks: Vec<CheckResult>,
+    /// What each specialist found reviewing the winning proposal before it
+    /// was implemented; advisory only. Left out of the data when empty, so
+    /// records written before reviews existed read back unchanged.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub reviews: Vec<SpecialistReview>,
+}
+
+/// One specialist's review of the winning proposal.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct SpecialistReview {
+    /// The specialist's name, e.g. `change-risk`.
+    pub specialist: String,
+    /// What it found; empty when it found nothing (or failed).
+    pub findings: Vec<ReviewFinding>,
+    /// Why the review failed, when it did.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub error: Option<String>,
+}
+
+/// One finding of a review.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ReviewFinding {
+    pub severity: FindingSeverity,
+    /// The file it concerns.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub file: Option<String>,
+    /// The 1-based line in `file`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub line: Option<u32>,
+    pub message: String,
+}
+
+/// How serious a finding is; the same names as the plugins' `severity`
+/// (a test in the broker keeps them equal).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum FindingSeverity {
+    Info,
+    Warning,
+    Error,
+}
+
+impl FindingSeverity {
+    pub const ALL: [FindingSeverity; 3] = [
+        FindingSeverity::Info,
+        FindingSeverity::Warning,
+        FindingSeverity::Error,
+    ];
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            FindingSeverity::Info => "info",
+            FindingSeverity::Warning => "warning",
+            FindingSeverity::Error => "error",
+        }
+    }
+}
+
+impl ReviewFinding {
+    /// `file:line`, `file`, or nothing.
+    pub fn place(&self) -> Option<String> {
+        let file = self.file.as_deref()?;
+        Some(match self.line {
+            Some(line) => format!("{file}:{line}"),
+            None => file.to_owned(),
+        })
+    }
 }
 
 /// One proposal's scores, under its anonymous label.
@@ -213,6 +283,11 @@ impl PullRequest {
                 return invalid(format!("checks[{index}].name"), "empty".to_owned());
             }
         }
+        for (index, review) in self.reviews.iter().enumerate() {
+            if review.specialist.trim().is_empty() {
+                return invalid(format!("reviews[{index}].specialist"), "empty".to_owned());
+            }
+        }
         Ok(())
     }
 }
@@ -269,7 +344,59 @@ pub fn markdown(record: &PullRequest) -> String {
             );
         }
     }
+    if !record.reviews.is_empty() {
+        reviews_markdown(&mut text, &record.reviews);
+    }
     text
+}
+
+/// The "Specialist reviews" section: one row per finding, and one for a
+/// specialist that found nothing or failed.
+fn reviews_markdown(text: &mut String, reviews: &[SpecialistReview]) {
+    let _ = writeln!(
+        text,
+        "\n## Specialist reviews\n\n\
+         Advisory: the specialists reviewed the winning proposal before it was \
+         implemented; their findings do not block the change.\n\n\
+         | specialist | severity | where | finding |\n| --- | --- | --- | --- |"
+    );
+    for review in reviews {
+        let specialist = cell(&review.specialist);
+        if let Some(error) = &review.error {
+            let finding = format!("review failed: {}", cell(error));
+            row(text, [specialist.as_str(), "", "", &finding]);
+        } else if review.findings.is_empty() {
+            row(text, [specialist.as_str(), "", "", "no findings"]);
+        }
+        for finding in &review.findings {
+            let place = finding
+                .place()
+                .map(|place| format!("`{}`", cell(&place).replace('`', "'")))
+                .unwrap_or_default();
+            row(
+                text,
+                [
+                    specialist.as_str(),
+                    finding.severity.as_str(),
+                    &place,
+                    &cell(&finding.message),
+                ],
+            );
+        }
+    }
+}
+
+/// A table row of cells already made with [`cell`]; an empty cell is `| |`.
+fn row<const N: usize>(text: &mut String, cells: [&str; N]) {
+    text.push('|');
+    for value in cells {
+        if value.is_empty() {
+            text.push_str(" |");
+        } else {
+            let _ = write!(text, " {value} |");
+        }
+    }
+    text.push('\n');
 }
 
 /// The whole record file: [`markdown`], then the data comment.

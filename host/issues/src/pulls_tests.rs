@@ -37,6 +37,36 @@ fn record(number: u64) -> PullRequest {
             duration: Duration::from_millis(1250),
             summary: "no warnings | clean".to_owned(),
         }],
+        reviews: vec![
+            SpecialistReview {
+                specialist: "change-risk".to_owned(),
+                findings: vec![
+                    ReviewFinding {
+                        severity: FindingSeverity::Warning,
+                        file: Some("Cargo.toml".to_owned()),
+                        line: Some(3),
+                        message: "Touches a file | that affects every build.".to_owned(),
+                    },
+                    ReviewFinding {
+                        severity: FindingSeverity::Info,
+                        file: None,
+                        line: None,
+                        message: "About 40 lines.".to_owned(),
+                    },
+                ],
+                error: None,
+            },
+            SpecialistReview {
+                specialist: "rust-conventions".to_owned(),
+                findings: Vec::new(),
+                error: None,
+            },
+            SpecialistReview {
+                specialist: "trading".to_owned(),
+                findings: Vec::new(),
+                error: Some("trading: deadline of 100 ms exceeded".to_owned()),
+            },
+        ],
     }
 }
 
@@ -57,6 +87,38 @@ fn a_record_shows_the_title_closes_the_issue_and_tables_proposals_and_checks() {
     assert!(text.contains("Flags duplicates."));
     assert!(text.contains("| 1 | proposal-a | 0.812 | 0.800 | 0.800 | 0.800 | 0.800 | 0.800 |"));
     assert!(text.contains("| clippy | lint | passed | 1.25 s | no warnings \\| clean |"));
+}
+
+#[test]
+fn specialist_reviews_are_a_section_with_one_row_per_finding() {
+    let text = markdown(&record(4));
+    let section = &text[text.find("## Specialist reviews").expect("section")..];
+    assert!(section.contains("do not block the change"), "{section}");
+    for row in [
+        "| change-risk | warning | `Cargo.toml:3` | Touches a file \\| that affects every build. |",
+        "| change-risk | info | | About 40 lines. |",
+        "| rust-conventions | | | no findings |",
+        "| trading | | | review failed: trading: deadline of 100 ms exceeded |",
+    ] {
+        assert!(section.contains(row), "{row} missing from\n{section}");
+    }
+    let mut unreviewed = record(4);
+    unreviewed.reviews.clear();
+    assert!(!markdown(&unreviewed).contains("Specialist reviews"));
+}
+
+#[test]
+fn a_record_without_reviews_has_no_reviews_field_and_older_records_still_read() {
+    let mut unreviewed = record(4);
+    unreviewed.reviews.clear();
+    let text = render(&unreviewed).expect("render");
+    assert!(!text.contains("\"reviews\""), "{text}");
+    assert_eq!(parse("4.md", &text).expect("parse"), unreviewed);
+    let reviewed = render(&record(4)).expect("render");
+    assert!(reviewed.contains("\"reviews\""), "{reviewed}");
+    let broken = reviewed.replace("\"severity\": \"warning\"", "\"severity\": \"fatal\"");
+    let error = parse("4.md", &broken).expect_err("an unknown severity");
+    assert!(error.to_string().contains("fatal"), "{error}");
 }
 
 #[test]
@@ -87,7 +149,7 @@ fn a_comment_end_in_the_data_cannot_end_the_comment_early() {
 fn an_invalid_record_is_refused_naming_the_field() {
     let (_directory, store) = store();
     type Breaking = fn(&mut PullRequest);
-    let cases: [(Breaking, &str); 5] = [
+    let cases: [(Breaking, &str); 6] = [
         (|r| r.title = String::new(), "title"),
         (|r| r.branch = "has space".to_owned(), "branch"),
         (
@@ -96,6 +158,10 @@ fn an_invalid_record_is_refused_naming_the_field() {
         ),
         (|r| r.proposals[0].total = f64::NAN, "proposals[0].total"),
         (|r| r.checks[0].name = " ".to_owned(), "checks[0].name"),
+        (
+            |r| r.reviews[2].specialist = String::new(),
+            "reviews[2].specialist",
+        ),
     ];
     for (breaking, field) in cases {
         let mut invalid = record(4);
@@ -224,21 +290,45 @@ fn any_record() -> impl Strategy<Value = PullRequest> {
                 summary,
             },
         );
+    let finding = (
+        prop::sample::select(FindingSeverity::ALL.to_vec()),
+        proptest::option::of(any::<String>()),
+        proptest::option::of(any::<u32>()),
+        any::<String>(),
+    )
+        .prop_map(|(severity, file, line, message)| ReviewFinding {
+            severity,
+            file,
+            line,
+            message,
+        });
+    let review = (
+        "[a-z-]{1,12}",
+        prop::collection::vec(finding, 0..3),
+        proptest::option::of(any::<String>()),
+    )
+        .prop_map(|(specialist, findings, error)| SpecialistReview {
+            specialist,
+            findings,
+            error,
+        });
     (
         1..100_000u64,
         "[A-Za-z][A-Za-z ]{0,30}[a-z]",
         any::<String>(),
         prop::collection::vec(proposal, 0..4),
         prop::collection::vec(check, 0..4),
+        prop::collection::vec(review, 0..3),
     )
         .prop_map(
-            |(issue_number, title, summary, proposals, checks)| PullRequest {
+            |(issue_number, title, summary, proposals, checks, reviews)| PullRequest {
                 issue_number,
                 branch: format!("ralph/{issue_number}-work"),
                 title,
                 summary,
                 proposals,
                 checks,
+                reviews,
             },
         )
 }

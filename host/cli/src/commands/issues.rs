@@ -375,6 +375,7 @@ mod tests {
             summary: String::new(),
             proposals: Vec::new(),
             checks: Vec::new(),
+            reviews: Vec::new(),
         };
         let text = pull_request_table(&Layout::new("/repo"), &[record]);
         assert_fits(&text);
