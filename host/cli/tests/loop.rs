@@ -940,3 +940,79 @@ fn specialists_review_each_winner_before_it_is_implemented_and_change_nothing_re
         "{plain_record}"
     );
 }
+
+#[test]
+fn a_review_that_fails_or_cannot_read_its_integration_does_not_stop_the_loop() {
+    let repository = repository(json!([grep_check("no-bugs", "BUG")]), &["Add two"]);
+    configure(&repository, |config| {
+        config["specialists"] = json!([
+            // At most 1 KiB out: its review of ten workflow files (a
+            // finding each, about 110 bytes) is refused.
+            {"plugin": "bundled:change-risk", "grants": ["repository"],
+             "limits": {"output_kib": 1}},
+            // Alpaca is neither approved nor configured, and there is no
+            // terminal to ask on.
+            {"plugin": "bundled:trading"},
+        ]);
+    });
+    let mut files: Vec<Value> = (0..10)
+        .map(|index| json!([format!(".github/workflows/deploy-{index}.yml"), 1]))
+        .collect();
+    files.push(json!(["src/orders.rs", 4]));
+    script(
+        &repository,
+        "a",
+        json!([{"summary": "add two for the orders", "patch": add_function(3, "two", 2),
+        "files": files, "tests": ["two returns 2"]}]),
+    );
+    // The only proposal wins whatever it scores.
+    script(&repository, "b", json!([{"summary": "trap", "trap": true}]));
+    script(&repository, "c", json!([{"summary": "trap", "trap": true}]));
+    let (output, steps) = run_loop(&repository);
+    assert_eq!(
+        output.status.code(),
+        Some(0),
+        "{}\n{}",
+        text(&output.stdout),
+        text(&output.stderr)
+    );
+    let failed = steps_named(&steps, "review_failed");
+    assert_eq!(failed.len(), 1, "{steps:?}");
+    assert_eq!(failed[0]["specialist"], "change-risk");
+    assert!(
+        failed[0]["error"]
+            .as_str()
+            .unwrap_or("")
+            .contains("more than its limit of 1024"),
+        "{}",
+        failed[0]
+    );
+    let reviewed = steps_named(&steps, "reviewed");
+    assert_eq!(reviewed.len(), 1, "{steps:?}");
+    assert_eq!(reviewed[0]["specialist"], "trading");
+    let findings = reviewed[0]["findings"].as_array().expect("findings");
+    assert_eq!(findings.len(), 1, "{findings:?}");
+    assert_eq!(findings[0]["severity"], "info");
+    assert!(
+        findings[0]["message"]
+            .as_str()
+            .unwrap_or("")
+            .contains("(denied)"),
+        "{}",
+        findings[0]
+    );
+    assert_eq!(
+        sorted_outcomes(&repository),
+        ["bidder_1:success", "bidder_2:error", "bidder_3:error"]
+    );
+    let record =
+        std::fs::read_to_string(repository.path().join(".ralph/pulls/1.md")).expect("record");
+    assert!(
+        record.contains("| change-risk | | | review failed: "),
+        "{record}"
+    );
+    assert!(
+        record.contains("| trading | info | | Touches trading code"),
+        "{record}"
+    );
+}
