@@ -45,11 +45,12 @@ pub struct NonInteractive;
 
 impl Approver for NonInteractive {
     fn decide(&self, request: Request<'_>) -> Decision {
+        // The decision is remembered for the run and reused for the
+        // plugin's later calls, so it names no one operation.
         Decision::Deny(format!(
-            "plugin `{}` is not approved to use `{}` ({}); grant it with `{}`",
+            "plugin `{}` is not approved to use `{}`; grant it with `{}`",
             request.plugin,
             request.capability,
-            request.operation,
             grant_command(request.plugin, request.capability)
         ))
     }
@@ -233,7 +234,7 @@ mod tests {
         assert_eq!(
             NonInteractive.decide(REQUEST),
             Decision::Deny(
-                "plugin `reader` is not approved to use `aws` (ecs:DescribeServices); \
+                "plugin `reader` is not approved to use `aws`; \
                  grant it with `ralph permissions grant reader aws`"
                     .to_owned()
             )

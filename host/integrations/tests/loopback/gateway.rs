@@ -67,7 +67,7 @@ async fn an_unapproved_call_is_denied_with_the_grant_command_and_audited() {
     assert_eq!(
         error,
         IntegrationError::Denied(
-            "plugin `reader` is not approved to use `sentry` (sentry:issues); \
+            "plugin `reader` is not approved to use `sentry`; \
              grant it with `ralph permissions grant reader sentry`"
                 .to_owned()
         )
