@@ -3,10 +3,9 @@
 
 mod common;
 
-use std::path::Path;
 use std::process::{Command, Output};
 
-use common::{Repository, text};
+use common::{Repository, git, text};
 use serde_json::{Value, json};
 
 const LIBRARY: &str = "pub fn one() -> u32 {\n    1\n}\n";
@@ -20,32 +19,9 @@ fn add_function(lines: usize, name: &str, value: u32) -> String {
     )
 }
 
-fn git(directory: &Path, args: &[&str]) -> String {
-    let output = Command::new("git")
-        .arg("-C")
-        .arg(directory)
-        .args(["-c", "user.name=Test", "-c", "user.email=test@localhost"])
-        .args(args)
-        .output()
-        .expect("git runs");
-    assert!(
-        output.status.success(),
-        "git {args:?}: {}",
-        text(&output.stderr)
-    );
-    text(&output.stdout)
-}
-
 /// A git repository with a small library, a marketplace whose bidders are
 /// the scripted test bidders, `checks`, and issue #1 with `checkboxes`.
 fn repository(checks: Value, checkboxes: &[&str]) -> Repository {
-    let repository = Repository::set_up();
-    let root = repository.path();
-    std::fs::remove_dir(root.join(".git")).expect("remove the placeholder .git");
-    git(root, &["init", "--quiet", "--initial-branch=main"]);
-    std::fs::create_dir_all(root.join("src")).expect("mkdir");
-    std::fs::write(root.join("src/lib.rs"), LIBRARY).expect("write");
-    std::fs::create_dir_all(root.join("ralph-script")).expect("mkdir");
     let config = json!({
         "num_bots": 3,
         "bidders": {
@@ -56,26 +32,8 @@ fn repository(checks: Value, checkboxes: &[&str]) -> Repository {
         "specialists": [],
         "checks": checks,
     });
-    std::fs::write(
-        root.join(".ralph/config.json"),
-        serde_json::to_string_pretty(&config).expect("json"),
-    )
-    .expect("config");
-    let boxes: Vec<String> = checkboxes
-        .iter()
-        .map(|text| format!("- [ ] {text}"))
-        .collect();
-    std::fs::create_dir_all(root.join(".ralph/issues")).expect("mkdir");
-    std::fs::write(
-        root.join(".ralph/issues/1.md"),
-        format!(
-            "---\ntitle: Add numbers\nlabels: [ready]\nstate: open\n---\nAdd functions.\n\n{}\n",
-            boxes.join("\n")
-        ),
-    )
-    .expect("issue");
-    git(root, &["add", "--all"]);
-    git(root, &["commit", "--quiet", "-m", "start"]);
+    let repository = Repository::for_loop(&[("src/lib.rs", LIBRARY)], &config, checkboxes);
+    std::fs::create_dir_all(repository.path().join("ralph-script")).expect("mkdir");
     repository
 }
 
