@@ -48,6 +48,17 @@ fn script(repository: &Repository, letter: &str, rounds: Value) {
     .expect("script");
 }
 
+/// Fails with the loop's output unless it exited 0.
+fn assert_succeeded(output: &Output) {
+    assert_eq!(
+        output.status.code(),
+        Some(0),
+        "{}\n{}",
+        text(&output.stdout),
+        text(&output.stderr)
+    );
+}
+
 fn run_loop(repository: &Repository) -> (Output, Vec<Value>) {
     let output = repository.ralph(&["marketplace", "loop", "1", "--json"]);
     let steps = text(&output.stdout)
@@ -127,13 +138,7 @@ fn a_clean_success_ticks_every_checkbox_and_writes_a_pull_request_record() {
         "files": [["src/lib.rs", 400], ["src/other.rs", 200], ["a/b/c.rs", 90]]}]),
     );
     let (output, steps) = run_loop(&repository);
-    assert_eq!(
-        output.status.code(),
-        Some(0),
-        "{}\n{}",
-        text(&output.stdout),
-        text(&output.stderr)
-    );
+    assert_succeeded(&output);
     assert_eq!(steps_named(&steps, "finished")[0]["status"], "complete");
     assert!(issue_text(&repository).contains("- [x] Add two"));
     assert!(repository.path().join(".ralph/pulls/1.md").is_file());
@@ -768,13 +773,7 @@ fn specialists_review_each_winner_before_it_is_implemented_and_change_nothing_re
         {"plugin": "bundled:rust-conventions", "grants": ["repository"]},
     ]));
     let (output, steps) = run_loop(&reviewed);
-    assert_eq!(
-        output.status.code(),
-        Some(0),
-        "{}\n{}",
-        text(&output.stdout),
-        text(&output.stderr)
-    );
+    assert_succeeded(&output);
     assert!(steps_named(&steps, "review_failed").is_empty(), "{steps:?}");
 
     // Two rounds, each reviewed by both specialists after the ranking and
@@ -927,13 +926,7 @@ fn a_review_that_fails_or_cannot_read_its_integration_does_not_stop_the_loop() {
     script(&repository, "b", json!([{"summary": "trap", "trap": true}]));
     script(&repository, "c", json!([{"summary": "trap", "trap": true}]));
     let (output, steps) = run_loop(&repository);
-    assert_eq!(
-        output.status.code(),
-        Some(0),
-        "{}\n{}",
-        text(&output.stdout),
-        text(&output.stderr)
-    );
+    assert_succeeded(&output);
     let failed = steps_named(&steps, "review_failed");
     assert_eq!(failed.len(), 1, "{steps:?}");
     assert_eq!(failed[0]["specialist"], "change-risk");
