@@ -102,6 +102,17 @@ pub fn recent_rounds(marketplace: &Marketplace, count: usize) -> Vec<Event> {
         .collect()
 }
 
+/// What `ralph marketplace status` and the end of a loop print: the state,
+/// the recent rounds and, when events record it, the model usage. A log
+/// that cannot be read for the usage was already reported by the state.
+pub fn status_with_usage(marketplace: &Marketplace, state: &State) -> String {
+    let mut text = status(state, &recent_rounds(marketplace, 5));
+    if let Ok(report) = marketplace.usage(None) {
+        text.push_str(&usage_section(&report));
+    }
+    text
+}
+
 /// The "Model usage" section of the status: totals per bidder and overall,
 /// or nothing when no event records usage.
 pub fn usage_section(report: &UsageReport) -> String {

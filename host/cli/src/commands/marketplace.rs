@@ -77,13 +77,7 @@ fn status(layout: &Layout, json: bool) -> Outcome {
     if json {
         write!(stdout, "{}", loaded.json).map_err(Failure::problem)?;
     } else {
-        let recent = render::recent_rounds(&marketplace, 5);
-        let mut text = render::status(&loaded.state, &recent);
-        // The usage is extra: a log that cannot be read for it was already
-        // reported by the state above.
-        if let Ok(report) = marketplace.usage(None) {
-            text.push_str(&render::usage_section(&report));
-        }
+        let text = render::status_with_usage(&marketplace, &loaded.state);
         write!(stdout, "{text}").map_err(Failure::problem)?;
     }
     Ok(Exit::Success)

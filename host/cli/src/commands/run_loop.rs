@@ -80,10 +80,7 @@ pub fn run_with(layout: &Layout, issue: u64, json: bool, llm: LlmOptions) -> Out
             && let Ok(loaded) = marketplace.state()
         {
             println!();
-            print!(
-                "{}",
-                render::status(&loaded.state, &render::recent_rounds(&marketplace, 5))
-            );
+            print!("{}", render::status_with_usage(&marketplace, &loaded.state));
         }
     }
     Ok(match finished.status {
