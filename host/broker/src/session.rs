@@ -551,103 +551,64 @@ impl Session {
         progress: &mut dyn Progress,
     ) -> Result<(), LoopError> {
         let repository = self.marketplace.layout().repository().to_owned();
+        let runtime = self.runtime.clone();
+        let failed = |plugin: String, error: String| Step::PluginFailedToLoad { plugin, error };
         for (bot_id, entry) in &lineup.bidders {
-            match load_bytes(&repository, entry) {
-                Ok((label, bytes)) => match self
-                    .runtime
-                    .load_bidder(
-                        &label,
-                        &bytes,
-                        entry.grants.iter().copied(),
-                        entry.limits.resolve(),
-                    )
-                    .await
-                {
-                    Ok(plugin) => {
-                        self.models
-                            .route(bot_id, plugin.name())
-                            .map_err(|message| ConfigError::Invalid {
-                                path: self.marketplace.layout().config_file(),
-                                field: format!("bidders.{bot_id}.llm"),
-                                message,
-                            })?;
-                        self.bidders.push((bot_id.clone(), plugin));
-                    }
-                    Err(error) => progress.step(Step::PluginFailedToLoad {
-                        plugin: label.display().to_string(),
-                        error: error.to_string(),
-                    }),
-                },
-                Err(error) => progress.step(Step::PluginFailedToLoad {
-                    plugin: entry.source.label().display().to_string(),
-                    error,
-                }),
+            let loaded = load_entry(&repository, entry, async |label, bytes, grants, limits| {
+                runtime.load_bidder(label, bytes, grants, limits).await
+            })
+            .await;
+            match loaded {
+                Ok(plugin) => {
+                    self.route(bot_id, &format!("bidders.{bot_id}"), plugin.name())?;
+                    self.bidders.push((bot_id.clone(), plugin));
+                }
+                Err(error) => progress.step(failed(label_of(entry), error)),
             }
         }
         for (index, entry) in lineup.specialists.iter().enumerate() {
-            let loaded = match load_bytes(&repository, entry) {
-                Ok((label, bytes)) => self
-                    .runtime
-                    .load_specialist(
-                        &label,
-                        &bytes,
-                        entry.grants.iter().copied(),
-                        entry.limits.resolve(),
-                    )
-                    .await
-                    .map_err(|error| error.to_string()),
-                Err(error) => Err(error),
-            };
-            let loaded = match loaded {
+            let loaded = load_entry(&repository, entry, async |label, bytes, grants, limits| {
+                runtime.load_specialist(label, bytes, grants, limits).await
+            })
+            .await;
+            match loaded {
                 Ok(plugin) => {
                     let key = format!("specialists[{index}]");
-                    self.models.route(&key, plugin.name()).map_err(|message| {
-                        ConfigError::Invalid {
-                            path: self.marketplace.layout().config_file(),
-                            field: format!("{key}.llm"),
-                            message,
-                        }
-                    })?;
+                    self.route(&key, &key, plugin.name())?;
                     self.specialists.push(plugin);
-                    Ok(())
                 }
-                Err(error) => Err(error),
-            };
-            if let Err(error) = loaded {
-                progress.step(Step::PluginFailedToLoad {
-                    plugin: entry.source.label().display().to_string(),
-                    error,
-                });
+                Err(error) => progress.step(failed(label_of(entry), error)),
             }
         }
         for check in &lineup.checks {
             match check {
                 CheckEntry::Command(command) => self.command_checks.push(command.clone()),
                 CheckEntry::Plugin { name, entry } => {
-                    let loaded = match load_bytes(&repository, entry) {
-                        Ok((label, bytes)) => self
-                            .runtime
-                            .load_check(
-                                &label,
-                                &bytes,
-                                entry.grants.iter().copied(),
-                                entry.limits.resolve(),
-                            )
-                            .await
-                            .map_err(|error| error.to_string()),
-                        Err(error) => Err(error),
-                    };
+                    let loaded =
+                        load_entry(&repository, entry, async |label, bytes, grants, limits| {
+                            runtime.load_check(label, bytes, grants, limits).await
+                        })
+                        .await;
                     match loaded {
                         Ok(plugin) => self.check_plugins.push((name.clone(), plugin)),
-                        Err(error) => progress.step(Step::PluginFailedToLoad {
-                            plugin: name.clone(),
-                            error,
-                        }),
+                        Err(error) => progress.step(failed(name.clone(), error)),
                     }
                 }
             }
         }
         Ok(())
+    }
+
+    /// Sends the completions of `plugin` (configured at `field`) through the
+    /// provider chosen for `key`; a clash is an error on `field.llm`.
+    fn route(&self, key: &str, field: &str, plugin: &str) -> Result<(), ConfigError> {
+        self.models
+            .route(key, plugin)
+            .map_err(|message| ConfigError::Invalid {
+                path: self.marketplace.layout().config_file(),
+                field: format!("{field}.llm"),
+                message,
+            })
     }
 
     /// Runs the command checks on the unchanged worktree, so only failures
@@ -716,14 +677,29 @@ fn refuse_unless_ready(issue: &Issue) -> Result<(), LoopError> {
     Ok(())
 }
 
-fn load_bytes(
+fn label_of(entry: &PluginEntry) -> String {
+    entry.source.label().display().to_string()
+}
+
+/// Reads `entry`'s component and loads it with `load` (given its label,
+/// bytes, grants and limits); any failure as text naming the plugin's file.
+async fn load_entry<P>(
     repository: &std::path::Path,
     entry: &PluginEntry,
-) -> Result<(PathBuf, Vec<u8>), String> {
+    load: impl AsyncFnOnce(
+        &std::path::Path,
+        &[u8],
+        Vec<ralph_runtime::Capability>,
+        ralph_runtime::Limits,
+    ) -> Result<P, ralph_runtime::PluginError>,
+) -> Result<P, String> {
     let label = entry.source.label();
     let bytes = entry
         .source
         .bytes(repository)
         .map_err(|error| format!("{}: {error}", label.display()))?;
-    Ok((label, bytes.into_owned()))
+    let grants = entry.grants.iter().copied().collect();
+    load(&label, &bytes, grants, entry.limits.resolve())
+        .await
+        .map_err(|error| error.to_string())
 }
