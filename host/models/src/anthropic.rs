@@ -91,26 +91,13 @@ impl AnthropicProvider {
                 if let Some(system) = &request.system {
                     body["system"] = json!(system);
                 }
-                if let Some(temperature) = config.temperature {
-                    body["temperature"] = json!(crate::config::decimal(temperature));
-                }
-                let bytes = self
-                    .transport
-                    .post(&config.endpoint("/v1/messages"), &body)
-                    .await?;
-                self.parse(&bytes)
+                let response = self.transport.exchange("/v1/messages", body).await?;
+                self.read(response)
             })
             .await
     }
 
-    fn parse(&self, bytes: &[u8]) -> Result<Completion, ModelError> {
-        let model = || self.transport.config().model.clone();
-        let response: MessagesResponse =
-            serde_json::from_slice(bytes).map_err(|error| ModelError::Malformed {
-                provider: PROVIDER,
-                model: model(),
-                reason: error.to_string(),
-            })?;
+    fn read(&self, response: MessagesResponse) -> Result<Completion, ModelError> {
         let text: String = response
             .content
             .into_iter()
@@ -118,10 +105,7 @@ impl AnthropicProvider {
             .filter_map(|block| block.text)
             .collect();
         if text.is_empty() {
-            return Err(ModelError::NoText {
-                provider: PROVIDER,
-                model: model(),
-            });
+            return Err(self.transport.no_text());
         }
         Ok(Completion {
             text,

@@ -141,6 +141,33 @@ impl Transport {
     /// [`USAGE_LIMIT_WAITS`] such waits go uncounted); the waits still
     /// count towards `max_total_wait`, and a call whose last answer was
     /// still a usage limit ends with [`ModelError::UsageLimited`].
+    /// Sends `body` with the configured temperature added to `path` under
+    /// the base URL, and reads the answer as `R`; an answer of another
+    /// shape is [`ModelError::Malformed`].
+    pub(crate) async fn exchange<R: serde::de::DeserializeOwned>(
+        &self,
+        path: &str,
+        mut body: serde_json::Value,
+    ) -> Result<R, ModelError> {
+        if let Some(temperature) = self.config.temperature {
+            body["temperature"] = serde_json::json!(crate::config::decimal(temperature));
+        }
+        let bytes = self.post(&self.config.endpoint(path), &body).await?;
+        serde_json::from_slice(&bytes).map_err(|error| ModelError::Malformed {
+            provider: self.provider,
+            model: self.config.model.clone(),
+            reason: error.to_string(),
+        })
+    }
+
+    /// The error for an answer that holds no text.
+    pub(crate) fn no_text(&self) -> ModelError {
+        ModelError::NoText {
+            provider: self.provider,
+            model: self.config.model.clone(),
+        }
+    }
+
     pub(crate) async fn post(
         &self,
         url: &str,

@@ -82,41 +82,25 @@ impl OpenAiProvider {
                     messages.push(json!({ "role": "system", "content": system }));
                 }
                 messages.push(json!({ "role": "user", "content": request.prompt }));
-                let mut body = json!({
+                let body = json!({
                     "model": config.model,
                     "max_tokens": request.max_tokens,
                     "messages": messages,
                 });
-                if let Some(temperature) = config.temperature {
-                    body["temperature"] = json!(crate::config::decimal(temperature));
-                }
-                let bytes = self
-                    .transport
-                    .post(&config.endpoint("/chat/completions"), &body)
-                    .await?;
-                self.parse(&bytes)
+                let response = self.transport.exchange("/chat/completions", body).await?;
+                self.read(response)
             })
             .await
     }
 
-    fn parse(&self, bytes: &[u8]) -> Result<Completion, ModelError> {
-        let model = || self.transport.config().model.clone();
-        let response: ChatResponse =
-            serde_json::from_slice(bytes).map_err(|error| ModelError::Malformed {
-                provider: PROVIDER,
-                model: model(),
-                reason: error.to_string(),
-            })?;
+    fn read(&self, response: ChatResponse) -> Result<Completion, ModelError> {
         let text = response
             .choices
             .into_iter()
             .next()
             .and_then(|choice| choice.message.content)
             .filter(|text| !text.is_empty())
-            .ok_or_else(|| ModelError::NoText {
-                provider: PROVIDER,
-                model: model(),
-            })?;
+            .ok_or_else(|| self.transport.no_text())?;
         // Some local servers omit usage; zero is then the honest count.
         let usage = response
             .usage
