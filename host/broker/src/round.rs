@@ -15,9 +15,11 @@ use ralph_runtime::{
 use crate::checks::{self, Judged};
 use crate::facts::{self, Work};
 use crate::progress::{Progress, RankedProposal, Step};
+use crate::protected;
 use crate::recording::{self, Attempt, Place, RoundKind};
 use crate::scoring::{self, Scores};
 use crate::session::{LoopError, Session};
+use crate::snapshot::Snapshot;
 
 /// What a round is told about the rounds before it.
 #[derive(Clone, Debug)]
@@ -156,7 +158,8 @@ impl Session {
             .iter()
             .map(|(id, plugin)| (plugin.clone(), self.request(state, id)))
             .collect();
-        let results = self.runtime.propose_round(&entries).await;
+        let runtime = self.round_runtime()?;
+        let results = runtime.propose_round(&entries).await;
         // A usage limit or a refused key is the provider's fault, not the
         // bidders': nobody's turn is recorded as an error.
         if let Some(reason) = self.models.plugins_unavailable() {
@@ -321,7 +324,7 @@ impl Session {
         if self.stop_requested() {
             return Ok((RoundEnd::Interrupted, ranked));
         }
-        self.review(winner, progress).await;
+        self.review(winner, progress).await?;
         if self.stop_requested() {
             return Ok((RoundEnd::Interrupted, ranked));
         }
@@ -354,10 +357,14 @@ impl Session {
     /// are advisory: they change no score, event, weight or budget, and even
     /// an `error` finding does not stop the implementation (the checks
     /// decide). A specialist that fails is reported and the round goes on.
-    async fn review(&mut self, winner: &Scored, progress: &mut dyn Progress) {
+    async fn review(
+        &mut self,
+        winner: &Scored,
+        progress: &mut dyn Progress,
+    ) -> Result<(), LoopError> {
         self.round_reviews.clear();
         if self.specialists.is_empty() {
-            return;
+            return Ok(());
         }
         tracing::info!(
             label = %winner.label,
@@ -365,7 +372,7 @@ impl Session {
             "Reviewing the winning proposal"
         );
         let results = self
-            .runtime
+            .round_runtime()?
             .review_all(&self.specialists, &winner.proposal)
             .await;
         for (specialist, result) in self.specialists.iter().zip(results) {
@@ -403,6 +410,7 @@ impl Session {
             };
             self.round_reviews.push(review);
         }
+        Ok(())
     }
 
     /// Implements the winner in the worktree, runs every check, scores the
@@ -431,6 +439,15 @@ impl Session {
                 self.refund(&winner.bot_id);
                 return unavailable_end(unavailable);
             }
+            return self.unimplemented(winner, place, error, implementation_usage, progress);
+        }
+        // What a change may touch (SPEC §5a): checked before any check runs
+        // its code, and a violation is the bidder's failed attempt.
+        if let Some(violation) =
+            protected::check_change(&self.worktree, &self.protected).map_err(LoopError::failed)?
+        {
+            tracing::warn!(label = %winner.label, path = %violation.path, "Refused a change to a protected path");
+            let error = violation.to_string();
             return self.unimplemented(winner, place, error, implementation_usage, progress);
         }
         let stats = self.worktree.stats().map_err(LoopError::failed)?;
@@ -600,11 +617,30 @@ impl Session {
             changed_files: files.to_vec(),
             requirements: self.remaining_for_plugins(),
         };
+        // Check plugins read a clean checkout of the change: its staged tree.
+        let change = if self.check_plugins.is_empty() {
+            None
+        } else {
+            self.worktree
+                .staged_tree()
+                .and_then(|tree| Snapshot::of(self.worktree.path(), &tree))
+                .map_err(|error| {
+                    tracing::warn!(%error, "Could not write out the change for the check plugins")
+                })
+                .ok()
+        };
         for (name, plugin) in &self.check_plugins {
             if self.stop_requested() {
                 return None;
             }
-            runs.push(self.run_check_plugin(name, plugin, &input).await);
+            let run = match &change {
+                Some(change) => {
+                    self.run_check_plugin(name, plugin, &input, change.path())
+                        .await
+                }
+                None => not_run(name, "the change could not be written out for it"),
+            };
+            runs.push(run);
         }
         let judged = checks::judge(&self.baseline, runs);
         for entry in &judged {
@@ -625,13 +661,10 @@ impl Session {
         name: &str,
         plugin: &ralph_runtime::CheckPlugin,
         input: &CheckInput,
+        view: &std::path::Path,
     ) -> checks::CheckRun {
         let started = std::time::Instant::now();
-        let (verdict, output) = match self
-            .runtime
-            .run_check(plugin, input, self.worktree.path())
-            .await
-        {
+        let (verdict, output) = match self.runtime.run_check(plugin, input, view).await {
             Ok(outcome) => {
                 let findings: Vec<String> = outcome
                     .value
@@ -668,6 +701,19 @@ impl Session {
             duration_ms: u64::try_from(started.elapsed().as_millis()).unwrap_or(u64::MAX),
             output,
         }
+    }
+}
+
+/// A check that could not run, with why.
+fn not_run(name: &str, reason: &str) -> checks::CheckRun {
+    checks::CheckRun {
+        name: name.to_owned(),
+        category: checks::Category::Custom,
+        verdict: checks::Verdict::NotRun {
+            reason: reason.to_owned(),
+        },
+        duration_ms: 0,
+        output: String::new(),
     }
 }
 

@@ -24,8 +24,10 @@ use crate::llm::{LlmOptions, Models};
 use crate::metering::{Metering, UsageRecord};
 use crate::plugins::{CheckEntry, Lineup, PluginEntry};
 use crate::progress::{FinishStatus, Progress, Step};
+use crate::protected::ProtectedPaths;
 use crate::recording::{BidderRound, RoundKind};
 use crate::round::{RoundEnd, RoundState, Scored};
+use crate::snapshot::{Snapshot, tree_of};
 use crate::worktree::{Worktree, branch_name};
 
 /// Why the loop could not run or go on.
@@ -96,6 +98,11 @@ pub struct Session {
     /// The reviews of the last successful round's winner, for the record.
     pub(crate) last_reviews: Vec<SpecialistReview>,
     pub(crate) worktree: Worktree,
+    /// What plugins granted `repository` read this round: a clean checkout
+    /// of the worktree's commit, made anew when the commit changes.
+    pub(crate) view: Option<Snapshot>,
+    /// What a change may not touch (SPEC §5a).
+    pub(crate) protected: ProtectedPaths,
     pub(crate) implementer: Implementer,
     pub(crate) models: Models,
     pub(crate) metering: Metering,
@@ -148,6 +155,18 @@ impl Session {
             .model
             .as_deref()
             .or_else(|| self.models.model())
+    }
+
+    /// The runtime as this round's plugins see the repository: a clean
+    /// checkout of the worktree's commit, never the user's working tree.
+    pub(crate) fn round_runtime(&mut self) -> Result<Runtime, LoopError> {
+        let tree = tree_of(self.worktree.path(), "HEAD").map_err(LoopError::failed)?;
+        if self.view.as_ref().is_none_or(|view| view.tree() != tree) {
+            self.view = None;
+            self.view = Some(Snapshot::of(self.worktree.path(), &tree).map_err(LoopError::failed)?);
+        }
+        let view = self.view.as_ref().map(Snapshot::path);
+        Ok(view.map_or_else(|| self.runtime.clone(), |path| self.runtime.viewing(path)))
     }
 
     /// The tokens `bot_id` may still use in this round; `None` for no cap.
@@ -455,6 +474,7 @@ async fn open(
     let marketplace = Marketplace::open(layout.clone())?;
     let lineup = Lineup::from_config(marketplace.config(), &layout.config_file())?;
     let implementer = Implementer::from_config(marketplace.config(), &layout.config_file())?;
+    let protected = ProtectedPaths::from_config(marketplace.config(), &layout.config_file())?;
     let models = Models::from_config(
         marketplace.config(),
         &layout.config_file(),
@@ -503,8 +523,7 @@ async fn open(
             .count(),
     });
     let runtime = Runtime::new(
-        RuntimeOptions::new(layout.repository())
-            .with_cache(layout.ralph_dir().join("cache").join("plugins"))
+        runtime_options(layout.repository())
             .with_provider(models.plugins())
             .with_integrations(integrations),
     )
@@ -531,6 +550,8 @@ async fn open(
         round_reviews: Vec::new(),
         last_reviews: Vec::new(),
         worktree,
+        view: None,
+        protected,
         implementer,
         models,
         metering,
@@ -628,6 +649,17 @@ impl Session {
                 self.baseline.push(run);
             }
         }
+    }
+}
+
+/// The runtime's options before the round's view exists: plugins see no
+/// files until a round hands them a clean checkout, and compiled components
+/// are cached in the user's cache directory, outside every repository.
+fn runtime_options(repository: &std::path::Path) -> RuntimeOptions {
+    let options = RuntimeOptions::without_view();
+    match ralph_runtime::cache::user_directory(repository) {
+        Some(cache) => options.with_cache(cache),
+        None => options,
     }
 }
 

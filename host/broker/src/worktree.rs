@@ -45,7 +45,11 @@ pub fn branch_name(number: u64, title: &str) -> String {
 }
 
 /// Runs `git ARGS` in `directory` with `input` on standard input.
-fn git(directory: &Path, args: &[&str], input: Option<&[u8]>) -> Result<Output, GitError> {
+pub(crate) fn git(
+    directory: &Path,
+    args: &[&str],
+    input: Option<&[u8]>,
+) -> Result<Output, GitError> {
     let mut command = Command::new("git");
     command
         .arg("-C")
@@ -184,6 +188,14 @@ impl Worktree {
             &["diff", "--cached", "HEAD"],
             None,
         )?))
+    }
+
+    /// Stages everything and returns the id of the staged tree: the change
+    /// as it would be committed.
+    pub fn staged_tree(&self) -> Result<String, GitError> {
+        git(&self.path, &["add", "--all"], None)?;
+        let output = git(&self.path, &["write-tree"], None)?;
+        Ok(stdout_text(&output).trim().to_owned())
     }
 
     /// The files and lines the uncommitted change touches.

@@ -46,7 +46,7 @@ fn alpaca() -> ChatServer {
 
 /// Two scripted bidders; `a` consults `trading` before it proposes.
 fn repository(server: &ChatServer) -> Repository {
-    let scripted = |path: &str| json!({"plugin": path, "grants": ["consult"]});
+    let scripted = |path: &str| json!({"plugin": path, "grants": ["repository", "consult"]});
     let config = json!({
         "num_bots": 2,
         "bidders": {

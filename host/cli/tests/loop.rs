@@ -25,9 +25,9 @@ fn repository(checks: Value, checkboxes: &[&str]) -> Repository {
     let config = json!({
         "num_bots": 3,
         "bidders": {
-            "bidder_1": {"plugin": ralph_broker_fixtures::SCRIPTED_A_PATH},
-            "bidder_2": {"plugin": ralph_broker_fixtures::SCRIPTED_B_PATH},
-            "bidder_3": {"plugin": ralph_broker_fixtures::SCRIPTED_C_PATH},
+            "bidder_1": {"plugin": ralph_broker_fixtures::SCRIPTED_A_PATH, "grants": ["repository"]},
+            "bidder_2": {"plugin": ralph_broker_fixtures::SCRIPTED_B_PATH, "grants": ["repository"]},
+            "bidder_3": {"plugin": ralph_broker_fixtures::SCRIPTED_C_PATH, "grants": ["repository"]},
         },
         "specialists": [],
         "checks": checks,
@@ -37,15 +37,10 @@ fn repository(checks: Value, checkboxes: &[&str]) -> Repository {
     repository
 }
 
-/// Scripts bidder `letter` with one entry per round.
+/// Scripts bidder `letter` with one entry per round, committed: bidders
+/// read a clean checkout of the commit a round works on.
 fn script(repository: &Repository, letter: &str, rounds: Value) {
-    std::fs::write(
-        repository
-            .path()
-            .join(format!("ralph-script/{letter}.json")),
-        rounds.to_string(),
-    )
-    .expect("script");
+    repository.commit_file(&format!("ralph-script/{letter}.json"), &rounds.to_string());
 }
 
 /// Fails with the loop's output unless it exited 0.
@@ -538,9 +533,9 @@ fn usage_of(event: &Value) -> Value {
 fn a_bidders_tokens_are_capped_per_round_and_recorded_with_their_cost() {
     let repository = repository(json!([]), &["Add two"]);
     configure(&repository, |config| {
-        config["bidders"]["bidder_1"]["grants"] = json!(["complete"]);
+        config["bidders"]["bidder_1"]["grants"] = json!(["repository", "complete"]);
         config["bidders"]["bidder_1"]["max_tokens_per_round"] = json!(40);
-        config["bidders"]["bidder_2"]["grants"] = json!(["complete"]);
+        config["bidders"]["bidder_2"]["grants"] = json!(["repository", "complete"]);
         config["metering"] = json!({
             "round_token_cap": 1000,
             "prices": {"*": {"input_per_million": 1000.0, "output_per_million": 2000.0}},

@@ -211,7 +211,7 @@ fn every_round_starts_with_the_providers_breaker_closed() {
         serde_json::from_str(&std::fs::read_to_string(&path).expect("config")).expect("JSON");
     config["num_bots"] = json!(6);
     config["bidders"] = json!({
-        "bidder_1": {"plugin": ralph_broker_fixtures::SCRIPTED_A_PATH},
+        "bidder_1": {"plugin": ralph_broker_fixtures::SCRIPTED_A_PATH, "grants": ["repository"]},
         "bidder_2": planner, "bidder_3": planner, "bidder_4": planner,
         "bidder_5": planner, "bidder_6": planner,
     });
@@ -227,18 +227,16 @@ fn every_round_starts_with_the_providers_breaker_closed() {
             lines + 1
         )
     };
-    std::fs::create_dir_all(root.join("ralph-script")).expect("mkdir");
-    std::fs::write(
-        root.join("ralph-script/a.json"),
-        json!([
+    repository.commit_file(
+        "ralph-script/a.json",
+        &json!([
             {"summary": "add two", "patch": add(3, "two", 2), "covers": 1,
              "files": [["src/lib.rs", 4]], "tests": ["two"]},
             {"summary": "add three", "patch": add(7, "three", 3), "covers": 1,
              "files": [["src/lib.rs", 4]], "tests": ["three"]}
         ])
         .to_string(),
-    )
-    .expect("script");
+    );
     let output = run_loop(&repository, "OPENAI_API_KEY", &[]);
     assert_eq!(output.status.code(), Some(0), "{}", explain(&output));
     let rounds = steps(&output)

@@ -159,15 +159,21 @@ fn list_shows_the_default_lineup_and_its_json_parses() {
 }
 
 #[test]
-fn list_caches_compiled_components_in_the_ralph_directory() {
+fn list_caches_compiled_components_in_the_users_cache_not_the_repository() {
     let repository = Repository::set_up();
     configure(&repository, json!({"specialists": [], "checks": []}));
-    let output = repository.ralph(&["plugin", "list"]);
+    let cache = tempfile::tempdir().expect("temp dir");
+    let output = repository
+        .command(&["plugin", "list"])
+        .env("RALPH_CACHE_DIR", cache.path())
+        .output()
+        .expect("ralph runs");
     assert_eq!(output.status.code(), Some(0), "{}", text(&output.stderr));
-    let cached = std::fs::read_dir(repository.path().join(".ralph/cache/plugins"))
+    let cached = std::fs::read_dir(cache.path())
         .expect("the cache directory exists")
         .count();
     assert_eq!(cached, 3, "one entry per distinct bidder component");
+    assert!(!repository.path().join(".ralph/cache").exists());
 }
 
 #[test]
@@ -463,14 +469,36 @@ fn inspect_accepts_a_bundled_name() {
 }
 
 #[test]
-fn inspect_uses_the_repository_cache_when_there_is_a_marketplace() {
+fn inspect_uses_the_users_cache() {
     let repository = Repository::set_up();
-    let output = repository.ralph(&["plugin", "inspect", "bundled:diff-size"]);
+    let cache = tempfile::tempdir().expect("temp dir");
+    let output = repository
+        .command(&["plugin", "inspect", "bundled:diff-size"])
+        .env("RALPH_CACHE_DIR", cache.path())
+        .output()
+        .expect("ralph runs");
     assert_eq!(output.status.code(), Some(0), "{}", text(&output.stderr));
-    let cached = std::fs::read_dir(repository.path().join(".ralph/cache/plugins"))
+    let cached = std::fs::read_dir(cache.path())
         .expect("the cache directory exists")
         .count();
     assert_eq!(cached, 1);
+    assert!(!repository.path().join(".ralph/cache").exists());
+}
+
+#[test]
+fn a_cache_directory_inside_the_repository_is_refused_with_a_warning() {
+    let repository = Repository::set_up();
+    let inside = repository.path().join(".ralph/cache/plugins");
+    let output = repository
+        .command(&["-v", "plugin", "inspect", "bundled:diff-size"])
+        .env("RALPH_CACHE_DIR", &inside)
+        .output()
+        .expect("ralph runs");
+    assert_eq!(output.status.code(), Some(0), "{}", text(&output.stderr));
+    let stderr = text(&output.stderr);
+    assert!(stderr.contains("Not caching compiled plugins"), "{stderr}");
+    assert!(stderr.contains("inside the repository"), "{stderr}");
+    assert!(!inside.exists(), "nothing is created inside the repository");
 }
 
 #[test]

@@ -26,6 +26,14 @@ pub struct Config {
     /// starting a replan round (SPEC §2.7; off by default).
     #[serde(skip_serializing_if = "is_false")]
     pub try_runner_up: bool,
+    /// More paths a change may not touch (SPEC §5a), relative to the
+    /// repository root; a path ending in `/` is a directory.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub protected_paths: Vec<String>,
+    /// Protected paths a change may touch after all: `.claude/` and
+    /// `.github/workflows/` only (SPEC §5a).
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub allow_protected: Vec<String>,
     /// The loop's sections, kept as written here and typed (with errors
     /// naming their fields) by the part of Ralph that owns each:
     /// `bidders`, `specialists`, `checks`, `implementer` and `metering` by
@@ -79,6 +87,8 @@ impl Default for Config {
             scoring_weights: ScoringWeights::default(),
             weight_constraints: WeightConstraints::default(),
             try_runner_up: false,
+            protected_paths: Vec::new(),
+            allow_protected: Vec::new(),
             bidders: None,
             specialists: None,
             checks: None,

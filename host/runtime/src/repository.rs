@@ -1,8 +1,10 @@
 //! The `repository` host import: read-only file access confined to the
-//! repository root. Needs the `repository` capability.
+//! call's view, a clean checkout of the round's commit. Needs the
+//! `repository` capability.
 //!
 //! Paths are relative, may not contain `..`, and after resolving symbolic
-//! links must still lie inside the root.
+//! links must still lie inside the root. Only regular files are read and
+//! only directories listed: a FIFO or a device is refused unopened.
 
 use std::fs;
 use std::path::{Component, Path, PathBuf};
@@ -18,8 +20,7 @@ pub const LIST_LIMIT: usize = 10_000;
 
 /// `read-file` for a plugin call, after the capability check.
 pub(crate) fn read_file_for(call: &CallContext, relative: &str) -> Result<String, GuestError> {
-    authorize(call)?;
-    read_file(&call.root, relative)
+    read_file(view_of(call)?, relative)
 }
 
 /// `list-files` for a plugin call, after the capability check.
@@ -27,17 +28,21 @@ pub(crate) fn list_files_for(
     call: &CallContext,
     relative: &str,
 ) -> Result<Vec<String>, GuestError> {
-    authorize(call)?;
-    list_files(&call.root, relative)
+    list_files(view_of(call)?, relative)
 }
 
-fn authorize(call: &CallContext) -> Result<(), GuestError> {
+/// The call's view after the capability check; a call without one (loading
+/// a plugin, `plugin inspect`) reads nothing.
+fn view_of(call: &CallContext) -> Result<&Path, GuestError> {
     capabilities::authorize(
         &call.plugin.name,
         &call.plugin.capabilities,
         Capability::Repository,
     )
-    .map_err(|denied| GuestError::Denied(denied.0.name().to_owned()))
+    .map_err(|denied| GuestError::Denied(denied.0.name().to_owned()))?;
+    call.root.as_deref().ok_or_else(|| {
+        GuestError::Denied("this call has no repository view (only rounds do)".to_owned())
+    })
 }
 
 /// Resolves a plugin-supplied relative path inside `root`.
@@ -82,9 +87,39 @@ pub fn read_file(root: &Path, relative: &str) -> Result<String, GuestError> {
             "`{relative}` is larger than {READ_LIMIT_BYTES} bytes"
         )));
     }
-    let bytes = fs::read(&path).map_err(|error| GuestError::Failed(error.to_string()))?;
+    // Opened without blocking, so a FIFO swapped in after the check cannot
+    // hang the host, and checked again on the open file.
+    let mut file = open_regular(&path).map_err(|error| GuestError::Failed(error.to_string()))?;
+    let mut bytes = Vec::new();
+    std::io::Read::read_to_end(
+        &mut std::io::Read::take(&mut file, READ_LIMIT_BYTES + 1),
+        &mut bytes,
+    )
+    .map_err(|error| GuestError::Failed(error.to_string()))?;
+    if bytes.len() as u64 > READ_LIMIT_BYTES {
+        return Err(GuestError::LimitExceeded(format!(
+            "`{relative}` is larger than {READ_LIMIT_BYTES} bytes"
+        )));
+    }
     String::from_utf8(bytes)
         .map_err(|_| GuestError::InvalidRequest(format!("`{relative}` is not UTF-8 text")))
+}
+
+/// Opens `path` for reading without following a final symbolic link and
+/// without blocking, and only if the open file is a regular file.
+fn open_regular(path: &Path) -> std::io::Result<fs::File> {
+    let mut options = fs::OpenOptions::new();
+    options.read(true);
+    #[cfg(unix)]
+    std::os::unix::fs::OpenOptionsExt::custom_flags(
+        &mut options,
+        nix::libc::O_NOFOLLOW | nix::libc::O_NONBLOCK,
+    );
+    let file = options.open(path)?;
+    if !file.metadata()?.is_file() {
+        return Err(std::io::Error::other("not a regular file"));
+    }
+    Ok(file)
 }
 
 /// Lists a directory below `root`, sorted, directories ending in `/`.

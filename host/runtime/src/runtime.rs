@@ -30,8 +30,9 @@ pub const DEFAULT_CONSULT_DEPTH: usize = 4;
 
 /// How to build a [`Runtime`].
 pub struct RuntimeOptions {
-    /// The repository plugins see read-only.
-    pub repository: PathBuf,
+    /// The directory plugins granted `repository` see read-only until
+    /// [`Runtime::viewing`] names another; `None` for no files at all.
+    pub view: Option<PathBuf>,
     /// Where compiled components are cached; `None` compiles every time.
     pub cache_directory: Option<PathBuf>,
     /// Who answers `complete`.
@@ -44,15 +45,25 @@ pub struct RuntimeOptions {
 }
 
 impl RuntimeOptions {
-    /// Options for `repository` with no cache, the deterministic provider and
-    /// the default consult depth.
-    pub fn new(repository: impl Into<PathBuf>) -> Self {
+    /// Options whose plugins granted `repository` see `view`, with no
+    /// cache, the deterministic provider and the default consult depth. The
+    /// loop gives plugins a clean checkout as their view, never the user's
+    /// working directory.
+    pub fn new(view: impl Into<PathBuf>) -> Self {
         Self {
-            repository: repository.into(),
+            view: Some(view.into()),
             cache_directory: None,
             provider: Arc::new(DeterministicProvider::new()),
             consult_depth: DEFAULT_CONSULT_DEPTH,
             integrations: Arc::new(NoIntegrations),
+        }
+    }
+
+    /// Options whose plugins see no files (loading, `plugin inspect`).
+    pub fn without_view() -> Self {
+        Self {
+            view: None,
+            ..Self::new(PathBuf::new())
         }
     }
 
@@ -195,7 +206,6 @@ pub(crate) struct Services {
     linkers: Linkers,
     cache: Option<ComponentCache>,
     pub provider: Arc<dyn ModelProvider>,
-    repository: PathBuf,
     specialists: RwLock<BTreeMap<String, Arc<SpecialistPlugin>>>,
     pub consult_depth: usize,
     pub integrations: Arc<dyn IntegrationHost>,
@@ -205,6 +215,8 @@ pub(crate) struct Services {
 #[derive(Clone)]
 pub struct Runtime {
     services: Arc<Services>,
+    /// What plugins granted `repository` see in this runtime's calls.
+    view: Option<Arc<Path>>,
 }
 
 impl Runtime {
@@ -218,12 +230,26 @@ impl Runtime {
                 linkers,
                 cache: options.cache_directory.map(ComponentCache::new),
                 provider: options.provider,
-                repository: options.repository,
                 specialists: RwLock::new(BTreeMap::new()),
                 consult_depth: options.consult_depth.max(1),
                 integrations: options.integrations,
             }),
+            view: options.view.map(Arc::from),
         })
+    }
+
+    /// This runtime, its calls viewing `view`: the directory plugins granted
+    /// `repository` read, a clean checkout of the commit a round works on.
+    /// Loaded plugins are shared.
+    pub fn viewing(&self, view: &Path) -> Runtime {
+        Runtime {
+            services: self.services.clone(),
+            view: Some(Arc::from(view)),
+        }
+    }
+
+    fn view(&self) -> Option<PathBuf> {
+        self.view.as_deref().map(Path::to_owned)
     }
 
     /// The engine plugins run on.
@@ -379,7 +405,10 @@ impl Runtime {
         bidder: &BidderPlugin,
         request: &ProposalRequest,
     ) -> Result<Outcome<Proposal>, PluginError> {
-        self.services.propose(bidder, request).await.result
+        self.services
+            .propose(bidder, request, self.view())
+            .await
+            .result
     }
 
     /// Asks every bidder at once; the round takes about as long as its
@@ -392,7 +421,7 @@ impl Runtime {
         tracing::info!(bidders = entries.len(), "Starting proposal round");
         let calls = entries
             .iter()
-            .map(|(bidder, request)| self.services.propose(bidder, request));
+            .map(|(bidder, request)| self.services.propose(bidder, request, self.view()));
         futures::future::join_all(calls).await
     }
 
@@ -406,7 +435,7 @@ impl Runtime {
                 name: name.to_owned(),
             })?;
         let chain = vec![specialist.name().to_owned()];
-        let root = self.services.repository.clone();
+        let root = self.view();
         self.services
             .clone()
             .ask_in_chain(specialist, question.to_owned(), chain, root, None)
@@ -420,7 +449,9 @@ impl Runtime {
         specialist: &SpecialistPlugin,
         proposal: &Proposal,
     ) -> Result<Outcome<Vec<Finding>>, PluginError> {
-        self.services.review(specialist, proposal).await
+        self.services
+            .review(specialist, proposal, self.view())
+            .await
     }
 
     /// Asks every specialist at once to review `proposal`, each in its own
@@ -433,18 +464,19 @@ impl Runtime {
     ) -> Vec<Result<Outcome<Vec<Finding>>, PluginError>> {
         let calls = specialists
             .iter()
-            .map(|specialist| self.services.review(specialist, proposal));
+            .map(|specialist| self.services.review(specialist, proposal, self.view()));
         futures::future::join_all(calls).await
     }
 
-    /// Runs `check` on a change; `worktree` is what the check sees read-only.
+    /// Runs `check` on a change; `view` is what the check sees read-only
+    /// (with the `repository` grant): a clean checkout of the change.
     pub async fn run_check(
         &self,
         check: &CheckPlugin,
         input: &CheckInput,
-        worktree: &Path,
+        view: &Path,
     ) -> Result<Outcome<CheckReport>, PluginError> {
-        self.services.run_check(check, input, worktree).await
+        self.services.run_check(check, input, view).await
     }
 }
 
@@ -498,7 +530,7 @@ impl Services {
     fn sandbox(
         self: &Arc<Self>,
         identity: &Arc<PluginIdentity>,
-        root: PathBuf,
+        root: Option<PathBuf>,
         chain: Vec<String>,
         token_allowance: Option<u64>,
     ) -> Result<Sandbox, PluginError> {
@@ -582,7 +614,8 @@ impl Services {
         pre: &P,
         identity: &Arc<PluginIdentity>,
     ) -> Result<Metadata, PluginError> {
-        let mut sandbox = self.sandbox(identity, self.repository.clone(), Vec::new(), None)?;
+        // Loading sees no files: metadata is computed from the component alone.
+        let mut sandbox = self.sandbox(identity, None, Vec::new(), None)?;
         let timeout = sandbox.timeout();
         let outcome = tokio::time::timeout(timeout, pre.metadata(&mut sandbox.store)).await;
         let metadata = Metadata::from(sandbox.finish(outcome)?);
@@ -595,15 +628,11 @@ impl Services {
         self: &Arc<Self>,
         bidder: &BidderPlugin,
         request: &ProposalRequest,
+        view: Option<PathBuf>,
     ) -> Metered<Proposal> {
         let identity = &bidder.identity;
         let chain = vec![identity.name.clone()];
-        let mut sandbox = match self.sandbox(
-            identity,
-            self.repository.clone(),
-            chain,
-            request.token_allowance,
-        ) {
+        let mut sandbox = match self.sandbox(identity, view, chain, request.token_allowance) {
             Ok(sandbox) => sandbox,
             Err(error) => {
                 return Metered {
@@ -664,7 +693,7 @@ impl Services {
         specialist: Arc<SpecialistPlugin>,
         question: String,
         chain: Vec<String>,
-        root: PathBuf,
+        root: Option<PathBuf>,
         token_allowance: Option<u64>,
     ) -> BoxFuture<'static, Metered<String>> {
         Box::pin(async move {
@@ -714,10 +743,11 @@ impl Services {
         self: &Arc<Self>,
         specialist: &SpecialistPlugin,
         proposal: &Proposal,
+        view: Option<PathBuf>,
     ) -> Result<Outcome<Vec<Finding>>, PluginError> {
         let identity = &specialist.identity;
         let chain = vec![identity.name.clone()];
-        let mut sandbox = self.sandbox(identity, self.repository.clone(), chain, None)?;
+        let mut sandbox = self.sandbox(identity, view, chain, None)?;
         let proposal = wit::Proposal::from(proposal);
         let timeout = sandbox.timeout();
         let store = &mut sandbox.store;
@@ -747,11 +777,11 @@ impl Services {
         self: &Arc<Self>,
         check: &CheckPlugin,
         input: &CheckInput,
-        worktree: &Path,
+        view: &Path,
     ) -> Result<Outcome<CheckReport>, PluginError> {
         let identity = &check.identity;
         let chain = vec![identity.name.clone()];
-        let mut sandbox = self.sandbox(identity, worktree.to_owned(), chain, None)?;
+        let mut sandbox = self.sandbox(identity, Some(view.to_owned()), chain, None)?;
         let input = wit::CheckInput::from(input);
         let timeout = sandbox.timeout();
         let store = &mut sandbox.store;

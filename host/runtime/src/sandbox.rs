@@ -1,10 +1,13 @@
 //! The sandbox: the one constructor for every plugin `Store`.
 //!
 //! Every store gets a memory cap, a wall-clock deadline enforced by epoch
-//! interruption, a WASI context with no environment, no network and no
-//! inherited stdio, and the repository preopened read-only as `/`. Calls run
-//! under `tokio::time::timeout` as well, because epochs do not interrupt a
-//! guest that waits inside a host call.
+//! interruption, and a WASI context with no environment, no network and no
+//! inherited stdio. Only a plugin that requested the `repository`
+//! capability and was granted it gets a directory preopened, read-only, as
+//! `/`: the call's view (a clean checkout of the round's commit, see
+//! [`crate::Runtime::viewing`]); every other plugin sees no file at all.
+//! Calls run under `tokio::time::timeout` as well, because epochs do not
+//! interrupt a guest that waits inside a host call.
 
 use std::path::PathBuf;
 use std::sync::Arc;
@@ -44,8 +47,9 @@ pub struct PluginIdentity {
 pub(crate) struct CallContext {
     pub plugin: Arc<PluginIdentity>,
     pub services: Arc<Services>,
-    /// The directory the plugin sees read-only: the repository or a worktree.
-    pub root: PathBuf,
+    /// The directory the plugin may read (a clean checkout), or `None` when
+    /// the call has no view; seen only with the `repository` capability.
+    pub root: Option<PathBuf>,
     /// Names of the plugins on the consult path to this call, outermost first,
     /// this plugin last.
     pub chain: Vec<String>,
@@ -56,6 +60,19 @@ pub(crate) struct CallContext {
     pub token_allowance: Option<u64>,
     /// Log messages the plugin wrote during this call.
     pub log_messages: usize,
+}
+
+impl CallContext {
+    /// The directory this call may read: its view, only when the plugin
+    /// requested the `repository` capability and was granted it.
+    pub fn readable_root(&self) -> Option<&std::path::Path> {
+        let allowed = self
+            .plugin
+            .capabilities
+            .effective()
+            .contains(&crate::capabilities::Capability::Repository);
+        self.root.as_deref().filter(|_| allowed)
+    }
 }
 
 /// Caps the total linear memory of one store and remembers a refusal.
@@ -134,12 +151,14 @@ impl Sandbox {
             .allow_udp(false)
             .allow_ip_name_lookup(false)
             .socket_addr_check(|_, _| Box::pin(async { false }));
-        builder
-            .preopened_dir(&call.root, "/", FsPerms::ReadOnly)
-            .map_err(|error| PluginError::Sandbox {
-                plugin: call.plugin.name.clone(),
-                reason: format!("cannot open {} read-only: {error}", call.root.display()),
-            })?;
+        if let Some(root) = call.readable_root() {
+            builder
+                .preopened_dir(root, "/", FsPerms::ReadOnly)
+                .map_err(|error| PluginError::Sandbox {
+                    plugin: call.plugin.name.clone(),
+                    reason: format!("cannot open {} read-only: {error}", root.display()),
+                })?;
+        }
         let started = Instant::now();
         let deadline = started + limits.deadline;
         let state = SandboxState {

@@ -69,6 +69,33 @@ async fn a_corrupt_cache_entry_is_ignored_and_rebuilt() -> TestResult {
     Ok(())
 }
 
+/// Attack 2 of issue 10: an entry compiled from another component (the
+/// attacker's), planted under the name of a bundled plugin's entry, is never
+/// loaded as that plugin.
+#[tokio::test]
+async fn an_entry_compiled_from_another_component_is_never_loaded() -> TestResult {
+    let repository = repository()?;
+    let cache = tempfile::tempdir()?;
+    let runtime = Runtime::new(RuntimeOptions::new(repository.path()).with_cache(cache.path()))?;
+    let attacker = ralph_plugins_bundle::find("secrets").ok_or("not bundled")?;
+    let victim = ralph_plugins_bundle::find("diff-size").ok_or("not bundled")?;
+    runtime
+        .load_check(Path::new("secrets"), attacker.bytes, [], Limits::default())
+        .await?;
+    let engine = ralph_runtime::engine::shared()?;
+    let cache_of = ComponentCache::new(cache.path());
+    std::fs::copy(
+        cache_of.entry_path(&engine, attacker.bytes),
+        cache_of.entry_path(&engine, victim.bytes),
+    )?;
+    let loaded = Runtime::new(RuntimeOptions::new(repository.path()).with_cache(cache.path()))?
+        .load_check(Path::new("diff-size"), victim.bytes, [], Limits::default())
+        .await?;
+    assert_eq!(loaded.cache_outcome(), CacheOutcome::Compiled);
+    assert_eq!(loaded.metadata().name, "diff-size");
+    Ok(())
+}
+
 #[tokio::test]
 async fn without_a_cache_every_load_compiles() -> TestResult {
     let repository = repository()?;

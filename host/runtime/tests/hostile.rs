@@ -382,20 +382,33 @@ async fn garbage_bytes_are_refused_naming_the_file() -> TestResult {
     Ok(())
 }
 
+/// Attack 4 of issue 10: without the `repository` grant a plugin sees no
+/// file at all, neither through WASI nor through the host.
 #[tokio::test]
-async fn repository_reads_through_the_host_need_the_grant() -> TestResult {
+async fn without_the_repository_grant_no_file_is_visible() -> TestResult {
     let repository = repository()?;
     let runtime = runtime(repository.path())?;
     let bidder = hostile(&runtime, &[], tight_limits()).await?;
     let report = runtime
-        .propose(&bidder, &request("read-outside", "src/lib.rs\n"))
+        .propose(
+            &bidder,
+            &request("read-outside", "src/lib.rs\n.git/config\n"),
+        )
         .await?
         .value
         .summary;
-    assert!(report.contains("fs=READ pub fn answer"), "{report}");
+    assert!(!report.contains("READ"), "{report}");
     assert!(
         report.contains("host=error PluginError::Denied(\"repository\")"),
         "{report}"
     );
+    let granted = hostile(&runtime, &[Capability::Repository], tight_limits()).await?;
+    let report = runtime
+        .propose(&granted, &request("read-outside", "src/lib.rs\n"))
+        .await?
+        .value
+        .summary;
+    assert!(report.contains("fs=READ pub fn answer"), "{report}");
+    assert!(report.contains("host=READ pub fn answer"), "{report}");
     Ok(())
 }

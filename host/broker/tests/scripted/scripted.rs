@@ -2,8 +2,9 @@
 //
 // Included by the `scripted-a`, `scripted-b` and `scripted-c` crates, each
 // defining `LETTER` first. It reads `ralph-script/<LETTER>.json` from the
-// repository (read-only): a list of proposals, one per round (the last one
-// repeats). An entry with `"trap": true` aborts instead. An entry with
+// repository (read-only, so it needs the `repository` grant, and the script
+// must be committed: plugins see a clean checkout of the round's commit): a
+// list of proposals, one per round (the last one repeats). An entry with `"trap": true` aborts instead. An entry with
 // `"completions": N` asks the model `N` times first (it needs the
 // `complete` grant), stopping at the first refusal, which it reports after
 // its summary as ` [refused: …]`. An entry with `"echo_context": true`
@@ -71,7 +72,11 @@ struct Scripted;
 
 impl Bidder for Scripted {
     fn capabilities() -> &'static [Capability] {
-        &[Capability::Complete, Capability::Consult]
+        &[
+            Capability::Repository,
+            Capability::Complete,
+            Capability::Consult,
+        ]
     }
 
     fn propose(

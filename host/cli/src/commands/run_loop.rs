@@ -44,6 +44,9 @@ pub fn overrides(flags: &LlmFlags) -> Result<LlmSettings, Failure> {
     Ok(settings)
 }
 
+/// How long the loop's threads get to finish once the loop has ended.
+const SHUTDOWN_GRACE: std::time::Duration = std::time::Duration::from_secs(2);
+
 /// Runs the loop, with `llm` saying which models answer.
 pub fn run_with(layout: &Layout, issue: u64, json: bool, llm: LlmOptions) -> Outcome {
     let runtime = tokio::runtime::Builder::new_multi_thread()
@@ -58,12 +61,15 @@ pub fn run_with(layout: &Layout, issue: u64, json: bool, llm: LlmOptions) -> Out
         Box::new(Lines(std::io::stdout()))
     };
     let options = LoopOptions { issue, stop, llm };
-    let finished = runtime
-        .block_on(session::run(layout.clone(), options, progress.as_mut()))
-        .map_err(|error| match error {
-            LoopError::Config(_) | LoopError::BadInput(_) => Failure::bad_input(error),
-            LoopError::Failed(_) => Failure::problem(error),
-        })?;
+    let finished = runtime.block_on(session::run(layout.clone(), options, progress.as_mut()));
+    // A host call a plugin left blocked (its deadline passed while the host
+    // waited on the file system) must not keep the process alive, deaf to
+    // signals: the loop is over, so its threads get a moment, then are left.
+    runtime.shutdown_timeout(SHUTDOWN_GRACE);
+    let finished = finished.map_err(|error| match error {
+        LoopError::Config(_) | LoopError::BadInput(_) => Failure::bad_input(error),
+        LoopError::Failed(_) => Failure::problem(error),
+    })?;
     if json {
         // The state the loop's events fold to, as `status --json` shows it.
         if let Ok(marketplace) = Marketplace::open(layout.clone())

@@ -139,6 +139,18 @@ pub fn git(directory: &Path, args: &[&str]) -> String {
 }
 
 impl Repository {
+    /// Writes `content` to `path` in the repository and commits it.
+    pub fn commit_file(&self, path: &str, content: &str) {
+        let file = self.path().join(path);
+        std::fs::create_dir_all(file.parent().expect("a parent")).expect("mkdir");
+        std::fs::write(&file, content).expect("write");
+        git(self.path(), &["add", "--", path]);
+        git(
+            self.path(),
+            &["commit", "--quiet", "-m", &format!("Add {path}")],
+        );
+    }
+
     /// A real git repository on `main` after `ralph marketplace setup`, with
     /// `files` (path, content), `config` as `.ralph/config.json`, issue #1
     /// (ready) asking for `checkboxes`, all committed.

@@ -13,12 +13,9 @@ const BUNDLED_PREFIX: &str = "bundled:";
 
 pub fn run(file: &str, cache: Option<PathBuf>, json: bool) -> Outcome {
     let (label, bytes) = component(file)?;
-    // The plugin sees an empty directory: inspecting a component must not
-    // show it the user's repository.
-    let sandbox = tempfile::tempdir()
-        .context("cannot create an empty directory for the sandbox")
-        .map_err(Failure::problem)?;
-    let runtime = runtime(sandbox.path(), cache)?;
+    // The plugin sees no files: inspecting a component must not show it the
+    // user's repository.
+    let runtime = runtime(cache)?;
     let inspection = block_on(runtime.inspect_bytes(&label, &bytes))?.map_err(plugin_failure)?;
     if json {
         println!("{}", inspection.to_json());

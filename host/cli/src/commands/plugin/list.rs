@@ -9,7 +9,7 @@ use ralph_marketplace::{Layout, Marketplace};
 use ralph_runtime::{Capability, CapabilitySet, Limits, Metadata, Runtime, World};
 use serde::Serialize;
 
-use super::{block_on, cache_directory, runtime, table};
+use super::{block_on, cache_of, runtime, table};
 use crate::exit::{Exit, Failure, Outcome};
 
 /// Whether a listed entry is a component or a command check.
@@ -96,7 +96,7 @@ pub fn run(layout: &Layout, json: bool) -> Outcome {
     let marketplace = Marketplace::open(layout.clone()).map_err(Failure::bad_input)?;
     let lineup =
         Lineup::from_config(marketplace.config(), &config_file).map_err(Failure::bad_input)?;
-    let runtime = runtime(layout.repository(), Some(cache_directory(layout)))?;
+    let runtime = runtime(cache_of(Some(layout.repository())))?;
     let listed = block_on(load_lineup(&runtime, layout.repository(), &lineup))?;
     if json {
         let text = serde_json::to_string_pretty(&listed).map_err(Failure::problem)?;

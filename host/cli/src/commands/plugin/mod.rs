@@ -23,8 +23,8 @@ pub fn run(explicit_repository: Option<PathBuf>, command: PluginCommand) -> Outc
             list::run(&Layout::new(repository(explicit_repository)?), flag.json)
         }
         PluginCommand::Inspect { file, json } => {
-            let cache = cache_of(optional_repository(explicit_repository)?);
-            inspect::run(&file, cache, json.json)
+            let repository = optional_repository(explicit_repository)?;
+            inspect::run(&file, cache_of(repository.as_deref()), json.json)
         }
         PluginCommand::New {
             kind,
@@ -35,18 +35,12 @@ pub fn run(explicit_repository: Option<PathBuf>, command: PluginCommand) -> Outc
     }
 }
 
-/// Where compiled components are cached for the repository at `layout`.
-fn cache_directory(layout: &Layout) -> PathBuf {
-    layout.ralph_dir().join("cache").join("plugins")
-}
-
-/// The cache of the repository's marketplace, when there is one.
-fn cache_of(repository: Option<PathBuf>) -> Option<PathBuf> {
-    let layout = Layout::new(repository?);
-    layout
-        .ralph_dir()
-        .is_dir()
-        .then(|| cache_directory(&layout))
+/// Where compiled components are cached: the user's cache directory,
+/// outside `repository` (or the current directory) and every repository.
+fn cache_of(repository: Option<&Path>) -> Option<PathBuf> {
+    let current = std::env::current_dir().ok();
+    let outside = repository.or(current.as_deref())?;
+    ralph_runtime::cache::user_directory(outside)
 }
 
 /// `--repo` if given (it must be a directory), else the git root above the
@@ -60,9 +54,10 @@ fn optional_repository(explicit: Option<PathBuf>) -> Result<Option<PathBuf>, Fai
         .and_then(|current| find_repository_root(&current)))
 }
 
-/// A plugin runtime whose plugins see `sandbox_root` read-only.
-fn runtime(sandbox_root: &Path, cache: Option<PathBuf>) -> Result<Runtime, Failure> {
-    let mut options = RuntimeOptions::new(sandbox_root);
+/// A plugin runtime whose plugins see no files: listing and inspecting run
+/// only their `metadata`.
+fn runtime(cache: Option<PathBuf>) -> Result<Runtime, Failure> {
+    let mut options = RuntimeOptions::without_view();
     if let Some(cache) = cache {
         options = options.with_cache(cache);
     }
@@ -116,14 +111,10 @@ mod tests {
     }
 
     #[test]
-    fn the_cache_is_used_only_where_there_is_a_ralph_directory() {
+    fn the_cache_is_never_inside_the_repository() {
         let repository = tempfile::tempdir().expect("temp dir");
-        assert_eq!(cache_of(Some(repository.path().to_owned())), None);
-        assert_eq!(cache_of(None), None);
-        std::fs::create_dir(repository.path().join(".ralph")).expect("mkdir");
-        assert_eq!(
-            cache_of(Some(repository.path().to_owned())),
-            Some(repository.path().join(".ralph/cache/plugins"))
-        );
+        if let Some(cache) = cache_of(Some(repository.path())) {
+            assert!(!cache.starts_with(repository.path()), "{}", cache.display());
+        }
     }
 }
