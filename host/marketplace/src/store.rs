@@ -21,6 +21,8 @@ use crate::layout::Layout;
 const MAX_NAME_ATTEMPTS: i64 = 10_000;
 /// The read buffer an event file usually fits in.
 const READ_BUFFER: usize = 8 * 1024;
+/// The additive field a moved event keeps its original timestamp in.
+pub const REQUESTED_TIMESTAMP: &str = "requested_timestamp";
 /// The largest event file read or written (SPEC §2.2): 64 KiB.
 pub const MAX_EVENT_BYTES: u64 = 64 * 1024;
 
@@ -327,7 +329,8 @@ impl EventStore {
     /// Appends `event`, whose full JSON document is `document`, under its
     /// canonical name and with its timestamp in canonical form; never
     /// replaces an existing file. When the name is taken, the next
-    /// microsecond is tried, the document's timestamp moved with it.
+    /// microsecond is tried, the document's timestamp moved with it and the
+    /// original kept in `requested_timestamp`.
     ///
     /// An event is already in the log when one of the names this append
     /// tries holds exactly what it would write there: the same JSON content,
@@ -348,6 +351,13 @@ impl EventStore {
             let time = event.time + TimeDelta::microseconds(attempt);
             let timestamp = event::format_timestamp(&time);
             document.insert("timestamp".into(), timestamp.clone().into());
+            if attempt == 1 {
+                // A moved event keeps the instant it was recorded for, so it
+                // is never taken for an event truly at its new instant.
+                document
+                    .entry(REQUESTED_TIMESTAMP)
+                    .or_insert_with(|| event::format_timestamp(&event.time).into());
+            }
             let file_name = event::file_name(&time, &event.bot_id, event.outcome);
             let path = self.events.join(&file_name);
             let appended = |already_recorded| Appended {
@@ -667,6 +677,9 @@ mod tests {
         );
         assert_eq!(second.timestamp, "2026-01-29T10:15:00.123457Z");
         assert!(!second.already_recorded);
+        let written: serde_json::Value =
+            serde_json::from_slice(&fs::read(&second.path).expect("read")).expect("json");
+        assert_eq!(written[REQUESTED_TIMESTAMP], "2026-01-29T10:15:00.123456Z");
         assert_eq!(fs::read(&first.path).expect("read"), before);
         let events = store.read(&store.list().expect("list").files);
         assert_eq!(events.len(), 2);
@@ -702,6 +715,22 @@ mod tests {
         assert!(retried.already_recorded, "{retried:?}");
         assert_eq!(retried.file_name, moved.file_name);
         assert_eq!(store.list().expect("list").len(), 2);
+    }
+
+    #[test]
+    fn an_event_moved_onto_the_instant_of_a_later_one_does_not_hide_it() {
+        let (_directory, store) = store();
+        // Two events the same but for their timestamps, one microsecond
+        // apart; the first is moved onto the second's instant by a clash.
+        let (event, document) = parsed(EVENT);
+        let mut occupant = document.clone();
+        occupant.insert("round".into(), 9.into());
+        store.append(&event, &occupant).expect("occupant");
+        store.append(&event, &document).expect("moved");
+        let (later, later_document) = parsed(&EVENT.replace(".123456Z", ".123457Z"));
+        let appended = store.append(&later, &later_document).expect("later");
+        assert!(!appended.already_recorded, "{appended:?}");
+        assert_eq!(store.list().expect("list").len(), 3);
     }
 
     #[test]
