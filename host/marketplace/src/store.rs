@@ -3,7 +3,14 @@
 //! An append never replaces a file and a reader never sees a partial one: the
 //! event is written to `.ralph/tmp/`, synced, then hard-linked into
 //! `.ralph/events/` under its canonical name (the link fails rather than
-//! replace an existing name; on a clash the next microsecond is tried).
+//! replace an existing name; on a clash the next microsecond is tried). An
+//! append of an event the log already holds writes nothing.
+//!
+//! Reading trusts nothing in the directory (SPEC §2.2): the listing takes
+//! each entry's own type (`lstat`), and anything that is not a regular file
+//! is excluded unopened; a listed file is opened with `O_NOFOLLOW |
+//! O_NONBLOCK`, checked again on the open handle, and read only up to
+//! [`MAX_EVENT_BYTES`].
 
 use std::fs::{self, File, OpenOptions};
 use std::io::{self, Read, Write};
