@@ -174,7 +174,7 @@ fn mark(passed: bool) -> &'static str {
 pub fn describe(step: &Step) -> String {
     match step {
         Step::StaleLockTakenOver { issue, holder } => format!(
-            "Took over the lock of issue #{issue}: its holder, {holder}, is no longer running"
+            "Took over the lock of issue #{issue} from a loop that no longer runs:\n  {holder}"
         ),
         Step::Started {
             issue,

@@ -341,7 +341,8 @@ impl EventStore {
     ///
     /// An event is already in the log when one of the names this append
     /// tries holds exactly what it would write there: the same JSON content,
-    /// compared as values (key order, spacing and number spelling aside).
+    /// compared as values (key order, spacing and number spelling aside),
+    /// in a file of the size this append would write.
     /// Then nothing is written and `already_recorded` is set. Only the names
     /// an append of this event could have taken are compared, so a retry
     /// costs the same on a log of any size.
@@ -375,8 +376,8 @@ impl EventStore {
             };
             // A name seen taken is compared before anything is written; the
             // link below still refuses one taken in the meantime.
-            if path.symlink_metadata().is_ok() {
-                if holds(&path, &document, &mut buffer) {
+            if let Ok(metadata) = path.symlink_metadata() {
+                if holds(&path, &metadata, &document, &mut buffer) {
                     return Ok(appended(true));
                 }
                 continue;
@@ -384,7 +385,9 @@ impl EventStore {
             if self.link_new(&document, &path)? {
                 return Ok(appended(false));
             }
-            if holds(&path, &document, &mut buffer) {
+            if let Ok(metadata) = path.symlink_metadata()
+                && holds(&path, &metadata, &document, &mut buffer)
+            {
                 return Ok(appended(true));
             }
         }
@@ -464,13 +467,18 @@ pub fn encode(document: &serde_json::Map<String, serde_json::Value>) -> Vec<u8> 
     bytes
 }
 
-/// True when the event file at `path` holds `document` (as JSON values).
+/// True when the event file at `path` (whose `metadata` was just taken)
+/// holds `document` (as JSON values). A file of another size than the
+/// document's encoding is not read: every append writes [`encode`], whose
+/// length key order and the input's spacing do not change.
 fn holds(
     path: &Path,
+    metadata: &fs::Metadata,
     document: &serde_json::Map<String, serde_json::Value>,
     buffer: &mut Vec<u8>,
 ) -> bool {
-    read_event_file(path, buffer).is_ok()
+    metadata.len() == encode(document).len() as u64
+        && read_event_file(path, buffer).is_ok()
         && serde_json::from_slice::<serde_json::Map<String, serde_json::Value>>(buffer)
             .is_ok_and(|stored| stored == *document)
 }
