@@ -15,6 +15,12 @@ use crate::recording::RoundKind;
 #[derive(Clone, Debug, Serialize)]
 #[serde(tag = "step", rename_all = "snake_case")]
 pub enum Step {
+    /// The issue's lock was left by a loop on this host that is gone; this
+    /// loop took it over.
+    StaleLockTakenOver {
+        issue: u64,
+        holder: String,
+    },
     Started {
         issue: u64,
         title: String,
@@ -167,6 +173,9 @@ fn mark(passed: bool) -> &'static str {
 /// One line for a step.
 pub fn describe(step: &Step) -> String {
     match step {
+        Step::StaleLockTakenOver { issue, holder } => format!(
+            "Took over the lock of issue #{issue} from a loop that no longer runs:\n  {holder}"
+        ),
         Step::Started {
             issue,
             title,
@@ -352,6 +361,10 @@ mod tests {
     fn every_step() -> Vec<Step> {
         let label = || "A".to_owned();
         vec![
+            Step::StaleLockTakenOver {
+                issue: 4,
+                holder: "pid 12 on host since 2026-01-29T10:15:00Z".into(),
+            },
             Step::Started {
                 issue: 4,
                 title: "Add two".into(),

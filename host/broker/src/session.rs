@@ -13,6 +13,7 @@ use ralph_issues::pulls::{
     SpecialistReview,
 };
 use ralph_issues::{Issue, IssueSource, Label, LabelChange, LocalIssues};
+use ralph_marketplace::lock::{IssueLeases, Lease, LeaseError, LocalLocks};
 use ralph_marketplace::{ConfigError, Layout, Marketplace};
 use ralph_runtime::{
     BidderPlugin, CheckPlugin, ModelUsage, Personality, Runtime, RuntimeOptions, SpecialistPlugin,
@@ -113,6 +114,8 @@ pub struct Session {
     stop: Arc<AtomicBool>,
     budgets: Vec<(String, u64)>,
     pub(crate) used: u64,
+    /// This loop's hold on the issue: one loop per issue (SPEC §15).
+    _lease: Box<dyn Lease>,
 }
 
 impl Session {
@@ -486,7 +489,12 @@ async fn open(
     let integrations = integrations_of(&marketplace, &layout)?;
     let metering = Metering::from_config(marketplace.config(), &layout.config_file())?;
     let settings = bidder_settings(&lineup, &metering, &layout)?;
-    let issues: Box<dyn IssueSource> = Box::new(LocalIssues::new(&layout));
+    // The issue's lock first, so the issue is read and changed by this loop
+    // alone; released when the session is dropped, however the loop ends.
+    let lease = take_lease(&LocalLocks::new(&layout), number, progress)?;
+    let local_issues = LocalIssues::new(&layout);
+    let issue_file = layout.display(&local_issues.path(number)).to_string();
+    let issues: Box<dyn IssueSource> = Box::new(local_issues);
     let issue = issues.get(number).map_err(|error| {
         if error.is_bad_input() {
             LoopError::BadInput(error.to_string())
@@ -494,7 +502,7 @@ async fn open(
             LoopError::failed(error)
         }
     })?;
-    refuse_unless_ready(&issue)?;
+    refuse_unless_ready(&issue, &issue_file)?;
     let issue = issues
         .set_labels(
             number,
@@ -559,6 +567,7 @@ async fn open(
         round_usage: BTreeMap::new(),
         stop: options.stop.clone(),
         used: 0,
+        _lease: lease,
     };
     session.load(&lineup, progress).await?;
     session.run_baseline(progress).await;
@@ -690,12 +699,40 @@ fn bidder_settings(
     Ok(settings)
 }
 
+/// Takes issue `number` for this loop, or says who works on it (exit 2).
+fn take_lease(
+    leases: &dyn IssueLeases,
+    number: u64,
+    progress: &mut dyn Progress,
+) -> Result<Box<dyn Lease>, LoopError> {
+    let taken = leases.take(number).map_err(|error| match error {
+        LeaseError::Held { .. } | LeaseError::Unreadable { .. } => {
+            LoopError::BadInput(error.to_string())
+        }
+        LeaseError::Io { .. } => LoopError::failed(error),
+    })?;
+    if let Some(holder) = taken.took_over {
+        progress.step(Step::StaleLockTakenOver {
+            issue: number,
+            holder: holder.to_string(),
+        });
+    }
+    Ok(taken.lease)
+}
+
 /// An issue is worked on when it is open and `ready`, or `in-progress` and
-/// `ralph` (a stopped loop being resumed).
-fn refuse_unless_ready(issue: &Issue) -> Result<(), LoopError> {
+/// `ralph` (a stopped loop being resumed), and has at least one checkbox
+/// (the loop is done when every checkbox is ticked). `issue_file` is where
+/// the issue lives, for the advice.
+fn refuse_unless_ready(issue: &Issue, issue_file: &str) -> Result<(), LoopError> {
     let number = issue.number;
+    if !issue.is_open() {
+        return Err(LoopError::BadInput(format!(
+            "issue #{number} is closed; to work on it again, change `state: closed` to `state: open` in the front matter of {issue_file}, then run `ralph marketplace ready {number}`"
+        )));
+    }
     let resuming = issue.has(Label::InProgress) && issue.has(Label::Ralph);
-    if !issue.is_open() || !(issue.has(Label::Ready) || resuming) {
+    if !(issue.has(Label::Ready) || resuming) {
         let labels: Vec<String> = issue.labels.iter().map(ToString::to_string).collect();
         return Err(LoopError::BadInput(format!(
             "issue #{number} is not ready (labels: {}); run `ralph marketplace ready {number}` when its spec is complete",
@@ -704,6 +741,15 @@ fn refuse_unless_ready(issue: &Issue) -> Result<(), LoopError> {
             } else {
                 labels.join(", ")
             }
+        )));
+    }
+    let has_checkbox = issue
+        .requirements()
+        .iter()
+        .any(|requirement| requirement.kind == ralph_issues::RequirementKind::Checkbox);
+    if !has_checkbox {
+        return Err(LoopError::BadInput(format!(
+            "issue #{number} has no checkboxes, so the loop could never tell when it is done; add `- [ ] …` items for what must be true to the body of {issue_file} (or `ralph marketplace spec {number} --file SPEC`) and run the loop again"
         )));
     }
     Ok(())

@@ -36,7 +36,7 @@ fn main() {
         .map_or(1, usize::from)
         .min(8);
     let read_on = |threads: usize| {
-        let names = store.list().expect("list");
+        let names = store.list().expect("list").files;
         store
             .map_files_on(threads, &names, |_, bytes| {
                 bytes.map(<[u8]>::len).unwrap_or(0)
@@ -49,7 +49,7 @@ fn main() {
     let fold = median(runs, || {
         marketplace.fold_from_disk().expect("fold").event_count as usize
     });
-    let files = store.read(&store.list().expect("list"));
+    let files = store.read(&store.list().expect("list").files);
     let fold_in_memory = median(runs, || {
         ralph_marketplace::fold(marketplace.config(), files.clone()).event_count as usize
     });

@@ -247,8 +247,11 @@ ralph marketplace usage --issue 4 --json | jq .total.cost_usd")]
     /// Validate one event and append it to the log
     ///
     /// The event is written atomically under its canonical name,
-    /// `<timestamp>-<bot_id>-<outcome>.json`; an existing file is never
-    /// replaced (a clash takes the next microsecond).
+    /// `<timestamp>-<bot_id>-<outcome>.json`, with its timestamp in canonical
+    /// form; an existing file is never replaced (a clash takes the next
+    /// microsecond). An event over 64 KiB or with an invalid field is refused
+    /// (exit 2); one the log already holds (the same JSON content) is not
+    /// written again, and the command says so.
     #[command(
         after_help = "Example:\n  echo '{\"timestamp\": \"2026-01-29T10:15:00.123456Z\", \"issue_number\": 123,\n         \"bot_id\": \"bidder_2\", \"outcome\": \"success\", \"weight_delta\": 0.15}' \\\n    | ralph marketplace record --file -"
     )]
@@ -262,8 +265,10 @@ ralph marketplace usage --issue 4 --json | jq .total.cost_usd")]
 
     /// Check the log and the cache; exit 1 if anything is wrong
     ///
-    /// Lists every excluded event file with its reason, events naming
-    /// unknown bidders, and whether the cache is fresh.
+    /// Lists every excluded event file with its reason (invalid, an unknown
+    /// bidder, not a regular file, over 64 KiB, a name that disagrees with
+    /// the content), events naming unknown bidders, and whether the cache is
+    /// fresh.
     Verify(JsonFlag),
 
     /// Run the marketplace on a ready issue until every checkbox is ticked

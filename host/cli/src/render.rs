@@ -76,7 +76,7 @@ pub fn status(state: &State, recent: &[Event]) -> String {
 
 /// The newest `count` valid, known events, oldest first.
 pub fn recent_rounds(marketplace: &Marketplace, count: usize) -> Vec<Event> {
-    let Ok(names) = marketplace.store().list() else {
+    let Ok(names) = marketplace.store().list().map(|listing| listing.files) else {
         return Vec::new();
     };
     // Canonical names start with the timestamp, so the last names are the

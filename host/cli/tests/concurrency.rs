@@ -1,4 +1,5 @@
-//! Processes appending at the same time never lose or overwrite an event.
+//! Processes appending at the same time never lose, overwrite or duplicate
+//! an event.
 
 mod common;
 
@@ -15,22 +16,31 @@ fn eight_processes_appending_200_events_each_leave_1600_distinct_valid_events() 
     let repository = Repository::set_up();
     // Every process appends the same timestamps for the same bidder, so
     // names clash constantly and must move to the next free microsecond.
-    let inputs: Vec<_> = (0..EVENTS_EACH)
-        .map(|index| {
-            let path = repository.path().join(format!("input-{index}.json"));
-            let json = format!(
-                r#"{{"timestamp": "2026-01-29T10:15:00.{:06}Z", "issue_number": 5, "bot_id": "bidder_1", "outcome": "not_tried", "weight_delta": -0.02}}"#,
-                index * 3
-            );
-            std::fs::write(&path, json).expect("input");
-            path
+    // Each process's events are its own (their issue numbers differ): an
+    // identical event would rightly be recorded once.
+    let inputs: Vec<Vec<_>> = (0..PROCESSES)
+        .map(|process| {
+            (0..EVENTS_EACH)
+                .map(|index| {
+                    let path = repository
+                        .path()
+                        .join(format!("input-{process}-{index}.json"));
+                    let json = format!(
+                        r#"{{"timestamp": "2026-01-29T10:15:00.{:06}Z", "issue_number": {process}, "bot_id": "bidder_1", "outcome": "not_tried", "weight_delta": -0.02}}"#,
+                        index * 3
+                    );
+                    std::fs::write(&path, json).expect("input");
+                    path
+                })
+                .collect()
         })
         .collect();
 
     std::thread::scope(|scope| {
-        for _ in 0..PROCESSES {
-            scope.spawn(|| {
-                for input in &inputs {
+        for inputs in &inputs {
+            let repository = &repository;
+            scope.spawn(move || {
+                for input in inputs {
                     let output = repository.ralph(&[
                         "marketplace",
                         "record",
@@ -65,5 +75,36 @@ fn eight_processes_appending_200_events_each_leave_1600_distinct_valid_events() 
     assert_eq!(
         repository.status_json()["event_count"],
         PROCESSES * EVENTS_EACH
+    );
+}
+
+#[test]
+fn processes_recording_one_event_at_the_same_time_record_it_once() {
+    let repository = Repository::set_up();
+    let input = repository.path().join("input.json");
+    std::fs::write(
+        &input,
+        r#"{"timestamp": "2026-01-29T10:15:00Z", "issue_number": 5, "bot_id": "bidder_1", "outcome": "success", "weight_delta": 0.1}"#,
+    )
+    .expect("input");
+    std::thread::scope(|scope| {
+        for _ in 0..PROCESSES {
+            scope.spawn(|| {
+                let output = repository.ralph(&[
+                    "marketplace",
+                    "record",
+                    "--file",
+                    input.to_str().expect("utf-8"),
+                ]);
+                assert!(output.status.success(), "{}", text(&output.stderr));
+            });
+        }
+    });
+    assert_eq!(
+        std::fs::read_dir(repository.events_dir())
+            .expect("events")
+            .count(),
+        1,
+        "a retried or concurrent record never duplicates an event"
     );
 }

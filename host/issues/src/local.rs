@@ -15,6 +15,7 @@ use std::io;
 use std::path::{Path, PathBuf};
 
 use ralph_marketplace::Layout;
+use ralph_marketplace::store::{Follow, ReadError, read_regular};
 
 use crate::atomic::{self, WriteError};
 use crate::issue::{Issue, IssueState, check_title};
@@ -24,6 +25,8 @@ use crate::source::{Draft, IssueSource, LabelChange, SourceError, Spec};
 
 /// How many numbers a create tries past the highest before giving up.
 const CREATE_ATTEMPTS: u32 = 1_000;
+/// The largest issue file read.
+pub const MAX_ISSUE_BYTES: u64 = 1024 * 1024;
 /// The heading a note is written under.
 pub const NOTE_HEADING: &str = "### Note from Ralph";
 
@@ -98,15 +101,23 @@ impl IssueSource for LocalIssues {
 
     fn get(&self, number: u64) -> Result<Issue, SourceError> {
         let path = self.path(number);
-        let bytes = match fs::read(&path) {
+        // A regular file (a symlink to one is followed) of bounded size: a
+        // FIFO or a device put in place of an issue is refused unread.
+        let bytes = match read_regular(&path, MAX_ISSUE_BYTES, Follow::ToARegularFile) {
             Ok(bytes) => bytes,
-            Err(error) if error.kind() == io::ErrorKind::NotFound => {
+            Err(ReadError::Io(error)) if error.kind() == io::ErrorKind::NotFound => {
                 return Err(SourceError::NotFound {
                     number,
                     location: self.location(number),
                 });
             }
-            Err(source) => return Err(io_error(&path, source)),
+            Err(ReadError::Io(source)) => return Err(io_error(&path, source)),
+            Err(refused) => {
+                return Err(io_error(
+                    &path,
+                    io::Error::new(io::ErrorKind::InvalidData, refused.to_string()),
+                ));
+            }
         };
         let text = String::from_utf8(bytes).map_err(|_| SourceError::NotText {
             location: self.location(number),

@@ -264,3 +264,61 @@ proptest! {
         prop_assert_eq!(issues.get(issue.number).expect("read"), issue);
     }
 }
+
+#[test]
+fn a_fifo_in_place_of_an_issue_file_is_refused_unread() {
+    let (_directory, issues) = issues();
+    fs::create_dir_all(issues.path(1).parent().expect("parent")).expect("mkdir");
+    let status = std::process::Command::new("mkfifo")
+        .arg(issues.path(1))
+        .status()
+        .expect("mkfifo");
+    assert!(status.success());
+    // Reading it would wait for a writer for ever.
+    let error = issues.get(1).expect_err("a FIFO");
+    let message = error.to_string();
+    assert!(
+        message.contains("1.md") && message.contains("FIFO"),
+        "{message}"
+    );
+    assert!(issues.list_open().is_err());
+}
+
+/// Bytes near a valid issue file: some bytes replaced, removed or inserted.
+fn near_an_issue_file() -> impl Strategy<Value = Vec<u8>> {
+    const VALID: &str = "---\ntitle: Add a backlog\nlabels: [ready, ralph]\nstate: open\n---\n# Body\n\n- [ ] one\n";
+    prop::collection::vec((0usize..200, any::<u8>(), 0u8..3), 1..6).prop_map(|edits| {
+        let mut bytes = VALID.as_bytes().to_vec();
+        for (position, byte, kind) in edits {
+            let at = position % (bytes.len() + 1);
+            match kind {
+                0 if at < bytes.len() => bytes[at] = byte,
+                1 if at < bytes.len() => {
+                    bytes.remove(at);
+                }
+                _ => bytes.insert(at, byte),
+            }
+        }
+        bytes
+    })
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig::with_cases(256))]
+
+    #[test]
+    fn the_issue_file_parser_never_panics_and_every_rejection_names_the_file(
+        bytes in prop_oneof![prop::collection::vec(any::<u8>(), 0..300), near_an_issue_file()],
+    ) {
+        if let Ok(text) = std::str::from_utf8(&bytes) {
+            let _ = issue_file::parse(1, text);
+            let _ = issue_file::split(text);
+        }
+        let (_directory, issues) = issues();
+        fs::create_dir_all(issues.path(3).parent().expect("parent")).expect("mkdir");
+        fs::write(issues.path(3), &bytes).expect("write");
+        if let Err(error) = issues.get(3) {
+            prop_assert!(error.to_string().contains(".ralph/issues/3.md"), "{}", error);
+        }
+    }
+}

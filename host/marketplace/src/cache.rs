@@ -1,8 +1,10 @@
 //! The cached state: `marketplace.json` and `.state_version` (SPEC §2.5).
 //!
 //! `.state_version` records what `marketplace.json` was folded from: the
-//! number of event files and a digest of their names (so a merge that swaps
-//! one event for another is noticed), a digest of the config, and a digest of
+//! number of entries in `events/` and a digest of their names, and for an
+//! entry that is not a regular file its reason for exclusion (so a merge
+//! that swaps one event for another, or a file turned into a symlink, is
+//! noticed), a digest of the config, and a digest of
 //! `marketplace.json` itself (so two writers racing cannot pair one's state
 //! with the other's version). A stale cache is never used; deleting both
 //! files is always safe.
@@ -24,9 +26,16 @@ use sha2::{Digest, Sha256};
 
 use crate::layout::Layout;
 use crate::state::State;
-use crate::store::{StoreError, sync_directory, write_synced_temporary};
+use crate::store::{
+    Follow, ReadError, StoreError, read_regular, sync_directory, write_synced_temporary,
+};
 
-const FORMAT: u32 = 1;
+/// 2 since entries that are not regular files are listed and excluded: a
+/// cache folded by an older Ralph, which skipped them silently, is stale.
+const FORMAT: u32 = 2;
+/// The largest cache file read: the state lists every excluded file, so a
+/// log of 100,000 broken files still fits.
+const MAX_CACHE_BYTES: u64 = 64 * 1024 * 1024;
 
 /// What `.state_version` holds.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
@@ -71,7 +80,8 @@ pub fn digest(bytes: &[u8]) -> String {
     hash.iter().map(|byte| format!("{byte:02x}")).collect()
 }
 
-/// The digest of a sorted list of event file names.
+/// The digest of a sorted list of event file names (the lines of
+/// [`crate::store::Listing::digest_lines`]).
 pub fn names_digest(sorted_names: &[String]) -> String {
     let mut hasher = Sha256::new();
     for name in sorted_names {
@@ -166,13 +176,7 @@ fn directory_identity(_events_dir: &Path) -> Option<DirectoryStamp> {
 /// events directory unchanged. Otherwise returns the version (if readable)
 /// so the caller can compare names.
 pub fn read_cached(layout: &Layout, config_digest: &str) -> Result<Cached, Staleness> {
-    let version_bytes = match fs::read(layout.state_version_file()) {
-        Ok(bytes) => bytes,
-        Err(error) if error.kind() == std::io::ErrorKind::NotFound => {
-            return Err(Staleness::Missing);
-        }
-        Err(error) => return Err(Staleness::Unreadable(error.to_string())),
-    };
+    let version_bytes = read_cache_file(&layout.state_version_file())?;
     let version: StateVersion = serde_json::from_slice(&version_bytes)
         .map_err(|error| Staleness::Unreadable(format!(".state_version: {error}")))?;
     if version.format != FORMAT {
@@ -184,13 +188,7 @@ pub fn read_cached(layout: &Layout, config_digest: &str) -> Result<Cached, Stale
     if version.config_digest != config_digest {
         return Err(Staleness::ConfigChanged);
     }
-    let state_bytes = match fs::read(layout.state_file()) {
-        Ok(bytes) => bytes,
-        Err(error) if error.kind() == std::io::ErrorKind::NotFound => {
-            return Err(Staleness::Missing);
-        }
-        Err(error) => return Err(Staleness::Unreadable(error.to_string())),
-    };
+    let state_bytes = read_cache_file(&layout.state_file())?;
     if digest(&state_bytes) != version.state_digest {
         return Err(Staleness::StateMismatch);
     }
@@ -205,6 +203,22 @@ pub fn read_cached(layout: &Layout, config_digest: &str) -> Result<Cached, Stale
         state_json: String::from_utf8_lossy(&state_bytes).into_owned(),
         proven,
     })
+}
+
+/// The bytes of a cache file Ralph wrote: a regular file (never a symlink,
+/// FIFO or device, which a merge could have put there) within
+/// [`MAX_CACHE_BYTES`].
+fn read_cache_file(path: &Path) -> Result<Vec<u8>, Staleness> {
+    match read_regular(path, MAX_CACHE_BYTES, Follow::Never) {
+        Ok(bytes) => Ok(bytes),
+        Err(ReadError::Io(error)) if error.kind() == std::io::ErrorKind::NotFound => {
+            Err(Staleness::Missing)
+        }
+        Err(error) => Err(Staleness::Unreadable(format!(
+            "{}: {error}",
+            path.file_name().unwrap_or_default().to_string_lossy()
+        ))),
+    }
 }
 
 /// A readable, self-consistent cache.

@@ -162,6 +162,23 @@ impl ConfigError {
     }
 }
 
+/// The largest config file read: far more than any real config.
+pub const MAX_CONFIG_BYTES: u64 = 1024 * 1024;
+
+/// The bytes of the config file at `path`: a regular file (a symlink to
+/// one is followed) of at most [`MAX_CONFIG_BYTES`]; a FIFO or a device is
+/// refused without being read.
+pub fn read_bytes(path: &Path) -> Result<Vec<u8>, ConfigError> {
+    crate::store::read_regular(path, MAX_CONFIG_BYTES, crate::store::Follow::ToARegularFile)
+        .map_err(|error| ConfigError::Read {
+            path: path.to_owned(),
+            source: match error {
+                crate::store::ReadError::Io(source) => source,
+                other => std::io::Error::new(std::io::ErrorKind::InvalidData, other.to_string()),
+            },
+        })
+}
+
 /// A field-level problem before the file name is attached.
 #[derive(Debug, PartialEq)]
 pub struct FieldError {
@@ -181,10 +198,7 @@ impl FieldError {
 impl Config {
     /// Reads and validates the config at `path`.
     pub fn load(path: &Path) -> Result<Config, ConfigError> {
-        let bytes = std::fs::read(path).map_err(|source| ConfigError::Read {
-            path: path.to_owned(),
-            source,
-        })?;
+        let bytes = read_bytes(path)?;
         Config::from_slice(&bytes).map_err(|error| error.at(path))
     }
 

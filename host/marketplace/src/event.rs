@@ -176,6 +176,75 @@ pub fn file_name(time: &DateTime<Utc>, bot_id: &str, outcome: Outcome) -> String
     )
 }
 
+/// The length of the timestamp at the start of a canonical file name,
+/// `2026-01-29T10-15-00-123456Z`.
+const NAME_TIMESTAMP_LENGTH: usize = 27;
+
+/// True when `text` has the shape of a file-name timestamp,
+/// `YYYY-MM-DDTHH-MM-SS-ffffffZ`.
+fn is_name_timestamp(text: &[u8]) -> bool {
+    const SHAPE: &[u8; NAME_TIMESTAMP_LENGTH] = b"0000-00-00T00-00-00-000000Z";
+    text.len() == NAME_TIMESTAMP_LENGTH
+        && text.iter().zip(SHAPE).all(|(byte, shape)| match shape {
+            b'0' => byte.is_ascii_digit(),
+            other => byte == other,
+        })
+}
+
+/// Why the file `name` may not hold `event`: a name in the canonical shape
+/// (`<timestamp>-<bot_id>-<outcome>.json`) must be the event's own
+/// canonical name, so a listing never shows one bidder or outcome while the
+/// file holds another. `None` when they agree, or when the name is not in
+/// that shape at all (it then claims nothing).
+pub fn name_mismatch(name: &str, event: &Event) -> Option<EventError> {
+    let canonical = event.file_name();
+    if name == canonical {
+        return None;
+    }
+    let timestamp = name.get(..NAME_TIMESTAMP_LENGTH)?;
+    let rest = name
+        .get(NAME_TIMESTAMP_LENGTH..)?
+        .strip_prefix('-')?
+        .strip_suffix(".json")?;
+    if !is_name_timestamp(timestamp.as_bytes()) {
+        return None;
+    }
+    let (named_bot, named_outcome) = Outcome::ALL
+        .iter()
+        .find_map(|outcome| {
+            rest.strip_suffix(outcome.as_str())
+                .and_then(|bot| bot.strip_suffix('-'))
+                .map(|bot| (bot, outcome.as_str()))
+        })
+        .or_else(|| {
+            rest.strip_prefix(event.bot_id.as_str())
+                .and_then(|outcome| outcome.strip_prefix('-'))
+                .map(|outcome| (event.bot_id.as_str(), outcome))
+        })
+        .unwrap_or((rest, ""));
+    let (field, named, actual) = if named_bot != event.bot_id {
+        ("bot_id", named_bot.to_owned(), event.bot_id.clone())
+    } else if named_outcome != event.outcome.as_str() {
+        (
+            "outcome",
+            named_outcome.to_owned(),
+            event.outcome.to_string(),
+        )
+    } else {
+        (
+            "timestamp",
+            timestamp.to_owned(),
+            canonical[..NAME_TIMESTAMP_LENGTH].to_owned(),
+        )
+    };
+    Some(EventError::new(
+        field,
+        format!(
+            "the file name says {named:?} but the event says {actual:?}; its name would be {canonical}"
+        ),
+    ))
+}
+
 /// Writes `time` the way Ralph writes event timestamps: RFC 3339, UTC,
 /// microseconds (`2026-01-29T10:15:00.123456Z`).
 pub fn format_timestamp(time: &DateTime<Utc>) -> String {

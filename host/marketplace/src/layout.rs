@@ -13,6 +13,7 @@
 //!     ├── marketplace.json     the folded state (derived, ignored)
 //!     ├── .state_version       what marketplace.json was folded from (derived, ignored)
 //!     ├── worktrees/<N>/       the git worktree an issue is implemented in (ignored)
+//!     ├── locks/<N>.lock       the loop working on issue N: host, pid, start (ignored)
 //!     ├── approvals.json       the user's approvals of plugins' integrations (per user, ignored)
 //!     ├── audit/<date>.jsonl   the integration calls plugins made (per user, ignored)
 //!     └── tmp/                 files being written, before they are linked into place (ignored)
@@ -27,6 +28,7 @@ pub const IGNORED: &[&str] = &[
     "tmp/",
     "cache/",
     "worktrees/",
+    "locks/",
     "approvals.json",
     "audit/",
 ];
@@ -93,6 +95,11 @@ impl Layout {
 
     pub fn worktrees_dir(&self) -> PathBuf {
         self.ralph_dir().join("worktrees")
+    }
+
+    /// The locks of the issues loops are working on, `<N>.lock`.
+    pub fn locks_dir(&self) -> PathBuf {
+        self.ralph_dir().join("locks")
     }
 
     /// The user's approvals of plugins' integration capabilities.

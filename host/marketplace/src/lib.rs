@@ -4,8 +4,9 @@
 //! [`projection`] onto the capped simplex, [`efficiency`], the budget
 //! [`allocation`], the weight [`deltas`] table and the [`fold`] — do no I/O.
 //! The [`store`] reads and appends event files, the [`cache`] keeps the folded
-//! state fresh, and [`layout`] owns every path under `.ralph/`. The model
-//! [`usage`] recorded in events is added up apart from the state.
+//! state fresh, [`lock`] keeps one loop per issue, and [`layout`] owns every
+//! path under `.ralph/`. The model [`usage`] recorded in events is added up
+//! apart from the state.
 
 pub mod allocation;
 pub mod cache;
@@ -15,6 +16,7 @@ pub mod efficiency;
 pub mod event;
 pub mod fold;
 pub mod layout;
+pub mod lock;
 pub mod marketplace;
 pub mod projection;
 pub mod setup;

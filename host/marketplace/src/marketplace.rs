@@ -1,15 +1,13 @@
 //! One repository's marketplace: its config, event log and cached state,
 //! opened together. This is what the CLI and the loop use.
 
-use std::fs;
-
 use crate::cache::{self, Staleness};
 use crate::config::{Config, ConfigError};
 use crate::event::{Event, EventError};
 use crate::fold::fold;
 use crate::layout::Layout;
 use crate::state::State;
-use crate::store::{Appended, EventStore, StoreError};
+use crate::store::{Appended, EventStore, MAX_EVENT_BYTES, StoreError};
 use crate::usage::{self, UsageReport};
 
 /// An opened marketplace: a validated config and its event store.
@@ -71,10 +69,7 @@ impl Marketplace {
     /// validating its config.
     pub fn open(layout: Layout) -> Result<Marketplace, ConfigError> {
         let path = layout.config_file();
-        let bytes = fs::read(&path).map_err(|source| ConfigError::Read {
-            path: path.clone(),
-            source,
-        })?;
+        let bytes = crate::config::read_bytes(&path)?;
         let config = Config::from_slice(&bytes).map_err(|error| error.at(&path))?;
         Ok(Marketplace {
             store: EventStore::new(&layout),
@@ -111,7 +106,8 @@ impl Marketplace {
             });
         }
         let stamp = cache::take_stamp(&self.layout.tmp_dir(), self.store.events_dir());
-        let names = self.store.list()?;
+        let listing = self.store.list()?;
+        let names = listing.digest_lines();
         if let Ok(cached) = cached
             && cached.matches_names(&names)
         {
@@ -125,7 +121,7 @@ impl Marketplace {
                 cache_warning,
             });
         }
-        let state = fold(&self.config, self.store.read(&names));
+        let state = fold(&self.config, self.store.read_listing(&listing));
         let cache_warning = cache::write(&self.layout, &state, &names, &self.config_digest, stamp)
             .err()
             .map(|error| format!("could not write the cache: {error}"));
@@ -139,8 +135,8 @@ impl Marketplace {
 
     /// Folds every event file, ignoring and leaving the cache alone.
     pub fn fold_from_disk(&self) -> Result<State, StoreError> {
-        let names = self.store.list()?;
-        Ok(fold(&self.config, self.store.read(&names)))
+        let listing = self.store.list()?;
+        Ok(fold(&self.config, self.store.read_listing(&listing)))
     }
 
     /// Compares the cache with a fresh fold of the events.
@@ -149,7 +145,7 @@ impl Marketplace {
             Ok(cached) => cached,
             Err(staleness) => return Ok(CacheHealth::Stale(staleness)),
         };
-        let names = self.store.list()?;
+        let names = self.store.list()?.digest_lines();
         if !cached.proven && !cached.matches_names(&names) {
             return Ok(CacheHealth::Stale(Staleness::EventsChanged));
         }
@@ -163,7 +159,7 @@ impl Marketplace {
     /// The model usage recorded in the events, per bidder and overall,
     /// limited to `issue` if given. Computed apart from the state.
     pub fn usage(&self, issue: Option<u64>) -> Result<UsageReport, StoreError> {
-        let names = self.store.list()?;
+        let names = self.store.list()?.files;
         let bot_ids = self.config.bot_ids();
         let mut report = UsageReport::new(bot_ids.iter().map(String::as_str), issue);
         // Read in parallel, added up in file-name order so the sums of
@@ -180,12 +176,24 @@ impl Marketplace {
     }
 
     /// Validates one event (`source_name` names where it came from, for
-    /// messages) and appends it to the log.
+    /// messages) and appends it to the log with its timestamp in canonical
+    /// form. Refused, naming the source: more than [`MAX_EVENT_BYTES`]
+    /// (as given or as it would be written), an invalid field, an unknown
+    /// bot. An event whose content is already in the log is not written
+    /// again (see [`EventStore::append`]); `already_recorded` says so.
     pub fn record(&self, source_name: &str, bytes: &[u8]) -> Result<Appended, RecordError> {
         let invalid = |error| RecordError::Invalid {
             source_name: source_name.to_owned(),
             error,
         };
+        if bytes.len() as u64 > MAX_EVENT_BYTES {
+            return Err(invalid(EventError {
+                field: None,
+                message: format!(
+                    "the event is over the limit of {MAX_EVENT_BYTES} bytes for an event file"
+                ),
+            }));
+        }
         let event = Event::parse(bytes).map_err(invalid)?;
         usage::parse(bytes).map_err(invalid)?;
         if self.config.bot_index(&event.bot_id).is_none() {
@@ -204,6 +212,14 @@ impl Marketplace {
                     message: format!("invalid JSON: {error}"),
                 })
             })?;
-        Ok(self.store.append(&event, &document)?)
+        match self.store.append(&event, &document) {
+            Err(StoreError::TooLarge { size, .. }) => Err(invalid(EventError {
+                field: None,
+                message: format!(
+                    "the event would be written as {size} bytes, over the limit of {MAX_EVENT_BYTES} bytes for an event file"
+                ),
+            })),
+            other => Ok(other?),
+        }
     }
 }

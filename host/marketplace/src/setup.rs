@@ -134,6 +134,7 @@ mod tests {
         assert!(ignore.lines().any(|line| line == ".state_version"));
         assert!(ignore.lines().any(|line| line == "approvals.json"));
         assert!(ignore.lines().any(|line| line == "audit/"));
+        assert!(ignore.lines().any(|line| line == "locks/"));
         assert_eq!(
             fs::read_to_string(layout.agents_dir().join("broker.md")).expect("agent"),
             "# Broker\n"

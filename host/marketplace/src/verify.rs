@@ -36,8 +36,8 @@ impl Report {
 
 /// Folds every event file and compares the cache with the result.
 pub fn verify(marketplace: &Marketplace) -> Result<Report, StoreError> {
-    let names = marketplace.store().list()?;
-    let files = marketplace.store().read(&names);
+    let listing = marketplace.store().list()?;
+    let files = marketplace.store().read_listing(&listing);
     let mut unknown_bots = BTreeMap::new();
     for file in &files {
         if let Ok(event) = &file.event

@@ -105,18 +105,23 @@ fn usage(layout: &Layout, issue: Option<u64>, json: bool) -> Outcome {
 
 fn record(layout: &Layout, file: &Path, json: bool) -> Outcome {
     let marketplace = open(layout)?;
-    let (source_name, bytes) = if file == Path::new("-") {
-        let mut bytes = Vec::new();
+    // One byte past the cap is enough for `record` to refuse a larger
+    // event; the rest is never read.
+    let limit = ralph_marketplace::store::MAX_EVENT_BYTES + 1;
+    let mut bytes = Vec::new();
+    let source_name = if file == Path::new("-") {
         std::io::stdin()
+            .take(limit)
             .read_to_end(&mut bytes)
             .context("cannot read the event from standard input")
             .map_err(Failure::bad_input)?;
-        ("<stdin>".to_owned(), bytes)
+        "<stdin>".to_owned()
     } else {
-        let bytes = std::fs::read(file)
+        std::fs::File::open(file)
+            .and_then(|opened| opened.take(limit).read_to_end(&mut bytes))
             .with_context(|| format!("{}: cannot read the event", file.display()))
             .map_err(Failure::bad_input)?;
-        (file.display().to_string(), bytes)
+        file.display().to_string()
     };
     let appended = marketplace
         .record(&source_name, &bytes)
@@ -129,8 +134,14 @@ fn record(layout: &Layout, file: &Path, json: bool) -> Outcome {
             "file": appended.file_name,
             "path": appended.path,
             "timestamp": appended.timestamp,
+            "already_recorded": appended.already_recorded,
         });
         println!("{report}");
+    } else if appended.already_recorded {
+        println!(
+            "already recorded as {}; nothing written",
+            layout.display(&appended.path)
+        );
     } else {
         println!("recorded {}", layout.display(&appended.path));
     }
