@@ -19,6 +19,7 @@ use ralph_runtime::{
 };
 
 use crate::checks::{self, CheckRun, CommandCheck, Judged};
+use crate::confinement::{Confinement, Sandbox};
 use crate::implementer::{ImplementationUsage, Implementer};
 use crate::llm::{LlmOptions, Models};
 use crate::metering::{Metering, UsageRecord};
@@ -97,6 +98,8 @@ pub struct Session {
     pub(crate) last_reviews: Vec<SpecialistReview>,
     pub(crate) worktree: Worktree,
     pub(crate) implementer: Implementer,
+    /// Builds every check and agent process (SPEC §16).
+    pub(crate) confinement: Arc<Confinement>,
     pub(crate) models: Models,
     pub(crate) metering: Metering,
     /// Each bidder's settings from its config entry.
@@ -455,6 +458,7 @@ async fn open(
     let marketplace = Marketplace::open(layout.clone())?;
     let lineup = Lineup::from_config(marketplace.config(), &layout.config_file())?;
     let implementer = Implementer::from_config(marketplace.config(), &layout.config_file())?;
+    let sandbox = Sandbox::from_config(marketplace.config(), &layout.config_file())?;
     let models = Models::from_config(
         marketplace.config(),
         &layout.config_file(),
@@ -502,6 +506,11 @@ async fn open(
             .filter(|r| !r.done && r.kind == ralph_issues::RequirementKind::Checkbox)
             .count(),
     });
+    let confinement = Arc::new(Confinement::new(sandbox, layout.repository()));
+    progress.step(Step::Sandbox {
+        kind: confinement.kind(),
+        message: confinement.describe(),
+    });
     let runtime = Runtime::new(
         RuntimeOptions::new(layout.repository())
             .with_cache(layout.ralph_dir().join("cache").join("plugins"))
@@ -532,6 +541,7 @@ async fn open(
         last_reviews: Vec::new(),
         worktree,
         implementer,
+        confinement,
         models,
         metering,
         settings,
@@ -616,7 +626,10 @@ impl Session {
     async fn run_baseline(&mut self, progress: &mut dyn Progress) {
         for check in self.command_checks.clone() {
             let directory = self.worktree.path().to_owned();
-            let run = tokio::task::spawn_blocking(move || checks::run(&check, &directory)).await;
+            let confinement = self.confinement.clone();
+            let run =
+                tokio::task::spawn_blocking(move || checks::run(&check, &directory, &confinement))
+                    .await;
             if let Ok(run) = run {
                 // What the check left behind is not part of any change.
                 let _ = self.worktree.clean_untracked();
