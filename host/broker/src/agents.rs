@@ -1,7 +1,9 @@
 //! Claude Code and Codex as implementers.
 //!
-//! Each agent runs in the worktree with the prompt on standard input and
-//! prints JSON lines on standard output: Claude Code's `stream-json`
+//! Each agent runs in the worktree, confined (see [`crate::confinement`]:
+//! its own provider's credential only, network kept), with the prompt on
+//! standard input, and prints JSON lines on standard output: Claude Code's
+//! `stream-json`
 //! (`system`, `assistant`, `user`, then one `result`), Codex's
 //! `exec --json` events (`thread.started`, `turn.started`, `item.*`, then
 //! `turn.completed` or `turn.failed`, and `error`). Lines that are not
@@ -15,7 +17,7 @@
 
 use std::io::{BufRead, BufReader, Read, Write};
 use std::path::Path;
-use std::process::{Child, Command, ExitStatus, Stdio};
+use std::process::{Child, ExitStatus, Stdio};
 use std::sync::mpsc::{self, Receiver, RecvTimeoutError};
 use std::thread::JoinHandle;
 use std::time::{Duration, Instant};
@@ -24,6 +26,7 @@ use serde::Deserialize;
 use serde_json::Value;
 
 use crate::checks;
+use crate::confinement::{Confinement, Launch, Role};
 
 /// How often a quiet agent is checked on.
 const POLL: Duration = Duration::from_millis(50);
@@ -338,8 +341,9 @@ pub fn run(
     settings: &AgentSettings,
     worktree: &Path,
     prompt: &str,
+    confinement: &Confinement,
 ) -> Result<AgentReport, String> {
-    let (outcome, report) = run_reporting(agent, settings, worktree, prompt);
+    let (outcome, report) = run_reporting(agent, settings, worktree, prompt, confinement);
     outcome.map(|()| report)
 }
 
@@ -350,12 +354,21 @@ pub fn run_reporting(
     settings: &AgentSettings,
     worktree: &Path,
     prompt: &str,
+    confinement: &Confinement,
 ) -> (Result<(), String>, AgentReport) {
     let program = settings
         .program
         .clone()
         .unwrap_or_else(|| agent.default_program().to_owned());
-    let mut child = match spawn(&program, &agent.arguments(&settings.extra_args), worktree) {
+    let launch = Launch {
+        role: Role::Agent(agent),
+        directory: worktree,
+        read_only: &[],
+    };
+    let spawned = confinement
+        .command(&program, &agent.arguments(&settings.extra_args), &launch)
+        .and_then(|mut command| command.stdin(Stdio::piped()).spawn());
+    let mut child = match spawned {
         Ok(child) => child,
         Err(error) => {
             let message = format!(
@@ -383,19 +396,6 @@ pub fn run_reporting(
         .and_then(|reader| reader.join().ok())
         .unwrap_or_default();
     (judge(agent, settings, ending, &report, &stderr), report)
-}
-
-fn spawn(program: &str, arguments: &[String], worktree: &Path) -> std::io::Result<Child> {
-    let mut command = Command::new(program);
-    command
-        .args(arguments)
-        .current_dir(worktree)
-        .stdin(Stdio::piped())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped());
-    #[cfg(unix)]
-    std::os::unix::process::CommandExt::process_group(&mut command, 0);
-    command.spawn()
 }
 
 /// Writes the prompt to the agent's standard input and closes it, in a

@@ -6,11 +6,12 @@
 
 use std::io::Read;
 use std::path::Path;
-use std::process::{Command, Stdio};
 use std::sync::mpsc;
 use std::time::{Duration, Instant};
 
 use serde::{Deserialize, Serialize};
+
+use crate::confinement::{Confinement, Launch, Role};
 
 /// How much of a check's output is kept (its tail).
 pub const OUTPUT_LIMIT: usize = 16 * 1024;
@@ -86,9 +87,25 @@ impl CheckRun {
     }
 }
 
-/// Runs `check` in `directory`, killing it (and everything it started) when
-/// its timeout passes.
-pub fn run(check: &CommandCheck, directory: &Path) -> CheckRun {
+/// Runs `check` in `directory`, confined as a check (see
+/// [`crate::confinement`]), killing it (and everything it started) when its
+/// timeout passes.
+pub fn run(check: &CommandCheck, directory: &Path, confinement: &Confinement) -> CheckRun {
+    let launch = Launch {
+        role: Role::Check,
+        directory,
+        read_only: &[],
+    };
+    run_as(check, confinement, &launch)
+}
+
+/// Runs `check`'s argv as `launch` says (a check, or the `command`
+/// implementer), killing it with everything it started at its timeout.
+pub(crate) fn run_as(
+    check: &CommandCheck,
+    confinement: &Confinement,
+    launch: &Launch<'_>,
+) -> CheckRun {
     let started = Instant::now();
     let finish = |verdict, output| CheckRun {
         name: check.name.clone(),
@@ -105,25 +122,15 @@ pub fn run(check: &CommandCheck, directory: &Path) -> CheckRun {
             String::new(),
         );
     };
-    let mut command = Command::new(program);
-    command
-        .args(arguments)
-        .current_dir(directory)
-        .stdin(Stdio::null())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped());
-    #[cfg(unix)]
-    std::os::unix::process::CommandExt::process_group(&mut command, 0);
-    let mut child = match command.spawn() {
+    let not_run = |error: std::io::Error| Verdict::NotRun {
+        reason: format!("cannot run `{program}`: {error}"),
+    };
+    let mut child = match confinement
+        .command(program, arguments, launch)
+        .and_then(|mut command| command.spawn())
+    {
         Ok(child) => child,
-        Err(error) => {
-            return finish(
-                Verdict::NotRun {
-                    reason: format!("cannot run `{program}`: {error}"),
-                },
-                String::new(),
-            );
-        }
+        Err(error) => return finish(not_run(error), String::new()),
     };
     let (sender, receiver) = mpsc::channel();
     let readers: Vec<_> = [
@@ -251,6 +258,11 @@ pub fn judge(baseline: &[CheckRun], change: Vec<CheckRun>) -> Vec<Judged> {
 mod tests {
     use super::*;
 
+    /// The loop's default: bubblewrap where it works.
+    fn sandbox(directory: &Path) -> Confinement {
+        Confinement::new(crate::confinement::Sandbox::Bubblewrap, directory)
+    }
+
     fn check(argv: &[&str], timeout_seconds: u64) -> CommandCheck {
         CommandCheck {
             name: "probe".to_owned(),
@@ -266,6 +278,7 @@ mod tests {
         let run = run(
             &check(&["sh", "-c", "echo hello; echo oops >&2"], 10),
             directory.path(),
+            &sandbox(directory.path()),
         );
         assert_eq!(run.verdict, Verdict::Passed);
         assert!(
@@ -278,7 +291,11 @@ mod tests {
     #[test]
     fn a_failing_command_fails_with_its_exit_code() {
         let directory = tempfile::tempdir().expect("temp dir");
-        let run = run(&check(&["sh", "-c", "exit 3"], 10), directory.path());
+        let run = run(
+            &check(&["sh", "-c", "exit 3"], 10),
+            directory.path(),
+            &sandbox(directory.path()),
+        );
         assert_eq!(run.verdict, Verdict::Failed { exit_code: Some(3) });
     }
 
@@ -286,7 +303,11 @@ mod tests {
     fn a_check_runs_in_the_worktree() {
         let directory = tempfile::tempdir().expect("temp dir");
         std::fs::write(directory.path().join("marker"), "").expect("write");
-        let run = run(&check(&["test", "-f", "marker"], 10), directory.path());
+        let run = run(
+            &check(&["test", "-f", "marker"], 10),
+            directory.path(),
+            &sandbox(directory.path()),
+        );
         assert!(run.passed());
     }
 
@@ -299,6 +320,7 @@ mod tests {
         let run = run(
             &check(&["sh", "-c", "sleep 30 & sleep 30"], 1),
             directory.path(),
+            &sandbox(directory.path()),
         );
         assert_eq!(run.verdict, Verdict::TimedOut);
         assert!(
@@ -309,14 +331,62 @@ mod tests {
     }
 
     #[test]
+    fn a_check_sees_no_credential_from_the_environment() {
+        let directory = tempfile::tempdir().expect("temp dir");
+        let confinement = Confinement::with_environment(
+            crate::confinement::Sandbox::Bubblewrap,
+            directory.path(),
+            vec![
+                ("PATH".into(), std::env::var_os("PATH").unwrap_or_default()),
+                ("ANTHROPIC_API_KEY".into(), "sk-ant-planted-value".into()),
+                ("GITHUB_TOKEN".into(), "ghp_planted_value".into()),
+            ],
+        );
+        let run = run(&check(&["env"], 10), directory.path(), &confinement);
+        assert!(run.passed(), "{run:?}");
+        assert!(run.output.contains("PATH="), "{}", run.output);
+        assert!(!run.output.contains("planted"), "{}", run.output);
+    }
+
+    #[test]
+    fn a_check_writes_only_its_worktree_when_bubblewrap_works() {
+        let directory = tempfile::tempdir().expect("temp dir");
+        let outside = tempfile::tempdir().expect("temp dir");
+        let target = outside.path().join("written-by-the-check");
+        let confinement = sandbox(directory.path());
+        let script = format!("echo x > inside; echo x > '{}'; true", target.display());
+        let run = run(
+            &check(&["sh", "-c", &script], 10),
+            directory.path(),
+            &confinement,
+        );
+        assert!(run.passed(), "{run:?}");
+        assert!(directory.path().join("inside").exists(), "{run:?}");
+        match confinement.kind() {
+            crate::confinement::SandboxKind::Bubblewrap => {
+                assert!(!target.exists(), "the check wrote outside its worktree");
+            }
+            kind => assert!(target.exists(), "{kind:?} runs the check unconfined"),
+        }
+    }
+
+    #[test]
     fn a_missing_tool_is_reported_not_run() {
         let directory = tempfile::tempdir().expect("temp dir");
-        let run = run(&check(&["ralph-no-such-tool"], 10), directory.path());
+        let run = run(
+            &check(&["ralph-no-such-tool"], 10),
+            directory.path(),
+            &sandbox(directory.path()),
+        );
         match run.verdict {
             Verdict::NotRun { reason } => assert!(reason.contains("ralph-no-such-tool")),
             other => panic!("expected not run, got {other:?}"),
         }
-        let empty = super::run(&check(&[], 10), directory.path());
+        let empty = super::run(
+            &check(&[], 10),
+            directory.path(),
+            &sandbox(directory.path()),
+        );
         assert!(matches!(empty.verdict, Verdict::NotRun { .. }));
     }
 
@@ -324,7 +394,11 @@ mod tests {
     fn output_keeps_only_the_tail() {
         let directory = tempfile::tempdir().expect("temp dir");
         let script = "head -c 100000 /dev/zero | tr '\\0' a; echo END";
-        let run = run(&check(&["sh", "-c", script], 10), directory.path());
+        let run = run(
+            &check(&["sh", "-c", script], 10),
+            directory.path(),
+            &sandbox(directory.path()),
+        );
         assert!(run.output.len() <= OUTPUT_LIMIT + 1);
         assert!(run.output.trim_end().ends_with("END"));
     }

@@ -7,8 +7,9 @@
 //!   apply, ask once more with git's error; an optional `llm` overrides the
 //!   top-level `llm` section for it;
 //! - `{"kind": "command", "argv": [...], "timeout_seconds": 1800}`: run an
-//!   external coding agent in the worktree; `{prompt_file}` and `{worktree}`
-//!   in `argv` are replaced by the prompt's path and the worktree's path.
+//!   external coding agent in the worktree (confined like a check, but with
+//!   network); `{prompt_file}` and `{worktree}` in `argv` are replaced by
+//!   the prompt's path and the worktree's path.
 //!   Whatever it changes is the implementation; only the checks decide
 //!   whether it succeeded;
 //! - `{"kind": "claude_code"}` and `{"kind": "codex"}`: run Claude Code or
@@ -24,6 +25,7 @@ use serde::Deserialize;
 
 use crate::agents::{self, Agent, AgentSettings};
 use crate::checks::{self, Category, CommandCheck, Verdict};
+use crate::confinement::{Confinement, Launch, Role};
 use crate::worktree::Worktree;
 
 /// How the winning proposal is implemented.
@@ -126,12 +128,15 @@ impl Implementer {
     }
 
     /// Makes the change in `worktree`, reporting why it could not and what
-    /// it used. `provider` answers the `model` implementer.
+    /// it used. `provider` answers the `model` implementer; `confinement`
+    /// builds the processes of the `command`, `claude_code` and `codex`
+    /// implementers.
     pub async fn implement(
         &self,
         worktree: &Worktree,
         proposal: &Proposal,
         provider: &dyn ModelProvider,
+        confinement: &Confinement,
     ) -> Implementation {
         match self {
             Implementer::Patch => Implementation::unmetered(match proposal.patch.as_deref() {
@@ -156,13 +161,13 @@ impl Implementer {
                 argv,
                 timeout_seconds,
             } => Implementation::unmetered(tokio::task::block_in_place(|| {
-                run_agent(worktree.path(), argv, *timeout_seconds, proposal)
+                run_agent(worktree.path(), argv, *timeout_seconds, proposal, confinement)
             })),
             Implementer::ClaudeCode(settings) => tokio::task::block_in_place(|| {
-                run_preset(Agent::ClaudeCode, settings, worktree.path(), proposal)
+                run_preset(Agent::ClaudeCode, settings, worktree.path(), proposal, confinement)
             }),
             Implementer::Codex(settings) => tokio::task::block_in_place(|| {
-                run_preset(Agent::Codex, settings, worktree.path(), proposal)
+                run_preset(Agent::Codex, settings, worktree.path(), proposal, confinement)
             }),
         }
     }
@@ -269,8 +274,10 @@ fn run_preset(
     settings: &AgentSettings,
     worktree: &Path,
     proposal: &Proposal,
+    confinement: &Confinement,
 ) -> Implementation {
-    let (result, report) = agents::run_reporting(agent, settings, worktree, &prompt(proposal));
+    let (result, report) =
+        agents::run_reporting(agent, settings, worktree, &prompt(proposal), confinement);
     tracing::info!(
         agent = agent.name(),
         cost_usd = report.cost_usd,
@@ -303,6 +310,7 @@ fn run_agent(
     argv: &[String],
     timeout_seconds: u64,
     proposal: &Proposal,
+    confinement: &Confinement,
 ) -> Result<(), String> {
     let prompt_file = tempfile::Builder::new()
         .prefix("ralph-prompt-")
@@ -321,7 +329,14 @@ fn run_agent(
         category: Category::Custom,
         timeout_seconds,
     };
-    let run = checks::run(&command, worktree);
+    // The prompt file is in the temporary directory, which the sandbox
+    // replaces with a private one: it is shown read-only.
+    let launch = Launch {
+        role: Role::Implementer,
+        directory: worktree,
+        read_only: &[prompt_file.path().to_owned()],
+    };
+    let run = checks::run_as(&command, confinement, &launch);
     match run.verdict {
         Verdict::Passed => Ok(()),
         Verdict::Failed { exit_code } => Err(format!(
@@ -372,6 +387,10 @@ mod tests {
         ReplayProvider::from_json(Path::new("test.json"), &file.to_string()).expect("replay")
     }
 
+    fn sandbox(directory: &tempfile::TempDir) -> Confinement {
+        Confinement::new(crate::confinement::Sandbox::Bubblewrap, directory.path())
+    }
+
     fn worktree(directory: &tempfile::TempDir) -> Worktree {
         let root = directory.path();
         Worktree::open_or_create(root, &root.join(".ralph/worktrees/1"), "ralph/1")
@@ -384,13 +403,18 @@ mod tests {
         let worktree = worktree(&directory);
         let none = replay(&[]);
         Implementer::Patch
-            .implement(&worktree, &proposal(Some(PATCH)), &none)
+            .implement(
+                &worktree,
+                &proposal(Some(PATCH)),
+                &none,
+                &sandbox(&directory),
+            )
             .await
             .result
             .expect("applies");
         assert_eq!(worktree.stats().expect("stats").lines_changed(), 4);
         let error = Implementer::Patch
-            .implement(&worktree, &proposal(None), &none)
+            .implement(&worktree, &proposal(None), &none, &sandbox(&directory))
             .await
             .result
             .expect_err("no patch");
@@ -410,7 +434,7 @@ mod tests {
             max_tokens: 100,
             llm: None,
         }
-        .implement(&worktree, &proposal(None), &provider)
+        .implement(&worktree, &proposal(None), &provider, &sandbox(&directory))
         .await;
         implemented.result.expect("the second diff applies");
         let usage = implemented.usage.expect("metered");
@@ -432,7 +456,7 @@ mod tests {
             max_tokens: 100,
             llm: None,
         }
-        .implement(&worktree, &proposal(None), &provider)
+        .implement(&worktree, &proposal(None), &provider, &sandbox(&directory))
         .await
         .result
         .expect_err("gives up");
@@ -452,7 +476,12 @@ mod tests {
             timeout_seconds: 20,
         };
         agent
-            .implement(&worktree, &proposal(None), &replay(&[]))
+            .implement(
+                &worktree,
+                &proposal(None),
+                &replay(&[]),
+                &sandbox(&directory),
+            )
             .await
             .result
             .expect("agent runs");
@@ -463,7 +492,12 @@ mod tests {
             timeout_seconds: 20,
         };
         let error = failing
-            .implement(&worktree, &proposal(None), &replay(&[]))
+            .implement(
+                &worktree,
+                &proposal(None),
+                &replay(&[]),
+                &sandbox(&directory),
+            )
             .await
             .result
             .expect_err("fails");

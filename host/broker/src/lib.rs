@@ -6,6 +6,7 @@
 
 pub mod agents;
 pub mod checks;
+pub mod confinement;
 pub mod facts;
 pub mod implementer;
 pub mod llm;

@@ -9,6 +9,7 @@ use std::io::Write;
 use ralph_issues::pulls::{FindingSeverity, ReviewFinding};
 use serde::Serialize;
 
+use crate::confinement::SandboxKind;
 use crate::recording::RoundKind;
 
 /// One step of the loop.
@@ -28,6 +29,11 @@ pub enum Step {
         worktree: String,
         pool: u64,
         requirements_left: usize,
+    },
+    /// How checks and agents run this loop (said once, at the start).
+    Sandbox {
+        kind: SandboxKind,
+        message: String,
     },
     PluginFailedToLoad {
         plugin: String,
@@ -186,6 +192,10 @@ pub fn describe(step: &Step) -> String {
         } => format!(
             "Issue #{issue}: {title}\n  branch {branch}, {requirements_left} requirements left, a pool of {pool} iterations"
         ),
+        Step::Sandbox { kind, message } => match kind {
+            SandboxKind::Unsandboxed => wrap(&format!("warning: {message}"), 78, "  "),
+            SandboxKind::Bubblewrap | SandboxKind::Off => wrap(message, 78, "  "),
+        },
         Step::PluginFailedToLoad { plugin, error } => {
             format!("  plugin {plugin} did not load: {error}")
         }
@@ -340,6 +350,28 @@ fn rank(severity: FindingSeverity) -> u8 {
     }
 }
 
+/// `text` in lines of at most `width` characters (a longer word stays
+/// whole), each starting with `indent`.
+fn wrap(text: &str, width: usize, indent: &str) -> String {
+    let mut lines: Vec<String> = Vec::new();
+    let mut line = String::new();
+    for word in text.split_whitespace() {
+        let length = indent.chars().count() + line.chars().count() + word.chars().count();
+        if !line.is_empty() && length + 1 > width {
+            lines.push(format!("{indent}{line}"));
+            line.clear();
+        }
+        if !line.is_empty() {
+            line.push(' ');
+        }
+        line.push_str(word);
+    }
+    if !line.is_empty() {
+        lines.push(format!("{indent}{line}"));
+    }
+    lines.join("\n")
+}
+
 fn first_line(text: &str) -> &str {
     text.lines().next().unwrap_or("")
 }
@@ -372,6 +404,14 @@ mod tests {
                 worktree: ".ralph/worktrees/4".into(),
                 pool: 30,
                 requirements_left: 2,
+            },
+            Step::Sandbox {
+                kind: SandboxKind::Unsandboxed,
+                message: "checks run unsandboxed: bubblewrap is not installed (no `bwrap` on PATH); only the environment is scrubbed".into(),
+            },
+            Step::Sandbox {
+                kind: SandboxKind::Off,
+                message: "checks run unsandboxed: the sandbox is off".into(),
             },
             Step::PluginFailedToLoad {
                 plugin: "x.wasm".into(),
@@ -490,6 +530,8 @@ mod tests {
         assert!(!text.contains("bidder_"), "{text}");
         for needle in [
             "Round 2, a replan",
+            "  warning: checks run unsandboxed: bubblewrap is not installed",
+            "  checks run unsandboxed: the sandbox is off\n",
             "already failing before the change",
             "introduced by the change",
             "Attention needed",

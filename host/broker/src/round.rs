@@ -428,7 +428,12 @@ impl Session {
         });
         let implemented = self
             .implementer
-            .implement(&self.worktree, &winner.proposal, self.models.implementer())
+            .implement(
+                &self.worktree,
+                &winner.proposal,
+                self.models.implementer(),
+                &self.confinement,
+            )
             .await;
         let implementation_usage = implemented
             .usage
@@ -599,17 +604,19 @@ impl Session {
             }
             let check = check.clone();
             let directory = self.worktree.path().to_owned();
-            let run = tokio::task::spawn_blocking(move || checks::run(&check, &directory))
-                .await
-                .unwrap_or_else(|error| checks::CheckRun {
-                    name: "check".into(),
-                    category: checks::Category::Custom,
-                    verdict: checks::Verdict::NotRun {
-                        reason: error.to_string(),
-                    },
-                    duration_ms: 0,
-                    output: String::new(),
-                });
+            let confinement = self.confinement.clone();
+            let run =
+                tokio::task::spawn_blocking(move || checks::run(&check, &directory, &confinement))
+                    .await
+                    .unwrap_or_else(|error| checks::CheckRun {
+                        name: "check".into(),
+                        category: checks::Category::Custom,
+                        verdict: checks::Verdict::NotRun {
+                            reason: error.to_string(),
+                        },
+                        duration_ms: 0,
+                        output: String::new(),
+                    });
             runs.push(run);
         }
         let input = CheckInput {

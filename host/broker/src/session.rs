@@ -20,6 +20,7 @@ use ralph_runtime::{
 };
 
 use crate::checks::{self, CheckRun, CommandCheck, Judged};
+use crate::confinement::{Confinement, Sandbox};
 use crate::implementer::{ImplementationUsage, Implementer};
 use crate::llm::{LlmOptions, Models};
 use crate::metering::{Metering, UsageRecord};
@@ -105,6 +106,8 @@ pub struct Session {
     /// What a change may not touch (SPEC §5a).
     pub(crate) protected: ProtectedPaths,
     pub(crate) implementer: Implementer,
+    /// Builds every check and agent process (SPEC §16).
+    pub(crate) confinement: Arc<Confinement>,
     pub(crate) models: Models,
     pub(crate) metering: Metering,
     /// Each bidder's settings from its config entry.
@@ -478,6 +481,7 @@ async fn open(
     let lineup = Lineup::from_config(marketplace.config(), &layout.config_file())?;
     let implementer = Implementer::from_config(marketplace.config(), &layout.config_file())?;
     let protected = ProtectedPaths::from_config(marketplace.config(), &layout.config_file())?;
+    let sandbox = Sandbox::from_config(marketplace.config(), &layout.config_file())?;
     let models = Models::from_config(
         marketplace.config(),
         &layout.config_file(),
@@ -530,6 +534,11 @@ async fn open(
             .filter(|r| !r.done && r.kind == ralph_issues::RequirementKind::Checkbox)
             .count(),
     });
+    let confinement = Arc::new(Confinement::new(sandbox, layout.repository()));
+    progress.step(Step::Sandbox {
+        kind: confinement.kind(),
+        message: confinement.describe(),
+    });
     let runtime = Runtime::new(
         runtime_options(layout.repository())
             .with_provider(models.plugins())
@@ -561,6 +570,7 @@ async fn open(
         view: None,
         protected,
         implementer,
+        confinement,
         models,
         metering,
         settings,
@@ -646,7 +656,10 @@ impl Session {
     async fn run_baseline(&mut self, progress: &mut dyn Progress) {
         for check in self.command_checks.clone() {
             let directory = self.worktree.path().to_owned();
-            let run = tokio::task::spawn_blocking(move || checks::run(&check, &directory)).await;
+            let confinement = self.confinement.clone();
+            let run =
+                tokio::task::spawn_blocking(move || checks::run(&check, &directory, &confinement))
+                    .await;
             if let Ok(run) = run {
                 // What the check left behind is not part of any change.
                 let _ = self.worktree.clean_untracked();

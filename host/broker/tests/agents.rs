@@ -7,6 +7,7 @@ use std::process::Command;
 use std::time::{Duration, Instant};
 
 use ralph_broker::agents::{self, Agent, AgentReport, AgentSettings, TokenUsage};
+use ralph_broker::confinement::{Confinement, Sandbox};
 use ralph_broker::implementer::Implementer;
 use ralph_broker::worktree::Worktree;
 use ralph_runtime::{DimensionScores, Proposal, ReplayProvider};
@@ -26,6 +27,11 @@ fn stand_in(directory: &Path, name: &str, body: &str) -> PathBuf {
     std::fs::write(&path, format!("#!/bin/sh\n{body}")).expect("write the stand-in");
     std::fs::set_permissions(&path, std::fs::Permissions::from_mode(0o755)).expect("chmod");
     path
+}
+
+/// The loop's default confinement: bubblewrap where it works.
+fn sandbox() -> Confinement {
+    Confinement::new(Sandbox::Bubblewrap, Path::new("/nonexistent-repository"))
 }
 
 fn settings(program: &Path, idle_timeout_seconds: u64, timeout_seconds: u64) -> AgentSettings {
@@ -65,6 +71,7 @@ fn claude_code_edits_the_worktree_and_its_result_cost_and_usage_are_read() {
         &settings(&claude, 10, 30),
         worktree.path(),
         "Implement the proposal.\n",
+        &sandbox(),
     )
     .expect("the run succeeds");
     assert_eq!(
@@ -110,6 +117,7 @@ echo '{"type":"result","subtype":"error_max_turns","is_error":true,"duration_ms"
         &settings(&claude, 10, 30),
         worktree.path(),
         "x",
+        &sandbox(),
     )
     .expect_err("an error result");
     assert_eq!(error, "Claude Code reported an error: error_max_turns");
@@ -125,6 +133,7 @@ echo '{"type":"result","subtype":"error_max_turns","is_error":true,"duration_ms"
         &settings(&api_error, 10, 30),
         worktree.path(),
         "x",
+        &sandbox(),
     )
     .expect_err("is_error");
     assert_eq!(
@@ -149,6 +158,7 @@ fn a_malformed_or_missing_result_is_not_trusted() {
         &settings(&malformed, 10, 30),
         worktree.path(),
         "x",
+        &sandbox(),
     )
     .expect_err("malformed");
     assert!(
@@ -165,6 +175,7 @@ fn a_malformed_or_missing_result_is_not_trusted() {
         &settings(&silent, 10, 30),
         worktree.path(),
         "x",
+        &sandbox(),
     )
     .expect_err("no result");
     assert_eq!(
@@ -203,6 +214,7 @@ fn codex_edits_the_worktree_and_its_message_and_usage_are_read() {
         &settings(&codex, 10, 30),
         worktree.path(),
         "Implement it.\n",
+        &sandbox(),
     )
     .expect("the run succeeds");
     assert_eq!(
@@ -246,6 +258,7 @@ exit 1
         &settings(&codex, 10, 30),
         worktree.path(),
         "x",
+        &sandbox(),
     )
     .expect_err("exit 1");
     assert_eq!(
@@ -262,6 +275,7 @@ exit 1
         &settings(&claude, 10, 30),
         worktree.path(),
         "x",
+        &sandbox(),
     )
     .expect_err("exit 2");
     assert_eq!(error, "Claude Code exited with 2: Error: Invalid API key");
@@ -285,6 +299,7 @@ fn an_agent_that_goes_quiet_is_stopped_with_everything_it_started() {
         &settings(&claude, 1, 60),
         worktree.path(),
         "x",
+        &sandbox(),
     )
     .expect_err("idle");
     assert_eq!(error, "Claude Code printed nothing for 1 s and was stopped");
@@ -306,8 +321,14 @@ fn an_agent_that_keeps_talking_is_stopped_at_its_total_timeout() {
         "while true; do echo '{\"type\":\"turn.started\"}'; sleep 0.2; done\n",
     );
     let started = Instant::now();
-    let error = agents::run(Agent::Codex, &settings(&codex, 5, 1), worktree.path(), "x")
-        .expect_err("total timeout");
+    let error = agents::run(
+        Agent::Codex,
+        &settings(&codex, 5, 1),
+        worktree.path(),
+        "x",
+        &sandbox(),
+    )
+    .expect_err("total timeout");
     assert_eq!(error, "Codex ran past its 1 s limit and was stopped");
     assert!(
         started.elapsed() < Duration::from_secs(10),
@@ -325,6 +346,7 @@ fn a_missing_agent_binary_fails_the_attempt_naming_the_agent() {
         &settings(&missing, 10, 30),
         worktree.path(),
         "x",
+        &sandbox(),
     )
     .expect_err("missing");
     assert!(
@@ -384,7 +406,7 @@ async fn the_claude_code_implementer_changes_the_worktree_and_fails_on_an_error(
     let provider =
         ReplayProvider::from_json(Path::new("replay.json"), &replay).expect("replay provider");
     let implemented = Implementer::ClaudeCode(settings(&claude, 10, 30))
-        .implement(&worktree, &proposal(), &provider)
+        .implement(&worktree, &proposal(), &provider, &sandbox())
         .await;
     implemented.result.expect("implemented");
     let usage = implemented.usage.expect("the agent's usage");
@@ -404,7 +426,7 @@ async fn the_claude_code_implementer_changes_the_worktree_and_fails_on_an_error(
 
     let failing = stand_in(bin.path(), "claude-failing", "exit 3\n");
     let error = Implementer::ClaudeCode(settings(&failing, 10, 30))
-        .implement(&worktree, &proposal(), &provider)
+        .implement(&worktree, &proposal(), &provider, &sandbox())
         .await
         .result
         .expect_err("fails");
@@ -418,7 +440,7 @@ echo '{"type":"result","subtype":"error_max_turns","is_error":true,"num_turns":1
 "#,
     );
     let failed = Implementer::ClaudeCode(settings(&costly, 10, 30))
-        .implement(&worktree, &proposal(), &provider)
+        .implement(&worktree, &proposal(), &provider, &sandbox())
         .await;
     assert!(failed.result.is_err(), "{:?}", failed.result);
     let usage = failed.usage.expect("a failed run's usage is kept");

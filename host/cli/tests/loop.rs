@@ -405,10 +405,10 @@ fn a_bad_integrations_section_stops_the_loop_before_the_issue_is_touched() {
 
 #[test]
 fn an_interrupted_loop_stops_between_checks_and_resumes() {
-    // The slow check marks when it starts (in the repository root, three
-    // levels above the worktree) and runs for two seconds.
+    // The slow check marks when it starts (in the worktree, the only place
+    // a sandboxed check may write) and runs for two seconds.
     let slow = json!({"name": "slow", "category": "test", "timeout_seconds": 30,
-        "argv": ["sh", "-c", "if grep -q two src/lib.rs; then touch ../../../check-started; sleep 2; fi"]});
+        "argv": ["sh", "-c", "if grep -q two src/lib.rs; then touch check-started; sleep 2; rm -f check-started; fi"]});
     let fast = json!({"name": "fast", "category": "lint", "argv": ["true"]});
     let repository = repository(json!([slow, fast]), &["Add two", "Add three"]);
     script(
@@ -433,7 +433,7 @@ fn an_interrupted_loop_stops_between_checks_and_resumes() {
         .stdout(std::process::Stdio::piped())
         .spawn()
         .expect("spawn");
-    let marker = repository.path().join("check-started");
+    let marker = repository.path().join(".ralph/worktrees/1/check-started");
     let started = std::time::Instant::now();
     while !marker.exists() {
         assert!(
@@ -468,7 +468,6 @@ fn an_interrupted_loop_stops_between_checks_and_resumes() {
         "{issue}"
     );
 
-    std::fs::remove_file(&marker).expect("remove marker");
     let (output, _) = run_loop(&repository);
     assert_eq!(output.status.code(), Some(0), "{}", text(&output.stdout));
     let issue = issue_text(&repository);

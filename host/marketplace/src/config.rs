@@ -36,8 +36,8 @@ pub struct Config {
     pub allow_protected: Vec<String>,
     /// The loop's sections, kept as written here and typed (with errors
     /// naming their fields) by the part of Ralph that owns each:
-    /// `bidders`, `specialists`, `checks`, `implementer` and `metering` by
-    /// the broker, `integrations` by `ralph-integrations`, `llm` by
+    /// `bidders`, `specialists`, `checks`, `implementer`, `metering` and
+    /// `sandbox` by the broker, `integrations` by `ralph-integrations`, `llm` by
     /// `ralph-models`.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub bidders: Option<serde_json::Value>,
@@ -53,6 +53,8 @@ pub struct Config {
     pub llm: Option<serde_json::Value>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub metering: Option<serde_json::Value>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub sandbox: Option<serde_json::Value>,
 }
 
 fn is_false(value: &bool) -> bool {
@@ -96,6 +98,7 @@ impl Default for Config {
             integrations: None,
             llm: None,
             metering: None,
+            sandbox: None,
         }
     }
 }

@@ -8,7 +8,9 @@
 // `"completions": N` asks the model `N` times first (it needs the
 // `complete` grant), stopping at the first refusal, which it reports after
 // its summary as ` [refused: …]`. An entry with `"echo_context": true`
-// adds the persona and personality it was given to its summary. An entry
+// adds the persona and personality it was given to its summary, and one
+// with `"echo_failure_report": true` the failure report of its round
+// (` [failure report: …]`, its lines joined by ` / `). An entry
 // with `"consult": [SPECIALIST, QUESTION]` asks that specialist (it needs the
 // `consult` grant) and adds ` [SPECIALIST: ANSWER]` to its summary, the
 // answer's lines joined by ` / `.
@@ -39,6 +41,8 @@ struct Entry {
     completions: u32,
     #[serde(default)]
     echo_context: bool,
+    #[serde(default)]
+    echo_failure_report: bool,
     #[serde(default)]
     consult: Option<(String, String)>,
 }
@@ -103,6 +107,11 @@ impl Bidder for Scripted {
         };
         if entry.echo_context {
             summary.push_str(&echo(&context));
+        }
+        if entry.echo_failure_report {
+            let report = context.failure_report.as_deref().unwrap_or("none");
+            let lines: Vec<&str> = report.lines().collect();
+            summary.push_str(&format!(" [failure report: {}]", lines.join(" / ")));
         }
         if let Some((specialist, question)) = &entry.consult {
             let answer = host::consult(specialist, question)

@@ -160,6 +160,8 @@ fn run_verify(layout: &Layout, json: bool) -> Outcome {
     .map_err(Failure::bad_input)?;
     ralph_broker::metering::Metering::from_config(marketplace.config(), &layout.config_file())
         .map_err(Failure::bad_input)?;
+    ralph_broker::confinement::Sandbox::from_config(marketplace.config(), &layout.config_file())
+        .map_err(Failure::bad_input)?;
     let report = verify(&marketplace).map_err(Failure::problem)?;
     if json {
         let text = serde_json::to_string_pretty(&report).map_err(Failure::problem)?;
