@@ -455,6 +455,9 @@ impl Session {
             let error = violation.to_string();
             return self.unimplemented(winner, place, error, implementation_usage, progress);
         }
+        // The change as checked: what is committed on success, whatever the
+        // checks (which run its code) do to the worktree or the index.
+        let checked = self.worktree.staged_tree().map_err(LoopError::failed)?;
         let stats = self.worktree.stats().map_err(LoopError::failed)?;
         let diff = self.worktree.diff().map_err(LoopError::failed)?;
         progress.step(Step::Implemented {
@@ -511,6 +514,9 @@ impl Session {
                 ),
             });
         }
+        self.worktree
+            .stage_tree(&checked)
+            .map_err(LoopError::failed)?;
         self.finish_success(winner, work, progress)
     }
 

@@ -198,6 +198,13 @@ impl Worktree {
         Ok(stdout_text(&output).trim().to_owned())
     }
 
+    /// Makes the index hold exactly `tree` (from [`Worktree::staged_tree`]),
+    /// so the next commit is the change as it was checked.
+    pub fn stage_tree(&self, tree: &str) -> Result<(), GitError> {
+        git(&self.path, &["read-tree", tree], None)?;
+        Ok(())
+    }
+
     /// The files and lines the uncommitted change touches.
     pub fn stats(&self) -> Result<DiffStats, GitError> {
         git(&self.path, &["add", "--all"], None)?;
@@ -219,8 +226,8 @@ impl Worktree {
     }
 
     /// Commits what is staged (the change [`Worktree::stats`] measured),
-    /// then removes untracked files that appeared since (artifacts of the
-    /// checks); returns the commit id.
+    /// then throws away whatever appeared or changed since (artifacts of
+    /// the checks), so the worktree is the commit; returns the commit id.
     pub fn commit(&self, message: &str) -> Result<String, GitError> {
         git(
             &self.path,
@@ -228,7 +235,8 @@ impl Worktree {
             Some(message.as_bytes()),
         )?;
         let head = git(&self.path, &["rev-parse", "HEAD"], None)?;
-        self.clean_untracked()?;
+        // What the checks left behind, changed or new, is not the change.
+        self.discard_changes()?;
         Ok(stdout_text(&head).trim().to_owned())
     }
 
@@ -334,6 +342,28 @@ mod tests {
         assert_eq!(stdout_text(&head).trim(), "main");
         let status = git(root, &["status", "--porcelain"], None).expect("status");
         assert_eq!(stdout_text(&status), "");
+    }
+
+    #[test]
+    fn what_the_checks_do_to_the_worktree_and_index_is_not_committed() {
+        let directory = repository();
+        let root = directory.path();
+        let path = root.join(".ralph/worktrees/6");
+        let worktree = Worktree::open_or_create(root, &path, "ralph/6").expect("worktree");
+        worktree.apply(PATCH).expect("apply");
+        let checked = worktree.staged_tree().expect("tree");
+        // A check running the change's code edits and stages more.
+        std::fs::write(path.join("src/lib.rs"), "pub fn evil() {}\n").expect("write");
+        std::fs::write(path.join("planted.txt"), "x").expect("write");
+        git(&path, &["add", "--all"], None).expect("add");
+        worktree.stage_tree(&checked).expect("restage");
+        worktree.commit("Add two").expect("commit");
+        let files = git(&path, &["show", "--name-only", "--format=", "HEAD"], None).expect("show");
+        assert_eq!(stdout_text(&files).trim(), "src/lib.rs");
+        let committed = git(&path, &["show", "HEAD:src/lib.rs"], None).expect("show");
+        assert!(stdout_text(&committed).contains("pub fn two()"));
+        assert_eq!(worktree.stats().expect("stats"), DiffStats::default());
+        assert!(!path.join("planted.txt").exists());
     }
 
     #[test]
