@@ -7,10 +7,14 @@
 //! in the process environment ([`environment`]) and redacts them in every
 //! form they may take in text ([`forms`]): plain, split across lines,
 //! JSON-escaped, percent-encoded, and combinations of these.
+//!
+//! [`terminal::clean`] is the other half of handling untrusted text: it
+//! removes the control characters a terminal would obey.
 
 pub mod environment;
 pub mod forms;
 mod redactor;
+pub mod terminal;
 
 use std::sync::OnceLock;
 

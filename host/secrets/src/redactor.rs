@@ -198,6 +198,51 @@ impl Redactor {
         }
     }
 
+    /// JSON text (one document, or JSON Lines) redacted so that it stays
+    /// the same JSON: redacted as text, which keeps its layout; should that
+    /// break a document (a match ending inside an escape), that document
+    /// is redacted as a value and written again instead. Text that is not
+    /// JSON is redacted as text.
+    pub fn redact_json_text(&self, text: &str) -> String {
+        let redacted = self.redact(text);
+        if redacted == text {
+            return redacted;
+        }
+        if parses(text) {
+            return if parses(&redacted) {
+                redacted
+            } else {
+                self.rewritten(text)
+            };
+        }
+        if text.contains('\n') && lines_parse(text) {
+            return text
+                .split_inclusive('\n')
+                .map(|line| self.redact_json_text(line))
+                .collect();
+        }
+        redacted
+    }
+
+    /// One JSON document redacted as a value, pretty when it was.
+    fn rewritten(&self, text: &str) -> String {
+        let Ok(value) = serde_json::from_str::<serde_json::Value>(text) else {
+            return self.redact(text);
+        };
+        let value = self.redact_json(value);
+        let body = if text.trim().contains('\n') {
+            serde_json::to_string_pretty(&value)
+        } else {
+            serde_json::to_string(&value)
+        };
+        let Ok(body) = body else {
+            return self.redact(text);
+        };
+        let start = text.len() - text.trim_start().len();
+        let end = text.trim_end().len();
+        format!("{}{body}{}", &text[..start], &text[end..])
+    }
+
     /// `value` with every string field redacted, whatever its type: it goes
     /// through JSON, so a field added later is covered too. A value that
     /// does not come back (a redaction broke a tag) is an error.
@@ -208,6 +253,18 @@ impl Redactor {
         let json = serde_json::to_value(value)?;
         serde_json::from_value(self.redact_json(json))
     }
+}
+
+/// Whether `text` is one JSON document.
+fn parses(text: &str) -> bool {
+    serde_json::from_str::<serde::de::IgnoredAny>(text).is_ok()
+}
+
+/// Whether every non-blank line of `text` is a JSON document.
+fn lines_parse(text: &str) -> bool {
+    text.lines()
+        .filter(|line| !line.trim().is_empty())
+        .all(parses)
 }
 
 #[cfg(test)]

@@ -145,6 +145,33 @@ fn typed_values_keep_their_type() {
 }
 
 #[test]
+fn json_text_stays_the_same_json() {
+    let redactor = Redactor::new(["PA1234567".to_owned()]);
+    let pretty = "{\n  \"account\": \"PA1234567\",\n  \"b\": 1\n}\n";
+    assert_eq!(
+        redactor.redact_json_text(pretty),
+        "{\n  \"account\": \"[REDACTED]\",\n  \"b\": 1\n}\n"
+    );
+    let lines = "{\"a\":\"PA1234567\"}\n{\"a\":2}\n";
+    assert_eq!(
+        redactor.redact_json_text(lines),
+        "{\"a\":\"[REDACTED]\"}\n{\"a\":2}\n"
+    );
+}
+
+#[test]
+fn json_text_a_textual_redaction_would_break_is_redacted_as_a_value() {
+    // The secret ends in a backslash and is followed by an escaped quote:
+    // as text, the match takes the quote's backslash too.
+    let secret = "trailing-slash\\";
+    let redactor = Redactor::new([secret.to_owned()]);
+    let text = serde_json::to_string(&json!({"a": format!("{secret}\"x")})).expect("json");
+    let redacted = redactor.redact_json_text(&text);
+    let value: serde_json::Value = serde_json::from_str(&redacted).expect("still JSON");
+    assert_eq!(value, json!({"a": "[REDACTED]\"x"}));
+}
+
+#[test]
 fn a_secret_of_the_longest_encoded_length_builds_its_pattern() {
     let secret: String = "a/\"é".repeat(forms::LONGEST_ENCODED / 4);
     let redactor = Redactor::new([secret.clone()]);
