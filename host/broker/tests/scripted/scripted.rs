@@ -10,7 +10,11 @@
 // adds the persona and personality it was given to its summary. An entry
 // with `"consult": [SPECIALIST, QUESTION]` asks that specialist (it needs the
 // `consult` grant) and adds ` [SPECIALIST: ANSWER]` to its summary, the
-// answer's lines joined by ` / `.
+// answer's lines joined by ` / `. An entry with `"echo_completion": true`
+// adds ` [completion: TEXT]`, the last answer the model gave it, and one
+// with `"echo_failure_report": true` adds ` [report: TEXT]`; with
+// `"reversed": true` both texts are written backwards, so that the host's
+// redaction of the summary itself cannot hide what the bidder was given.
 
 use ralph_plugin_sdk::{
     Bidder, Capability, FileChange, IssueSpec, PluginError, Proposal, Requirement, RoundContext,
@@ -40,6 +44,12 @@ struct Entry {
     echo_context: bool,
     #[serde(default)]
     consult: Option<(String, String)>,
+    #[serde(default)]
+    echo_completion: bool,
+    #[serde(default)]
+    echo_failure_report: bool,
+    #[serde(default)]
+    reversed: bool,
 }
 
 /// The persona and personality in `context`, as the summary reports them.
@@ -57,14 +67,17 @@ fn echo(context: &RoundContext) -> String {
     format!(" [persona: {persona}] [personality: {personality}]")
 }
 
-/// Asks the model `count` times; the refusal that stopped it, if any.
-fn complete(count: u32) -> Option<String> {
+/// Asks the model `count` times: the refusal that stopped it, if any, and
+/// the last answer.
+fn complete(count: u32) -> (Option<String>, Option<String>) {
+    let mut last = None;
     for _ in 0..count {
-        if let Err(error) = host::complete(Some("You plan changes."), "plan the change", 20) {
-            return Some(format!("{error:?}"));
+        match host::complete(Some("You plan changes."), "plan the change", 20) {
+            Ok(completion) => last = Some(completion.text),
+            Err(error) => return (Some(format!("{error:?}")), last),
         }
     }
-    None
+    (None, last)
 }
 
 struct Scripted;
@@ -92,10 +105,26 @@ impl Bidder for Scripted {
             std::process::abort();
         }
         let claimed = &requirements[..entry.covers.unwrap_or(requirements.len()).min(requirements.len())];
-        let mut summary = match complete(entry.completions) {
+        let (refusal, answer) = complete(entry.completions);
+        let mut summary = match refusal {
             Some(refusal) => format!("{} [refused: {refusal}]", entry.summary),
             None => entry.summary.clone(),
         };
+        let shown = |text: String| {
+            if entry.reversed {
+                text.chars().rev().collect()
+            } else {
+                text
+            }
+        };
+        if entry.echo_completion {
+            let answer = shown(answer.unwrap_or_default());
+            summary.push_str(&format!(" [completion: {answer}]"));
+        }
+        if entry.echo_failure_report {
+            let report = shown(context.failure_report.clone().unwrap_or_default());
+            summary.push_str(&format!(" [report: {report}]"));
+        }
         if entry.echo_context {
             summary.push_str(&echo(&context));
         }
