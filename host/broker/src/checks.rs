@@ -85,6 +85,17 @@ impl CheckRun {
     pub fn passed(&self) -> bool {
         self.verdict == Verdict::Passed
     }
+
+    /// This run with every secret the host knows redacted from its output
+    /// and its reason: a check runs the proposal's code, which may print
+    /// them.
+    pub fn redacted(mut self, redactor: &ralph_secrets::Redactor) -> CheckRun {
+        self.output = redactor.redact(&self.output);
+        if let Verdict::NotRun { reason } = &mut self.verdict {
+            *reason = redactor.redact(reason);
+        }
+        self
+    }
 }
 
 /// Runs `check` in `directory`, confined as a check (see
@@ -242,9 +253,13 @@ impl Judged {
 
 /// Pairs each run on the change with the same check's baseline run.
 pub fn judge(baseline: &[CheckRun], change: Vec<CheckRun>) -> Vec<Judged> {
+    let redactor = ralph_secrets::host();
     change
         .into_iter()
         .map(|run| {
+            // Everything after this (progress, failure reports, records)
+            // sees the output redacted.
+            let run = run.redacted(redactor);
             let passed_before = baseline
                 .iter()
                 .find(|before| before.name == run.name)

@@ -14,8 +14,8 @@ use std::sync::Arc;
 
 use ralph_marketplace::{Config, ConfigError};
 use ralph_models::{
-    Backend, BuiltinReplay, LlmSettings, ProviderKind, RoutingProvider, SettingsError, Unavailable,
-    build_provider, process_environment,
+    Backend, BuiltinReplay, LlmSettings, ProviderKind, RedactingProvider, RoutingProvider,
+    SettingsError, Unavailable, build_provider, process_environment,
 };
 use ralph_runtime::{ModelProvider, Recording, RecordingProvider};
 
@@ -196,8 +196,12 @@ impl Models {
             None => default.clone(),
         };
         let routing = Arc::new(RoutingProvider::new(default));
-        let mut plugins: Arc<dyn ModelProvider> = routing.clone();
-        let mut implementer: Arc<dyn ModelProvider> = implementer_backend.clone();
+        // Redacted first, so neither a plugin, the implementer nor a
+        // recording ever holds a secret the host knows.
+        let mut plugins: Arc<dyn ModelProvider> =
+            Arc::new(RedactingProvider::host(routing.clone()));
+        let mut implementer: Arc<dyn ModelProvider> =
+            Arc::new(RedactingProvider::host(implementer_backend.clone()));
         let mut recording = None;
         if let Some(file) = &top.record_file {
             let note = "Recorded by `ralph` from a live run: each plugin's answers in order, replayable with the replay provider.";

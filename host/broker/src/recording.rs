@@ -81,6 +81,8 @@ fn write(
     if let Some(object) = document.as_object_mut() {
         object.append(&mut extra);
     }
+    // An event is shared with the team: no secret the host knows in it.
+    let document = ralph_secrets::host().redact_json(document);
     let bytes = serde_json::to_vec(&document).unwrap_or_default();
     marketplace.record("the loop", &bytes)
 }

@@ -112,7 +112,7 @@ impl Session {
             context: RoundContext {
                 round: state.round,
                 attempt: 1,
-                failure_report: state.failure_report.clone(),
+                failure_report: state.failure_report.as_deref().map(ralph_secrets::redact),
                 previous_proposal: previous,
                 persona: settings.persona,
                 personality: settings.personality,

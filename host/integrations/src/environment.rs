@@ -118,6 +118,16 @@ mod tests {
     }
 
     #[test]
+    fn every_secret_variable_is_one_the_host_redactor_knows() {
+        for name in SECRET_VARIABLES {
+            assert!(
+                ralph_secrets::CREDENTIAL_VARIABLES.contains(name),
+                "{name} is missing from ralph_secrets::CREDENTIAL_VARIABLES"
+            );
+        }
+    }
+
+    #[test]
     fn debug_output_never_shows_values() {
         let environment = Environment::from_pairs([(AWS_SECRET_ACCESS_KEY, "secret-value")]);
         let shown = format!("{environment:?}");

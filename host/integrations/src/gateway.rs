@@ -28,8 +28,8 @@ use crate::environment::Environment;
 use crate::http_get::HttpGet;
 use crate::prompt::{Approver, Decision, Request};
 use crate::ratelimit::RateLimiters;
-use crate::redact::Redactor;
 use crate::sentry::Sentry;
+use ralph_secrets::Redactor;
 
 /// Why a gateway cannot be built.
 #[derive(Debug, thiserror::Error)]
@@ -110,7 +110,7 @@ impl Gateway {
             decided: Mutex::new(BTreeMap::new()),
             prompting: tokio::sync::Mutex::new(()),
             limits: RateLimiters::new(&config.rate_limits),
-            redactor: Redactor::new(literals),
+            redactor: ralph_secrets::host().extended(literals),
             audit: AuditLog::new(paths.audit_dir),
             aws: Aws::new(client.clone(), &config.aws, environment),
             sentry: Sentry::new(client.clone(), &config.sentry, environment),

@@ -19,7 +19,6 @@ pub mod gateway;
 pub mod http_get;
 pub mod prompt;
 pub mod ratelimit;
-pub mod redact;
 pub mod sentry;
 pub mod sigv4;
 mod transport;
@@ -30,4 +29,6 @@ pub use config::{ConfigError, IntegrationsConfig};
 pub use environment::Environment;
 pub use gateway::Gateway;
 pub use prompt::{Approver, Decision, NonInteractive, TerminalApprover, default_approver};
-pub use redact::Redactor;
+/// The host-wide redactor (`ralph-secrets`), which the gateway extends with
+/// its own secrets.
+pub use ralph_secrets::Redactor;

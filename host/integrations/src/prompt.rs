@@ -90,10 +90,12 @@ impl Approver for TerminalApprover {
             .lock()
             .unwrap_or_else(std::sync::PoisonError::into_inner);
         let (input, output) = &mut *terminal;
-        let question = format!(
+        // The operation holds what the plugin asked for: shown cleaned of
+        // control characters and redacted, like all Ralph prints.
+        let question = ralph_secrets::redact(&ralph_secrets::terminal::clean(&format!(
             "Plugin `{}` asks to use `{}` ({}). Allow? [y/N/a(lways)] ",
             request.plugin, request.capability, request.operation
-        );
+        )));
         let mut answer = String::new();
         let asked = output
             .write_all(question.as_bytes())
@@ -205,6 +207,22 @@ mod tests {
         assert_eq!(
             shown,
             "Plugin `reader` asks to use `aws` (ecs:DescribeServices). Allow? [y/N/a(lways)] "
+        );
+    }
+
+    #[test]
+    fn the_prompt_shows_no_control_character_a_plugin_put_in_the_operation() {
+        let output = Shared::default();
+        let approver = TerminalApprover::with_io(Box::new(&b"n\n"[..]), Box::new(output.clone()));
+        let request = Request {
+            operation: "get https://x.example/\u{1b}]0;owned\u{7}\u{1b}[2J\rAllow? y",
+            ..REQUEST
+        };
+        approver.decide(request);
+        let shown = String::from_utf8(output.0.lock().expect("lock").clone()).expect("utf-8");
+        assert_eq!(
+            shown,
+            "Plugin `reader` asks to use `aws` (get https://x.example/Allow? y). Allow? [y/N/a(lways)] "
         );
     }
 

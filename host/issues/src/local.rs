@@ -181,8 +181,11 @@ impl IssueSource for LocalIssues {
         if note.trim().is_empty() {
             return Err(SourceError::EmptyNote { number });
         }
+        // Notes carry what the loop saw (failure reports, check output):
+        // no secret the host knows goes into the issue.
+        let note = ralph_secrets::redact(note);
         self.modify(number, |issue| {
-            issue.body = with_note(&issue.body, note);
+            issue.body = with_note(&issue.body, &note);
             Ok(())
         })
     }

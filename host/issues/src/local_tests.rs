@@ -165,6 +165,28 @@ fn a_note_is_appended_under_its_heading_and_adds_no_checkbox() {
 }
 
 #[test]
+fn a_note_never_carries_a_secret_into_the_issue_file() {
+    // A failure report quoting check output that printed a credential.
+    // (A test process knows no secret values; a credential-shaped one
+    // stands in for them: both go through the host's redactor.)
+    let (directory, issues) = issues();
+    issues.create(&draft("One", "- [ ] one")).expect("create");
+    issues
+        .append_note(
+            1,
+            "check failed: printed AKIAIOSFODNN7EXAMPLE and Bearer s3cr3t.t0ken",
+        )
+        .expect("note");
+    let file = std::fs::read_to_string(directory.path().join(".ralph/issues/1.md")).expect("read");
+    assert!(!file.contains("IOSFODNN7EXAMPLE"), "{file}");
+    assert!(!file.contains("s3cr3t.t0ken"), "{file}");
+    assert!(
+        file.contains("AKIA[REDACTED] and Bearer [REDACTED]"),
+        "{file}"
+    );
+}
+
+#[test]
 fn updating_the_spec_keeps_labels_and_state() {
     let (_directory, issues) = issues();
     issues.create(&draft("One", "old")).expect("create");

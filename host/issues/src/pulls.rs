@@ -461,16 +461,25 @@ impl PullRequests {
     }
 
     /// Writes (or replaces) the record of `record.issue_number`, atomically.
+    /// Every string in it is redacted first: the record is shared with the
+    /// team, and its summary, check summaries and reviews come from plugins
+    /// and checks.
     pub fn write(&self, record: &PullRequest) -> Result<PathBuf, PullError> {
         let path = self.path(record.issue_number);
         let location = path.display().to_string();
-        record
-            .validate()
-            .map_err(|(field, problem)| PullError::Invalid {
+        let invalid = |(field, problem)| PullError::Invalid {
+            location: location.clone(),
+            field,
+            problem,
+        };
+        record.validate().map_err(invalid)?;
+        let record = &ralph_secrets::host()
+            .redact_fields(record)
+            .map_err(|source| PullError::Json {
                 location: location.clone(),
-                field,
-                problem,
+                source,
             })?;
+        record.validate().map_err(invalid)?;
         let text = render(record).map_err(|source| PullError::Json { location, source })?;
         atomic::replace(&self.tmp, &path, &text).map_err(|error| PullError::Io {
             path: error.path,

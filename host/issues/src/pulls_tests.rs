@@ -122,6 +122,24 @@ fn a_record_without_reviews_has_no_reviews_field_and_older_records_still_read() 
 }
 
 #[test]
+fn a_record_never_carries_a_secret() {
+    // The summary comes from a bidder and the check summaries from checks
+    // running the change: either may hold a credential.
+    let (directory, store) = store();
+    let mut leaky = record(4);
+    leaky.summary = "uses key AKIAIOSFODNN7EXAMPLE".to_owned();
+    leaky.checks[0].summary = "Authorization: Bearer s3cr3t.t0ken".to_owned();
+    store.write(&leaky).expect("write");
+    let file = std::fs::read_to_string(directory.path().join(".ralph/pulls/4.md")).expect("read");
+    assert!(!file.contains("IOSFODNN7EXAMPLE"), "{file}");
+    assert!(!file.contains("s3cr3t.t0ken"), "{file}");
+    assert_eq!(
+        store.read(4).expect("read").summary,
+        "uses key AKIA[REDACTED]"
+    );
+}
+
+#[test]
 fn records_are_written_to_dot_ralph_pulls_and_read_back_exactly() {
     let (directory, store) = store();
     let path = store.write(&record(4)).expect("write");

@@ -16,6 +16,9 @@
 //! `OPENAI_API_KEY`) or from [`ProviderConfig::api_key`]; they are never
 //! logged and never appear in an error.
 //!
+//! [`RedactingProvider`] redacts every answer and error with the host's
+//! redactor (`ralph-secrets`) before anyone else sees it.
+//!
 //! [`reset`]: AnthropicProvider::reset
 
 mod anthropic;
@@ -24,6 +27,7 @@ mod config;
 mod error;
 mod http;
 mod openai;
+mod redacting;
 mod retry;
 mod routing;
 mod settings;
@@ -32,6 +36,7 @@ pub use anthropic::AnthropicProvider;
 pub use config::{ApiKey, ProviderConfig, RetryPolicy};
 pub use error::ModelError;
 pub use openai::OpenAiProvider;
+pub use redacting::RedactingProvider;
 pub use routing::{Backend, BuiltinReplay, RoutingProvider, Unavailable, build_provider};
 pub use settings::{
     LlmSettings, ProviderKind, ResolvedBackend, ResolvedLlm, SettingsError, key_variable,

@@ -373,6 +373,17 @@ mod tests {
     }
 
     #[test]
+    fn every_key_variable_is_one_the_host_redactor_knows() {
+        for kind in [ProviderKind::Anthropic, ProviderKind::OpenAi] {
+            let name = key_variable(kind);
+            assert!(
+                ralph_secrets::CREDENTIAL_VARIABLES.contains(&name),
+                "{name} is missing from ralph_secrets::CREDENTIAL_VARIABLES"
+            );
+        }
+    }
+
+    #[test]
     fn a_full_section_is_typed() {
         let parsed = settings(json!({
             "provider": "openai", "model": "m", "base_url": "http://127.0.0.1:1/v1",

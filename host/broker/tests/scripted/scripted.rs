@@ -4,7 +4,8 @@
 // defining `LETTER` first. It reads `ralph-script/<LETTER>.json` from the
 // repository (read-only, so it needs the `repository` grant, and the script
 // must be committed: plugins see a clean checkout of the round's commit): a
-// list of proposals, one per round (the last one repeats). An entry with `"trap": true` aborts instead. An entry with
+// list of proposals, one per round (the last one repeats). An entry with
+// `"trap": true` aborts instead. An entry with
 // `"completions": N` asks the model `N` times first (it needs the
 // `complete` grant), stopping at the first refusal, which it reports after
 // its summary as ` [refused: …]`. An entry with `"echo_context": true`
@@ -13,7 +14,10 @@
 // (` [failure report: …]`, its lines joined by ` / `). An entry
 // with `"consult": [SPECIALIST, QUESTION]` asks that specialist (it needs the
 // `consult` grant) and adds ` [SPECIALIST: ANSWER]` to its summary, the
-// answer's lines joined by ` / `.
+// answer's lines joined by ` / `. An entry with `"echo_completion": true`
+// adds ` [completion: TEXT]`, the last answer the model gave it; with
+// `"reversed": true` that text and the failure report are written backwards, so that the host's
+// redaction of the summary itself cannot hide what the bidder was given.
 
 use ralph_plugin_sdk::{
     Bidder, Capability, FileChange, IssueSpec, PluginError, Proposal, Requirement, RoundContext,
@@ -45,6 +49,10 @@ struct Entry {
     echo_failure_report: bool,
     #[serde(default)]
     consult: Option<(String, String)>,
+    #[serde(default)]
+    echo_completion: bool,
+    #[serde(default)]
+    reversed: bool,
 }
 
 /// The persona and personality in `context`, as the summary reports them.
@@ -62,14 +70,17 @@ fn echo(context: &RoundContext) -> String {
     format!(" [persona: {persona}] [personality: {personality}]")
 }
 
-/// Asks the model `count` times; the refusal that stopped it, if any.
-fn complete(count: u32) -> Option<String> {
+/// Asks the model `count` times: the refusal that stopped it, if any, and
+/// the last answer.
+fn complete(count: u32) -> (Option<String>, Option<String>) {
+    let mut last = None;
     for _ in 0..count {
-        if let Err(error) = host::complete(Some("You plan changes."), "plan the change", 20) {
-            return Some(format!("{error:?}"));
+        match host::complete(Some("You plan changes."), "plan the change", 20) {
+            Ok(completion) => last = Some(completion.text),
+            Err(error) => return (Some(format!("{error:?}")), last),
         }
     }
-    None
+    (None, last)
 }
 
 struct Scripted;
@@ -101,17 +112,30 @@ impl Bidder for Scripted {
             std::process::abort();
         }
         let claimed = &requirements[..entry.covers.unwrap_or(requirements.len()).min(requirements.len())];
-        let mut summary = match complete(entry.completions) {
+        let (refusal, answer) = complete(entry.completions);
+        let mut summary = match refusal {
             Some(refusal) => format!("{} [refused: {refusal}]", entry.summary),
             None => entry.summary.clone(),
         };
+        let shown = |text: String| {
+            if entry.reversed {
+                text.chars().rev().collect()
+            } else {
+                text
+            }
+        };
+        if entry.echo_completion {
+            let answer = shown(answer.unwrap_or_default());
+            summary.push_str(&format!(" [completion: {answer}]"));
+        }
         if entry.echo_context {
             summary.push_str(&echo(&context));
         }
         if entry.echo_failure_report {
             let report = context.failure_report.as_deref().unwrap_or("none");
             let lines: Vec<&str> = report.lines().collect();
-            summary.push_str(&format!(" [failure report: {}]", lines.join(" / ")));
+            let report = shown(lines.join(" / "));
+            summary.push_str(&format!(" [failure report: {report}]"));
         }
         if let Some((specialist, question)) = &entry.consult {
             let answer = host::consult(specialist, question)

@@ -1,12 +1,11 @@
 //! `ralph audit`: the integration calls plugins made.
 
-use std::io::Write;
-
 use chrono::{DateTime, Duration, NaiveDate, Utc};
 use ralph_integrations::audit::{AuditEntry, AuditLog};
 use ralph_marketplace::Layout;
 
 use crate::exit::{Exit, Failure, Outcome};
+use crate::output::{self, Form, Stream, errln};
 use crate::render::cut;
 
 const PLUGIN_WIDTH: usize = 18;
@@ -19,7 +18,7 @@ pub fn run(layout: &Layout, since: Option<&str>, json: bool) -> Outcome {
     let log = AuditLog::new(layout.audit_dir());
     let read = log.read(since).map_err(Failure::problem)?;
     for bad in &read.bad_lines {
-        eprintln!(
+        errln!(
             "warning: {}:{}: skipped a line that is not an audit entry: {}",
             layout.display(&bad.file),
             bad.line,
@@ -35,10 +34,8 @@ pub fn run(layout: &Layout, since: Option<&str>, json: bool) -> Outcome {
     } else {
         text = table(&read.entries);
     }
-    std::io::stdout()
-        .lock()
-        .write_all(text.as_bytes())
-        .map_err(Failure::problem)?;
+    let form = if json { Form::Json } else { Form::Human };
+    output::write(Stream::Stdout, form, &text);
     Ok(Exit::Success)
 }
 

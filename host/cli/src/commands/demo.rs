@@ -19,6 +19,7 @@ use ralph_models::{BuiltinReplay, ProviderKind};
 use crate::agents::AGENTS;
 use crate::cli::LlmFlags;
 use crate::exit::{Exit, Failure, Outcome};
+use crate::output::outln;
 
 const PROJECT: &[(&str, &str)] = &[
     (
@@ -65,11 +66,11 @@ pub fn run(directory: Option<PathBuf>, json: bool, flags: &LlmFlags) -> Outcome 
             .keep(),
     };
     if !json {
-        println!("Ralph demo in {}", root.display());
+        outln!("Ralph demo in {}", root.display());
         if live {
-            println!("The model-backed bidder asks the model the --llm flags name.\n");
+            outln!("The model-backed bidder asks the model the --llm flags name.\n");
         } else {
-            println!("The model-backed bidder replays {REPLAY_NAME}.\n");
+            outln!("The model-backed bidder replays {REPLAY_NAME}.\n");
         }
     }
     write_sample(&root).map_err(Failure::problem)?;

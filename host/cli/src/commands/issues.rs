@@ -18,6 +18,7 @@ use ralph_issues::{
 use ralph_marketplace::Layout;
 
 use crate::exit::{Exit, Failure, Outcome};
+use crate::output::{self, errln, out, outln};
 use crate::render::cut;
 
 /// Table columns: issue number, status, ticked checkboxes; the title takes
@@ -80,12 +81,12 @@ pub fn spec(layout: &Layout, number: Option<u64>, file: Option<&Path>) -> Outcom
     } else {
         "created"
     };
-    eprintln!(
+    errln!(
         "{verb} issue #{} in {}",
         issue.number,
         layout.display(&issues.path(issue.number))
     );
-    println!("{}", issue.number);
+    outln!("{}", issue.number);
     Ok(Exit::Success)
 }
 
@@ -205,12 +206,12 @@ pub fn ready(layout: &Layout, number: u64) -> Outcome {
         .iter()
         .any(|requirement| requirement.kind == RequirementKind::Checkbox);
     if !has_checkboxes {
-        eprintln!(
+        errln!(
             "warning: issue #{number} has no checkboxes; the loop finishes an issue when every checkbox is ticked"
         );
     }
     let labels: Vec<&str> = issue.labels.iter().map(|label| label.as_str()).collect();
-    println!("issue #{number} is ready; labels: {}", labels.join(", "));
+    outln!("issue #{number} is ready; labels: {}", labels.join(", "));
     Ok(Exit::Success)
 }
 
@@ -221,9 +222,9 @@ pub fn backlog(layout: &Layout, json: bool) -> Outcome {
     let backlog = backlog::backlog(&open);
     if json {
         let text = serde_json::to_string_pretty(&backlog).map_err(Failure::problem)?;
-        println!("{text}");
+        output::json_line(&text);
     } else {
-        print!("{}", backlog_table(layout, &backlog));
+        out!("{}", backlog_table(layout, &backlog));
     }
     Ok(Exit::Success)
 }
@@ -236,18 +237,18 @@ pub fn pull_request(layout: &Layout, number: Option<u64>, json: bool) -> Outcome
             let record = records.read(number).map_err(pull_failure)?;
             if json {
                 let text = serde_json::to_string_pretty(&record).map_err(Failure::problem)?;
-                println!("{text}");
+                output::json_line(&text);
             } else {
-                print!("{}", pulls::markdown(&record));
+                out!("{}", pulls::markdown(&record));
             }
         }
         None => {
             let list = records.list().map_err(pull_failure)?;
             if json {
                 let text = serde_json::to_string_pretty(&list).map_err(Failure::problem)?;
-                println!("{text}");
+                output::json_line(&text);
             } else {
-                print!("{}", pull_request_table(layout, &list));
+                out!("{}", pull_request_table(layout, &list));
             }
         }
     }

@@ -1,6 +1,6 @@
 //! `ralph marketplace …`: setup, status, usage, record, verify, reset.
 
-use std::io::{IsTerminal, Read, Write};
+use std::io::{IsTerminal, Read};
 use std::path::Path;
 
 use anyhow::Context;
@@ -13,6 +13,7 @@ use super::issues;
 use crate::agents::AGENTS;
 use crate::cli::MarketplaceCommand;
 use crate::exit::{Exit, Failure, Outcome};
+use crate::output::{self, Form, Stream, errln, out, outln};
 use crate::render;
 
 pub fn run(layout: &Layout, command: MarketplaceCommand) -> Outcome {
@@ -53,8 +54,8 @@ fn run_setup(layout: &Layout) -> Outcome {
     let actions = setup(layout, AGENTS).map_err(Failure::problem)?;
     for action in &actions {
         match action {
-            Action::Created(path) => println!("created {}", layout.display(path)),
-            Action::Kept(path) => println!("kept    {}", layout.display(path)),
+            Action::Created(path) => outln!("created {}", layout.display(path)),
+            Action::Kept(path) => outln!("kept    {}", layout.display(path)),
         }
     }
     Ok(Exit::Success)
@@ -64,21 +65,19 @@ fn status(layout: &Layout, json: bool) -> Outcome {
     let marketplace = open(layout)?;
     let loaded = marketplace.state().map_err(Failure::problem)?;
     if let Some(warning) = &loaded.cache_warning {
-        eprintln!("warning: {warning}");
+        errln!("warning: {warning}");
     }
     for excluded in &loaded.state.excluded_events {
-        eprintln!(
+        errln!(
             "warning: {} excluded: {}",
             layout.display(&layout.events_dir().join(&excluded.file)),
             excluded.reason
         );
     }
-    let mut stdout = std::io::stdout().lock();
     if json {
-        write!(stdout, "{}", loaded.json).map_err(Failure::problem)?;
+        output::write(Stream::Stdout, Form::Json, &loaded.json);
     } else {
-        let text = render::status_with_usage(&marketplace, &loaded.state);
-        write!(stdout, "{text}").map_err(Failure::problem)?;
+        out!("{}", render::status_with_usage(&marketplace, &loaded.state));
     }
     Ok(Exit::Success)
 }
@@ -87,18 +86,17 @@ fn usage(layout: &Layout, issue: Option<u64>, json: bool) -> Outcome {
     let marketplace = open(layout)?;
     let report = marketplace.usage(issue).map_err(Failure::problem)?;
     for skipped in &report.skipped {
-        eprintln!(
+        errln!(
             "warning: {} left out of the usage: {}",
             layout.display(&layout.events_dir().join(&skipped.file)),
             skipped.reason
         );
     }
-    let mut stdout = std::io::stdout().lock();
     if json {
         let text = serde_json::to_string_pretty(&report).map_err(Failure::problem)?;
-        writeln!(stdout, "{text}").map_err(Failure::problem)?;
+        output::json_line(&text);
     } else {
-        write!(stdout, "{}", render::usage(&report)).map_err(Failure::problem)?;
+        out!("{}", render::usage(&report));
     }
     Ok(Exit::Success)
 }
@@ -136,14 +134,14 @@ fn record(layout: &Layout, file: &Path, json: bool) -> Outcome {
             "timestamp": appended.timestamp,
             "already_recorded": appended.already_recorded,
         });
-        println!("{report}");
+        output::json_line(&report.to_string());
     } else if appended.already_recorded {
-        println!(
+        outln!(
             "already recorded as {}; nothing written",
             layout.display(&appended.path)
         );
     } else {
-        println!("recorded {}", layout.display(&appended.path));
+        outln!("recorded {}", layout.display(&appended.path));
     }
     Ok(Exit::Success)
 }
@@ -165,9 +163,9 @@ fn run_verify(layout: &Layout, json: bool) -> Outcome {
     let report = verify(&marketplace).map_err(Failure::problem)?;
     if json {
         let text = serde_json::to_string_pretty(&report).map_err(Failure::problem)?;
-        println!("{text}");
+        output::json_line(&text);
     } else {
-        print!("{}", render::verify(layout, &report));
+        out!("{}", render::verify(layout, &report));
     }
     Ok(if report.is_clean() {
         Exit::Success
@@ -180,25 +178,25 @@ fn reset(layout: &Layout, yes: bool) -> Outcome {
     let marketplace = open(layout)?;
     let count = marketplace.store().list().map_err(Failure::problem)?.len();
     if count == 0 {
-        println!(
+        outln!(
             "nothing to reset: {} holds no events",
             layout.display(&layout.events_dir())
         );
         return Ok(Exit::Success);
     }
     if !yes && !confirm(count)? {
-        println!("reset cancelled; nothing moved");
+        outln!("reset cancelled; nothing moved");
         return Ok(Exit::Problems);
     }
     let (archive, moved) = marketplace
         .store()
         .archive(&layout.archive_dir(), chrono::Utc::now())
         .map_err(Failure::problem)?;
-    println!(
+    outln!(
         "moved {moved} event files to {}; every bidder is back to equal weight",
         layout.display(&archive)
     );
-    println!("commit .ralph/ to share the reset with your team");
+    outln!("commit .ralph/ to share the reset with your team");
     Ok(Exit::Success)
 }
 
@@ -210,10 +208,10 @@ fn confirm(count: usize) -> Result<bool, Failure> {
             "reset needs confirmation: pass --yes when not running on a terminal",
         ));
     }
-    print!(
+    out!(
         "Move {count} event files to .ralph/archive/ and reset every bidder to equal weight? [y/N] "
     );
-    std::io::stdout().flush().map_err(Failure::problem)?;
+
     let mut answer = String::new();
     std::io::stdin()
         .read_line(&mut answer)

@@ -11,6 +11,7 @@ use ralph_runtime::capabilities::Capability;
 
 use crate::cli::PermissionsCommand;
 use crate::exit::{Exit, Failure, Outcome};
+use crate::output::{self, Form, Stream, errln, outln};
 
 /// The capabilities `grant` and `revoke` take, as the user types them.
 const GRANTABLE: &str = "aws, sentry, alpaca, http-get";
@@ -26,9 +27,9 @@ pub fn run(layout: &Layout, command: PermissionsCommand) -> Outcome {
             keep_ignored(layout);
             let shown = layout.display(file.path());
             if added {
-                println!("Approved `{capability}` for plugin `{plugin}` in {shown}");
+                outln!("Approved `{capability}` for plugin `{plugin}` in {shown}");
             } else {
-                println!("Plugin `{plugin}` already has `{capability}` ({shown})");
+                outln!("Plugin `{plugin}` already has `{capability}` ({shown})");
             }
             Ok(Exit::Success)
         }
@@ -36,9 +37,9 @@ pub fn run(layout: &Layout, command: PermissionsCommand) -> Outcome {
             let capability = integration(&capability)?;
             let removed = file.revoke(&plugin, capability).map_err(failure)?;
             if removed {
-                println!("Withdrew `{capability}` from plugin `{plugin}`");
+                outln!("Withdrew `{capability}` from plugin `{plugin}`");
             } else {
-                println!("Plugin `{plugin}` did not have `{capability}`; nothing changed");
+                outln!("Plugin `{plugin}` did not have `{capability}`; nothing changed");
             }
             Ok(Exit::Success)
         }
@@ -60,10 +61,8 @@ fn list(layout: &Layout, file: &ApprovalsFile, json: bool) -> Outcome {
     } else {
         render(layout, file, &approvals, &allowed)
     };
-    std::io::stdout()
-        .lock()
-        .write_all(text.as_bytes())
-        .map_err(Failure::problem)?;
+    let form = if json { Form::Json } else { Form::Human };
+    output::write(Stream::Stdout, form, &text);
     Ok(Exit::Success)
 }
 
@@ -205,7 +204,7 @@ fn keep_ignored(layout: &Layout) {
         .open(&path)
         .and_then(|mut file| file.write_all(addition.as_bytes()));
     if let Err(error) = appended {
-        eprintln!(
+        errln!(
             "warning: {}: cannot add the approvals to it: {error}",
             layout.display(&path)
         );

@@ -4,13 +4,14 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
 
 use ralph_broker::llm::LlmOptions;
-use ralph_broker::progress::{FinishStatus, JsonLines, Lines, Progress};
+use ralph_broker::progress::{FinishStatus, JsonLines, Lines, Progress, Step};
 use ralph_broker::session::{self, LoopError, LoopOptions};
 use ralph_marketplace::{Layout, Marketplace};
 use ralph_models::LlmSettings;
 
 use crate::cli::LlmFlags;
 use crate::exit::{Exit, Failure, Outcome};
+use crate::output::{self, Form, Stream, Writer, errln, out, outln};
 use crate::render;
 
 pub fn run(layout: &Layout, issue: u64, json: bool, flags: &LlmFlags) -> Outcome {
@@ -55,11 +56,15 @@ pub fn run_with(layout: &Layout, issue: u64, json: bool, llm: LlmOptions) -> Out
         .map_err(Failure::problem)?;
     let stop = Arc::new(AtomicBool::new(false));
     runtime.spawn(stop_on_signal(stop.clone()));
-    let mut progress: Box<dyn Progress> = if json {
-        Box::new(JsonLines(std::io::stdout()))
+    let inner: Box<dyn Progress> = if json {
+        Box::new(JsonLines(Writer::new(Stream::Stdout, Form::Json)))
     } else {
-        Box::new(Lines(std::io::stdout()))
+        Box::new(Lines(Writer::new(Stream::Stdout, Form::Human)))
     };
+    let mut progress: Box<dyn Progress> = Box::new(StopWhenClosed {
+        inner,
+        stop: stop.clone(),
+    });
     let options = LoopOptions { issue, stop, llm };
     let finished = runtime.block_on(session::run(layout.clone(), options, progress.as_mut()));
     // A host call a plugin left blocked (its deadline passed while the host
@@ -76,17 +81,17 @@ pub fn run_with(layout: &Layout, issue: u64, json: bool, llm: LlmOptions) -> Out
             && let Ok(loaded) = marketplace.state()
             && let Ok(state) = serde_json::from_str::<serde_json::Value>(&loaded.json)
         {
-            println!("{}", serde_json::json!({"step": "status", "state": state}));
+            output::json_line(&serde_json::json!({"step": "status", "state": state}).to_string());
         }
     } else {
         if let Some(path) = &finished.pull_request {
-            println!("pull-request record: {}", layout.display(path));
+            outln!("pull-request record: {}", layout.display(path));
         }
         if let Ok(marketplace) = Marketplace::open(layout.clone())
             && let Ok(loaded) = marketplace.state()
         {
-            println!();
-            print!("{}", render::status_with_usage(&marketplace, &loaded.state));
+            outln!();
+            out!("{}", render::status_with_usage(&marketplace, &loaded.state));
         }
     }
     Ok(match finished.status {
@@ -95,6 +100,23 @@ pub fn run_with(layout: &Layout, issue: u64, json: bool, llm: LlmOptions) -> Out
         FinishStatus::Interrupted => Exit::Interrupted,
         FinishStatus::ProviderUnavailable => Exit::Problems,
     })
+}
+
+/// Progress that asks the loop to stop after the current step once nobody
+/// reads standard output any more (`ralph marketplace loop 7 | head`), as
+/// Ctrl-C does: the step in hand finishes and is recorded.
+struct StopWhenClosed {
+    inner: Box<dyn Progress>,
+    stop: Arc<AtomicBool>,
+}
+
+impl Progress for StopWhenClosed {
+    fn step(&mut self, step: Step) {
+        self.inner.step(step);
+        if output::stdout_closed() && !self.stop.swap(true, Ordering::SeqCst) {
+            errln!("warning: standard output is closed; stopping after the current step");
+        }
+    }
 }
 
 /// Sets `stop` on Ctrl-C or SIGTERM; the loop stops between steps.
@@ -112,10 +134,10 @@ async fn stop_on_signal(stop: Arc<AtomicBool>) {
     }
     #[cfg(not(unix))]
     let _ = tokio::signal::ctrl_c().await;
-    eprintln!("Stopping after the current step (press Ctrl-C again to abort at once)");
+    errln!("Stopping after the current step (press Ctrl-C again to abort at once)");
     stop.store(true, Ordering::SeqCst);
     if tokio::signal::ctrl_c().await.is_ok() {
-        eprintln!("Aborted; the worktree is left for inspection");
+        errln!("Aborted; the worktree is left for inspection");
         std::process::exit(Exit::Interrupted as i32);
     }
 }

@@ -7,6 +7,7 @@ use anyhow::{Context, anyhow};
 
 use super::{block_on, plugin_failure, runtime};
 use crate::exit::{Exit, Failure, Outcome};
+use crate::output::{self, out};
 
 /// The prefix naming a plugin shipped with Ralph.
 const BUNDLED_PREFIX: &str = "bundled:";
@@ -18,9 +19,9 @@ pub fn run(file: &str, cache: Option<PathBuf>, json: bool) -> Outcome {
     let runtime = runtime(cache)?;
     let inspection = block_on(runtime.inspect_bytes(&label, &bytes))?.map_err(plugin_failure)?;
     if json {
-        println!("{}", inspection.to_json());
+        output::json_line(&inspection.to_json());
     } else {
-        print!("{inspection}");
+        out!("{inspection}");
     }
     Ok(Exit::Success)
 }

@@ -11,6 +11,7 @@ use serde::Serialize;
 
 use super::{block_on, cache_of, runtime, table};
 use crate::exit::{Exit, Failure, Outcome};
+use crate::output::{self, out};
 
 /// Whether a listed entry is a component or a command check.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
@@ -100,9 +101,9 @@ pub fn run(layout: &Layout, json: bool) -> Outcome {
     let listed = block_on(load_lineup(&runtime, layout.repository(), &lineup))?;
     if json {
         let text = serde_json::to_string_pretty(&listed).map_err(Failure::problem)?;
-        println!("{text}");
+        output::json_line(&text);
     } else {
-        print!(
+        out!(
             "{}",
             table::render(&listed, &layout.display(&config_file).to_string())
         );

@@ -8,6 +8,7 @@ use ralph_runtime::scaffold::{ScaffoldError, SdkDependency, scaffold};
 
 use crate::cli::PluginKind;
 use crate::exit::{Exit, Failure, Outcome};
+use crate::output::out;
 
 /// The guest SDK in the source tree this binary was built from.
 const SOURCE_TREE_SDK: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/../../plugins/sdk");
@@ -25,7 +26,7 @@ pub fn run(kind: PluginKind, name: &str, parent: Option<PathBuf>, sdk: Option<Pa
                 ScaffoldError::Write { .. } => Failure::problem(error),
             }
         })?;
-    print!("{}", next_steps(world, name, &directory, &sdk));
+    out!("{}", next_steps(world, name, &directory, &sdk));
     Ok(Exit::Success)
 }
 
