@@ -33,7 +33,7 @@ pub(crate) fn list_files_for(
 
 fn authorize(call: &CallContext) -> Result<(), GuestError> {
     capabilities::authorize(
-        &call.plugin.name,
+        call.plugin.who(),
         &call.plugin.capabilities,
         Capability::Repository,
     )

@@ -18,7 +18,13 @@ async fn load_outcome(
     let runtime = Runtime::new(RuntimeOptions::new(repository).with_cache(cache))?;
     let plugin = ralph_plugins_bundle::find("diff-size").ok_or("not bundled")?;
     let check = runtime
-        .load_check(Path::new("diff-size"), plugin.bytes, [], Limits::default())
+        .load_check(
+            "diff-size",
+            Path::new("diff-size"),
+            plugin.bytes,
+            [],
+            Limits::default(),
+        )
         .await?;
     Ok(check.cache_outcome())
 }
@@ -75,7 +81,13 @@ async fn without_a_cache_every_load_compiles() -> TestResult {
     let runtime = Runtime::new(RuntimeOptions::new(repository.path()))?;
     let plugin = ralph_plugins_bundle::find("secrets").ok_or("not bundled")?;
     let check = runtime
-        .load_check(Path::new("secrets"), plugin.bytes, [], Limits::default())
+        .load_check(
+            "secrets",
+            Path::new("secrets"),
+            plugin.bytes,
+            [],
+            Limits::default(),
+        )
         .await?;
     assert_eq!(check.cache_outcome(), CacheOutcome::Uncached);
     Ok(())
@@ -86,6 +98,7 @@ async fn a_configured_plugin_loads_from_its_file_with_its_grants_and_limits() ->
     let repository = repository()?;
     let runtime = common::runtime(repository.path())?;
     let config = PluginConfig {
+        id: None,
         path: ralph_runtime_fixtures::HOSTILE_BIDDER_PATH.into(),
         world: World::Bidder,
         grants: [Capability::Consult].into_iter().collect(),
@@ -107,6 +120,7 @@ async fn a_configured_plugin_loads_from_its_file_with_its_grants_and_limits() ->
         [Capability::Consult].into_iter().collect()
     );
     let missing = PluginConfig {
+        id: None,
         path: "does/not/exist.wasm".into(),
         ..config
     };

@@ -294,6 +294,7 @@ async fn load_echo_specialists(runtime: &ralph_runtime::Runtime) -> TestResult {
         let bytes = std::fs::read(path)?;
         runtime
             .load_specialist(
+                common::id_of(path),
                 Path::new(path),
                 &bytes,
                 [Capability::Consult, Capability::Complete],
@@ -346,7 +347,9 @@ async fn a_component_of_the_wrong_world_is_refused_with_what_is_missing() -> Tes
     let runtime = runtime(repository.path())?;
     let bytes = common::hostile_bytes()?;
     let path = Path::new(ralph_runtime_fixtures::HOSTILE_BIDDER_PATH);
-    let result = runtime.load_check(path, &bytes, [], tight_limits()).await;
+    let result = runtime
+        .load_check("hostile-bidder", path, &bytes, [], tight_limits())
+        .await;
     match result {
         Err(PluginError::WorldMismatch {
             path: reported,
@@ -370,7 +373,7 @@ async fn garbage_bytes_are_refused_naming_the_file() -> TestResult {
     let runtime = runtime(repository.path())?;
     let path = Path::new("plugins/garbage.wasm");
     let result = runtime
-        .load_bidder(path, b"\0asm garbage", [], tight_limits())
+        .load_bidder("garbage", path, b"\0asm garbage", [], tight_limits())
         .await;
     match result {
         Err(error @ PluginError::Load { .. }) => {

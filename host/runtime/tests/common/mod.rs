@@ -57,6 +57,15 @@ pub fn runtime(repository: &Path) -> Result<Runtime, PluginError> {
     runtime_with(repository, |options| options)
 }
 
+/// The id a test loads the component at `path` under: its file's stem,
+/// as the config would default it.
+pub fn id_of(path: &str) -> &str {
+    Path::new(path)
+        .file_stem()
+        .and_then(|stem| stem.to_str())
+        .unwrap_or("plugin")
+}
+
 /// Short limits so hostile tests finish fast.
 pub fn tight_limits() -> Limits {
     Limits {
@@ -80,6 +89,7 @@ pub async fn hostile(
     let bytes = hostile_bytes()?;
     Ok(runtime
         .load_bidder(
+            "hostile-bidder",
             Path::new(ralph_runtime_fixtures::HOSTILE_BIDDER_PATH),
             &bytes,
             grants.iter().copied(),
