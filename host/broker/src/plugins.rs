@@ -761,6 +761,76 @@ mod tests {
     }
 
     #[test]
+    fn every_plugin_entry_has_an_id_from_its_config_entry() {
+        let lineup = lineup(
+            r#"{"num_bots": 2, "bidders": {
+                "bidder_1": {"plugin": "bundled:persona-planner"},
+                "bidder_2": {"plugin": "plugins/mine.wasm"}},
+               "specialists": [{"plugin": "bundled:rust-conventions"},
+                               {"plugin": "plugins/style-guide.wasm"},
+                               {"id": "house", "plugin": "bundled:change-risk"}],
+               "checks": [{"plugin": "bundled:secrets"},
+                          {"name": "size", "plugin": "bundled:diff-size"}]}"#,
+        )
+        .expect("valid");
+        let ids: Vec<&str> = lineup
+            .entries()
+            .into_iter()
+            .map(|(_, entry)| entry.id.as_str())
+            .collect();
+        assert_eq!(
+            ids,
+            [
+                "bidder_1",
+                "bidder_2",
+                "rust-conventions",
+                "style-guide",
+                "house",
+                "secrets",
+                "size"
+            ]
+        );
+        assert_eq!(
+            lineup.entry("house").map(|entry| entry.source.label()),
+            Some(PathBuf::from("bundled:change-risk"))
+        );
+    }
+
+    #[test]
+    fn plugin_ids_are_unique_across_the_lineup() {
+        assert_eq!(
+            field_of(
+                r#"{"specialists": [{"plugin": "bundled:rust-conventions"},
+                                    {"plugin": "bundled:rust-conventions"}]}"#
+            ),
+            "specialists[1].id"
+        );
+        assert_eq!(
+            field_of(r#"{"specialists": [{"id": "bidder_2", "plugin": "bundled:risk"}]}"#),
+            "specialists[0].id"
+        );
+        assert_eq!(
+            field_of(
+                r#"{"specialists": [{"plugin": "bundled:risk"}],
+                    "checks": [{"name": "risk", "plugin": "bundled:secrets"}]}"#
+            ),
+            "checks[0].name"
+        );
+    }
+
+    #[test]
+    fn a_plugin_id_is_lowercase_letters_digits_underscores_and_hyphens() {
+        assert_eq!(
+            field_of(r#"{"specialists": [{"id": "Status Reader", "plugin": "bundled:risk"}]}"#),
+            "specialists[0].id"
+        );
+        assert_eq!(
+            field_of(r#"{"checks": [{"name": "My Check", "plugin": "bundled:secrets"}]}"#),
+            "checks[0].name"
+        );
+    }
+
+    #[test]
     fn a_file_source_reads_relative_to_the_repository() {
         let directory = tempfile::tempdir().expect("temp dir");
         std::fs::write(directory.path().join("p.wasm"), b"bytes").expect("write");

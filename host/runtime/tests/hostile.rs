@@ -287,14 +287,20 @@ async fn a_slow_plugin_past_its_deadline_does_not_hold_up_the_round() -> TestRes
 }
 
 async fn load_echo_specialists(runtime: &ralph_runtime::Runtime) -> TestResult {
-    for path in [
-        ralph_runtime_fixtures::PING_SPECIALIST_PATH,
-        ralph_runtime_fixtures::PONG_SPECIALIST_PATH,
+    for (id, path) in [
+        (
+            "ping-specialist",
+            ralph_runtime_fixtures::PING_SPECIALIST_PATH,
+        ),
+        (
+            "pong-specialist",
+            ralph_runtime_fixtures::PONG_SPECIALIST_PATH,
+        ),
     ] {
         let bytes = std::fs::read(path)?;
         runtime
             .load_specialist(
-                common::id_of(path),
+                id,
                 Path::new(path),
                 &bytes,
                 [Capability::Consult, Capability::Complete],

@@ -57,15 +57,6 @@ pub fn runtime(repository: &Path) -> Result<Runtime, PluginError> {
     runtime_with(repository, |options| options)
 }
 
-/// The id a test loads the component at `path` under: its file's stem,
-/// as the config would default it.
-pub fn id_of(path: &str) -> &str {
-    Path::new(path)
-        .file_stem()
-        .and_then(|stem| stem.to_str())
-        .unwrap_or("plugin")
-}
-
 /// Short limits so hostile tests finish fast.
 pub fn tight_limits() -> Limits {
     Limits {
