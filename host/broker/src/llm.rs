@@ -51,7 +51,8 @@ pub struct Models {
     implementer_backend: Arc<Backend>,
     /// What the `model` implementer calls: its backend, recorded when asked.
     implementer: Arc<dyn ModelProvider>,
-    /// Each configured plugin's provider, by bidder id or `specialists[i]`.
+    /// Each configured plugin's provider, by plugin id (a bidder id or a
+    /// specialist's id).
     by_entry: Vec<(String, Arc<Backend>)>,
     recording: Option<Arc<Recording>>,
     /// The top-level model name, for pricing.
@@ -92,40 +93,6 @@ impl Built<'_> {
     }
 }
 
-/// Calls are routed by plugin name, so two bidders running the same plugin
-/// must share their settings. (Two files with the same plugin name are only
-/// found out when they are loaded: see [`Models::route`].)
-fn same_plugin_same_settings(
-    lineup: &Lineup,
-    by_entry: &[(String, Arc<Backend>)],
-) -> Result<(), SettingsError> {
-    let backend_of = |id: &str| {
-        by_entry
-            .iter()
-            .find(|(key, _)| key == id)
-            .map(|(_, backend)| backend)
-    };
-    for (index, (id, entry)) in lineup.bidders.iter().enumerate() {
-        for (earlier, earlier_entry) in &lineup.bidders[..index] {
-            if earlier_entry.source != entry.source {
-                continue;
-            }
-            if let (Some(mine), Some(theirs)) = (backend_of(id), backend_of(earlier))
-                && !Arc::ptr_eq(mine, theirs)
-            {
-                return Err(SettingsError {
-                    field: format!("bidders.{id}.llm"),
-                    message: format!(
-                        "{earlier} runs the same plugin ({}) with other llm settings; calls are routed by plugin name, so give both the same llm settings",
-                        entry.source.label().display()
-                    ),
-                });
-            }
-        }
-    }
-    Ok(())
-}
-
 impl Models {
     /// Resolves and builds every provider; errors name the file (`path`)
     /// and the field. Files are relative to `repository`.
@@ -154,14 +121,14 @@ impl Models {
         };
         let default = built.backend(&top, "llm").map_err(invalid)?;
         let mut by_entry = Vec::new();
-        let plugin_overrides = lineup
-            .bidders
-            .iter()
-            .map(|(id, entry)| (format!("bidders.{id}"), id.clone(), entry))
-            .chain(lineup.specialists.iter().enumerate().map(|(index, entry)| {
-                let key = format!("specialists[{index}]");
-                (key.clone(), key, entry)
-            }));
+        let plugin_overrides =
+            lineup
+                .bidders
+                .iter()
+                .map(|(id, entry)| (format!("bidders.{id}"), id.clone(), entry))
+                .chain(lineup.specialists.iter().enumerate().map(|(index, entry)| {
+                    (format!("specialists[{index}]"), entry.id.clone(), entry)
+                }));
         for (field, key, entry) in plugin_overrides {
             let backend = match &entry.llm {
                 None => default.clone(),
@@ -180,7 +147,6 @@ impl Models {
             };
             by_entry.push((key, backend));
         }
-        same_plugin_same_settings(lineup, &by_entry).map_err(invalid)?;
         let implementer_backend = match implementer.llm() {
             Some(own) => {
                 if own.record_file.is_some() {
@@ -196,6 +162,16 @@ impl Models {
             None => default.clone(),
         };
         let routing = Arc::new(RoutingProvider::new(default));
+        // Completions are routed by plugin id, which is unique in the
+        // lineup, so two bidders running one plugin may differ.
+        for (id, backend) in &by_entry {
+            routing.route(id, backend.clone()).map_err(|message| {
+                invalid(SettingsError {
+                    field: "llm".to_owned(),
+                    message,
+                })
+            })?;
+        }
         // Redacted first, so neither a plugin, the implementer nor a
         // recording ever holds a secret the host knows.
         let mut plugins: Arc<dyn ModelProvider> =
@@ -245,15 +221,6 @@ impl Models {
     /// Where answers are recorded, if they are.
     pub fn recording(&self) -> Option<&Path> {
         self.recording.as_deref().map(Recording::path)
-    }
-
-    /// Routes the calls of the loaded plugin named `plugin`, configured as
-    /// `key` (a bidder id or `specialists[i]`), to its provider.
-    pub fn route(&self, key: &str, plugin: &str) -> Result<(), String> {
-        match self.by_entry.iter().find(|(known, _)| known == key) {
-            Some((_, backend)) => self.routing.route(plugin, backend.clone()),
-            None => Ok(()),
-        }
     }
 
     /// A new round: every provider's circuit breaker closes, and a past
@@ -380,19 +347,18 @@ mod tests {
             &options,
         )
         .expect("valid");
-        models.route("bidder_1", "planner").expect("route");
-        models.route("bidder_2", "tester").expect("route");
         let plugins = models.plugins();
+        let caller = |id, name| ralph_runtime::ModelCaller { id: Some(id), name };
         assert_eq!(
             plugins
-                .complete("planner", request())
+                .complete_for(caller("bidder_1", "planner"), request())
                 .await
                 .expect("replayed")
                 .text,
             "replayed"
         );
         let tester = plugins
-            .complete("tester", request())
+            .complete_for(caller("bidder_2", "tester"), request())
             .await
             .expect("answered");
         assert!(
@@ -437,33 +403,45 @@ mod tests {
         assert!(message.contains("missing.json"), "{message}");
     }
 
-    #[test]
-    fn two_bidders_running_one_plugin_need_the_same_settings() {
-        assert_eq!(
-            field_of(
-                r#"{"num_bots": 2, "bidders": {
-                    "bidder_1": {"plugin": "bundled:persona-planner"},
-                    "bidder_2": {"plugin": "bundled:persona-planner", "llm": {"max_tokens": 9}}}}"#
-            ),
-            "bidders.bidder_2.llm"
-        );
-        let same = r#"{"num_bots": 2, "bidders": {
-            "bidder_1": {"plugin": "bundled:persona-planner", "llm": {"max_tokens": 9}},
-            "bidder_2": {"plugin": "bundled:persona-planner", "llm": {"max_tokens": 9}}}}"#;
-        assert!(models(same, &LlmOptions::default()).is_ok());
-        // Two files whose plugins have the same name are found out on loading.
+    #[tokio::test]
+    async fn completions_are_routed_by_plugin_id_not_by_the_name_a_plugin_reports() {
+        let options = LlmOptions {
+            default: ProviderKind::Replay,
+            builtin_replay: Some(replay_of(&[("persona-planner", "replayed")])),
+            ..LlmOptions::default()
+        };
+        // Two bidders running one plugin may have their own settings.
         let models = models(
             r#"{"num_bots": 2, "bidders": {
-                "bidder_1": {"plugin": "a.wasm"},
-                "bidder_2": {"plugin": "b.wasm", "llm": {"max_tokens": 9}}}}"#,
-            &LlmOptions::default(),
+                "bidder_1": {"plugin": "bundled:persona-planner"},
+                "bidder_2": {"plugin": "bundled:persona-planner",
+                             "llm": {"provider": "deterministic"}}}}"#,
+            &options,
         )
-        .expect("valid");
-        models.route("bidder_1", "persona-planner").expect("first");
-        let error = models
-            .route("bidder_2", "persona-planner")
-            .expect_err("ambiguous");
-        assert!(error.contains("persona-planner"), "{error}");
+        .expect("two bidders with one plugin and their own settings");
+        let plugins = models.plugins();
+        let caller = |id| ralph_runtime::ModelCaller {
+            id: Some(id),
+            name: "persona-planner",
+        };
+        let second = plugins
+            .complete_for(caller("bidder_2"), request())
+            .await
+            .expect("answered");
+        assert!(
+            second.text.starts_with("Deterministic answer"),
+            "{}",
+            second.text
+        );
+        assert_eq!(
+            plugins
+                .complete_for(caller("bidder_1"), request())
+                .await
+                .expect("replayed")
+                .text,
+            "replayed",
+            "the same name from another entry takes that entry's provider"
+        );
     }
 
     #[tokio::test]

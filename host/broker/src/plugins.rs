@@ -8,7 +8,8 @@
 //!                "max_tokens_per_round": 50000, "persona": "cautious",
 //!                "personality": {"risk_tolerance": "conservative", "verbosity": "terse"}}
 //! },
-//! "specialists": [{"plugin": "bundled:rust-conventions", "grants": ["repository"]}],
+//! "specialists": [{"plugin": "bundled:rust-conventions", "grants": ["repository"]},
+//!                 {"id": "status", "plugin": ".ralph/plugins/status-reader.wasm"}],
 //! "checks": [
 //!   {"name": "format", "argv": ["cargo", "fmt", "--check"], "category": "format"},
 //!   {"name": "secrets", "plugin": "bundled:secrets"}
@@ -22,6 +23,13 @@
 //! grants exactly what it lists. Integration capabilities (`aws`, `sentry`,
 //! `alpaca`, `http-get`) are never granted here: the user approves them with
 //! `ralph permissions grant`, and a `grants` entry naming one is an error.
+//!
+//! Every plugin entry has an id, its identity for approvals, allow-lists,
+//! metering, routing and the audit (never the name its metadata reports):
+//! a bidder's is its bidder id, a specialist's its `id` (by default the
+//! bundled name of `bundled:NAME` or the file's stem), a check plugin's its
+//! `name`. Ids are lowercase letters, digits, `_` and `-`, and unique across
+//! the lineup.
 
 use std::borrow::Cow;
 use std::collections::BTreeSet;
@@ -82,6 +90,8 @@ impl PluginSource {
 /// which model answers it when not the top-level `llm` section's.
 #[derive(Clone, Debug, PartialEq)]
 pub struct PluginEntry {
+    /// The entry's id: see the module documentation.
+    pub id: String,
     pub source: PluginSource,
     pub grants: BTreeSet<Capability>,
     pub limits: LimitsConfig,
@@ -115,9 +125,73 @@ pub struct Lineup {
     pub checks: Vec<CheckEntry>,
 }
 
+impl Lineup {
+    /// Every plugin entry with the config field it is written at
+    /// (`bidders.bidder_1`, `specialists[0]`, `checks[2]`), in config order.
+    pub fn entries(&self) -> Vec<(String, &PluginEntry)> {
+        let bidders = self
+            .bidders
+            .iter()
+            .map(|(id, entry)| (format!("bidders.{id}"), entry));
+        let specialists = self
+            .specialists
+            .iter()
+            .enumerate()
+            .map(|(index, entry)| (format!("specialists[{index}]"), entry));
+        let checks = self
+            .checks
+            .iter()
+            .enumerate()
+            .filter_map(|(index, check)| match check {
+                CheckEntry::Plugin { entry, .. } => Some((format!("checks[{index}]"), &**entry)),
+                CheckEntry::Command(_) => None,
+            });
+        bidders.chain(specialists).chain(checks).collect()
+    }
+
+    /// The plugin entry whose id is `id`.
+    pub fn entry(&self, id: &str) -> Option<&PluginEntry> {
+        self.entries()
+            .into_iter()
+            .map(|(_, entry)| entry)
+            .find(|entry| entry.id == id)
+    }
+
+    /// Refuses an invalid id and an id two entries share, naming the field.
+    fn check_ids(&self) -> Result<(), (String, String)> {
+        let mut seen: Vec<(&str, String)> = Vec::new();
+        for (field, entry) in self.entries() {
+            let id_field = if field.starts_with("bidders.") {
+                field.clone()
+            } else if field.starts_with("checks[") {
+                format!("{field}.name")
+            } else {
+                format!("{field}.id")
+            };
+            ralph_runtime::sandbox::check_id(&entry.id)
+                .map_err(|message| (id_field.clone(), message))?;
+            if let Some((_, earlier)) = seen.iter().find(|(id, _)| *id == entry.id) {
+                return Err((
+                    id_field,
+                    format!(
+                        "the plugin id `{}` is taken by {earlier}; every plugin needs its own id \
+                         (it is what approvals, allow-lists and the audit are keyed by)",
+                        entry.id
+                    ),
+                ));
+            }
+            seen.push((&entry.id, field));
+        }
+        Ok(())
+    }
+}
+
 #[derive(Deserialize)]
 #[serde(deny_unknown_fields)]
 struct RawEntry {
+    /// A specialist's id; bidders and checks have theirs elsewhere.
+    #[serde(default)]
+    id: Option<String>,
     plugin: String,
     #[serde(default)]
     grants: BTreeSet<Capability>,
@@ -173,7 +247,7 @@ impl Lineup {
                 .enumerate()
                 .map(|(index, id)| {
                     let name = DEFAULT_BIDDERS[index % DEFAULT_BIDDERS.len()];
-                    Ok((id.clone(), default_entry(name)))
+                    Ok((id.clone(), default_entry(name, id)))
                 })
                 .collect::<Result<_, ConfigError>>()?,
             Some(section) => {
@@ -194,6 +268,7 @@ impl Lineup {
                         .ok_or_else(|| invalid("bidders".into(), format!("no plugin for {id}")))?;
                     let prefix = format!("bidders.{id}");
                     let plugin = RawEntry {
+                        id: Some(id.clone()),
                         plugin: entry.plugin.clone(),
                         grants: entry.grants.clone(),
                         limits: entry.limits,
@@ -222,7 +297,7 @@ impl Lineup {
         let specialists = match &config.specialists {
             None => bundled_of(Kind::Specialist)
                 .filter(|plugin| !needs_integrations(plugin))
-                .map(|plugin| default_entry(plugin.name))
+                .map(|plugin| default_entry(plugin.name, plugin.name))
                 .collect(),
             Some(section) => {
                 let raw: Vec<RawEntry> =
@@ -240,16 +315,18 @@ impl Lineup {
             None => bundled_of(Kind::Check)
                 .map(|plugin| CheckEntry::Plugin {
                     name: plugin.name.to_owned(),
-                    entry: Box::new(default_entry(plugin.name)),
+                    entry: Box::new(default_entry(plugin.name, plugin.name)),
                 })
                 .collect(),
             Some(section) => checks_of(section).map_err(|(f, m)| invalid(f, m))?,
         };
-        Ok(Lineup {
+        let lineup = Lineup {
             bidders,
             specialists,
             checks,
-        })
+        };
+        lineup.check_ids().map_err(|(f, m)| invalid(f, m))?;
+        Ok(lineup)
     }
 }
 
@@ -281,8 +358,9 @@ fn checks_of(section: &serde_json::Value) -> Result<Vec<CheckEntry>, (String, St
         let prefix = format!("checks[{index}]");
         let check = if item.get("plugin").is_some() {
             let raw: RawCheckPlugin = typed(item, &prefix)?;
-            let entry = entry_of(
+            let mut entry = entry_of(
                 &RawEntry {
+                    id: None,
                     plugin: raw.plugin,
                     grants: raw.grants,
                     limits: raw.limits,
@@ -292,6 +370,7 @@ fn checks_of(section: &serde_json::Value) -> Result<Vec<CheckEntry>, (String, St
                 &prefix,
             )?;
             let name = raw.name.unwrap_or_else(|| default_name(&entry.source));
+            entry.id = name.clone();
             CheckEntry::Plugin {
                 name,
                 entry: Box::new(entry),
@@ -347,13 +426,14 @@ fn needs_integrations(plugin: &BundledPlugin) -> bool {
 }
 
 /// A bundled plugin granted what it asks for (the default lineup), except
-/// integrations, which only the user's approvals grant.
-fn default_entry(name: &str) -> PluginEntry {
+/// integrations, which only the user's approvals grant; `id` is its entry's.
+fn default_entry(name: &str, id: &str) -> PluginEntry {
     let plugin = ralph_plugins_bundle::ALL
         .iter()
         .find(|plugin| plugin.name == name)
         .unwrap_or(&ralph_plugins_bundle::ALL[0]);
     PluginEntry {
+        id: id.to_owned(),
         source: PluginSource::Bundled(plugin),
         grants: plugin
             .capabilities
@@ -390,6 +470,7 @@ fn entry_of(raw: &RawEntry, kind: Kind, prefix: &str) -> Result<PluginEntry, (St
     let source = entry_source(raw, kind, &field).map_err(|message| (field, message))?;
     check_grants(&raw.grants, prefix)?;
     Ok(PluginEntry {
+        id: raw.id.clone().unwrap_or_else(|| default_name(&source)),
         source,
         grants: raw.grants.clone(),
         limits: raw.limits,
@@ -676,6 +757,76 @@ mod tests {
         assert_eq!(
             configured.specialists[0].grants,
             [Capability::Repository].into_iter().collect()
+        );
+    }
+
+    #[test]
+    fn every_plugin_entry_has_an_id_from_its_config_entry() {
+        let lineup = lineup(
+            r#"{"num_bots": 2, "bidders": {
+                "bidder_1": {"plugin": "bundled:persona-planner"},
+                "bidder_2": {"plugin": "plugins/mine.wasm"}},
+               "specialists": [{"plugin": "bundled:rust-conventions"},
+                               {"plugin": "plugins/style-guide.wasm"},
+                               {"id": "house", "plugin": "bundled:change-risk"}],
+               "checks": [{"plugin": "bundled:secrets"},
+                          {"name": "size", "plugin": "bundled:diff-size"}]}"#,
+        )
+        .expect("valid");
+        let ids: Vec<&str> = lineup
+            .entries()
+            .into_iter()
+            .map(|(_, entry)| entry.id.as_str())
+            .collect();
+        assert_eq!(
+            ids,
+            [
+                "bidder_1",
+                "bidder_2",
+                "rust-conventions",
+                "style-guide",
+                "house",
+                "secrets",
+                "size"
+            ]
+        );
+        assert_eq!(
+            lineup.entry("house").map(|entry| entry.source.label()),
+            Some(PathBuf::from("bundled:change-risk"))
+        );
+    }
+
+    #[test]
+    fn plugin_ids_are_unique_across_the_lineup() {
+        assert_eq!(
+            field_of(
+                r#"{"specialists": [{"plugin": "bundled:rust-conventions"},
+                                    {"plugin": "bundled:rust-conventions"}]}"#
+            ),
+            "specialists[1].id"
+        );
+        assert_eq!(
+            field_of(r#"{"specialists": [{"id": "bidder_2", "plugin": "bundled:risk"}]}"#),
+            "specialists[0].id"
+        );
+        assert_eq!(
+            field_of(
+                r#"{"specialists": [{"plugin": "bundled:risk"}],
+                    "checks": [{"name": "risk", "plugin": "bundled:secrets"}]}"#
+            ),
+            "checks[0].name"
+        );
+    }
+
+    #[test]
+    fn a_plugin_id_is_lowercase_letters_digits_underscores_and_hyphens() {
+        assert_eq!(
+            field_of(r#"{"specialists": [{"id": "Status Reader", "plugin": "bundled:risk"}]}"#),
+            "specialists[0].id"
+        );
+        assert_eq!(
+            field_of(r#"{"checks": [{"name": "My Check", "plugin": "bundled:secrets"}]}"#),
+            "checks[0].name"
         );
     }
 

@@ -594,29 +594,32 @@ impl Session {
         let runtime = self.runtime.clone();
         let failed = |plugin: String, error: String| Step::PluginFailedToLoad { plugin, error };
         for (bot_id, entry) in &lineup.bidders {
-            let loaded = load_entry(&repository, entry, async |label, bytes, grants, limits| {
-                runtime.load_bidder(label, bytes, grants, limits).await
-            })
+            let loaded = load_entry(
+                &repository,
+                entry,
+                async |id, label, bytes, grants, limits| {
+                    runtime.load_bidder(id, label, bytes, grants, limits).await
+                },
+            )
             .await;
             match loaded {
-                Ok(plugin) => {
-                    self.route(bot_id, &format!("bidders.{bot_id}"), plugin.name())?;
-                    self.bidders.push((bot_id.clone(), plugin));
-                }
+                Ok(plugin) => self.bidders.push((bot_id.clone(), plugin)),
                 Err(error) => progress.step(failed(label_of(entry), error)),
             }
         }
-        for (index, entry) in lineup.specialists.iter().enumerate() {
-            let loaded = load_entry(&repository, entry, async |label, bytes, grants, limits| {
-                runtime.load_specialist(label, bytes, grants, limits).await
-            })
+        for entry in &lineup.specialists {
+            let loaded = load_entry(
+                &repository,
+                entry,
+                async |id, label, bytes, grants, limits| {
+                    runtime
+                        .load_specialist(id, label, bytes, grants, limits)
+                        .await
+                },
+            )
             .await;
             match loaded {
-                Ok(plugin) => {
-                    let key = format!("specialists[{index}]");
-                    self.route(&key, &key, plugin.name())?;
-                    self.specialists.push(plugin);
-                }
+                Ok(plugin) => self.specialists.push(plugin),
                 Err(error) => progress.step(failed(label_of(entry), error)),
             }
         }
@@ -624,11 +627,14 @@ impl Session {
             match check {
                 CheckEntry::Command(command) => self.command_checks.push(command.clone()),
                 CheckEntry::Plugin { name, entry } => {
-                    let loaded =
-                        load_entry(&repository, entry, async |label, bytes, grants, limits| {
-                            runtime.load_check(label, bytes, grants, limits).await
-                        })
-                        .await;
+                    let loaded = load_entry(
+                        &repository,
+                        entry,
+                        async |id, label, bytes, grants, limits| {
+                            runtime.load_check(id, label, bytes, grants, limits).await
+                        },
+                    )
+                    .await;
                     match loaded {
                         Ok(plugin) => self.check_plugins.push((name.clone(), plugin)),
                         Err(error) => progress.step(failed(name.clone(), error)),
@@ -637,18 +643,6 @@ impl Session {
             }
         }
         Ok(())
-    }
-
-    /// Sends the completions of `plugin` (configured at `field`) through the
-    /// provider chosen for `key`; a clash is an error on `field.llm`.
-    fn route(&self, key: &str, field: &str, plugin: &str) -> Result<(), ConfigError> {
-        self.models
-            .route(key, plugin)
-            .map_err(|message| ConfigError::Invalid {
-                path: self.marketplace.layout().config_file(),
-                field: format!("{field}.llm"),
-                message,
-            })
     }
 
     /// Runs the command checks on the unchanged worktree, so only failures
@@ -772,12 +766,14 @@ fn label_of(entry: &PluginEntry) -> String {
     entry.source.label().display().to_string()
 }
 
-/// Reads `entry`'s component and loads it with `load` (given its label,
+/// Reads `entry`'s component and loads it with `load` (given its id, label,
 /// bytes, grants and limits); any failure as text naming the plugin's file.
+/// The id, never the name the plugin reports, is who it is.
 async fn load_entry<P>(
     repository: &std::path::Path,
     entry: &PluginEntry,
     load: impl AsyncFnOnce(
+        &str,
         &std::path::Path,
         &[u8],
         Vec<ralph_runtime::Capability>,
@@ -790,7 +786,7 @@ async fn load_entry<P>(
         .bytes(repository)
         .map_err(|error| format!("{}: {error}", label.display()))?;
     let grants = entry.grants.iter().copied().collect();
-    load(&label, &bytes, grants, entry.limits.resolve())
+    load(&entry.id, &label, &bytes, grants, entry.limits.resolve())
         .await
         .map_err(|error| error.to_string())
 }

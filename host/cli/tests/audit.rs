@@ -11,6 +11,8 @@ fn entry(hours_ago: i64, plugin: &str, status: AuditStatus) -> AuditEntry {
     AuditEntry {
         time: Utc::now() - Duration::hours(hours_ago),
         plugin: plugin.to_owned(),
+        sha256: None,
+        name: None,
         capability: Capability::Aws,
         operation: "ecs:DescribeServices".to_owned(),
         parameters: serde_json::json!({"cluster": "prod", "services": ["web"]}),

@@ -4,6 +4,28 @@ mod common;
 
 use common::{Repository, text};
 
+/// An empty repository whose config has plugins with the ids `reader` and
+/// `status-reader`.
+fn configured() -> Repository {
+    let repository = Repository::empty();
+    std::fs::create_dir_all(repository.path().join(".ralph")).expect("mkdir");
+    let config = serde_json::json!({"specialists": [
+        {"id": "status-reader", "plugin": "bundled:infrastructure"},
+        {"id": "reader", "plugin": "bundled:trading"}]});
+    std::fs::write(
+        repository.path().join(".ralph/config.json"),
+        config.to_string(),
+    )
+    .expect("config");
+    repository
+}
+
+/// The SHA-256 of the bundled plugin `name`.
+fn digest(name: &str) -> String {
+    let plugin = ralph_plugins_bundle::find(name).expect("bundled");
+    ralph_runtime::sandbox::digest_of(plugin.bytes)
+}
+
 fn approvals(repository: &Repository) -> serde_json::Value {
     let path = repository.path().join(".ralph/approvals.json");
     serde_json::from_str(&std::fs::read_to_string(path).expect("approvals file")).expect("json")
@@ -11,33 +33,41 @@ fn approvals(repository: &Repository) -> serde_json::Value {
 
 #[test]
 fn grant_writes_the_approval_and_list_shows_it() {
-    let repository = Repository::empty();
+    let repository = configured();
     let output = repository.ralph(&["permissions", "grant", "status-reader", "aws"]);
     assert!(output.status.success(), "{}", text(&output.stderr));
     assert_eq!(
         text(&output.stdout),
-        "Approved `aws` for plugin `status-reader` in .ralph/approvals.json\n"
+        format!(
+            "Approved `aws` for plugin `status-reader` (component sha256 {}) in .ralph/approvals.json\n",
+            &digest("infrastructure")[..12]
+        )
     );
     repository.ralph(&["permissions", "grant", "status-reader", "http-get"]);
     assert_eq!(
         approvals(&repository),
-        serde_json::json!({"version": 1, "approvals": {"status-reader": ["aws", "http-get"]}})
+        serde_json::json!({"version": 2, "approvals": {"status-reader": {
+            "sha256": digest("infrastructure"), "capabilities": ["aws", "http-get"]}}})
     );
     let listed = text(&repository.ralph(&["permissions", "list"]).stdout);
-    assert!(listed.contains("status-reader  aws, http-get"), "{listed}");
+    let row = format!(
+        "status-reader  {}  aws, http-get",
+        &digest("infrastructure")[..12]
+    );
+    assert!(listed.contains(&row), "{listed}");
     let json: serde_json::Value = serde_json::from_str(&text(
         &repository.ralph(&["permissions", "list", "--json"]).stdout,
     ))
     .expect("json");
     assert_eq!(
-        json["approvals"]["status-reader"],
+        json["approvals"]["status-reader"]["capabilities"],
         serde_json::json!(["aws", "http-get"])
     );
 }
 
 #[test]
 fn granting_twice_changes_nothing() {
-    let repository = Repository::empty();
+    let repository = configured();
     repository.ralph(&["permissions", "grant", "reader", "sentry"]);
     let before = approvals(&repository);
     let output = repository.ralph(&["permissions", "grant", "reader", "sentry"]);
@@ -48,7 +78,7 @@ fn granting_twice_changes_nothing() {
 
 #[test]
 fn revoke_withdraws_the_approval() {
-    let repository = Repository::empty();
+    let repository = configured();
     repository.ralph(&["permissions", "grant", "reader", "alpaca"]);
     let output = repository.ralph(&["permissions", "revoke", "reader", "alpaca"]);
     assert!(output.status.success(), "{}", text(&output.stderr));
@@ -58,7 +88,7 @@ fn revoke_withdraws_the_approval() {
     );
     assert_eq!(
         approvals(&repository),
-        serde_json::json!({"version": 1, "approvals": {}})
+        serde_json::json!({"version": 2, "approvals": {}})
     );
     let again = repository.ralph(&["permissions", "revoke", "reader", "alpaca"]);
     assert!(again.status.success());
@@ -86,6 +116,20 @@ fn a_capability_that_is_not_an_integration_is_refused() {
 }
 
 #[test]
+fn a_grant_for_an_id_the_config_does_not_have_is_refused_listing_the_ids() {
+    let repository = configured();
+    let output = repository.ralph(&["permissions", "grant", "trading", "alpaca"]);
+    assert_eq!(output.status.code(), Some(2));
+    let message = text(&output.stderr);
+    assert!(
+        message.contains("no plugin with the id `trading`"),
+        "{message}"
+    );
+    assert!(message.contains("status-reader, reader"), "{message}");
+    assert!(!repository.path().join(".ralph/approvals.json").exists());
+}
+
+#[test]
 fn a_plugin_name_with_spaces_is_refused() {
     let repository = Repository::empty();
     let output = repository.ralph(&["permissions", "grant", "my reader", "aws"]);
@@ -95,8 +139,7 @@ fn a_plugin_name_with_spaces_is_refused() {
 
 #[test]
 fn a_malformed_approvals_file_is_named_and_kept() {
-    let repository = Repository::empty();
-    std::fs::create_dir_all(repository.path().join(".ralph")).expect("mkdir");
+    let repository = configured();
     let path = repository.path().join(".ralph/approvals.json");
     std::fs::write(&path, "{\"version\": 1, \"approvals\": [").expect("write");
     for args in [
@@ -131,7 +174,9 @@ fn setup_ignores_approvals_and_an_older_gitignore_learns_to() {
     let older = Repository::empty();
     std::fs::create_dir_all(older.path().join(".ralph")).expect("mkdir");
     std::fs::write(older.path().join(".ralph/.gitignore"), "marketplace.json").expect("write");
-    older.ralph(&["permissions", "grant", "reader", "aws"]);
+    // Without a config, the default lineup's ids are the ones to approve.
+    let granted = older.ralph(&["permissions", "grant", "rust-conventions", "aws"]);
+    assert!(granted.status.success(), "{}", text(&granted.stderr));
     assert_eq!(
         std::fs::read_to_string(older.path().join(".ralph/.gitignore")).expect("read"),
         "marketplace.json\napprovals.json\naudit/\n"

@@ -35,8 +35,7 @@ fn repository(checks: Value, llm: Option<Value>) -> Repository {
     if let Some(llm) = llm {
         config["llm"] = llm;
     }
-    let repository = Repository::for_loop(&[("src/lib.rs", LIBRARY)], &config, &["Add two"]);
-    repository
+    Repository::for_loop(&[("src/lib.rs", LIBRARY)], &config, &["Add two"])
 }
 
 /// Scripts bidder `letter`, committed: bidders read a clean checkout.

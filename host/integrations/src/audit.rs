@@ -4,8 +4,13 @@
 //! appended with a single write to a file opened for appending, so
 //! concurrent calls never interleave. The log is per user and git-ignored.
 //!
+//! `plugin` is the caller's id (the config entry that loaded it; `-` for a
+//! component loaded without one), `sha256` its component's digest and
+//! `name` the name its metadata reported, which is for display only. Lines
+//! written before approvals had digests have neither `sha256` nor `name`.
+//!
 //! ```json
-//! {"time":"2026-11-21T16:30:00.123456Z","plugin":"status-reader","capability":"aws","operation":"ecs:DescribeServices","parameters":{"cluster":"prod","services":["web"]},"status":"ok","latency_ms":84,"bytes":412}
+//! {"time":"2026-11-21T16:30:00.123456Z","plugin":"status-reader","sha256":"9f2c…","name":"status-reader","capability":"aws","operation":"ecs:DescribeServices","parameters":{"cluster":"prod","services":["web"]},"status":"ok","latency_ms":84,"bytes":412}
 //! ```
 
 use std::io::Write;
@@ -59,7 +64,14 @@ impl AuditStatus {
 pub struct AuditEntry {
     #[serde(with = "micros")]
     pub time: DateTime<Utc>,
+    /// The caller's id: its config entry.
     pub plugin: String,
+    /// The SHA-256 of the caller's component.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub sha256: Option<String>,
+    /// The name the caller's metadata reported; for display only.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub name: Option<String>,
     pub capability: Capability,
     pub operation: String,
     /// The call's fields, redacted.
@@ -255,6 +267,8 @@ mod tests {
         AuditEntry {
             time,
             plugin: "reader".to_owned(),
+            sha256: None,
+            name: None,
             capability: Capability::HttpGet,
             operation: "http:GET".to_owned(),
             parameters: json!({"url": "https://api.example.com/status"}),

@@ -1,10 +1,15 @@
 //! The one chokepoint every integration call goes through.
 //!
-//! For each call, in order: the plugin must have requested the capability;
-//! the user must have approved it (the approvals file, else the
+//! For each call, in order: the plugin must have been loaded from a config
+//! entry and have requested the capability; the user must have approved it
+//! for that entry's id and component (the approvals file, else the
 //! [`Approver`]); the capability's rate limit must allow it; then the call is
 //! performed, its reply redacted, and the call audited. Every path is
-//! audited, denials included.
+//! audited, denials included, under the caller's id and digest.
+//!
+//! Who the caller is comes from the runtime ([`Caller`]): the config entry
+//! that loaded the plugin and the SHA-256 of its component. The name a
+//! plugin's metadata reports is only shown, never looked up.
 
 use std::collections::BTreeMap;
 use std::path::PathBuf;
@@ -20,7 +25,7 @@ use ralph_runtime::integrations::{
 };
 
 use crate::alpaca::Alpaca;
-use crate::approvals::ApprovalsFile;
+use crate::approvals::{Allowance, ApprovalsFile};
 use crate::audit::{AuditEntry, AuditLog, AuditStatus};
 use crate::aws::Aws;
 use crate::config::{ConfigError, IntegrationsConfig};
@@ -62,8 +67,9 @@ pub struct Gateway {
     config: IntegrationsConfig,
     approvals: ApprovalsFile,
     approver: Arc<dyn Approver>,
-    /// Answers given at the prompt for this run, by plugin and capability.
-    decided: Mutex<BTreeMap<(String, Capability), Decision>>,
+    /// Answers given at the prompt for this run, by plugin id, component
+    /// digest and capability.
+    decided: Mutex<BTreeMap<(String, String, Capability), Decision>>,
     /// One prompt at a time.
     prompting: tokio::sync::Mutex<()>,
     limits: RateLimiters,
@@ -154,7 +160,9 @@ impl Gateway {
         };
         let entry = AuditEntry {
             time: Utc::now(),
-            plugin: caller.plugin.clone(),
+            plugin: caller.id.clone().unwrap_or_else(|| NO_ENTRY.to_owned()),
+            sha256: Some(caller.digest.clone()),
+            name: Some(caller.name.clone()),
             capability,
             operation: operation.to_owned(),
             parameters,
@@ -183,14 +191,20 @@ impl Gateway {
         call: IntegrationCall,
     ) -> Result<IntegrationReply, IntegrationError> {
         let capability = call.capability();
+        let Some(id) = caller.id.as_deref() else {
+            return Err(IntegrationError::Denied(format!(
+                "plugin `{}` was loaded without a config entry, so it cannot be approved for \
+                 `{capability}`; configure it in .ralph/config.json",
+                caller.name
+            )));
+        };
         if !capability.is_integration() || !caller.requested.contains(&capability) {
             return Err(IntegrationError::Denied(format!(
-                "plugin `{}` did not request the `{capability}` capability in its metadata, \
-                 so it cannot use it; its author must add it to the plugin's requested capabilities",
-                caller.plugin
+                "plugin `{id}` did not request the `{capability}` capability in its metadata, \
+                 so it cannot use it; its author must add it to the plugin's requested capabilities"
             )));
         }
-        self.approve(&caller.plugin, capability, call.operation())
+        self.approve(id, caller, capability, call.operation())
             .await?;
         let deadline = tokio::time::Instant::from_std(caller.deadline);
         self.limits
@@ -206,7 +220,7 @@ impl Gateway {
                 ))
             })?;
         let operation = call.operation();
-        tokio::time::timeout_at(deadline, self.dispatch(&caller.plugin, call))
+        tokio::time::timeout_at(deadline, self.dispatch(id, call))
             .await
             .unwrap_or_else(|_| {
                 Err(IntegrationError::Failed(format!(
@@ -215,33 +229,49 @@ impl Gateway {
             })
     }
 
-    /// Whether the user approves: the approvals file, this run's answers, or the prompt.
+    /// Whether the user approves the plugin `id` (with `caller`'s
+    /// component): the approvals file, this run's answers, or the prompt.
     async fn approve(
         &self,
-        plugin: &str,
+        id: &str,
+        caller: &Caller,
         capability: Capability,
         operation: &str,
     ) -> Result<(), IntegrationError> {
-        if self.file_allows(plugin, capability)? {
+        let digest = caller.digest.as_str();
+        let key = (id.to_owned(), digest.to_owned(), capability);
+        let mut allowance = self.file_allows(id, digest, capability)?;
+        if allowance == Allowance::Allowed {
             return Ok(());
         }
-        if let Some(decision) = self.remembered(plugin, capability) {
+        if let Some(decision) = self.remembered(&key) {
             return settle(decision);
         }
         let _prompt = self.prompting.lock().await;
-        // Another call may have asked while this one waited.
-        if self.file_allows(plugin, capability)? {
-            return Ok(());
+        // Another call may have asked (or pinned) while this one waited.
+        allowance = self.file_allows(id, digest, capability)?;
+        match &allowance {
+            Allowance::Allowed => return Ok(()),
+            Allowance::AllowedUnpinned => return self.pin(id, digest),
+            Allowance::OtherComponent(_) | Allowance::No => {}
         }
-        if let Some(decision) = self.remembered(plugin, capability) {
+        if let Some(decision) = self.remembered(&key) {
             return settle(decision);
         }
+        let approved_digest = match allowance {
+            Allowance::OtherComponent(approved) => Some(approved),
+            _ => None,
+        };
         let approver = Arc::clone(&self.approver);
-        let request_plugin = plugin.to_owned();
+        let (request_id, request_name, request_digest) =
+            (id.to_owned(), caller.name.clone(), digest.to_owned());
         let request_operation = operation.to_owned();
         let decision = tokio::task::spawn_blocking(move || {
             approver.decide(Request {
-                plugin: &request_plugin,
+                plugin: &request_id,
+                name: &request_name,
+                digest: &request_digest,
+                approved_digest: approved_digest.as_deref(),
                 capability,
                 operation: &request_operation,
             })
@@ -249,34 +279,56 @@ impl Gateway {
         .await
         .unwrap_or_else(|_| Decision::Deny("the approval prompt failed".to_owned()));
         if decision == Decision::AllowAlways
-            && let Err(problem) = self.approvals.grant(plugin, capability)
+            && let Err(problem) = self.approvals.grant(id, digest, capability)
         {
             tracing::warn!("Cannot remember the approval: {problem}");
         }
         if let Ok(mut decided) = self.decided.lock() {
-            decided.insert((plugin.to_owned(), capability), decision.clone());
+            decided.insert(key, decision.clone());
         }
         settle(decision)
     }
 
-    fn file_allows(&self, plugin: &str, capability: Capability) -> Result<bool, IntegrationError> {
+    /// Binds an approval carried over from a version 1 approvals file to
+    /// the component of the entry that first uses it, and says so once.
+    fn pin(&self, id: &str, digest: &str) -> Result<(), IntegrationError> {
+        match self.approvals.pin(id, digest) {
+            Ok(true) => {
+                let message = format!(
+                    "The approvals of `{id}` in {} had no component digest (an older Ralph wrote \
+                     them); they are now bound to its current component, sha256 {digest}. A \
+                     changed component must be approved again.",
+                    self.approvals.path().display()
+                );
+                tracing::warn!(plugin = id, sha256 = digest, "{message}");
+                eprintln!("note: {message}");
+                Ok(())
+            }
+            Ok(false) => Ok(()),
+            Err(problem) => Err(IntegrationError::Denied(problem.to_string())),
+        }
+    }
+
+    fn file_allows(
+        &self,
+        id: &str,
+        digest: &str,
+        capability: Capability,
+    ) -> Result<Allowance, IntegrationError> {
         self.approvals
             .load()
-            .map(|approvals| approvals.allows(plugin, capability))
+            .map(|approvals| approvals.allows(id, digest, capability))
             .map_err(|problem| IntegrationError::Denied(problem.to_string()))
     }
 
-    fn remembered(&self, plugin: &str, capability: Capability) -> Option<Decision> {
-        self.decided
-            .lock()
-            .ok()?
-            .get(&(plugin.to_owned(), capability))
-            .cloned()
+    fn remembered(&self, key: &(String, String, Capability)) -> Option<Decision> {
+        self.decided.lock().ok()?.get(key).cloned()
     }
 
+    /// Performs `call` for the plugin `id`, whose allow-list an `http-get` uses.
     async fn dispatch(
         &self,
-        plugin: &str,
+        id: &str,
         call: IntegrationCall,
     ) -> Result<IntegrationReply, IntegrationError> {
         match call {
@@ -334,11 +386,11 @@ impl Gateway {
                     .config
                     .http_get
                     .allow
-                    .get(plugin)
+                    .get(id)
                     .map(Vec::as_slice)
                     .unwrap_or_default();
                 self.http_get
-                    .get(plugin, rules, &url)
+                    .get(id, rules, &url)
                     .await
                     .map(IntegrationReply::Http)
             }
@@ -367,6 +419,10 @@ impl Gateway {
         }
     }
 }
+
+/// What the audit log's `plugin` says for a caller loaded without a config
+/// entry.
+pub const NO_ENTRY: &str = "-";
 
 fn settle(decision: Decision) -> Result<(), IntegrationError> {
     match decision {

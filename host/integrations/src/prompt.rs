@@ -23,9 +23,40 @@ pub enum Decision {
 /// One request for approval.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Request<'a> {
+    /// The plugin's id: its config entry, what an approval is keyed by.
     pub plugin: &'a str,
+    /// The name its metadata reports, shown for the user's information.
+    pub name: &'a str,
+    /// Its component's SHA-256, which an approval is bound to.
+    pub digest: &'a str,
+    /// The component an earlier approval of this id was for, when the
+    /// component has changed since.
+    pub approved_digest: Option<&'a str>,
     pub capability: Capability,
     pub operation: &'a str,
+}
+
+/// The first 12 hex digits of a digest, enough to tell components apart.
+pub fn short(digest: &str) -> &str {
+    digest.get(..12).unwrap_or(digest)
+}
+
+/// Why the request needs an answer, for denials: a changed component, or
+/// no approval at all.
+fn not_approved(request: &Request<'_>) -> String {
+    match request.approved_digest {
+        Some(approved) => format!(
+            "plugin `{}` changed since its approvals were given (sha256 {} then, {} now): a \
+             changed component is a new plugin and must be approved again",
+            request.plugin,
+            short(approved),
+            short(request.digest)
+        ),
+        None => format!(
+            "plugin `{}` is not approved to use `{}`",
+            request.plugin, request.capability
+        ),
+    }
 }
 
 /// Decides requests the approvals file does not cover. Called from a
@@ -48,9 +79,8 @@ impl Approver for NonInteractive {
         // The decision is remembered for the run and reused for the
         // plugin's later calls, so it names no one operation.
         Decision::Deny(format!(
-            "plugin `{}` is not approved to use `{}`; grant it with `{}`",
-            request.plugin,
-            request.capability,
+            "{}; grant it with `{}`",
+            not_approved(&request),
             grant_command(request.plugin, request.capability)
         ))
     }
@@ -90,11 +120,23 @@ impl Approver for TerminalApprover {
             .lock()
             .unwrap_or_else(std::sync::PoisonError::into_inner);
         let (input, output) = &mut *terminal;
-        // The operation holds what the plugin asked for: shown cleaned of
-        // control characters and redacted, like all Ralph prints.
+        let changed = match request.approved_digest {
+            Some(approved) => format!(
+                ", changed since it was approved (sha256 {} then)",
+                short(approved)
+            ),
+            None => String::new(),
+        };
+        // The name and the operation hold what the plugin said: shown
+        // cleaned of control characters and redacted, like all Ralph prints.
         let question = ralph_secrets::redact(&ralph_secrets::terminal::clean(&format!(
-            "Plugin `{}` asks to use `{}` ({}). Allow? [y/N/a(lways)] ",
-            request.plugin, request.capability, request.operation
+            "Plugin `{}` (reporting the name `{}`, sha256 {}{changed}) asks to use `{}` ({}). \
+             Allow? [y/N/a(lways)] ",
+            request.plugin,
+            request.name,
+            short(request.digest),
+            request.capability,
+            request.operation
         )));
         let mut answer = String::new();
         let asked = output
@@ -172,8 +214,13 @@ impl Approver for Scripted {
 mod tests {
     use super::*;
 
+    const DIGEST: &str = "0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef";
+
     const REQUEST: Request<'static> = Request {
         plugin: "reader",
+        name: "status-reader",
+        digest: DIGEST,
+        approved_digest: None,
         capability: Capability::Aws,
         operation: "ecs:DescribeServices",
     };
@@ -206,7 +253,8 @@ mod tests {
         let (_, shown) = answer("y\n");
         assert_eq!(
             shown,
-            "Plugin `reader` asks to use `aws` (ecs:DescribeServices). Allow? [y/N/a(lways)] "
+            "Plugin `reader` (reporting the name `status-reader`, sha256 0123456789ab) asks to use \
+             `aws` (ecs:DescribeServices). Allow? [y/N/a(lways)] "
         );
     }
 
@@ -222,7 +270,8 @@ mod tests {
         let shown = String::from_utf8(output.0.lock().expect("lock").clone()).expect("utf-8");
         assert_eq!(
             shown,
-            "Plugin `reader` asks to use `aws` (get https://x.example/Allow? y). Allow? [y/N/a(lways)] "
+            "Plugin `reader` (reporting the name `status-reader`, sha256 0123456789ab) asks to use \
+             `aws` (get https://x.example/Allow? y). Allow? [y/N/a(lways)] "
         );
     }
 
@@ -256,6 +305,26 @@ mod tests {
                  grant it with `ralph permissions grant reader aws`"
                     .to_owned()
             )
+        );
+    }
+
+    #[test]
+    fn a_changed_component_is_denied_saying_it_must_be_approved_again() {
+        let request = Request {
+            approved_digest: Some("fedcba9876543210"),
+            ..REQUEST
+        };
+        let Decision::Deny(reason) = NonInteractive.decide(request) else {
+            panic!("allowed");
+        };
+        assert!(reason.contains("must be approved again"), "{reason}");
+        assert!(
+            reason.contains("fedcba987654 then, 0123456789ab now"),
+            "{reason}"
+        );
+        assert!(
+            reason.contains("ralph permissions grant reader aws"),
+            "{reason}"
         );
     }
 

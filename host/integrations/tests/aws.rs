@@ -326,6 +326,7 @@ async fn the_infrastructure_specialist_reads_services_and_logs_from_moto() {
     let plugin = ralph_plugins_bundle::find("infrastructure").expect("bundled");
     runtime
         .load_specialist(
+            "infrastructure",
             Path::new("infrastructure"),
             plugin.bytes,
             [Capability::Repository],

@@ -5,6 +5,7 @@
 use std::sync::Arc;
 
 use futures::future::BoxFuture;
+use ralph_runtime::provider::ModelCaller;
 use ralph_runtime::{Completion, CompletionRequest, ModelProvider, ProviderError};
 use ralph_secrets::Redactor;
 
@@ -32,15 +33,32 @@ impl ModelProvider for RedactingProvider {
         caller: &'a str,
         request: CompletionRequest,
     ) -> BoxFuture<'a, Result<Completion, ProviderError>> {
-        Box::pin(async move {
-            match self.inner.complete(caller, request).await {
-                Ok(completion) => Ok(Completion {
-                    text: self.redactor.redact(&completion.text),
-                    usage: completion.usage,
-                }),
-                Err(error) => Err(ProviderError(self.redactor.redact(&error.0))),
-            }
-        })
+        Box::pin(async move { self.redacted(self.inner.complete(caller, request).await) })
+    }
+
+    /// Passes the caller's id on, so a router under this one still routes
+    /// by id.
+    fn complete_for<'a>(
+        &'a self,
+        caller: ModelCaller<'a>,
+        request: CompletionRequest,
+    ) -> BoxFuture<'a, Result<Completion, ProviderError>> {
+        Box::pin(async move { self.redacted(self.inner.complete_for(caller, request).await) })
+    }
+}
+
+impl RedactingProvider {
+    fn redacted(
+        &self,
+        answer: Result<Completion, ProviderError>,
+    ) -> Result<Completion, ProviderError> {
+        match answer {
+            Ok(completion) => Ok(Completion {
+                text: self.redactor.redact(&completion.text),
+                usage: completion.usage,
+            }),
+            Err(error) => Err(ProviderError(self.redactor.redact(&error.0))),
+        }
     }
 }
 

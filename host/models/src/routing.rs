@@ -7,8 +7,8 @@ use std::sync::{Arc, Mutex, PoisonError, RwLock};
 
 use futures::future::BoxFuture;
 use ralph_runtime::{
-    Completion, CompletionRequest, DeterministicProvider, ModelProvider, ProviderError,
-    ReplayProvider,
+    Completion, CompletionRequest, DeterministicProvider, ModelCaller, ModelProvider,
+    ProviderError, ReplayProvider,
 };
 
 use crate::anthropic::AnthropicProvider;
@@ -189,8 +189,8 @@ impl ModelProvider for Backend {
     }
 }
 
-/// Sends each plugin's calls to its own provider, by the caller's plugin
-/// name, and everything else to the default one.
+/// Sends each plugin's calls to its own provider, by the caller's plugin id
+/// (its config entry), and everything else to the default one.
 pub struct RoutingProvider {
     default: Arc<Backend>,
     routes: RwLock<BTreeMap<String, Arc<Backend>>>,
@@ -205,14 +205,13 @@ impl RoutingProvider {
         }
     }
 
-    /// Sends the calls of the plugin named `plugin` to `backend`. Fails when
-    /// another provider is already routed for that name: the router can
-    /// only tell plugins apart by name.
+    /// Sends the calls of the plugin whose id is `plugin` to `backend`.
+    /// Fails when another provider is already routed for that id.
     pub fn route(&self, plugin: &str, backend: Arc<Backend>) -> Result<(), String> {
         let mut routes = self.routes.write().unwrap_or_else(PoisonError::into_inner);
         match routes.get(plugin) {
             Some(existing) if !Arc::ptr_eq(existing, &backend) => Err(format!(
-                "two bidders run the plugin `{plugin}` with different llm settings ({} and {}); calls are routed by plugin name, so give both the same llm settings",
+                "the plugin id `{plugin}` is routed to two providers ({} and {})",
                 existing.description(),
                 backend.description()
             )),
@@ -268,6 +267,7 @@ impl RoutingProvider {
 }
 
 impl ModelProvider for RoutingProvider {
+    /// Routes by `caller` taken as a plugin id.
     fn complete<'a>(
         &'a self,
         caller: &'a str,
@@ -275,5 +275,20 @@ impl ModelProvider for RoutingProvider {
     ) -> BoxFuture<'a, Result<Completion, ProviderError>> {
         let backend = self.backend_for(caller);
         Box::pin(async move { backend.complete(caller, request).await })
+    }
+
+    /// Routes by the caller's id (its config entry), never by the name it
+    /// reports; the backend sees the display name. A caller without an id
+    /// gets the default provider.
+    fn complete_for<'a>(
+        &'a self,
+        caller: ModelCaller<'a>,
+        request: CompletionRequest,
+    ) -> BoxFuture<'a, Result<Completion, ProviderError>> {
+        let backend = match caller.id {
+            Some(id) => self.backend_for(id),
+            None => self.default.clone(),
+        };
+        Box::pin(async move { backend.complete(caller.name, request).await })
     }
 }

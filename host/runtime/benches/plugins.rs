@@ -35,15 +35,15 @@ async fn load(runtime: &Runtime, plugin: &BundledPlugin, label: &Path) -> Result
     let limits = Limits::default();
     match plugin.kind {
         Kind::Bidder => runtime
-            .load_bidder(label, plugin.bytes, grants(plugin), limits)
+            .load_bidder(plugin.name, label, plugin.bytes, grants(plugin), limits)
             .await
             .map(drop),
         Kind::Specialist => runtime
-            .load_specialist(label, plugin.bytes, grants(plugin), limits)
+            .load_specialist(plugin.name, label, plugin.bytes, grants(plugin), limits)
             .await
             .map(drop),
         Kind::Check => runtime
-            .load_check(label, plugin.bytes, grants(plugin), limits)
+            .load_check(plugin.name, label, plugin.bytes, grants(plugin), limits)
             .await
             .map(drop),
     }
@@ -120,6 +120,7 @@ async fn propose_round_trip(repository: &Path, cache: &Path) -> BenchResult {
         let plugin = ralph_plugins_bundle::find(name).ok_or("not bundled")?;
         let bidder = runtime
             .load_bidder(
+                name,
                 Path::new(name),
                 plugin.bytes,
                 grants(plugin),
@@ -151,6 +152,7 @@ async fn slow_round(repository: &Path, cache: &Path) -> BenchResult {
     let plugin = ralph_plugins_bundle::find("persona-planner").ok_or("not bundled")?;
     let bidder = runtime
         .load_bidder(
+            "persona-planner",
             Path::new("persona-planner"),
             plugin.bytes,
             grants(plugin),

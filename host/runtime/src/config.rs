@@ -143,6 +143,10 @@ impl LimitsConfig {
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case", deny_unknown_fields)]
 pub struct PluginConfig {
+    /// Its id, its identity for approvals, allow-lists and the audit; by
+    /// default the file's stem.
+    #[serde(default)]
+    pub id: Option<String>,
     /// The component file.
     pub path: PathBuf,
     /// The world it must implement.
@@ -153,6 +157,18 @@ pub struct PluginConfig {
     /// Its sandbox limits.
     #[serde(default)]
     pub limits: LimitsConfig,
+}
+
+impl PluginConfig {
+    /// The plugin's id: the configured one, else the file's stem.
+    pub fn id(&self) -> String {
+        self.id.clone().unwrap_or_else(|| {
+            self.path
+                .file_stem()
+                .map(|stem| stem.to_string_lossy().into_owned())
+                .unwrap_or_default()
+        })
+    }
 }
 
 #[cfg(test)]

@@ -1,5 +1,6 @@
-//! The `consult` host import: a plugin asks a loaded specialist a question.
-//! Needs the `consult` capability.
+//! The `consult` host import: a plugin asks a loaded specialist, named by
+//! its id (its config entry's, never the name its metadata reports), a
+//! question. Needs the `consult` capability.
 //!
 //! The model usage of a consultation is charged to the plugin that asked
 //! (and so on up the chain, to the bidder whose call it is), whether or not
@@ -22,16 +23,16 @@ pub(crate) async fn consult(
     question: String,
 ) -> Result<String, GuestError> {
     capabilities::authorize(
-        &call.plugin.name,
+        call.plugin.who(),
         &call.plugin.capabilities,
         Capability::Consult,
     )
     .map_err(|denied| GuestError::Denied(denied.0.name().to_owned()))?;
-    if call.chain.iter().any(|name| name == specialist) {
+    if call.chain.iter().any(|id| id == specialist) {
         let path = [call.chain.as_slice(), &[specialist.to_owned()]]
             .concat()
             .join(" -> ");
-        tracing::warn!(plugin = %call.plugin.name, %path, "Refused a consultation cycle");
+        tracing::warn!(plugin = %call.plugin.who(), %path, "Refused a consultation cycle");
         return Err(GuestError::LimitExceeded(format!(
             "consultation cycle: {path}"
         )));
@@ -45,7 +46,7 @@ pub(crate) async fn consult(
     let target = call
         .services
         .specialist(specialist)
-        .ok_or_else(|| GuestError::NotFound(format!("no specialist named `{specialist}`")))?;
+        .ok_or_else(|| GuestError::NotFound(format!("no specialist with the id `{specialist}`")))?;
     let mut chain = call.chain.clone();
     chain.push(specialist.to_owned());
     let services = call.services.clone();

@@ -100,7 +100,8 @@ fn check_reply(reply: &IntegrationReply) -> Result<(), IntegrationError> {
 }
 
 /// Performs `call` for the plugin whose store holds `state`: checks its size,
-/// hands it to the runtime's integration host with the plugin's name, the
+/// hands it to the runtime's integration host with the plugin's identity
+/// (config entry id and component digest; the name only for display), the
 /// capabilities it requested and the call's deadline, and checks the reply.
 pub(crate) async fn perform(
     state: &mut SandboxState,
@@ -109,11 +110,13 @@ pub(crate) async fn perform(
     let plugin = &state.call.plugin;
     let operation = call.operation();
     if let Err(error) = check_request(&call) {
-        tracing::warn!(plugin = %plugin.name, operation, %error, "Refused an integration call");
+        tracing::warn!(plugin = %plugin.who(), operation, %error, "Refused an integration call");
         return Err(error);
     }
     let caller = Caller {
-        plugin: plugin.name.clone(),
+        id: plugin.id.clone(),
+        digest: plugin.digest.clone(),
+        name: plugin.name.clone(),
         requested: plugin.capabilities.requested().clone(),
         deadline: state.deadline,
     };

@@ -18,17 +18,34 @@ use serde::{Deserialize, Serialize};
 
 use crate::capabilities::Capability;
 
-/// Who makes an integration call.
+/// Who makes an integration call: the config entry that loaded the plugin
+/// and its component, never the name it reports about itself.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Caller {
-    /// The plugin's name from its metadata.
-    pub plugin: String,
+    /// The config entry that loaded the plugin (a bidder id, a
+    /// specialist's id, a check's name): what approvals and allow-lists
+    /// are keyed by. `None` for a component loaded without an entry
+    /// (`ralph plugin inspect FILE`), which is denied every integration.
+    pub id: Option<String>,
+    /// The SHA-256 of the plugin's component, as hex: approvals are bound
+    /// to it, so a changed component must be approved again.
+    pub digest: String,
+    /// The name the plugin's metadata reports: for display only.
+    pub name: String,
     /// The capabilities the plugin requested in its metadata. A call to a
     /// capability not in this set is denied (and audited) by the host.
     pub requested: BTreeSet<Capability>,
     /// When the plugin's call ends; a call waiting on a rate limit gives up
     /// at this instant.
     pub deadline: Instant,
+}
+
+impl Caller {
+    /// The id, or for a plugin without one its display name: what messages
+    /// call it.
+    pub fn who(&self) -> &str {
+        self.id.as_deref().unwrap_or(&self.name)
+    }
 }
 
 /// An order status filter for Alpaca's order list.
@@ -376,7 +393,7 @@ impl IntegrationHost for NoIntegrations {
         Box::pin(async move {
             Err(IntegrationError::Denied(format!(
                 "`{}` asked for `{}` ({}), but no integrations are configured for this run",
-                caller.plugin,
+                caller.who(),
                 call.capability(),
                 call.operation()
             )))

@@ -42,7 +42,7 @@ pub use capabilities::{Capability, CapabilitySet};
 pub use config::{Limits, LimitsConfig, PluginConfig, World};
 pub use error::PluginError;
 pub use inspect::Inspection;
-pub use provider::{DeterministicProvider, ModelProvider, ProviderError};
+pub use provider::{DeterministicProvider, ModelCaller, ModelProvider, ProviderError};
 pub use replay::{Recording, RecordingProvider, ReplayProvider};
 pub use runtime::{
     BidderPlugin, CheckPlugin, LoadedPlugin, Metered, Outcome, Plugin, ProposalRequest, Runtime,

@@ -34,7 +34,7 @@ fn check_allowance(call: &CallContext, request: &CompletionRequest) -> Result<()
     let used = call.usage.total_tokens();
     let estimate = estimated_tokens(request);
     if used.saturating_add(estimate) > allowance {
-        tracing::warn!(plugin = %call.plugin.name, used, estimate, allowance, "Refused a completion over the token allowance");
+        tracing::warn!(plugin = %call.plugin.who(), used, estimate, allowance, "Refused a completion over the token allowance");
         return Err(GuestError::LimitExceeded(format!(
             "this completion could use about {estimate} tokens and {used} of the \
              allowance of {allowance} tokens are used"
@@ -49,7 +49,7 @@ pub(crate) async fn complete(
     request: CompletionRequest,
 ) -> Result<Completion, GuestError> {
     capabilities::authorize(
-        &call.plugin.name,
+        call.plugin.who(),
         &call.plugin.capabilities,
         Capability::Complete,
     )
@@ -62,8 +62,12 @@ pub(crate) async fn complete(
     }
     check_allowance(call, &request)?;
     let provider = call.services.provider.clone();
+    let caller = crate::provider::ModelCaller {
+        id: call.plugin.id.as_deref(),
+        name: &call.plugin.name,
+    };
     let completion = provider
-        .complete(&call.plugin.name, request)
+        .complete_for(caller, request)
         .await
         .map_err(|error| GuestError::Failed(error.to_string()))?;
     call.usage.charge(completion.usage);

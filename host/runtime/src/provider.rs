@@ -15,14 +15,38 @@ use crate::types::{Completion, CompletionRequest, TokenUsage};
 #[error("the model provider failed: {0}")]
 pub struct ProviderError(pub String);
 
+/// Which plugin asks for a completion.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct ModelCaller<'a> {
+    /// The config entry that loaded it, which completions are routed by;
+    /// `None` for a plugin loaded without one.
+    pub id: Option<&'a str>,
+    /// The name its metadata reports: what replays and recordings are
+    /// keyed by.
+    pub name: &'a str,
+}
+
 /// Something that completes prompts for plugins.
 pub trait ModelProvider: Send + Sync + 'static {
-    /// Completes `request` on behalf of the plugin named `caller`.
+    /// Completes `request` on behalf of the plugin named `caller` (its
+    /// display name).
     fn complete<'a>(
         &'a self,
         caller: &'a str,
         request: CompletionRequest,
     ) -> BoxFuture<'a, Result<Completion, ProviderError>>;
+
+    /// Completes `request` on behalf of `caller`; the runtime calls this.
+    /// A provider that routes by plugin (the broker's router) picks by the
+    /// caller's id; by default this is [`complete`](Self::complete) with
+    /// the display name.
+    fn complete_for<'a>(
+        &'a self,
+        caller: ModelCaller<'a>,
+        request: CompletionRequest,
+    ) -> BoxFuture<'a, Result<Completion, ProviderError>> {
+        self.complete(caller.name, request)
+    }
 }
 
 /// A provider that answers deterministically, optionally after a delay.

@@ -201,8 +201,25 @@ impl ModelProvider for RecordingProvider {
         caller: &'a str,
         request: CompletionRequest,
     ) -> BoxFuture<'a, Result<Completion, ProviderError>> {
+        self.complete_for(
+            crate::provider::ModelCaller {
+                id: None,
+                name: caller,
+            },
+            request,
+        )
+    }
+
+    /// Records under the caller's display name, as replays read it, and
+    /// hands the caller on whole, so a router behind still routes by id.
+    fn complete_for<'a>(
+        &'a self,
+        caller: crate::provider::ModelCaller<'a>,
+        request: CompletionRequest,
+    ) -> BoxFuture<'a, Result<Completion, ProviderError>> {
         Box::pin(async move {
-            let completion = self.inner.complete(caller, request).await?;
+            let completion = self.inner.complete_for(caller, request).await?;
+            let caller = caller.name;
             if let Err(error) = self.recording.push(caller, &completion) {
                 // The answer is good; losing it from the recording must not
                 // cost the plugin its turn.

@@ -35,7 +35,7 @@ pub(crate) fn list_files_for(
 /// a plugin, `plugin inspect`) reads nothing.
 fn view_of(call: &CallContext) -> Result<&Path, GuestError> {
     capabilities::authorize(
-        &call.plugin.name,
+        call.plugin.who(),
         &call.plugin.capabilities,
         Capability::Repository,
     )

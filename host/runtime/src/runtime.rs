@@ -18,7 +18,7 @@ use crate::inspect::{self, Inspection};
 use crate::integrations::{IntegrationHost, NoIntegrations};
 use crate::loader::{self, Linkers};
 use crate::provider::{DeterministicProvider, ModelProvider};
-use crate::sandbox::{CallContext, PluginIdentity, Sandbox};
+use crate::sandbox::{self, CallContext, PluginIdentity, Sandbox};
 use crate::types::{
     CheckInput, CheckReport, Finding, GuestError, IssueSpec, Metadata, ModelUsage, Proposal,
     Requirement, RoundContext,
@@ -132,9 +132,14 @@ pub struct Plugin<P> {
 }
 
 impl<P> Plugin<P> {
-    /// The plugin's name from its metadata.
+    /// The plugin's name from its metadata: for display only.
     pub fn name(&self) -> &str {
         &self.identity.name
+    }
+
+    /// The config entry that loaded the plugin; see [`PluginIdentity::id`].
+    pub fn id(&self) -> Option<&str> {
+        self.identity.id.as_deref()
     }
 
     /// What the plugin reported about itself.
@@ -181,7 +186,7 @@ impl LoadedPlugin {
         }
     }
 
-    /// Who the plugin is: name, world, capabilities, limits, source.
+    /// Who the plugin is: id, digest, name, world, capabilities, limits, source.
     pub fn identity(&self) -> &PluginIdentity {
         match self {
             Self::Bidder(plugin) => plugin.identity(),
@@ -206,7 +211,10 @@ pub(crate) struct Services {
     linkers: Linkers,
     cache: Option<ComponentCache>,
     pub provider: Arc<dyn ModelProvider>,
+    /// Loaded specialists by id, for `consult`.
     specialists: RwLock<BTreeMap<String, Arc<SpecialistPlugin>>>,
+    /// Every plugin loaded with an id, for the one-name-one-component rule.
+    loaded: std::sync::Mutex<Vec<Arc<PluginIdentity>>>,
     pub consult_depth: usize,
     pub integrations: Arc<dyn IntegrationHost>,
 }
@@ -231,6 +239,7 @@ impl Runtime {
                 cache: options.cache_directory.map(ComponentCache::new),
                 provider: options.provider,
                 specialists: RwLock::new(BTreeMap::new()),
+                loaded: std::sync::Mutex::new(Vec::new()),
                 consult_depth: options.consult_depth.max(1),
                 integrations: options.integrations,
             }),
@@ -257,7 +266,8 @@ impl Runtime {
         &self.services.engine
     }
 
-    /// Loads the configured plugin.
+    /// Loads the configured plugin, under its `id` (by default the file's
+    /// stem).
     pub async fn load(&self, config: &PluginConfig) -> Result<LoadedPlugin, PluginError> {
         let bytes = std::fs::read(&config.path).map_err(|error| PluginError::Load {
             path: config.path.clone(),
@@ -265,25 +275,28 @@ impl Runtime {
         })?;
         let grants = config.grants.clone();
         let limits = config.limits.resolve();
+        let id = config.id();
         match config.world {
             World::Bidder => self
-                .load_bidder(&config.path, &bytes, grants, limits)
+                .load_bidder(&id, &config.path, &bytes, grants, limits)
                 .await
                 .map(LoadedPlugin::Bidder),
             World::Specialist => self
-                .load_specialist(&config.path, &bytes, grants, limits)
+                .load_specialist(&id, &config.path, &bytes, grants, limits)
                 .await
                 .map(LoadedPlugin::Specialist),
             World::Check => self
-                .load_check(&config.path, &bytes, grants, limits)
+                .load_check(&id, &config.path, &bytes, grants, limits)
                 .await
                 .map(LoadedPlugin::Check),
         }
     }
 
-    /// Loads a bidder from component bytes; `label` names it in errors.
+    /// Loads a bidder from component bytes for the config entry `id` (its
+    /// identity: see [`PluginIdentity`]); `label` names it in errors.
     pub async fn load_bidder(
         &self,
+        id: &str,
         label: &Path,
         bytes: &[u8],
         grants: impl IntoIterator<Item = Capability>,
@@ -291,14 +304,16 @@ impl Runtime {
     ) -> Result<Arc<BidderPlugin>, PluginError> {
         let grants = grants.into_iter().collect();
         self.services
-            .load_world(label, bytes, World::Bidder, grants, limits)
+            .load_world(id, label, bytes, World::Bidder, grants, limits)
             .await
             .map(Arc::new)
     }
 
-    /// Loads a specialist and registers it for `consult` under its name.
+    /// Loads a specialist for the config entry `id` and registers it for
+    /// `consult` under that id.
     pub async fn load_specialist(
         &self,
+        id: &str,
         label: &Path,
         bytes: &[u8],
         grants: impl IntoIterator<Item = Capability>,
@@ -307,7 +322,7 @@ impl Runtime {
         let grants = grants.into_iter().collect();
         let plugin: Arc<SpecialistPlugin> = Arc::new(
             self.services
-                .load_world(label, bytes, World::Specialist, grants, limits)
+                .load_world(id, label, bytes, World::Specialist, grants, limits)
                 .await?,
         );
         let mut specialists = self
@@ -315,19 +330,20 @@ impl Runtime {
             .specialists
             .write()
             .unwrap_or_else(PoisonError::into_inner);
-        if specialists.contains_key(plugin.name()) {
+        if specialists.contains_key(id) {
             return Err(PluginError::Load {
                 path: label.to_owned(),
-                reason: format!("a specialist named `{}` is already loaded", plugin.name()),
+                reason: format!("a specialist with the id `{id}` is already loaded"),
             });
         }
-        specialists.insert(plugin.name().to_owned(), plugin.clone());
+        specialists.insert(id.to_owned(), plugin.clone());
         Ok(plugin)
     }
 
-    /// Loads a check from component bytes.
+    /// Loads a check from component bytes for the config entry `id`.
     pub async fn load_check(
         &self,
+        id: &str,
         label: &Path,
         bytes: &[u8],
         grants: impl IntoIterator<Item = Capability>,
@@ -335,7 +351,7 @@ impl Runtime {
     ) -> Result<Arc<CheckPlugin>, PluginError> {
         let grants = grants.into_iter().collect();
         self.services
-            .load_world(label, bytes, World::Check, grants, limits)
+            .load_world(id, label, bytes, World::Check, grants, limits)
             .await
             .map(Arc::new)
     }
@@ -358,6 +374,11 @@ impl Runtime {
     ) -> Result<Inspection, PluginError> {
         let services = &self.services;
         let compiled = loader::compile(&services.engine, services.cache.as_ref(), label, bytes)?;
+        let loading = Loading {
+            id: None,
+            digest: sandbox::digest_of(bytes),
+            label,
+        };
         let (exports, imports) = inspect::names(&services.engine, &compiled.0);
         let world = inspect::detect_world(&exports, label)?;
         let none = std::collections::BTreeSet::new;
@@ -365,14 +386,20 @@ impl Runtime {
         let metadata = match world {
             World::Bidder => {
                 services
-                    .load_compiled::<bidder::BidderPre<_>>(label, compiled, world, none(), limits)
+                    .load_compiled::<bidder::BidderPre<_>>(
+                        &loading,
+                        compiled,
+                        world,
+                        none(),
+                        limits,
+                    )
                     .await?
                     .metadata
             }
             World::Specialist => {
                 services
                     .load_compiled::<specialist::SpecialistPre<_>>(
-                        label,
+                        &loading,
                         compiled,
                         world,
                         none(),
@@ -383,7 +410,7 @@ impl Runtime {
             }
             World::Check => {
                 services
-                    .load_compiled::<check::CheckPre<_>>(label, compiled, world, none(), limits)
+                    .load_compiled::<check::CheckPre<_>>(&loading, compiled, world, none(), limits)
                     .await?
                     .metadata
             }
@@ -425,16 +452,16 @@ impl Runtime {
         futures::future::join_all(calls).await
     }
 
-    /// Asks the loaded specialist named `name` a question.
-    pub async fn ask(&self, name: &str, question: &str) -> Result<Outcome<String>, PluginError> {
+    /// Asks the loaded specialist whose id is `id` a question.
+    pub async fn ask(&self, id: &str, question: &str) -> Result<Outcome<String>, PluginError> {
         let specialist = self
             .services
-            .specialist(name)
+            .specialist(id)
             .ok_or_else(|| PluginError::NotLoaded {
                 world: World::Specialist.name().to_owned(),
-                name: name.to_owned(),
+                name: id.to_owned(),
             })?;
-        let chain = vec![specialist.name().to_owned()];
+        let chain = vec![specialist.identity.who().to_owned()];
         let root = self.view();
         self.services
             .clone()
@@ -503,7 +530,7 @@ fn check_size(identity: &PluginIdentity, value: &impl OutputSize) -> Result<(), 
     let limit_bytes = identity.limits.output_bytes;
     if size_bytes > limit_bytes {
         return Err(PluginError::OutputTooLarge {
-            plugin: identity.name.clone(),
+            plugin: identity.who().to_owned(),
             size_bytes,
             limit_bytes,
         });
@@ -513,18 +540,79 @@ fn check_size(identity: &PluginIdentity, value: &impl OutputSize) -> Result<(), 
 
 fn invalid(identity: &PluginIdentity) -> impl Fn(String) -> PluginError + '_ {
     move |reason| PluginError::InvalidOutput {
-        plugin: identity.name.clone(),
+        plugin: identity.who().to_owned(),
         reason,
     }
 }
 
+/// Which entry and component a load is for.
+struct Loading<'a> {
+    /// The config entry; `None` for an inspection.
+    id: Option<&'a str>,
+    /// The SHA-256 of the component, as hex.
+    digest: String,
+    /// Names the component in errors.
+    label: &'a Path,
+}
+
+/// What a plugin is called in a refusal: its entry, name and component.
+fn described(identity: &PluginIdentity) -> String {
+    format!(
+        "`{}` ({}, reporting the name `{}`, sha256 {})",
+        identity.who(),
+        identity.source.display(),
+        identity.name,
+        identity.digest
+    )
+}
+
 impl Services {
-    pub fn specialist(&self, name: &str) -> Option<Arc<SpecialistPlugin>> {
+    /// The loaded specialist whose id is `id`.
+    pub fn specialist(&self, id: &str) -> Option<Arc<SpecialistPlugin>> {
         self.specialists
             .read()
             .unwrap_or_else(PoisonError::into_inner)
-            .get(name)
+            .get(id)
             .cloned()
+    }
+
+    /// Admits a plugin loaded for an entry: refused when another loaded
+    /// plugin reports the same metadata name from another component (the
+    /// same component loaded twice, as the default lineup does, is one
+    /// piece of code under one name), or when its id is taken by another
+    /// component.
+    fn admit(&self, identity: &Arc<PluginIdentity>) -> Result<(), PluginError> {
+        let Some(id) = identity.id.as_deref() else {
+            return Ok(());
+        };
+        let mut loaded = self.loaded.lock().unwrap_or_else(PoisonError::into_inner);
+        let clash = loaded.iter().find(|other| {
+            other.digest != identity.digest
+                && (other.name == identity.name || other.id.as_deref() == Some(id))
+        });
+        if let Some(other) = clash {
+            let what = if other.id.as_deref() == Some(id) {
+                "the id"
+            } else {
+                "the name"
+            };
+            return Err(PluginError::Load {
+                path: identity.source.clone(),
+                reason: format!(
+                    "refused {}: {what} is already taken by {}, a different component; \
+                     plugin names and ids are unique, so rename one of them",
+                    described(identity),
+                    described(other)
+                ),
+            });
+        }
+        let known = loaded
+            .iter()
+            .any(|other| other.id.as_deref() == Some(id) && other.world == identity.world);
+        if !known {
+            loaded.push(identity.clone());
+        }
+        Ok(())
     }
 
     fn sandbox(
@@ -550,25 +638,39 @@ impl Services {
 
     async fn load_world<P: crate::world::WorldPre>(
         self: &Arc<Self>,
+        id: &str,
         label: &Path,
         bytes: &[u8],
         world: World,
         grants: std::collections::BTreeSet<Capability>,
         limits: Limits,
     ) -> Result<Plugin<P>, PluginError> {
+        sandbox::check_id(id).map_err(|reason| PluginError::Load {
+            path: label.to_owned(),
+            reason,
+        })?;
         let compiled = loader::compile(&self.engine, self.cache.as_ref(), label, bytes)?;
-        self.load_compiled(label, compiled, world, grants, limits)
-            .await
+        let loading = Loading {
+            id: Some(id),
+            digest: sandbox::digest_of(bytes),
+            label,
+        };
+        let plugin = self
+            .load_compiled(&loading, compiled, world, grants, limits)
+            .await?;
+        self.admit(&plugin.identity)?;
+        Ok(plugin)
     }
 
     async fn load_compiled<P: crate::world::WorldPre>(
         self: &Arc<Self>,
-        label: &Path,
+        loading: &Loading<'_>,
         (component, cache): (wasmtime::component::Component, CacheOutcome),
         world: World,
         grants: std::collections::BTreeSet<Capability>,
         limits: Limits,
     ) -> Result<Plugin<P>, PluginError> {
+        let label = loading.label;
         loader::check_world(&self.engine, &component, world, label)?;
         let instance_pre = loader::pre_instantiate(&self.linkers, &component, world, label)?;
         let pre = P::new(instance_pre).map_err(|error| PluginError::WorldMismatch {
@@ -577,6 +679,8 @@ impl Services {
             missing: format!("exports of the right types: {error}"),
         })?;
         let provisional = Arc::new(PluginIdentity {
+            id: loading.id.map(str::to_owned),
+            digest: loading.digest.clone(),
             name: label
                 .file_stem()
                 .map(|stem| stem.to_string_lossy().into_owned())
@@ -594,13 +698,15 @@ impl Services {
             }
         })?;
         let identity = Arc::new(PluginIdentity {
+            id: loading.id.map(str::to_owned),
+            digest: loading.digest.clone(),
             name: metadata.name.clone(),
             world,
             capabilities: CapabilitySet::new(requested, grants),
             limits,
             source: label.to_owned(),
         });
-        tracing::info!(plugin = %identity.name, %world, cached = cache == CacheOutcome::Hit, "Loaded plugin");
+        tracing::info!(plugin = %identity.who(), name = %identity.name, digest = %identity.digest, %world, cached = cache == CacheOutcome::Hit, "Loaded plugin");
         Ok(Plugin {
             pre,
             identity,
@@ -631,7 +737,7 @@ impl Services {
         view: Option<PathBuf>,
     ) -> Metered<Proposal> {
         let identity = &bidder.identity;
-        let chain = vec![identity.name.clone()];
+        let chain = vec![identity.who().to_owned()];
         let mut sandbox = match self.sandbox(identity, view, chain, request.token_allowance) {
             Ok(sandbox) => sandbox,
             Err(error) => {
@@ -674,7 +780,7 @@ impl Services {
         let proposal = Proposal::from(
             sandbox
                 .finish(outcome)?
-                .map_err(|error| guest_failure(&identity.name, error))?,
+                .map_err(|error| guest_failure(identity.who(), error))?,
         );
         check_size(identity, &proposal)?;
         let ids: Vec<&str> = request
@@ -734,7 +840,7 @@ impl Services {
         let outcome = tokio::time::timeout(timeout, call).await;
         let answer = sandbox
             .finish(outcome)?
-            .map_err(|error| guest_failure(&identity.name, error))?;
+            .map_err(|error| guest_failure(identity.who(), error))?;
         check_size(identity, &answer)?;
         Ok(answer)
     }
@@ -746,7 +852,7 @@ impl Services {
         view: Option<PathBuf>,
     ) -> Result<Outcome<Vec<Finding>>, PluginError> {
         let identity = &specialist.identity;
-        let chain = vec![identity.name.clone()];
+        let chain = vec![identity.who().to_owned()];
         let mut sandbox = self.sandbox(identity, view, chain, None)?;
         let proposal = wit::Proposal::from(proposal);
         let timeout = sandbox.timeout();
@@ -758,7 +864,7 @@ impl Services {
         let outcome = tokio::time::timeout(timeout, call).await;
         let findings: Vec<Finding> = sandbox
             .finish(outcome)?
-            .map_err(|error| guest_failure(&identity.name, error))?
+            .map_err(|error| guest_failure(identity.who(), error))?
             .into_iter()
             .map(Into::into)
             .collect();
@@ -780,7 +886,7 @@ impl Services {
         view: &Path,
     ) -> Result<Outcome<CheckReport>, PluginError> {
         let identity = &check.identity;
-        let chain = vec![identity.name.clone()];
+        let chain = vec![identity.who().to_owned()];
         let mut sandbox = self.sandbox(identity, Some(view.to_owned()), chain, None)?;
         let input = wit::CheckInput::from(input);
         let timeout = sandbox.timeout();
@@ -793,7 +899,7 @@ impl Services {
         let report = CheckReport::from(
             sandbox
                 .finish(outcome)?
-                .map_err(|error| guest_failure(&identity.name, error))?,
+                .map_err(|error| guest_failure(identity.who(), error))?,
         );
         check_size(identity, &report)?;
         validate::check_report(&report).map_err(invalid(identity))?;

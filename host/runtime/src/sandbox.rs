@@ -29,9 +29,25 @@ use crate::types::ModelUsage;
 const TIMEOUT_GRACE: Duration = Duration::from_millis(50);
 
 /// Who is being called: fixed when the plugin is loaded.
+///
+/// A plugin's identity is the config entry that loaded it ([`id`]) and the
+/// component it loaded ([`digest`]); approvals, allow-lists, grants,
+/// metering and the audit use those. The [`name`] its metadata reports is
+/// for display only: a plugin can report any name.
+///
+/// [`id`]: PluginIdentity::id
+/// [`digest`]: PluginIdentity::digest
+/// [`name`]: PluginIdentity::name
 #[derive(Debug, Clone)]
 pub struct PluginIdentity {
-    /// The plugin's name from its metadata.
+    /// The config entry that loaded it: a bidder id (`bidder_2`), a
+    /// specialist's `id`, a check's `name`. `None` for a component loaded
+    /// without an entry (`ralph plugin inspect FILE`), which can never be
+    /// granted an integration.
+    pub id: Option<String>,
+    /// The SHA-256 of the component's bytes, as lowercase hex.
+    pub digest: String,
+    /// The name its metadata reports: for display, never for authorizing.
     pub name: String,
     /// The world it implements.
     pub world: World,
@@ -43,6 +59,39 @@ pub struct PluginIdentity {
     pub source: PathBuf,
 }
 
+impl PluginIdentity {
+    /// The id when the plugin has one, else its display name: what logs
+    /// and messages call it.
+    pub fn who(&self) -> &str {
+        self.id.as_deref().unwrap_or(&self.name)
+    }
+}
+
+/// The SHA-256 of `bytes` as lowercase hex: a component's digest.
+pub fn digest_of(bytes: &[u8]) -> String {
+    use sha2::{Digest, Sha256};
+    Sha256::digest(bytes)
+        .iter()
+        .map(|byte| format!("{byte:02x}"))
+        .collect()
+}
+
+/// Whether `id` is a valid plugin id: 1 to 64 lowercase ASCII letters,
+/// digits, `_` and `-`. The error says what is wrong.
+pub fn check_id(id: &str) -> Result<(), String> {
+    let valid = |character: char| {
+        character.is_ascii_lowercase()
+            || character.is_ascii_digit()
+            || matches!(character, '_' | '-')
+    };
+    if id.is_empty() || id.len() > 64 || !id.chars().all(valid) {
+        return Err(format!(
+            "{id:?} is not a plugin id: 1 to 64 lowercase letters, digits, `_` and `-`"
+        ));
+    }
+    Ok(())
+}
+
 /// Everything one call needs besides the guest itself.
 pub(crate) struct CallContext {
     pub plugin: Arc<PluginIdentity>,
@@ -50,7 +99,7 @@ pub(crate) struct CallContext {
     /// The directory the plugin may read (a clean checkout), or `None` when
     /// the call has no view; seen only with the `repository` capability.
     pub root: Option<PathBuf>,
-    /// Names of the plugins on the consult path to this call, outermost first,
+    /// Ids of the plugins on the consult path to this call, outermost first,
     /// this plugin last.
     pub chain: Vec<String>,
     /// Model usage charged to this call, nested consultations included.
@@ -155,7 +204,7 @@ impl Sandbox {
             builder
                 .preopened_dir(root, "/", FsPerms::ReadOnly)
                 .map_err(|error| PluginError::Sandbox {
-                    plugin: call.plugin.name.clone(),
+                    plugin: call.plugin.who().to_owned(),
                     reason: format!("cannot open {} read-only: {error}", root.display()),
                 })?;
         }
@@ -209,7 +258,7 @@ impl Sandbox {
         let stderr = self.log_console();
         match outcome {
             Err(_elapsed) => Err(PluginError::Timeout {
-                plugin: self.plugin().name.clone(),
+                plugin: self.plugin().who().to_owned(),
                 deadline: self.plugin().limits.deadline,
             }),
             Ok(Ok(value)) => Ok(value),
@@ -228,7 +277,7 @@ impl Sandbox {
     }
 
     fn log_console(&self) -> String {
-        let plugin = self.plugin().name.as_str();
+        let plugin = self.plugin().who();
         let (stdout, stdout_dropped) = self.stdout.contents();
         let (stderr, stderr_dropped) = self.stderr.contents();
         if !stdout.is_empty() {
@@ -242,7 +291,7 @@ impl Sandbox {
 
     fn classify(&self, error: &wasmtime::Error, stderr: &str) -> PluginError {
         let state = self.store.data();
-        let plugin = state.call.plugin.name.clone();
+        let plugin = state.call.plugin.who().to_owned();
         if state.limiter.exceeded {
             return PluginError::MemoryExceeded {
                 plugin,
@@ -291,6 +340,24 @@ mod tests {
             Some("panicked at src/lib.rs:3:5: boom note: run with")
         );
         assert_eq!(panic_message("just a trap"), None);
+    }
+
+    #[test]
+    fn plugin_ids_are_lowercase_letters_digits_underscores_and_hyphens() {
+        for id in ["bidder_2", "rust-conventions", "a", "x9"] {
+            assert_eq!(check_id(id), Ok(()), "{id}");
+        }
+        for id in ["", "Bidder", "a b", "../x", "a.b", "é", &"x".repeat(65)] {
+            assert!(check_id(id).is_err(), "{id:?}");
+        }
+    }
+
+    #[test]
+    fn a_digest_is_the_hex_sha256_of_the_bytes() {
+        assert_eq!(
+            digest_of(b"abc"),
+            "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad"
+        );
     }
 
     #[test]

@@ -35,17 +35,17 @@ async fn load_all(runtime: &Runtime) -> Result<(), Box<dyn std::error::Error>> {
         let label = Path::new(plugin.name);
         let name = match plugin.kind {
             Kind::Bidder => runtime
-                .load_bidder(label, plugin.bytes, grants(plugin), limits())
+                .load_bidder(plugin.name, label, plugin.bytes, grants(plugin), limits())
                 .await?
                 .name()
                 .to_owned(),
             Kind::Specialist => runtime
-                .load_specialist(label, plugin.bytes, grants(plugin), limits())
+                .load_specialist(plugin.name, label, plugin.bytes, grants(plugin), limits())
                 .await?
                 .name()
                 .to_owned(),
             Kind::Check => runtime
-                .load_check(label, plugin.bytes, grants(plugin), limits())
+                .load_check(plugin.name, label, plugin.bytes, grants(plugin), limits())
                 .await?
                 .name()
                 .to_owned(),
@@ -61,7 +61,13 @@ async fn bidder(
 ) -> Result<Arc<BidderPlugin>, Box<dyn std::error::Error>> {
     let plugin = ralph_plugins_bundle::find(name).ok_or("not bundled")?;
     Ok(runtime
-        .load_bidder(Path::new(name), plugin.bytes, grants(plugin), limits())
+        .load_bidder(
+            name,
+            Path::new(name),
+            plugin.bytes,
+            grants(plugin),
+            limits(),
+        )
         .await?)
 }
 
@@ -71,7 +77,13 @@ async fn check(
 ) -> Result<Arc<CheckPlugin>, Box<dyn std::error::Error>> {
     let plugin = ralph_plugins_bundle::find(name).ok_or("not bundled")?;
     Ok(runtime
-        .load_check(Path::new(name), plugin.bytes, grants(plugin), limits())
+        .load_check(
+            name,
+            Path::new(name),
+            plugin.bytes,
+            grants(plugin),
+            limits(),
+        )
         .await?)
 }
 
@@ -252,6 +264,7 @@ async fn specialists_review_proposals() -> TestResult {
     let plugin = ralph_plugins_bundle::find("change-risk").ok_or("not bundled")?;
     let specialist = runtime
         .load_specialist(
+            "change-risk",
             Path::new("change-risk"),
             plugin.bytes,
             grants(plugin),
@@ -340,7 +353,13 @@ async fn integration_specialists_find_nothing_in_proposals_outside_their_domain(
     for name in ["infrastructure", "trading"] {
         let plugin = ralph_plugins_bundle::find(name).ok_or("not bundled")?;
         let specialist = runtime
-            .load_specialist(Path::new(name), plugin.bytes, grants(plugin), limits())
+            .load_specialist(
+                name,
+                Path::new(name),
+                plugin.bytes,
+                grants(plugin),
+                limits(),
+            )
             .await?;
         let findings = runtime.review(&specialist, &proposal).await?.value;
         assert!(findings.is_empty(), "{name}: {findings:?}");

@@ -18,7 +18,13 @@ async fn load_outcome(
     let runtime = Runtime::new(RuntimeOptions::new(repository).with_cache(cache))?;
     let plugin = ralph_plugins_bundle::find("diff-size").ok_or("not bundled")?;
     let check = runtime
-        .load_check(Path::new("diff-size"), plugin.bytes, [], Limits::default())
+        .load_check(
+            "diff-size",
+            Path::new("diff-size"),
+            plugin.bytes,
+            [],
+            Limits::default(),
+        )
         .await?;
     Ok(check.cache_outcome())
 }
@@ -80,7 +86,13 @@ async fn an_entry_compiled_from_another_component_is_never_loaded() -> TestResul
     let attacker = ralph_plugins_bundle::find("secrets").ok_or("not bundled")?;
     let victim = ralph_plugins_bundle::find("diff-size").ok_or("not bundled")?;
     runtime
-        .load_check(Path::new("secrets"), attacker.bytes, [], Limits::default())
+        .load_check(
+            "secrets",
+            Path::new("secrets"),
+            attacker.bytes,
+            [],
+            Limits::default(),
+        )
         .await?;
     let engine = ralph_runtime::engine::shared()?;
     let cache_of = ComponentCache::new(cache.path());
@@ -89,7 +101,13 @@ async fn an_entry_compiled_from_another_component_is_never_loaded() -> TestResul
         cache_of.entry_path(&engine, victim.bytes),
     )?;
     let loaded = Runtime::new(RuntimeOptions::new(repository.path()).with_cache(cache.path()))?
-        .load_check(Path::new("diff-size"), victim.bytes, [], Limits::default())
+        .load_check(
+            "diff-size",
+            Path::new("diff-size"),
+            victim.bytes,
+            [],
+            Limits::default(),
+        )
         .await?;
     assert_eq!(loaded.cache_outcome(), CacheOutcome::Compiled);
     assert_eq!(loaded.metadata().name, "diff-size");
@@ -102,7 +120,13 @@ async fn without_a_cache_every_load_compiles() -> TestResult {
     let runtime = Runtime::new(RuntimeOptions::new(repository.path()))?;
     let plugin = ralph_plugins_bundle::find("secrets").ok_or("not bundled")?;
     let check = runtime
-        .load_check(Path::new("secrets"), plugin.bytes, [], Limits::default())
+        .load_check(
+            "secrets",
+            Path::new("secrets"),
+            plugin.bytes,
+            [],
+            Limits::default(),
+        )
         .await?;
     assert_eq!(check.cache_outcome(), CacheOutcome::Uncached);
     Ok(())
@@ -113,6 +137,7 @@ async fn a_configured_plugin_loads_from_its_file_with_its_grants_and_limits() ->
     let repository = repository()?;
     let runtime = common::runtime(repository.path())?;
     let config = PluginConfig {
+        id: None,
         path: ralph_runtime_fixtures::HOSTILE_BIDDER_PATH.into(),
         world: World::Bidder,
         grants: [Capability::Consult].into_iter().collect(),
@@ -134,6 +159,7 @@ async fn a_configured_plugin_loads_from_its_file_with_its_grants_and_limits() ->
         [Capability::Consult].into_iter().collect()
     );
     let missing = PluginConfig {
+        id: None,
         path: "does/not/exist.wasm".into(),
         ..config
     };

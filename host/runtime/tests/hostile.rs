@@ -287,13 +287,20 @@ async fn a_slow_plugin_past_its_deadline_does_not_hold_up_the_round() -> TestRes
 }
 
 async fn load_echo_specialists(runtime: &ralph_runtime::Runtime) -> TestResult {
-    for path in [
-        ralph_runtime_fixtures::PING_SPECIALIST_PATH,
-        ralph_runtime_fixtures::PONG_SPECIALIST_PATH,
+    for (id, path) in [
+        (
+            "ping-specialist",
+            ralph_runtime_fixtures::PING_SPECIALIST_PATH,
+        ),
+        (
+            "pong-specialist",
+            ralph_runtime_fixtures::PONG_SPECIALIST_PATH,
+        ),
     ] {
         let bytes = std::fs::read(path)?;
         runtime
             .load_specialist(
+                id,
                 Path::new(path),
                 &bytes,
                 [Capability::Consult, Capability::Complete],
@@ -346,7 +353,9 @@ async fn a_component_of_the_wrong_world_is_refused_with_what_is_missing() -> Tes
     let runtime = runtime(repository.path())?;
     let bytes = common::hostile_bytes()?;
     let path = Path::new(ralph_runtime_fixtures::HOSTILE_BIDDER_PATH);
-    let result = runtime.load_check(path, &bytes, [], tight_limits()).await;
+    let result = runtime
+        .load_check("hostile-bidder", path, &bytes, [], tight_limits())
+        .await;
     match result {
         Err(PluginError::WorldMismatch {
             path: reported,
@@ -370,7 +379,7 @@ async fn garbage_bytes_are_refused_naming_the_file() -> TestResult {
     let runtime = runtime(repository.path())?;
     let path = Path::new("plugins/garbage.wasm");
     let result = runtime
-        .load_bidder(path, b"\0asm garbage", [], tight_limits())
+        .load_bidder("garbage", path, b"\0asm garbage", [], tight_limits())
         .await;
     match result {
         Err(error @ PluginError::Load { .. }) => {

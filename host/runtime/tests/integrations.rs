@@ -72,7 +72,7 @@ impl IntegrationHost for FakeHost {
             if !caller.requested.contains(&call.capability()) {
                 return Err(IntegrationError::Denied(format!(
                     "{} did not request {}",
-                    caller.plugin,
+                    caller.who(),
                     call.capability()
                 )));
             }
@@ -103,7 +103,7 @@ async fn specialist(
         .filter_map(|name| name.parse::<Capability>().ok())
         .filter(|capability| !capability.is_integration());
     Ok(runtime
-        .load_specialist(Path::new(name), plugin.bytes, grants, limits())
+        .load_specialist(name, Path::new(name), plugin.bytes, grants, limits())
         .await?)
 }
 
@@ -317,7 +317,13 @@ async fn the_caller_is_the_plugin_with_its_requested_capabilities_and_call_deadl
     let [first] = seen.as_slice() else {
         return Err(format!("expected one call, saw {seen:?}").into());
     };
-    assert_eq!(first.caller.plugin, "infrastructure");
+    assert_eq!(first.caller.id.as_deref(), Some("infrastructure"));
+    assert_eq!(first.caller.name, "infrastructure");
+    let bundled = ralph_plugins_bundle::find("infrastructure").ok_or("bundled")?;
+    assert_eq!(
+        first.caller.digest,
+        ralph_runtime::sandbox::digest_of(bundled.bytes)
+    );
     assert_eq!(
         first.caller.requested,
         BTreeSet::from([Capability::Aws, Capability::Repository])
@@ -516,7 +522,7 @@ async fn a_plugin_that_did_not_request_aws_reaches_the_host_and_is_denied() -> T
     );
     let seen = host.seen();
     assert_eq!(seen.len(), 1);
-    assert_eq!(seen[0].caller.plugin, "hostile-bidder");
+    assert_eq!(seen[0].caller.id.as_deref(), Some("hostile-bidder"));
     assert!(!seen[0].caller.requested.contains(&Capability::Aws));
     assert!(seen[0].caller.requested.contains(&Capability::Consult));
     Ok(())
@@ -603,7 +609,10 @@ async fn a_component_importing_an_aws_write_operation_does_not_load() -> TestRes
     let runtime = common::runtime(repository.path())?;
     let path = Path::new(ralph_runtime_fixtures::AWS_WRITER_PATH);
     let bytes = std::fs::read(path)?;
-    let error = match runtime.load_specialist(path, &bytes, [], limits()).await {
+    let error = match runtime
+        .load_specialist("aws-writer", path, &bytes, [], limits())
+        .await
+    {
         Ok(_) => return Err("a component importing aws update-service loaded".into()),
         Err(error) => error,
     };

@@ -47,6 +47,7 @@ async fn load_ping(runtime: &Runtime) -> TestResult {
     let bytes = std::fs::read(path)?;
     runtime
         .load_specialist(
+            "ping-specialist",
             Path::new(path),
             &bytes,
             [Capability::Consult, Capability::Complete],

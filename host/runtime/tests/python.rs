@@ -48,7 +48,9 @@ async fn a_python_bidder_loads_and_proposes() -> TestResult {
         deadline: Duration::from_secs(10),
         ..Limits::default()
     };
-    let bidder = runtime.load_bidder(&path, &bytes, [], limits).await?;
+    let bidder = runtime
+        .load_bidder("python-bidder", &path, &bytes, [], limits)
+        .await?;
     let proposal = runtime
         .propose(&bidder, &request("Add a flag", ""))
         .await?

@@ -1,8 +1,14 @@
 //! `ralph permissions`: the user's approvals of integration capabilities.
+//!
+//! Approvals are keyed by plugin id, the config entry that loads the plugin
+//! (a bidder id, a specialist's id, a check's name), and bound to the
+//! SHA-256 of the component that entry loads now: `grant` resolves the id
+//! in `.ralph/config.json` to compute it.
 
 use std::collections::BTreeMap;
 use std::io::Write;
 
+use ralph_broker::plugins::Lineup;
 use ralph_integrations::IntegrationsConfig;
 use ralph_integrations::approvals::{Approvals, ApprovalsError, ApprovalsFile};
 use ralph_marketplace::layout::IGNORED;
@@ -23,11 +29,15 @@ pub fn run(layout: &Layout, command: PermissionsCommand) -> Outcome {
         PermissionsCommand::Grant { plugin, capability } => {
             let capability = integration(&capability)?;
             check_plugin(&plugin)?;
-            let added = file.grant(&plugin, capability).map_err(failure)?;
+            let digest = configured_digest(layout, &plugin)?;
+            let added = file.grant(&plugin, &digest, capability).map_err(failure)?;
             keep_ignored(layout);
             let shown = layout.display(file.path());
+            let short = ralph_integrations::prompt::short(&digest);
             if added {
-                outln!("Approved `{capability}` for plugin `{plugin}` in {shown}");
+                outln!(
+                    "Approved `{capability}` for plugin `{plugin}` (component sha256 {short}) in {shown}"
+                );
             } else {
                 outln!("Plugin `{plugin}` already has `{capability}` ({shown})");
             }
@@ -44,6 +54,44 @@ pub fn run(layout: &Layout, command: PermissionsCommand) -> Outcome {
             Ok(Exit::Success)
         }
     }
+}
+
+/// The SHA-256 of the component the config entry `id` loads; an id the
+/// config does not have is bad input listing the ids it has.
+fn configured_digest(layout: &Layout, id: &str) -> Result<String, Failure> {
+    let path = layout.config_file();
+    let config = if path.exists() {
+        Config::load(&path).map_err(Failure::bad_input)?
+    } else {
+        Config::default()
+    };
+    let lineup = Lineup::from_config(&config, &path).map_err(Failure::bad_input)?;
+    let Some(entry) = lineup.entry(id) else {
+        let ids: Vec<String> = lineup
+            .entries()
+            .into_iter()
+            .map(|(_, entry)| entry.id.clone())
+            .collect();
+        return Err(Failure::message(
+            Exit::BadInput,
+            format!(
+                "no plugin with the id `{id}` in {}; approvals are for configured plugins, by \
+                 id (a bidder id, a specialist's `id`, a check's `name`): {}",
+                layout.display(&path),
+                ids.join(", ")
+            ),
+        ));
+    };
+    let bytes = entry.source.bytes(layout.repository()).map_err(|error| {
+        Failure::message(
+            Exit::BadInput,
+            format!(
+                "cannot read the component of `{id}` ({}): {error}; build it or fix its path",
+                entry.source.label().display()
+            ),
+        )
+    })?;
+    Ok(ralph_runtime::sandbox::digest_of(&bytes))
 }
 
 fn list(layout: &Layout, file: &ApprovalsFile, json: bool) -> Outcome {
@@ -125,13 +173,24 @@ fn approved(layout: &Layout, file: &ApprovalsFile, approvals: &Approvals) -> Str
         .unwrap_or(0)
         .max("plugin".len());
     let mut text = format!("Approvals in {}\n\n", layout.display(file.path()));
-    text.push_str(&format!("{:<width$}  capabilities\n", "plugin"));
-    for (plugin, capabilities) in &approvals.approvals {
-        let names: Vec<_> = capabilities
+    text.push_str(&format!(
+        "{:<width$}  {:<12}  capabilities\n",
+        "plugin", "sha256"
+    ));
+    for (plugin, approval) in &approvals.approvals {
+        let names: Vec<_> = approval
+            .capabilities
             .iter()
             .map(|capability| capability.name())
             .collect();
-        text.push_str(&format!("{plugin:<width$}  {}\n", names.join(", ")));
+        let digest = approval
+            .sha256
+            .as_deref()
+            .map_or("(first use)", ralph_integrations::prompt::short);
+        text.push_str(&format!(
+            "{plugin:<width$}  {digest:<12}  {}\n",
+            names.join(", ")
+        ));
     }
     text
 }

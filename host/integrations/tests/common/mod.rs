@@ -232,10 +232,16 @@ impl Setup {
     }
 }
 
-/// A caller named `plugin` requesting `capabilities`, with `seconds` to run.
+/// The component digest of the callers [`caller`] makes.
+pub const CALLER_DIGEST: &str = "c0ffee00c0ffee00c0ffee00c0ffee00c0ffee00c0ffee00c0ffee00c0ffee00";
+
+/// A caller loaded from the config entry `plugin` (and reporting that name)
+/// requesting `capabilities`, with `seconds` to run.
 pub fn caller(plugin: &str, capabilities: &[Capability], seconds: u64) -> Caller {
     Caller {
-        plugin: plugin.to_owned(),
+        id: Some(plugin.to_owned()),
+        digest: CALLER_DIGEST.to_owned(),
+        name: plugin.to_owned(),
         requested: capabilities.iter().copied().collect::<BTreeSet<_>>(),
         deadline: Instant::now() + Duration::from_secs(seconds),
     }
@@ -258,6 +264,7 @@ pub async fn runtime_with_specialist(setup: &Setup, name: &str) -> ralph_runtime
         .filter(|capability| !capability.is_integration());
     runtime
         .load_specialist(
+            name,
             std::path::Path::new(name),
             plugin.bytes,
             grants,

@@ -4,13 +4,14 @@
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use crate::common::{Setup, caller};
+use crate::common::{CALLER_DIGEST, Setup, caller};
 use ralph_integrations::audit::AuditStatus;
 use ralph_integrations::gateway::{GatewayError, Paths};
 use ralph_integrations::prompt::Scripted;
 use ralph_integrations::{Decision, Environment, Gateway, NonInteractive};
 use ralph_marketplace::Layout;
 use ralph_runtime::capabilities::Capability;
+use ralph_runtime::integrations::Caller;
 use ralph_runtime::integrations::{IntegrationCall, IntegrationError, IntegrationHost};
 use serde_json::json;
 
@@ -126,7 +127,7 @@ async fn allow_always_is_written_to_the_approvals_file() {
             .expect("json");
     assert_eq!(
         approvals,
-        json!({"version": 1, "approvals": {"reader": ["sentry"]}})
+        json!({"version": 2, "approvals": {"reader": {"sha256": CALLER_DIGEST, "capabilities": ["sentry"]}}})
     );
 }
 
@@ -352,4 +353,131 @@ async fn a_gateway_from_the_repository_layout_audits_under_dot_ralph() {
         .await;
     assert!(started.elapsed() < Duration::from_secs(5));
     assert!(layout.audit_dir().is_dir());
+}
+
+/// A second gateway on `setup`'s files, as the next run of Ralph makes.
+fn restarted(setup: &Setup) -> Gateway {
+    Gateway::new(
+        ralph_integrations::IntegrationsConfig::from_value(None).expect("defaults"),
+        &Environment::from_pairs(std::iter::empty::<(&str, &str)>()),
+        Paths {
+            approvals_file: setup.approvals_file(),
+            audit_dir: setup.directory.path().join(".ralph/audit"),
+        },
+        Arc::new(NonInteractive),
+    )
+    .expect("gateway")
+}
+
+fn with_digest(caller: Caller, digest: &str) -> Caller {
+    Caller {
+        digest: digest.to_owned(),
+        ..caller
+    }
+}
+
+#[tokio::test]
+async fn an_approval_survives_a_restart_for_the_same_component_and_lapses_for_a_changed_one() {
+    let setup = Setup::new(
+        json!({}),
+        &[],
+        Arc::new(Scripted::new([Decision::AllowAlways])),
+    );
+    let reader = caller("reader", &[Capability::Sentry], 10);
+    let outcome = setup.gateway.perform(&reader, sentry_call()).await;
+    assert_eq!(status_of(&outcome), AuditStatus::NotConfigured, "approved");
+
+    let next_run = restarted(&setup);
+    let outcome = next_run.perform(&reader, sentry_call()).await;
+    assert_eq!(
+        status_of(&outcome),
+        AuditStatus::NotConfigured,
+        "still approved"
+    );
+
+    let changed_digest = "d".repeat(64);
+    let changed = with_digest(reader.clone(), &changed_digest);
+    let error = next_run
+        .perform(&changed, sentry_call())
+        .await
+        .expect_err("a changed component is not approved");
+    let IntegrationError::Denied(message) = error else {
+        panic!("not a denial: {error:?}");
+    };
+    assert!(message.contains("must be approved again"), "{message}");
+    assert!(
+        message.contains("ralph permissions grant reader sentry"),
+        "{message}"
+    );
+    let audit = setup.audit();
+    let last = audit.last().expect("audited");
+    assert_eq!(last.status, AuditStatus::Denied);
+    assert_eq!(last.plugin, "reader");
+    assert_eq!(last.sha256.as_deref(), Some(changed_digest.as_str()));
+}
+
+#[tokio::test]
+async fn an_old_approvals_file_carries_over_to_the_entry_with_that_id_pinned_at_first_use() {
+    let setup = Setup::new(json!({}), &[], Arc::new(NonInteractive));
+    setup.approve("reader", &["sentry"]);
+    let reader = caller("reader", &[Capability::Sentry], 10);
+    let outcome = setup.gateway.perform(&reader, sentry_call()).await;
+    assert_eq!(
+        status_of(&outcome),
+        AuditStatus::NotConfigured,
+        "carried over"
+    );
+    let approvals: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(setup.approvals_file()).expect("read"))
+            .expect("json");
+    assert_eq!(
+        approvals,
+        json!({"version": 2, "approvals": {"reader": {"sha256": CALLER_DIGEST, "capabilities": ["sentry"]}}}),
+        "pinned to the component that first used it"
+    );
+    let other = with_digest(reader, &"e".repeat(64));
+    let outcome = setup.gateway.perform(&other, sentry_call()).await;
+    assert_eq!(status_of(&outcome), AuditStatus::Denied, "pinned once");
+}
+
+#[tokio::test]
+async fn a_plugin_claiming_an_approved_name_is_denied_under_its_own_id() {
+    let setup = Setup::new(
+        json!({"http_get": {"allow": {"status-reader": ["http://localhost:9"]}}}),
+        &[],
+        Arc::new(NonInteractive),
+    );
+    setup.approve("status-reader", &["http-get", "sentry"]);
+    let impostor = Caller {
+        name: "status-reader".to_owned(),
+        ..caller("bidder_2", &[Capability::HttpGet, Capability::Sentry], 10)
+    };
+    for call in [
+        IntegrationCall::HttpGet {
+            url: "http://localhost:9/collect".to_owned(),
+        },
+        sentry_call(),
+    ] {
+        let outcome = setup.gateway.perform(&impostor, call).await;
+        assert_eq!(status_of(&outcome), AuditStatus::Denied);
+    }
+    for entry in setup.audit() {
+        assert_eq!(entry.plugin, "bidder_2");
+        assert_eq!(entry.name.as_deref(), Some("status-reader"));
+        assert_eq!(entry.sha256.as_deref(), Some(CALLER_DIGEST));
+    }
+    let unloaded = Caller {
+        id: None,
+        ..caller("status-reader", &[Capability::Sentry], 10)
+    };
+    let outcome = setup.gateway.perform(&unloaded, sentry_call()).await;
+    assert_eq!(
+        status_of(&outcome),
+        AuditStatus::Denied,
+        "no entry, no approval"
+    );
+    assert_eq!(
+        setup.audit().last().map(|entry| entry.plugin.clone()),
+        Some("-".to_owned())
+    );
 }

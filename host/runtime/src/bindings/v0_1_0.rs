@@ -81,7 +81,7 @@ impl log::Host for SandboxState {
             .collect();
         let count = self.call.log_messages;
         self.call.log_messages = count.saturating_add(1);
-        logging::log_counted(&self.call.plugin.name, count, level, &message, &fields);
+        logging::log_counted(self.call.plugin.who(), count, level, &message, &fields);
         Ok(())
     }
 }

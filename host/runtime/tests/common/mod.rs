@@ -80,6 +80,7 @@ pub async fn hostile(
     let bytes = hostile_bytes()?;
     Ok(runtime
         .load_bidder(
+            "hostile-bidder",
             Path::new(ralph_runtime_fixtures::HOSTILE_BIDDER_PATH),
             &bytes,
             grants.iter().copied(),

@@ -167,7 +167,7 @@ async fn load(runtime: &Runtime, repository: &Path, world: World, entry: &Plugin
     let limits = entry.limits.resolve();
     let loaded = match world {
         World::Bidder => runtime
-            .load_bidder(&label, &bytes, grants, limits)
+            .load_bidder(&entry.id, &label, &bytes, grants, limits)
             .await
             .map(|plugin| {
                 (
@@ -176,7 +176,7 @@ async fn load(runtime: &Runtime, repository: &Path, world: World, entry: &Plugin
                 )
             }),
         World::Specialist => runtime
-            .load_specialist(&label, &bytes, grants, limits)
+            .load_specialist(&entry.id, &label, &bytes, grants, limits)
             .await
             .map(|plugin| {
                 (
@@ -185,7 +185,7 @@ async fn load(runtime: &Runtime, repository: &Path, world: World, entry: &Plugin
                 )
             }),
         World::Check => runtime
-            .load_check(&label, &bytes, grants, limits)
+            .load_check(&entry.id, &label, &bytes, grants, limits)
             .await
             .map(|plugin| {
                 (
