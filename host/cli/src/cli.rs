@@ -144,8 +144,9 @@ pub enum PluginCommand {
     ///
     /// Reads the `bidders`, `specialists` and `checks` sections of
     /// `.ralph/config.json` (a section left out means the bundled default
-    /// lineup) and loads each plugin, compiled once and cached in
-    /// `.ralph/cache/plugins/`, to read its name and version. Shows what each
+    /// lineup) and loads each plugin, compiled once and cached in the user's
+    /// cache directory (`~/.cache/ralph/plugins/`, never the repository), to
+    /// read its name and version. Shows what each
     /// plugin requests, what the config grants and what it may therefore use;
     /// a capability requested but not granted is flagged, since every call
     /// to it will be denied. Command checks are listed with their argv.
