@@ -556,39 +556,7 @@ fn masked_paths(home: &Path, role: Role) -> Vec<PathBuf> {
 mod tests {
     use super::*;
 
-    fn environment(pairs: &[(&str, &str)]) -> Vec<(OsString, OsString)> {
-        pairs
-            .iter()
-            .map(|(name, value)| (OsString::from(name), OsString::from(value)))
-            .collect()
-    }
-
-    /// What a user's shell typically holds, secrets included.
-    fn users_environment() -> Vec<(OsString, OsString)> {
-        environment(&[
-            ("PATH", "/usr/bin:/bin"),
-            ("HOME", "/home/user"),
-            ("LANG", "C.UTF-8"),
-            ("LC_ALL", "C.UTF-8"),
-            ("CARGO_HOME", "/home/user/.cargo"),
-            ("CARGO_TERM_COLOR", "always"),
-            ("RUSTFLAGS", "-D warnings"),
-            ("ANTHROPIC_API_KEY", "sk-ant-planted-secret"),
-            ("OPENAI_API_KEY", "sk-openai-planted-secret"),
-            ("AWS_SECRET_ACCESS_KEY", "aws-planted-secret"),
-            ("AWS_ACCESS_KEY_ID", "AKIAPLANTED"),
-            ("GITHUB_TOKEN", "ghp_planted_secret"),
-            ("GH_TOKEN", "ghp_planted_other"),
-            ("SENTRY_AUTH_TOKEN", "sentry-planted-secret"),
-            ("ALPACA_API_SECRET_KEY", "alpaca-planted-secret"),
-            ("APCA_API_KEY_ID", "alpaca-planted-id"),
-            ("CARGO_REGISTRIES_CRATES_IO_TOKEN", "cargo-planted-secret"),
-            ("CARGO_BUILD_TOKEN", "cargo-build-planted-secret"),
-            ("HTTPS_PROXY", "http://proxy.local:3128"),
-            ("SSH_AUTH_SOCK", "/tmp/ssh-agent.sock"),
-            ("EDITOR", "vim"),
-        ])
-    }
+    use environment::tests::{environment, users_environment};
 
     #[test]
     fn a_cache_may_be_writable_but_never_the_home_a_git_directory_or_cargos_bin() {

@@ -169,11 +169,13 @@ pub fn scrubbed_environment(
         .collect()
 }
 
+/// Environments for tests, shared with the confinement's own tests.
 #[cfg(test)]
-mod tests {
+pub(super) mod tests {
     use super::*;
 
-    fn environment(pairs: &[(&str, &str)]) -> Vec<(OsString, OsString)> {
+    /// `pairs` as an environment.
+    pub(crate) fn environment(pairs: &[(&str, &str)]) -> Vec<(OsString, OsString)> {
         pairs
             .iter()
             .map(|(name, value)| (OsString::from(name), OsString::from(value)))
@@ -190,7 +192,7 @@ mod tests {
     }
 
     /// What a user's shell typically holds, secrets included.
-    fn users_environment() -> Vec<(OsString, OsString)> {
+    pub(crate) fn users_environment() -> Vec<(OsString, OsString)> {
         environment(&[
             ("PATH", "/usr/bin:/bin"),
             ("HOME", "/home/user"),
