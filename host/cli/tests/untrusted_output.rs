@@ -104,12 +104,11 @@ fn a_completion_carrying_the_api_key_reaches_the_bidder_redacted() {
     let server = ChatServer::start(move |_, _| Reply::chat(&answer));
     // A check the change fails that prints the key too, for the failure
     // report the replan round hands every bidder.
-    // Not under /tmp: a sandboxed check has a private one.
-    let leak = tempfile::tempdir_in(env!("CARGO_TARGET_TMPDIR")).expect("temp dir");
-    let leaked = leak.path().join("leaked.txt");
-    std::fs::write(&leaked, format!("token={KEY}\n")).expect("write");
+    // The key is written octal-escaped in the check, so it is nowhere in
+    // the repository as text until the check prints it.
+    let escaped: String = KEY.bytes().map(|byte| format!("\\{byte:03o}")).collect();
     let check = json!([{"name": "leaky", "category": "test", "timeout_seconds": 20,
-        "argv": ["sh", "-c", format!("if grep -q two src/lib.rs; then cat {}; exit 1; fi", leaked.display())]}]);
+        "argv": ["sh", "-c", format!("if grep -q two src/lib.rs; then printf 'token={escaped}\\n'; exit 1; fi")]}]);
     let llm = json!({"provider": "openai", "model": "test-model",
         "base_url": format!("{}/v1", server.base_url), "record_file": "recorded.json"});
     let repository = repository(check, Some(llm));
