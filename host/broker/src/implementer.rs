@@ -61,11 +61,24 @@ fn default_max_tokens() -> u32 {
 /// The name model calls are charged to.
 pub const CALLER: &str = "implementer";
 
+/// Why a change could not be made, and whose fault that is.
+#[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
+pub enum ImplementError {
+    /// The proposal's own change is at fault (its patch does not apply):
+    /// its bidder's failed attempt.
+    #[error("{0}")]
+    Proposal(String),
+    /// The implementer, its agent or its model failed (no usable diff, a
+    /// crash, a hang, a missing program): not the bidder's doing.
+    #[error("{0}")]
+    Implementer(String),
+}
+
 /// What implementing a proposal did, and what it used.
 #[derive(Clone, Debug, PartialEq)]
 pub struct Implementation {
     /// Done, or why the change could not be made.
-    pub result: Result<(), String>,
+    pub result: Result<(), ImplementError>,
     /// Model usage, when the implementer uses a model: the `model`
     /// implementer's completions, or what a coding agent reported. `None`
     /// for the `patch` and `command` implementers.
@@ -86,7 +99,7 @@ pub struct ImplementationUsage {
 }
 
 impl Implementation {
-    fn unmetered(result: Result<(), String>) -> Implementation {
+    fn unmetered(result: Result<(), ImplementError>) -> Implementation {
         Implementation {
             result,
             usage: None,
@@ -95,6 +108,30 @@ impl Implementation {
 }
 
 impl Implementer {
+    /// Whether this implementer can carry out `proposal`: the `patch`
+    /// implementer needs the proposal's own diff; the others write the
+    /// change themselves from a plan.
+    pub fn can_implement(&self, proposal: &Proposal) -> bool {
+        match self {
+            Implementer::Patch => proposal
+                .patch
+                .as_deref()
+                .is_some_and(|patch| !patch.trim().is_empty()),
+            _ => true,
+        }
+    }
+
+    /// The config's name of this implementer's kind.
+    pub fn kind(&self) -> &'static str {
+        match self {
+            Implementer::Patch => "patch",
+            Implementer::Model { .. } => "model",
+            Implementer::Command { .. } => "command",
+            Implementer::ClaudeCode(_) => "claude_code",
+            Implementer::Codex(_) => "codex",
+        }
+    }
+
     /// The `model` implementer's own `llm` settings, if it has any.
     pub fn llm(&self) -> Option<&LlmSettings> {
         match self {
@@ -140,14 +177,18 @@ impl Implementer {
     ) -> Implementation {
         match self {
             Implementer::Patch => Implementation::unmetered(match proposal.patch.as_deref() {
-                None => Err(
-                    "the proposal carries no patch; configure the `model` or `command` implementer to have one written".to_owned(),
-                ),
-                Some(patch) => worktree.apply(patch).map_err(|error| error.to_string()),
+                None => Err(ImplementError::Implementer(
+                    "the proposal carries no patch; configure the `model` or an agent implementer to have one written".to_owned(),
+                )),
+                Some(patch) => worktree
+                    .apply(patch)
+                    .map_err(|error| ImplementError::Proposal(error.to_string())),
             }),
             Implementer::Model { max_tokens, .. } => {
                 let mut usage = ModelUsage::default();
-                let result = ask_model(worktree, proposal, provider, *max_tokens, &mut usage).await;
+                let result = ask_model(worktree, proposal, provider, *max_tokens, &mut usage)
+                    .await
+                    .map_err(ImplementError::Implementer);
                 Implementation {
                     result,
                     usage: Some(ImplementationUsage {
@@ -160,9 +201,12 @@ impl Implementer {
             Implementer::Command {
                 argv,
                 timeout_seconds,
-            } => Implementation::unmetered(tokio::task::block_in_place(|| {
-                run_agent(worktree.path(), argv, *timeout_seconds, proposal, confinement)
-            })),
+            } => Implementation::unmetered(
+                tokio::task::block_in_place(|| {
+                    run_agent(worktree.path(), argv, *timeout_seconds, proposal, confinement)
+                })
+                .map_err(ImplementError::Implementer),
+            ),
             Implementer::ClaudeCode(settings) => tokio::task::block_in_place(|| {
                 run_preset(Agent::ClaudeCode, settings, worktree.path(), proposal, confinement)
             }),
@@ -294,7 +338,7 @@ fn run_preset(
         output_tokens: report.usage.output_tokens,
     };
     Implementation {
-        result,
+        result: result.map_err(ImplementError::Implementer),
         usage: Some(ImplementationUsage {
             tokens,
             reported_cost_usd: report
@@ -418,7 +462,10 @@ mod tests {
             .await
             .result
             .expect_err("no patch");
-        assert!(error.contains("no patch"), "{error}");
+        assert!(
+            matches!(&error, ImplementError::Implementer(text) if text.contains("no patch")),
+            "{error}"
+        );
     }
 
     #[tokio::test(flavor = "multi_thread")]
@@ -460,7 +507,10 @@ mod tests {
         .await
         .result
         .expect_err("gives up");
-        assert!(error.contains("did not apply twice"), "{error}");
+        assert!(
+            matches!(&error, ImplementError::Implementer(text) if text.contains("did not apply twice")),
+            "{error}"
+        );
     }
 
     #[tokio::test(flavor = "multi_thread")]
@@ -501,7 +551,10 @@ mod tests {
             .await
             .result
             .expect_err("fails");
-        assert!(error.contains("exited with 4"), "{error}");
+        assert!(
+            matches!(&error, ImplementError::Implementer(text) if text.contains("exited with 4")),
+            "{error}"
+        );
     }
 
     #[test]

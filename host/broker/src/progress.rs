@@ -83,9 +83,12 @@ pub enum Step {
     Implementing {
         label: String,
     },
+    /// The winner's change could not be made; `blamed` when that is its
+    /// own fault (its patch does not apply), not the implementer's.
     ImplementationFailed {
         label: String,
         error: String,
+        blamed: bool,
     },
     Implemented {
         label: String,
@@ -254,9 +257,23 @@ pub fn describe(step: &Step) -> String {
             cut(first_line(error), 40)
         ),
         Step::Implementing { label } => format!("  implementing proposal {label}"),
-        Step::ImplementationFailed { label, error } => {
+        Step::ImplementationFailed {
+            label,
+            error,
+            blamed: true,
+        } => {
             format!(
                 "  proposal {label} could not be implemented: {}",
+                first_line(error)
+            )
+        }
+        Step::ImplementationFailed {
+            label,
+            error,
+            blamed: false,
+        } => {
+            format!(
+                "  the implementer failed on proposal {label} (no bidder is charged): {}",
                 first_line(error)
             )
         }
@@ -478,6 +495,7 @@ mod tests {
             Step::ImplementationFailed {
                 label: label(),
                 error: "patch does not apply\nat line 3".into(),
+                blamed: true,
             },
             Step::Implemented {
                 label: label(),

@@ -1,10 +1,15 @@
 //! Writing what happened in a round to the event log (SPEC §2.2, §2.7).
 //!
-//! Every event the loop writes for a bidder in a round carries, besides the
-//! fields the fold reads, the bidder's model `usage` in that round (its
-//! `propose` call, consultations included), and a winner's `success` or
-//! `failure` the `implementation_usage` of implementing it, when the
-//! implementer uses a model. Both are additive fields the fold ignores.
+//! Every model call is in exactly one event (SPEC §2.2). A bidder's model
+//! `usage` in a round (its `propose` call, consultations included) is on
+//! the first event it gets in that round; the round winner's event (its
+//! `success`, `failure` or `error`, or `ranked` when the attempt did not
+//! finish) carries the `implementation_usage` of implementing it, the
+//! `review_usage` of the specialists' reviews and the `check_usage` of the
+//! check plugins. Every ranked proposal's event carries its `rank`,
+//! `proposal_id` (the blind label), `proposal_score`, `proposal_dimensions`
+//! and the round's `tie_break`; an implemented one's also its
+//! `implementation_dimensions`. All are additive fields the fold ignores.
 
 use chrono::Utc;
 use ralph_marketplace::deltas::{Case, WeightDelta, accuracy, weight_delta};
@@ -15,6 +20,7 @@ use ralph_marketplace::{Marketplace, Outcome};
 use serde_json::{Map, Value, json};
 
 use crate::metering::UsageRecord;
+use crate::scoring::Scores;
 
 /// Whether a round is the first try at the work or a replan after a failure.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, serde::Serialize)]
@@ -41,17 +47,63 @@ pub struct BidderRound<'a> {
     pub usage: Option<UsageRecord>,
 }
 
+/// Where a proposal stood in its round's ranking.
+#[derive(Clone, Copy, Debug)]
+pub struct Standing<'a> {
+    /// 1 for the winner.
+    pub rank: usize,
+    /// The blind label.
+    pub label: &'a str,
+    pub proposal_score: f64,
+    pub proposal_dimensions: Scores,
+    /// True when the round's top two totals were equal within 1e-9.
+    pub tie_break: bool,
+}
+
+/// The usage of the round's winning attempt beyond its bidder's own.
+#[derive(Clone, Copy, Debug, Default)]
+pub struct AttemptUsage {
+    /// The implementer's, when it uses a model.
+    pub implementation: Option<UsageRecord>,
+    /// The specialists' reviews of the winning proposal.
+    pub review: Option<UsageRecord>,
+    /// The check plugins run on the change.
+    pub check: Option<UsageRecord>,
+}
+
 /// What one implementation attempt measured, for the winner's event.
 #[derive(Clone, Debug)]
 pub struct Attempt {
-    pub proposal_score: f64,
     pub implementation_score: f64,
+    pub implementation_dimensions: Option<Scores>,
     pub tests_passed: bool,
     pub code_quality_passed: bool,
     pub lines_changed: usize,
     pub files_affected: usize,
-    /// The implementer's model usage, when it uses a model.
-    pub implementation_usage: Option<UsageRecord>,
+}
+
+fn insert_standing(extra: &mut Map<String, Value>, standing: &Standing<'_>) {
+    extra.insert("rank".into(), json!(standing.rank));
+    extra.insert("proposal_id".into(), json!(standing.label));
+    extra.insert("proposal_score".into(), json!(standing.proposal_score));
+    extra.insert(
+        "proposal_dimensions".into(),
+        json!(standing.proposal_dimensions),
+    );
+    extra.insert("tie_break".into(), json!(standing.tie_break));
+}
+
+fn insert_attempt_usage(extra: &mut Map<String, Value>, usage: &AttemptUsage) {
+    for (field, record) in [
+        ("implementation_usage", usage.implementation),
+        ("review_usage", usage.review),
+        ("check_usage", usage.check),
+    ] {
+        if let Some(record) = record.filter(|record| record.calls > 0 || record.cost_usd.is_some())
+        {
+            extra.insert(field.into(), json!(record));
+        }
+    }
 }
 
 /// Writes one event; returns where it landed.
@@ -92,9 +144,9 @@ pub fn implementation(
     marketplace: &Marketplace,
     place: Place,
     bidder: BidderRound<'_>,
-    rank: usize,
-    label: &str,
+    standing: &Standing<'_>,
     attempt: &Attempt,
+    usage: &AttemptUsage,
     succeeded: bool,
 ) -> Result<Appended, RecordError> {
     let case = match (place.kind, succeeded) {
@@ -105,19 +157,20 @@ pub fn implementation(
     };
     let delta = weight_delta(
         case,
-        Some((attempt.proposal_score, attempt.implementation_score)),
+        Some((standing.proposal_score, attempt.implementation_score)),
     );
     let mut extra = Map::new();
-    extra.insert("rank".into(), json!(rank));
-    extra.insert("proposal_id".into(), json!(label));
-    extra.insert("proposal_score".into(), json!(attempt.proposal_score));
+    insert_standing(&mut extra, standing);
     extra.insert(
         "implementation_score".into(),
         json!(attempt.implementation_score),
     );
+    if let Some(dimensions) = attempt.implementation_dimensions {
+        extra.insert("implementation_dimensions".into(), json!(dimensions));
+    }
     extra.insert(
         "accuracy".into(),
-        json!(accuracy(attempt.proposal_score, attempt.implementation_score).clamp(0.0, 1.0)),
+        json!(accuracy(standing.proposal_score, attempt.implementation_score).clamp(0.0, 1.0)),
     );
     extra.insert(
         "metrics".into(),
@@ -128,9 +181,7 @@ pub fn implementation(
             "files_affected": attempt.files_affected,
         }),
     );
-    if let Some(usage) = attempt.implementation_usage {
-        extra.insert("implementation_usage".into(), json!(usage));
-    }
+    insert_attempt_usage(&mut extra, usage);
     let outcome = if succeeded {
         Outcome::Success
     } else {
@@ -139,19 +190,92 @@ pub fn implementation(
     write(marketplace, place, bidder, outcome, delta, extra)
 }
 
+/// The winner's attempt ended by a fault that is not its bidder's: the
+/// implementer, its agent or its model provider failed. An `error`, delta 0.
+pub fn attempt_error(
+    marketplace: &Marketplace,
+    place: Place,
+    bidder: BidderRound<'_>,
+    standing: &Standing<'_>,
+    usage: &AttemptUsage,
+    error: &str,
+) -> Result<Appended, RecordError> {
+    let mut extra = Map::new();
+    insert_standing(&mut extra, standing);
+    extra.insert("error".into(), json!(error));
+    extra.insert("error_source".into(), json!("implementer"));
+    insert_attempt_usage(&mut extra, usage);
+    write(
+        marketplace,
+        place,
+        bidder,
+        Outcome::Error,
+        no_delta(),
+        extra,
+    )
+}
+
+/// A ranked proposal got no other event in its round (a runner-up in a
+/// round that did not succeed, or a winner whose attempt did not finish);
+/// delta 0. `usage` is set for the winner of an unfinished attempt.
+pub fn ranked(
+    marketplace: &Marketplace,
+    place: Place,
+    bidder: BidderRound<'_>,
+    standing: &Standing<'_>,
+    usage: &AttemptUsage,
+) -> Result<Appended, RecordError> {
+    let mut extra = Map::new();
+    insert_standing(&mut extra, standing);
+    insert_attempt_usage(&mut extra, usage);
+    write(
+        marketplace,
+        place,
+        bidder,
+        Outcome::Ranked,
+        no_delta(),
+        extra,
+    )
+}
+
+/// A model provider stopped answering while a bidder proposed (a usage
+/// limit, a refused key): the calls it did answer are kept in an `error`
+/// that is the provider's doing; delta 0.
+pub fn provider_error(
+    marketplace: &Marketplace,
+    place: Place,
+    bidder: BidderRound<'_>,
+    reason: &str,
+) -> Result<Appended, RecordError> {
+    let mut extra = Map::new();
+    extra.insert("error".into(), json!(reason));
+    extra.insert("error_source".into(), json!("provider"));
+    write(
+        marketplace,
+        place,
+        bidder,
+        Outcome::Error,
+        no_delta(),
+        extra,
+    )
+}
+
+fn no_delta() -> WeightDelta {
+    WeightDelta {
+        cases: Vec::new(),
+        delta: 0.0,
+    }
+}
+
 /// A ranked proposal was not tried because another succeeded.
 pub fn not_tried(
     marketplace: &Marketplace,
     place: Place,
     bidder: BidderRound<'_>,
-    rank: usize,
-    label: &str,
-    proposal_score: f64,
+    standing: &Standing<'_>,
 ) -> Result<Appended, RecordError> {
     let mut extra = Map::new();
-    extra.insert("rank".into(), json!(rank));
-    extra.insert("proposal_id".into(), json!(label));
-    extra.insert("proposal_score".into(), json!(proposal_score));
+    insert_standing(&mut extra, standing);
     let delta = weight_delta(Case::NotTried, None);
     write(marketplace, place, bidder, Outcome::NotTried, delta, extra)
 }
@@ -182,9 +306,13 @@ pub fn plugin_error(
 ) -> Result<Appended, RecordError> {
     let mut extra = Map::new();
     extra.insert("error".into(), json!(error));
-    let delta = WeightDelta {
-        cases: Vec::new(),
-        delta: 0.0,
-    };
-    write(marketplace, place, bidder, Outcome::Error, delta, extra)
+    extra.insert("error_source".into(), json!("plugin"));
+    write(
+        marketplace,
+        place,
+        bidder,
+        Outcome::Error,
+        no_delta(),
+        extra,
+    )
 }

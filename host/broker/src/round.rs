@@ -14,9 +14,11 @@ use ralph_runtime::{
 
 use crate::checks::{self, Judged};
 use crate::facts::{self, Work};
+use crate::implementer::ImplementError;
+use crate::metering::UsageRecord;
 use crate::progress::{Progress, RankedProposal, Step};
 use crate::protected;
-use crate::recording::{self, Attempt, Place, RoundKind};
+use crate::recording::{self, Attempt, AttemptUsage, Place, RoundKind, Standing};
 use crate::scoring::{self, Scores};
 use crate::session::{LoopError, Session};
 use crate::snapshot::Snapshot;
@@ -44,11 +46,18 @@ pub enum RoundEnd {
     Failed { report: String },
     /// No bidder produced a usable proposal.
     NoProposals,
-    /// A stop was requested mid-round; nothing was recorded for the
-    /// unfinished attempt and the worktree is left as it was.
+    /// Proposals came, but the configured implementer can carry out none
+    /// of them (plan-only proposals under the `patch` implementer).
+    NothingImplementable { reason: String },
+    /// The implementer, its agent or its model failed on the winner: an
+    /// `error` for the winner (not its bidder's failure), and the loop stops.
+    ImplementerFailed { reason: String },
+    /// A stop was requested mid-round; the proposals are recorded as
+    /// `ranked` (the winner's with what its unfinished attempt used), no
+    /// weight changes, and the worktree is left as it was.
     Interrupted,
-    /// A model provider stayed over its usage limit: nothing was recorded
-    /// for the round and no budget was spent.
+    /// A model provider stayed over its usage limit: no weight changed and
+    /// no budget was spent; what the provider did answer is recorded.
     ProviderUnavailable { reason: String },
 }
 
@@ -61,7 +70,7 @@ fn unavailable_end(unavailable: Unavailable) -> Result<RoundEnd, LoopError> {
     match unavailable {
         Unavailable::UsageLimited(reason) => Ok(RoundEnd::ProviderUnavailable { reason }),
         Unavailable::Misconfigured(reason) => Err(LoopError::BadInput(format!(
-            "{reason}. Nothing was recorded for this round; fix the llm settings or the key and run the loop again"
+            "{reason}. Nothing was recorded for this round; fix the llm settings, the key or the model and run the loop again"
         ))),
     }
 }
@@ -75,6 +84,30 @@ pub struct Scored {
     pub total: f64,
     /// How different it was from the round's other proposals.
     pub distinctness: f64,
+    /// Whether the configured implementer can carry it out.
+    pub implementable: bool,
+}
+
+impl Scored {
+    /// Where it stood: `rank` 1 for the winner.
+    fn standing(&self, rank: usize, tie_break: bool) -> Standing<'_> {
+        Standing {
+            rank,
+            label: &self.label,
+            proposal_score: self.total,
+            proposal_dimensions: self.scores,
+            tie_break,
+        }
+    }
+}
+
+/// True when the round's top two totals are equal within 1e-9 (SPEC §2.2):
+/// the winner won by submission order.
+pub fn tie_break(ranked: &[Scored]) -> bool {
+    match ranked {
+        [first, second, ..] => (first.total - second.total).abs() <= 1e-9,
+        _ => false,
+    }
 }
 
 fn label(index: usize) -> String {
@@ -163,6 +196,7 @@ impl Session {
         // A usage limit or a refused key is the provider's fault, not the
         // bidders': nobody's turn is recorded as an error.
         if let Some(reason) = self.models.plugins_unavailable() {
+            self.record_answered(place, &participants, &results, &reason)?;
             return Ok(Err(reason));
         }
         // A bidder whose deadline passed while its provider made it wait for
@@ -171,18 +205,15 @@ impl Session {
             if matches!(metered.result, Err(PluginError::Timeout { .. }))
                 && self.models.waited_for_usage_limit(bot_id)
             {
-                return Ok(Err(Unavailable::UsageLimited(format!(
+                let reason = Unavailable::UsageLimited(format!(
                     "the deadline of {} passed while its model provider made it wait for a usage limit; wait, or give the bidder a longer limits.deadline_ms",
                     plugin.name()
-                ))));
+                ));
+                self.record_answered(place, &participants, &results, &reason)?;
+                return Ok(Err(reason));
             }
         }
-        for ((id, _), metered) in participants.iter().zip(&results) {
-            self.round_usage
-                .entry(id.clone())
-                .or_default()
-                .add(metered.usage);
-        }
+        self.charge_round(&participants, &results);
         let mut arrived: Vec<(std::time::Duration, String, Result<Proposal, String>)> =
             participants
                 .iter()
@@ -202,13 +233,9 @@ impl Session {
                         label,
                         error: error.clone(),
                     });
-                    recording::plugin_error(
-                        &self.marketplace,
-                        place,
-                        self.bidder_round(&bot_id),
-                        &error,
-                    )
-                    .map_err(LoopError::failed)?;
+                    let bidder = self.bidder_round(&bot_id);
+                    recording::plugin_error(&self.marketplace, place, bidder, &error)
+                        .map_err(LoopError::failed)?;
                 }
                 Ok(proposal) => {
                     let resubmitted = state.kind == RoundKind::Replan
@@ -217,12 +244,9 @@ impl Session {
                             .iter()
                             .any(|(id, old)| *id == bot_id && same_plan(old, &proposal));
                     if resubmitted {
-                        recording::resubmitted(
-                            &self.marketplace,
-                            place,
-                            self.bidder_round(&bot_id),
-                        )
-                        .map_err(LoopError::failed)?;
+                        let bidder = self.bidder_round(&bot_id);
+                        recording::resubmitted(&self.marketplace, place, bidder)
+                            .map_err(LoopError::failed)?;
                         if state.failed_bidder.as_deref() == Some(bot_id.as_str()) {
                             progress.step(Step::ProposalRefused {
                                 label,
@@ -237,6 +261,41 @@ impl Session {
             }
         }
         Ok(Ok(usable))
+    }
+
+    /// Adds what each participant used to its usage in this round.
+    fn charge_round(
+        &mut self,
+        participants: &[(String, Arc<BidderPlugin>)],
+        results: &[ralph_runtime::Metered<Proposal>],
+    ) {
+        for ((id, _), metered) in participants.iter().zip(results) {
+            self.round_usage
+                .entry(id.clone())
+                .or_default()
+                .add(metered.usage);
+        }
+    }
+
+    /// A provider became unavailable during the proposals: the round stops,
+    /// but every call the provider did answer is kept, as an `error` (delta
+    /// 0, the provider's doing) for each bidder that used the model.
+    fn record_answered(
+        &mut self,
+        place: Place,
+        participants: &[(String, Arc<BidderPlugin>)],
+        results: &[ralph_runtime::Metered<Proposal>],
+        reason: &Unavailable,
+    ) -> Result<(), LoopError> {
+        self.charge_round(participants, results);
+        for (id, _) in participants {
+            let bidder = self.bidder_round(id);
+            if bidder.usage.is_some_and(|usage| usage.calls > 0) {
+                recording::provider_error(&self.marketplace, place, bidder, reason.reason())
+                    .map_err(LoopError::failed)?;
+            }
+        }
+        Ok(())
     }
 
     /// Scores and ranks proposals (best first), labelled in submission order.
@@ -266,6 +325,7 @@ impl Session {
                 Scored {
                     bot_id,
                     label: label(index),
+                    implementable: self.implementer.can_implement(&proposal),
                     proposal,
                     scores,
                     total,
@@ -274,8 +334,9 @@ impl Session {
             })
             .collect();
         let totals: Vec<f64> = scored.iter().map(|entry| entry.total).collect();
+        let implementable: Vec<bool> = scored.iter().map(|entry| entry.implementable).collect();
         let mut slots: Vec<Option<Scored>> = scored.into_iter().map(Some).collect();
-        scoring::rank(&totals)
+        scoring::rank_implementable(&totals, &implementable)
             .into_iter()
             .filter_map(|index| slots[index].take())
             .collect()
@@ -297,6 +358,9 @@ impl Session {
         // Every round may call a provider the previous round found down.
         self.models.new_round();
         self.round_usage.clear();
+        self.usage_recorded.clear();
+        self.review_usage = ralph_runtime::ModelUsage::default();
+        self.check_usage = ralph_runtime::ModelUsage::default();
         let proposals = match self.collect_proposals(state, place, progress).await? {
             Ok(proposals) => proposals,
             Err(unavailable) => return Ok((unavailable_end(unavailable)?, Vec::new())),
@@ -321,11 +385,27 @@ impl Session {
         let Some(winner) = ranked.first() else {
             return Ok((RoundEnd::NoProposals, ranked));
         };
+        let tie_break = tie_break(&ranked);
+        if !winner.implementable {
+            let reason = format!(
+                "no proposal can be carried out by the `{}` implementer: {} no patch. Configure the `model` implementer (or an agent: `claude_code`, `codex`, `command`) to have plans implemented; no bidder was charged",
+                self.implementer.kind(),
+                match ranked.len() {
+                    1 => "the one proposal carries".to_owned(),
+                    count => format!("all {count} proposals carry"),
+                }
+            );
+            self.record_ranked(place, &ranked, 0, tie_break, None)?;
+            return Ok((RoundEnd::NothingImplementable { reason }, ranked));
+        }
         if self.stop_requested() {
+            self.record_ranked(place, &ranked, 0, tie_break, None)?;
             return Ok((RoundEnd::Interrupted, ranked));
         }
         self.review(winner, progress).await?;
         if self.stop_requested() {
+            let usage = self.attempt_usage(None);
+            self.record_ranked(place, &ranked, 0, tie_break, Some(usage))?;
             return Ok((RoundEnd::Interrupted, ranked));
         }
         self.spend(&winner.bot_id);
@@ -334,22 +414,58 @@ impl Session {
             ..place
         };
         let end = self
-            .implement_and_verify(winner, &work, place, progress)
+            .implement_and_verify(winner, tie_break, &work, place, progress)
             .await?;
+        // The winner's event is written; the runner-ups' now.
         if let RoundEnd::Succeeded { .. } = &end {
-            for (rank, entry) in ranked.iter().enumerate().skip(1) {
-                recording::not_tried(
-                    &self.marketplace,
-                    place,
-                    self.bidder_round(&entry.bot_id),
-                    rank + 1,
-                    &entry.label,
-                    entry.total,
-                )
-                .map_err(LoopError::failed)?;
+            for (index, entry) in ranked.iter().enumerate().skip(1) {
+                let bidder = self.bidder_round(&entry.bot_id);
+                let standing = entry.standing(index + 1, tie_break);
+                recording::not_tried(&self.marketplace, place, bidder, &standing)
+                    .map_err(LoopError::failed)?;
             }
+        } else {
+            self.record_ranked(place, &ranked, 1, tie_break, None)?;
         }
         Ok((end, ranked))
+    }
+
+    /// Records a `ranked` event for every proposal from `ranked[skip]` on;
+    /// the winner's (when not skipped) carries `winner_usage`, what its
+    /// unfinished attempt used.
+    fn record_ranked(
+        &mut self,
+        place: Place,
+        ranked: &[Scored],
+        skip: usize,
+        tie_break: bool,
+        winner_usage: Option<AttemptUsage>,
+    ) -> Result<(), LoopError> {
+        for (index, entry) in ranked.iter().enumerate().skip(skip) {
+            let bidder = self.bidder_round(&entry.bot_id);
+            let usage = if index == 0 {
+                winner_usage.unwrap_or_default()
+            } else {
+                AttemptUsage::default()
+            };
+            let standing = entry.standing(index + 1, tie_break);
+            recording::ranked(&self.marketplace, place, bidder, &standing, &usage)
+                .map_err(LoopError::failed)?;
+        }
+        Ok(())
+    }
+
+    /// What the round's winning attempt used besides its bidder's proposal:
+    /// the implementer's usage, the reviews' and the check plugins'.
+    fn attempt_usage(&self, implementation: Option<UsageRecord>) -> AttemptUsage {
+        let record = |usage: &ralph_runtime::ModelUsage| {
+            (usage.calls > 0).then(|| self.metering.record(self.plugin_model(), usage))
+        };
+        AttemptUsage {
+            implementation,
+            review: record(&self.review_usage),
+            check: record(&self.check_usage),
+        }
     }
 
     /// Every loaded specialist reviews the winning proposal, concurrently.
@@ -363,6 +479,7 @@ impl Session {
         progress: &mut dyn Progress,
     ) -> Result<(), LoopError> {
         self.round_reviews.clear();
+        self.review_usage = ralph_runtime::ModelUsage::default();
         if self.specialists.is_empty() {
             return Ok(());
         }
@@ -375,10 +492,11 @@ impl Session {
             .round_runtime()?
             .review_all(&self.specialists, &winner.proposal)
             .await;
-        for (specialist, result) in self.specialists.iter().zip(results) {
+        for (specialist, metered) in self.specialists.iter().zip(results) {
+            self.review_usage.add(metered.usage);
             let specialist = specialist.name().to_owned();
             let label = winner.label.clone();
-            let review = match result {
+            let review = match metered.result {
                 Ok(outcome) => {
                     let findings: Vec<ReviewFinding> =
                         outcome.value.into_iter().map(finding_of).collect();
@@ -418,6 +536,7 @@ impl Session {
     async fn implement_and_verify(
         &mut self,
         winner: &Scored,
+        tie_break: bool,
         work: &Work,
         place: Place,
         progress: &mut dyn Progress,
@@ -426,6 +545,7 @@ impl Session {
         progress.step(Step::Implementing {
             label: winner.label.clone(),
         });
+        self.check_usage = ralph_runtime::ModelUsage::default();
         let implemented = self
             .implementer
             .implement(
@@ -438,13 +558,37 @@ impl Session {
         let implementation_usage = implemented
             .usage
             .map(|usage| self.implementation_record(&usage));
+        let standing = winner.standing(1, tie_break);
         if let Err(error) = implemented.result {
             if let Some(unavailable) = self.models.implementer_unavailable() {
                 self.worktree.discard_changes().map_err(LoopError::failed)?;
                 self.refund(&winner.bot_id);
+                if let Unavailable::UsageLimited(_) = &unavailable {
+                    let bidder = self.bidder_round(&winner.bot_id);
+                    let usage = self.attempt_usage(implementation_usage);
+                    recording::ranked(&self.marketplace, place, bidder, &standing, &usage)
+                        .map_err(LoopError::failed)?;
+                }
                 return unavailable_end(unavailable);
             }
-            return self.unimplemented(winner, place, error, implementation_usage, progress);
+            return match error {
+                ImplementError::Proposal(error) => self.unimplemented(
+                    winner,
+                    &standing,
+                    place,
+                    error,
+                    implementation_usage,
+                    progress,
+                ),
+                ImplementError::Implementer(error) => self.implementer_failed(
+                    winner,
+                    &standing,
+                    place,
+                    error,
+                    implementation_usage,
+                    progress,
+                ),
+            };
         }
         // What a change may touch (SPEC §5a): checked before any check runs
         // its code, and a violation is the bidder's failed attempt.
@@ -453,7 +597,14 @@ impl Session {
         {
             tracing::warn!(label = %winner.label, path = %violation.path, "Refused a change to a protected path");
             let error = violation.to_string();
-            return self.unimplemented(winner, place, error, implementation_usage, progress);
+            return self.unimplemented(
+                winner,
+                &standing,
+                place,
+                error,
+                implementation_usage,
+                progress,
+            );
         }
         // The change as checked: what is committed on success, whatever the
         // checks (which run its code) do to the worktree or the index.
@@ -466,6 +617,10 @@ impl Session {
             lines: stats.lines_changed(),
         });
         let Some(judged) = self.run_checks(&diff, &stats.files, progress).await else {
+            let bidder = self.bidder_round(&winner.bot_id);
+            let usage = self.attempt_usage(implementation_usage);
+            recording::ranked(&self.marketplace, place, bidder, &standing, &usage)
+                .map_err(LoopError::failed)?;
             return Ok(RoundEnd::Interrupted);
         };
         let against: Vec<&Judged> = judged.iter().filter(|j| j.counts_against()).collect();
@@ -479,23 +634,26 @@ impl Session {
             self.worktree.path(),
             winner.distinctness,
         );
+        let implementation_dimensions = scoring::score(&facts);
         let implementation_score =
-            scoring::score(&facts).total(&self.marketplace.config().scoring_weights);
+            implementation_dimensions.total(&self.marketplace.config().scoring_weights);
         progress.step(Step::Outcome {
             label: winner.label.clone(),
             succeeded,
             proposal_score: winner.total,
             implementation_score,
         });
-        let mut attempt = attempt_of(winner.total, implementation_score, Some(&judged), &stats);
-        attempt.implementation_usage = implementation_usage;
+        let mut attempt = attempt_of(implementation_score, Some(&judged), &stats);
+        attempt.implementation_dimensions = Some(implementation_dimensions);
+        let bidder = self.bidder_round(&winner.bot_id);
+        let usage = self.attempt_usage(implementation_usage);
         recording::implementation(
             &self.marketplace,
             place,
-            self.bidder_round(&winner.bot_id),
-            1,
-            &winner.label,
+            bidder,
+            &standing,
             &attempt,
+            &usage,
             succeeded,
         )
         .map_err(LoopError::failed)?;
@@ -520,33 +678,32 @@ impl Session {
         self.finish_success(winner, work, progress)
     }
 
-    /// The winner's change could not be made: a failed attempt.
+    /// The winner's change could not be made, by its own fault: a failed
+    /// attempt.
     fn unimplemented(
         &mut self,
         winner: &Scored,
+        standing: &Standing<'_>,
         place: Place,
         error: String,
-        implementation_usage: Option<crate::metering::UsageRecord>,
+        implementation_usage: Option<UsageRecord>,
         progress: &mut dyn Progress,
     ) -> Result<RoundEnd, LoopError> {
         progress.step(Step::ImplementationFailed {
             label: winner.label.clone(),
             error: error.clone(),
+            blamed: true,
         });
-        let mut attempt = attempt_of(
-            winner.total,
-            0.0,
-            None,
-            &crate::worktree::DiffStats::default(),
-        );
-        attempt.implementation_usage = implementation_usage;
+        let attempt = attempt_of(0.0, None, &crate::worktree::DiffStats::default());
+        let bidder = self.bidder_round(&winner.bot_id);
+        let usage = self.attempt_usage(implementation_usage);
         recording::implementation(
             &self.marketplace,
             place,
-            self.bidder_round(&winner.bot_id),
-            1,
-            &winner.label,
+            bidder,
+            standing,
             &attempt,
+            &usage,
             false,
         )
         .map_err(LoopError::failed)?;
@@ -554,6 +711,36 @@ impl Session {
         Ok(RoundEnd::Failed {
             report: format!(
                 "proposal {} could not be implemented: {error}",
+                winner.label
+            ),
+        })
+    }
+
+    /// The implementer, its agent or its model failed on the winner: an
+    /// `error` that is not its bidder's, and the loop stops for a person.
+    fn implementer_failed(
+        &mut self,
+        winner: &Scored,
+        standing: &Standing<'_>,
+        place: Place,
+        error: String,
+        implementation_usage: Option<UsageRecord>,
+        progress: &mut dyn Progress,
+    ) -> Result<RoundEnd, LoopError> {
+        progress.step(Step::ImplementationFailed {
+            label: winner.label.clone(),
+            error: error.clone(),
+            blamed: false,
+        });
+        let bidder = self.bidder_round(&winner.bot_id);
+        let usage = self.attempt_usage(implementation_usage);
+        recording::attempt_error(&self.marketplace, place, bidder, standing, &usage, &error)
+            .map_err(LoopError::failed)?;
+        self.worktree.discard_changes().map_err(LoopError::failed)?;
+        Ok(RoundEnd::ImplementerFailed {
+            reason: format!(
+                "the `{}` implementer failed on proposal {} (not the proposal's fault; no bidder was charged): {error}",
+                self.implementer.kind(),
                 winner.label
             ),
         })
@@ -648,8 +835,11 @@ impl Session {
             }
             let run = match &change {
                 Some(change) => {
-                    self.run_check_plugin(name, plugin, &input, change.path())
-                        .await
+                    let (run, usage) = self
+                        .run_check_plugin(name, plugin, &input, change.path())
+                        .await;
+                    self.check_usage.add(usage);
+                    run
                 }
                 None => not_run(name, "the change could not be written out for it"),
             };
@@ -669,15 +859,18 @@ impl Session {
         Some(judged)
     }
 
+    /// Runs one check plugin, with the model usage charged to it.
     async fn run_check_plugin(
         &self,
         name: &str,
         plugin: &ralph_runtime::CheckPlugin,
         input: &CheckInput,
         view: &std::path::Path,
-    ) -> checks::CheckRun {
+    ) -> (checks::CheckRun, ralph_runtime::ModelUsage) {
         let started = std::time::Instant::now();
-        let (verdict, output) = match self.runtime.run_check(plugin, input, view).await {
+        let metered = self.runtime.run_check_metered(plugin, input, view).await;
+        let usage = metered.usage;
+        let (verdict, output) = match metered.result {
             Ok(outcome) => {
                 let findings: Vec<String> = outcome
                     .value
@@ -707,13 +900,14 @@ impl Session {
                 error.to_string(),
             ),
         };
-        checks::CheckRun {
+        let run = checks::CheckRun {
             name: name.to_owned(),
             category: checks::Category::Custom,
             verdict,
             duration_ms: u64::try_from(started.elapsed().as_millis()).unwrap_or(u64::MAX),
             output,
-        }
+        };
+        (run, usage)
     }
 }
 
@@ -752,7 +946,6 @@ fn finding_of(finding: Finding) -> ReviewFinding {
 /// `judged` is `None` when nothing could be implemented (then neither tests
 /// nor quality passed).
 fn attempt_of(
-    proposal_score: f64,
     implementation_score: f64,
     judged: Option<&[Judged]>,
     stats: &crate::worktree::DiffStats,
@@ -766,13 +959,12 @@ fn attempt_of(
         })
     };
     Attempt {
-        proposal_score,
         implementation_score,
+        implementation_dimensions: None,
         tests_passed: none_against(false),
         code_quality_passed: none_against(true),
         lines_changed: stats.lines_changed(),
         files_affected: stats.files.len(),
-        implementation_usage: None,
     }
 }
 

@@ -177,6 +177,16 @@ pub fn rank(totals: &[f64]) -> Vec<usize> {
     order
 }
 
+/// Like [`rank`], with every proposal the configured implementer can carry
+/// out ranked above every one it cannot, whatever their totals: a plan-only
+/// proposal never wins a round the `patch` implementer must implement.
+pub fn rank_implementable(totals: &[f64], implementable: &[bool]) -> Vec<usize> {
+    let mut order = rank(totals);
+    // A stable sort keeps the order by total within each group.
+    order.sort_by_key(|index| !implementable.get(*index).copied().unwrap_or(false));
+    order
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -301,6 +311,18 @@ mod tests {
     #[test]
     fn ranking_is_by_total_with_ties_to_the_earlier_submission() {
         assert_eq!(rank(&[0.5, 0.9, 0.9, 0.1]), [1, 2, 0, 3]);
+    }
+
+    #[test]
+    fn a_proposal_the_implementer_cannot_carry_out_never_outranks_one_it_can() {
+        assert_eq!(
+            rank_implementable(&[0.5, 0.9, 0.9, 0.1], &[true, false, true, true]),
+            [2, 0, 3, 1]
+        );
+        assert_eq!(
+            rank_implementable(&[0.5, 0.9], &[false, false]),
+            rank(&[0.5, 0.9])
+        );
     }
 
     #[test]

@@ -1,7 +1,7 @@
 //! `ralph marketplace loop <issue>`: rounds until every requirement of the
 //! issue is ticked, the budget is spent, or a replan round also fails.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet};
 use std::path::PathBuf;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -114,6 +114,13 @@ pub struct Session {
     pub(crate) settings: BTreeMap<String, BidderSettings>,
     /// What each bidder that proposed in the current round used.
     pub(crate) round_usage: BTreeMap<String, ModelUsage>,
+    /// The bidders whose round usage is already in one of this round's
+    /// events: every model call is in exactly one record.
+    pub(crate) usage_recorded: BTreeSet<String>,
+    /// What the specialists' reviews of this round's winner used.
+    pub(crate) review_usage: ModelUsage,
+    /// What the check plugins used on this round's change.
+    pub(crate) check_usage: ModelUsage,
     stop: Arc<AtomicBool>,
     budgets: Vec<(String, u64)>,
     pub(crate) used: u64,
@@ -156,7 +163,7 @@ impl Session {
 
     /// The model the plugins' completions are priced as: `metering.model`
     /// when set, else the top-level `llm.model` (after `--llm-model`).
-    fn model(&self) -> Option<&str> {
+    pub(crate) fn plugin_model(&self) -> Option<&str> {
         self.metering
             .model
             .as_deref()
@@ -185,21 +192,25 @@ impl Session {
         Some(cap.saturating_sub(used))
     }
 
-    /// `bot_id` with its usage in this round, for its event.
-    pub(crate) fn bidder_round<'a>(&self, bot_id: &'a str) -> BidderRound<'a> {
+    /// `bot_id` for its next event in this round: with its usage in the
+    /// round the first time, without it after (the usage is in exactly one
+    /// event).
+    pub(crate) fn bidder_round<'a>(&mut self, bot_id: &'a str) -> BidderRound<'a> {
+        let first = self.usage_recorded.insert(bot_id.to_owned());
         BidderRound {
             id: bot_id,
             usage: self
                 .round_usage
                 .get(bot_id)
-                .map(|usage| self.metering.record(self.model(), usage)),
+                .filter(|_| first)
+                .map(|usage| self.metering.record(self.plugin_model(), usage)),
         }
     }
 
     /// An implementation's usage as recorded: priced by what the agent
     /// reported, else (for the configured model) by the price table.
     pub(crate) fn implementation_record(&self, usage: &ImplementationUsage) -> UsageRecord {
-        let mut record = self.metering.record(self.model(), &usage.tokens);
+        let mut record = self.metering.record(self.plugin_model(), &usage.tokens);
         record.cost_usd = match (usage.reported_cost_usd, usage.configured_model) {
             (Some(cost), _) => Some(cost),
             (None, true) => record.cost_usd,
@@ -297,13 +308,16 @@ fn next_round(
         RoundEnd::ProviderUnavailable { reason } => Err((
             FinishStatus::ProviderUnavailable,
             format!(
-                "the model provider is unavailable: {reason}. Nothing was recorded for this round and no budget was spent; the issue stays in progress, so running the loop again later resumes"
+                "the model provider is unavailable: {reason}. No weight changed and no budget was spent (what the provider did answer is recorded); the issue stays in progress, so running the loop again later resumes"
             ),
         )),
         RoundEnd::NoProposals => Err((
             FinishStatus::AttentionNeeded,
             "no bidder produced a usable proposal".to_owned(),
         )),
+        RoundEnd::NothingImplementable { reason } | RoundEnd::ImplementerFailed { reason } => {
+            Err((FinishStatus::AttentionNeeded, reason))
+        }
         RoundEnd::Succeeded { ticked, .. } if ticked.is_empty() => Err((
             FinishStatus::AttentionNeeded,
             "the winning change passed its checks but completes no requirement".to_owned(),
@@ -575,6 +589,9 @@ async fn open(
         metering,
         settings,
         round_usage: BTreeMap::new(),
+        usage_recorded: BTreeSet::new(),
+        review_usage: ModelUsage::default(),
+        check_usage: ModelUsage::default(),
         stop: options.stop.clone(),
         used: 0,
         _lease: lease,

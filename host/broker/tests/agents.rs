@@ -8,7 +8,7 @@ use std::time::{Duration, Instant};
 
 use ralph_broker::agents::{self, Agent, AgentReport, AgentSettings, TokenUsage};
 use ralph_broker::confinement::{Confinement, Sandbox};
-use ralph_broker::implementer::Implementer;
+use ralph_broker::implementer::{ImplementError, Implementer};
 use ralph_broker::worktree::Worktree;
 use ralph_runtime::{DimensionScores, Proposal, ReplayProvider};
 
@@ -430,7 +430,11 @@ async fn the_claude_code_implementer_changes_the_worktree_and_fails_on_an_error(
         .await
         .result
         .expect_err("fails");
-    assert_eq!(error, "Claude Code exited with 3: no error message");
+    assert_eq!(
+        error,
+        ImplementError::Implementer("Claude Code exited with 3: no error message".into()),
+        "an agent's failure is the implementer's, not the proposal's"
+    );
 
     let costly = stand_in(
         bin.path(),

@@ -9,6 +9,8 @@ use ralph_marketplace::{Event, Layout, Marketplace, State};
 
 /// Width of a weight bar; a full bar is weight 1.
 const BAR_WIDTH: usize = 12;
+/// How many of the newest events the status shows.
+const RECENT_ROUNDS: usize = 5;
 /// Longest bidder name shown before it is cut.
 const NAME_WIDTH: usize = 14;
 
@@ -74,42 +76,20 @@ pub fn status(state: &State, recent: &[Event]) -> String {
     text
 }
 
-/// The newest `count` valid, known events, oldest first.
-pub fn recent_rounds(marketplace: &Marketplace, count: usize) -> Vec<Event> {
-    let Ok(names) = marketplace.store().list().map(|listing| listing.files) else {
-        return Vec::new();
-    };
-    // Canonical names start with the timestamp, so the last names are the
-    // newest; read a few more in case some are invalid.
-    let start = names.len().saturating_sub(count * 4);
-    let mut events: Vec<(String, Event)> = marketplace
-        .store()
-        .read(&names[start..])
-        .into_iter()
-        .filter_map(|file| Some((file.name, file.event.ok()?)))
-        .filter(|(_, event)| marketplace.config().bot_index(&event.bot_id).is_some())
-        .collect();
-    events.sort_by(|(left_name, left), (right_name, right)| {
-        left.time
-            .cmp(&right.time)
-            .then_with(|| left_name.cmp(right_name))
-    });
-    let skip = events.len().saturating_sub(count);
-    events
-        .into_iter()
-        .skip(skip)
-        .map(|(_, event)| event)
-        .collect()
-}
-
 /// What `ralph marketplace status` and the end of a loop print: the state,
-/// the recent rounds and, when events record it, the model usage. A log
-/// that cannot be read for the usage was already reported by the state.
+/// the recent rounds and, when events record it, the model usage, from the
+/// cached summary (never a read of the whole log while it is current). A
+/// log that cannot be read for them was already reported by the state.
 pub fn status_with_usage(marketplace: &Marketplace, state: &State) -> String {
-    let mut text = status(state, &recent_rounds(marketplace, 5));
-    if let Ok(report) = marketplace.usage(None) {
-        text.push_str(&usage_section(&report));
+    let Ok(summary) = marketplace.summary() else {
+        return status(state, &[]);
+    };
+    if let Some(warning) = &summary.cache_warning {
+        crate::output::errln!("warning: {warning}");
     }
+    let recent = &summary.recent[summary.recent.len().saturating_sub(RECENT_ROUNDS)..];
+    let mut text = status(state, recent);
+    text.push_str(&usage_section(&summary.usage));
     text
 }
 

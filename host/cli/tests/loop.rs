@@ -228,8 +228,8 @@ fn a_failed_replan_round_labels_the_issue_attention_needed() {
 fn a_spent_budget_stops_the_loop_with_attention_needed() {
     let repository = repository(json!([]), &["Add two", "Add three", "Add four"]);
     // A pool of 2 for 2 bidders, one iteration each: bidder_1 spends its
-    // one winning round 1; round 2 falls to bidder_2, whose plan has no
-    // patch and fails; then the pool is spent.
+    // one winning round 1; round 2 falls to bidder_2, whose patch does not
+    // apply and fails; then the pool is spent.
     let mut config: Value = serde_json::from_str(
         &std::fs::read_to_string(repository.path().join(".ralph/config.json")).expect("config"),
     )
@@ -255,7 +255,8 @@ fn a_spent_budget_stops_the_loop_with_attention_needed() {
     script(
         &repository,
         "b",
-        json!([{"summary": "a plan without any patch", "covers": 1}]),
+        json!([{"summary": "a patch for another file", "covers": 1,
+                "patch": "--- a/src/lib.rs\n+++ b/src/lib.rs\n@@ -90,1 +90,1 @@\n-nothing here\n+still nothing\n"}]),
     );
     let (output, steps) = run_loop(&repository);
     assert_eq!(output.status.code(), Some(3), "{}", text(&output.stdout));
@@ -454,9 +455,19 @@ fn an_interrupted_loop_stops_between_checks_and_resumes() {
         checks.is_empty(),
         "no check after the stop is judged: {checks:?}"
     );
+    // The unfinished attempt changes no weight, but what the round used
+    // is kept: every proposal is `ranked`, the winner's event first.
+    let recorded = events(&repository);
+    assert!(!recorded.is_empty(), "the round is recorded");
+    for event in &recorded {
+        assert_eq!(event["outcome"], "ranked", "{event}");
+        assert_eq!(event["weight_delta"], 0.0, "{event}");
+        assert!(event["proposal_dimensions"].is_object(), "{event}");
+        assert!(event["tie_break"].is_boolean(), "{event}");
+    }
     assert!(
-        events(&repository).is_empty(),
-        "nothing is recorded for the unfinished attempt"
+        recorded.iter().any(|event| event["rank"] == 1),
+        "the winner's unfinished attempt is recorded"
     );
     let worktree_file =
         std::fs::read_to_string(repository.path().join(".ralph/worktrees/1/src/lib.rs"))
@@ -639,10 +650,18 @@ fn the_model_implementers_usage_is_recorded_on_the_winners_event() {
     }
     let (output, _steps) = run_loop(&repository);
     assert_eq!(output.status.code(), Some(3), "{}", text(&output.stderr));
-    let failure = events(&repository)
+    let events = events(&repository);
+    assert!(
+        events.iter().all(|event| event["outcome"] != "failure"),
+        "the implementer's model failing is no bidder's failure: {events:?}"
+    );
+    // The winner's attempt ended with the implementer's `error`.
+    let failure = events
         .into_iter()
-        .find(|event| event["outcome"] == "failure")
-        .expect("a failure event");
+        .find(|event| event["outcome"] == "error")
+        .expect("an error event");
+    assert_eq!(failure["error_source"], "implementer", "{failure}");
+    assert_eq!(failure["weight_delta"], 0.0, "{failure}");
     let usage = &failure["implementation_usage"];
     // The deterministic stand-in answers without a diff: asked twice, each
     // answer three words (three output tokens at a dollar each).

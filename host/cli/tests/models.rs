@@ -419,7 +419,14 @@ fn a_usage_limit_while_implementing_gives_the_iteration_back() {
     assert_eq!(finished["status"], "provider_unavailable", "{finished}");
     assert_eq!(finished["budget_used"], 0);
     assert_eq!(limited.requests()[0].body["model"], "implementer-model");
-    assert!(outcomes(&repository).is_empty(), "the winner is not blamed");
+    // The winner is not blamed, and the bidders' answered calls are kept:
+    // every proposal is `ranked`, with no weight change.
+    let outcomes = outcomes(&repository);
+    assert!(!outcomes.is_empty());
+    assert!(
+        outcomes.iter().all(|outcome| outcome == "ranked"),
+        "{outcomes:?}"
+    );
 }
 
 #[test]

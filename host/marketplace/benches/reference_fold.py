@@ -16,7 +16,7 @@ import os
 import re
 import sys
 
-OUTCOMES = {"success", "failure", "not_tried", "resubmitted", "error",
+OUTCOMES = {"success", "failure", "not_tried", "resubmitted", "error", "ranked",
             "revert", "defect", "churn", "override"}
 BOT_ID = re.compile(r"[a-z0-9_-]+")
 RFC3339 = re.compile(

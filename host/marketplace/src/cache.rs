@@ -208,7 +208,7 @@ pub fn read_cached(layout: &Layout, config_digest: &str) -> Result<Cached, Stale
 /// The bytes of a cache file Ralph wrote: a regular file (never a symlink,
 /// FIFO or device, which a merge could have put there) within
 /// [`MAX_CACHE_BYTES`].
-fn read_cache_file(path: &Path) -> Result<Vec<u8>, Staleness> {
+pub(crate) fn read_cache_file(path: &Path) -> Result<Vec<u8>, Staleness> {
     match read_regular(path, MAX_CACHE_BYTES, Follow::Never) {
         Ok(bytes) => Ok(bytes),
         Err(ReadError::Io(error)) if error.kind() == std::io::ErrorKind::NotFound => {
@@ -274,7 +274,7 @@ pub fn restamp(layout: &Layout, cached: &Cached, stamp: PendingStamp) -> Result<
     replace_file(layout, &layout.state_version_file(), &version_json)
 }
 
-fn replace_file(layout: &Layout, path: &Path, bytes: &[u8]) -> Result<(), StoreError> {
+pub(crate) fn replace_file(layout: &Layout, path: &Path, bytes: &[u8]) -> Result<(), StoreError> {
     let temporary = write_synced_temporary(&layout.tmp_dir(), bytes)?;
     fs::rename(&temporary, path).map_err(|source| {
         let _ = fs::remove_file(&temporary);

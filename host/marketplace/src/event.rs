@@ -20,8 +20,14 @@ pub enum Outcome {
     NotTried,
     /// The bidder resubmitted the same proposal in a replan round.
     Resubmitted,
-    /// The bidder's plugin faulted (trap, deadline, garbage output); delta 0.
+    /// The bidder's plugin faulted (trap, deadline, garbage output), or the
+    /// implementer, an agent or a provider failed on its proposal: not the
+    /// bidder's doing; delta 0.
     Error,
+    /// The proposal was scored and ranked but got no other event in its
+    /// round (a runner-up in a failed round); delta 0. It keeps the round's
+    /// ranking and the bidder's model usage in the log.
+    Ranked,
     /// Delayed signal: the merged change was reverted.
     Revert,
     /// Delayed signal: a defect was traced back to the change.
@@ -34,12 +40,13 @@ pub enum Outcome {
 
 impl Outcome {
     /// Every outcome, in the order the spec lists them.
-    pub const ALL: [Outcome; 9] = [
+    pub const ALL: [Outcome; 10] = [
         Outcome::Success,
         Outcome::Failure,
         Outcome::NotTried,
         Outcome::Resubmitted,
         Outcome::Error,
+        Outcome::Ranked,
         Outcome::Revert,
         Outcome::Defect,
         Outcome::Churn,
@@ -54,6 +61,7 @@ impl Outcome {
             Outcome::NotTried => "not_tried",
             Outcome::Resubmitted => "resubmitted",
             Outcome::Error => "error",
+            Outcome::Ranked => "ranked",
             Outcome::Revert => "revert",
             Outcome::Defect => "defect",
             Outcome::Churn => "churn",

@@ -12,6 +12,7 @@
 //!     ├── .gitignore           ignores the derived files below
 //!     ├── marketplace.json     the folded state (derived, ignored)
 //!     ├── .state_version       what marketplace.json was folded from (derived, ignored)
+//!     ├── summary.json         usage totals and recent events, for `status` (derived, ignored)
 //!     ├── worktrees/<N>/       the git worktree an issue is implemented in (ignored)
 //!     ├── locks/<N>.lock       the loop working on issue N: host, pid, start (ignored)
 //!     ├── approvals.json       the user's approvals of plugins' integrations (per user, ignored)
@@ -25,6 +26,7 @@ use std::path::{Path, PathBuf};
 pub const IGNORED: &[&str] = &[
     "marketplace.json",
     ".state_version",
+    "summary.json",
     "tmp/",
     "cache/",
     "worktrees/",
@@ -83,6 +85,11 @@ impl Layout {
 
     pub fn state_file(&self) -> PathBuf {
         self.ralph_dir().join("marketplace.json")
+    }
+
+    /// The usage totals and recent events `status` shows, cached.
+    pub fn summary_file(&self) -> PathBuf {
+        self.ralph_dir().join("summary.json")
     }
 
     pub fn state_version_file(&self) -> PathBuf {

@@ -22,6 +22,7 @@ pub mod projection;
 pub mod setup;
 pub mod state;
 pub mod store;
+pub mod summary;
 pub mod usage;
 pub mod verify;
 

@@ -8,6 +8,7 @@ use crate::fold::fold;
 use crate::layout::Layout;
 use crate::state::State;
 use crate::store::{Appended, EventStore, MAX_EVENT_BYTES, StoreError};
+use crate::summary::{self, Summary};
 use crate::usage::{self, UsageReport};
 
 /// An opened marketplace: a validated config and its event store.
@@ -173,6 +174,42 @@ impl Marketplace {
             }
         }
         Ok(report)
+    }
+
+    /// The usage totals over the whole log and the newest events, for
+    /// `status`: from `.ralph/summary.json` when it is current (without
+    /// listing the events when the state's cache proves them unchanged),
+    /// otherwise computed from every event and cached.
+    pub fn summary(&self) -> Result<Summary, StoreError> {
+        if let Ok(state) = cache::read_cached(&self.layout, &self.config_digest)
+            && state.proven
+            && let Some(found) = summary::cached(
+                &self.layout,
+                &self.store,
+                &self.config_digest,
+                &state.version.names_digest,
+            )
+        {
+            return Ok(found);
+        }
+        let listing = self.store.list()?;
+        let lines = listing.digest_lines();
+        if let Some(found) = summary::cached(
+            &self.layout,
+            &self.store,
+            &self.config_digest,
+            &cache::names_digest(&lines),
+        ) {
+            return Ok(found);
+        }
+        Ok(summary::compute(
+            &self.layout,
+            &self.store,
+            &self.config_digest,
+            &self.config.bot_ids(),
+            &listing.files,
+            &lines,
+        ))
     }
 
     /// Validates one event (`source_name` names where it came from, for

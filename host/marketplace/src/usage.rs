@@ -1,6 +1,14 @@
-//! Model usage recorded in events: the additive `usage` (a bidder's
-//! `propose` call in a round) and `implementation_usage` (implementing its
-//! winning proposal) objects, and their totals per bidder.
+//! Model usage recorded in events, and its totals per bidder. Four additive
+//! usage objects may be in an event:
+//! - `usage`: the bidder's `propose` calls in a round (consultations
+//!   included), in exactly one of its events of that round;
+//! - `implementation_usage`: implementing its winning proposal;
+//! - `review_usage`: the specialists' reviews of its winning proposal;
+//! - `check_usage`: the check plugins run on the change it won with.
+//!
+//! The last three are on the event of the round's winner (its `success`,
+//! `failure`, `error`, or `ranked` when the attempt was interrupted), so
+//! every model call is in exactly one record (SPEC §2.2).
 //!
 //! These fields are not part of the marketplace state: the fold never reads
 //! them, and an event whose usage is malformed still folds. The usage is
@@ -26,40 +34,48 @@ pub struct Usage {
 }
 
 /// The usage objects of one event.
-#[derive(Clone, Copy, Debug, Default, PartialEq)]
+#[derive(Clone, Copy, Debug, Default, PartialEq, Deserialize)]
 pub struct EventUsage {
+    #[serde(default)]
     pub usage: Option<Usage>,
+    #[serde(default)]
     pub implementation_usage: Option<Usage>,
+    #[serde(default)]
+    pub review_usage: Option<Usage>,
+    #[serde(default)]
+    pub check_usage: Option<Usage>,
 }
 
-#[derive(Deserialize)]
-struct RawUsage {
-    #[serde(default)]
-    usage: Option<Usage>,
-    #[serde(default)]
-    implementation_usage: Option<Usage>,
+impl EventUsage {
+    /// Each usage object with its field name.
+    pub fn fields(&self) -> [(&'static str, Option<&Usage>); 4] {
+        [
+            ("usage", self.usage.as_ref()),
+            ("implementation_usage", self.implementation_usage.as_ref()),
+            ("review_usage", self.review_usage.as_ref()),
+            ("check_usage", self.check_usage.as_ref()),
+        ]
+    }
 }
 
 /// Reads and checks the usage objects of the event in `bytes`; every other
 /// field is ignored. The error names the field at fault.
 pub fn parse(bytes: &[u8]) -> Result<EventUsage, EventError> {
     let mut deserializer = serde_json::Deserializer::from_slice(bytes);
-    let raw: RawUsage = serde_path_to_error::deserialize(&mut deserializer).map_err(|error| {
-        let field = error.path().to_string();
-        EventError {
-            field: (field != "." && field != "?").then_some(field),
-            message: error.into_inner().to_string(),
-        }
-    })?;
-    for (name, usage) in [
-        ("usage", raw.usage),
-        ("implementation_usage", raw.implementation_usage),
-    ] {
+    let usage: EventUsage =
+        serde_path_to_error::deserialize(&mut deserializer).map_err(|error| {
+            let field = error.path().to_string();
+            EventError {
+                field: (field != "." && field != "?").then_some(field),
+                message: error.into_inner().to_string(),
+            }
+        })?;
+    for (name, usage) in usage.fields() {
         if let Some(Usage {
             cost_usd: Some(cost),
             ..
         }) = usage
-            && (!cost.is_finite() || cost < 0.0)
+            && (!cost.is_finite() || *cost < 0.0)
         {
             return Err(EventError {
                 field: Some(format!("{name}.cost_usd")),
@@ -67,14 +83,11 @@ pub fn parse(bytes: &[u8]) -> Result<EventUsage, EventError> {
             });
         }
     }
-    Ok(EventUsage {
-        usage: raw.usage,
-        implementation_usage: raw.implementation_usage,
-    })
+    Ok(usage)
 }
 
 /// Usage added up.
-#[derive(Clone, Copy, Debug, Default, PartialEq, Serialize)]
+#[derive(Clone, Copy, Debug, Default, PartialEq, Serialize, Deserialize)]
 pub struct Totals {
     /// Usage objects counted.
     pub records: u64,
@@ -117,24 +130,39 @@ impl Totals {
     }
 }
 
-/// One bidder's usage: proposing, implementing its winning proposals, and
-/// both together.
-#[derive(Clone, Copy, Debug, Default, PartialEq, Serialize)]
+/// One bidder's usage: proposing; implementing, reviewing and checking its
+/// winning proposals; and all together.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Serialize, Deserialize)]
 pub struct BidderUsage {
     pub proposing: Totals,
     pub implementing: Totals,
+    #[serde(default)]
+    pub reviewing: Totals,
+    #[serde(default)]
+    pub checking: Totals,
     pub total: Totals,
 }
 
+impl BidderUsage {
+    fn part(&mut self, field: &str) -> &mut Totals {
+        match field {
+            "implementation_usage" => &mut self.implementing,
+            "review_usage" => &mut self.reviewing,
+            "check_usage" => &mut self.checking,
+            _ => &mut self.proposing,
+        }
+    }
+}
+
 /// An event file left out of the totals, and why.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Skipped {
     pub file: String,
     pub reason: String,
 }
 
 /// The usage recorded in the events, per bidder and overall.
-#[derive(Clone, Debug, Default, PartialEq, Serialize)]
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
 pub struct UsageReport {
     /// The issue the totals are limited to, if any.
     pub issue: Option<u64>,
@@ -182,15 +210,12 @@ impl UsageReport {
                 return;
             }
         };
-        if let Some(usage) = &usage.usage {
-            bidder.proposing.add(usage);
-            bidder.total.add(usage);
-            self.total.add(usage);
-        }
-        if let Some(usage) = &usage.implementation_usage {
-            bidder.implementing.add(usage);
-            bidder.total.add(usage);
-            self.total.add(usage);
+        for (field, usage) in usage.fields() {
+            if let Some(usage) = usage {
+                bidder.part(field).add(usage);
+                bidder.total.add(usage);
+                self.total.add(usage);
+            }
         }
     }
 }
@@ -319,22 +344,25 @@ mod tests {
         #[test]
         fn the_overall_total_is_the_sum_of_the_bidders(
             records in proptest::collection::vec(
-                (0usize..3, 0u64..1000, 0u64..100_000, 0u64..100_000, proptest::option::of(0u32..1000), any::<bool>()),
+                (0usize..3, 0u64..1000, 0u64..100_000, 0u64..100_000, proptest::option::of(0u32..1000), 0usize..4),
                 0..30,
             )
         ) {
             let bots = ["bidder_1", "bidder_2", "bidder_3"];
             let mut report = UsageReport::new(bots, None);
-            for (index, (bot, calls, input, output, cents, implementing)) in records.iter().enumerate() {
+            let keys = ["usage", "implementation_usage", "review_usage", "check_usage"];
+            for (index, (bot, calls, input, output, cents, key)) in records.iter().enumerate() {
                 let cost = cents.map_or(String::new(), |cents| format!(r#", "cost_usd": {}"#, f64::from(cents) / 100.0));
                 let object = format!(r#"{{"calls": {calls}, "input_tokens": {input}, "output_tokens": {output}{cost}}}"#);
-                let key = if *implementing { "implementation_usage" } else { "usage" };
+                let key = keys[*key];
                 report.add_file(&format!("{index}.json"), &event(bots[*bot], 1, &format!(r#", "{key}": {object}"#)));
             }
             let mut sum = Totals::default();
             for bidder in report.bidders.values() {
                 let mut both = bidder.proposing;
                 both.merge(&bidder.implementing);
+                both.merge(&bidder.reviewing);
+                both.merge(&bidder.checking);
                 prop_assert_eq!(both.records, bidder.total.records);
                 prop_assert_eq!(both.tokens(), bidder.total.tokens());
                 sum.merge(&bidder.total);

@@ -108,6 +108,16 @@ pub struct Metered<T> {
     pub usage: ModelUsage,
 }
 
+impl<T> Metered<T> {
+    /// A call that failed before its plugin ran: nothing was used.
+    pub(crate) fn unmetered(error: PluginError) -> Metered<T> {
+        Metered {
+            result: Err(error),
+            usage: ModelUsage::default(),
+        }
+    }
+}
+
 /// The inputs of one `propose` call.
 #[derive(Debug, Clone, PartialEq)]
 pub struct ProposalRequest {
@@ -479,6 +489,7 @@ impl Runtime {
         self.services
             .review(specialist, proposal, self.view())
             .await
+            .result
     }
 
     /// Asks every specialist at once to review `proposal`, each in its own
@@ -488,7 +499,7 @@ impl Runtime {
         &self,
         specialists: &[Arc<SpecialistPlugin>],
         proposal: &Proposal,
-    ) -> Vec<Result<Outcome<Vec<Finding>>, PluginError>> {
+    ) -> Vec<Metered<Vec<Finding>>> {
         let calls = specialists
             .iter()
             .map(|specialist| self.services.review(specialist, proposal, self.view()));
@@ -503,6 +514,17 @@ impl Runtime {
         input: &CheckInput,
         view: &Path,
     ) -> Result<Outcome<CheckReport>, PluginError> {
+        self.run_check_metered(check, input, view).await.result
+    }
+
+    /// Runs `check` like [`run_check`](Self::run_check), with the model
+    /// usage charged to it, which a failed run has too.
+    pub async fn run_check_metered(
+        &self,
+        check: &CheckPlugin,
+        input: &CheckInput,
+        view: &Path,
+    ) -> Metered<CheckReport> {
         self.services.run_check(check, input, view).await
     }
 }
@@ -738,23 +760,12 @@ impl Services {
     ) -> Metered<Proposal> {
         let identity = &bidder.identity;
         let chain = vec![identity.who().to_owned()];
-        let mut sandbox = match self.sandbox(identity, view, chain, request.token_allowance) {
-            Ok(sandbox) => sandbox,
-            Err(error) => {
-                return Metered {
-                    result: Err(error),
-                    usage: ModelUsage::default(),
-                };
+        match self.sandbox(identity, view, chain, request.token_allowance) {
+            Ok(mut sandbox) => {
+                let result = Self::propose_in(&mut sandbox, bidder, request).await;
+                sandbox.metered(result)
             }
-        };
-        let result = Self::propose_in(&mut sandbox, bidder, request).await;
-        Metered {
-            usage: sandbox.usage(),
-            result: result.map(|value| Outcome {
-                value,
-                usage: sandbox.usage(),
-                elapsed: sandbox.elapsed(),
-            }),
+            Err(error) => Metered::unmetered(error),
         }
     }
 
@@ -804,23 +815,12 @@ impl Services {
     ) -> BoxFuture<'static, Metered<String>> {
         Box::pin(async move {
             let identity = &specialist.identity;
-            let mut sandbox = match self.sandbox(identity, root, chain, token_allowance) {
-                Ok(sandbox) => sandbox,
-                Err(error) => {
-                    return Metered {
-                        result: Err(error),
-                        usage: ModelUsage::default(),
-                    };
+            match self.sandbox(identity, root, chain, token_allowance) {
+                Ok(mut sandbox) => {
+                    let result = Self::ask_in(&mut sandbox, &specialist, question).await;
+                    sandbox.metered(result)
                 }
-            };
-            let result = Self::ask_in(&mut sandbox, &specialist, question).await;
-            Metered {
-                usage: sandbox.usage(),
-                result: result.map(|value| Outcome {
-                    value,
-                    usage: sandbox.usage(),
-                    elapsed: sandbox.elapsed(),
-                }),
+                Err(error) => Metered::unmetered(error),
             }
         })
     }
@@ -850,10 +850,24 @@ impl Services {
         specialist: &SpecialistPlugin,
         proposal: &Proposal,
         view: Option<PathBuf>,
-    ) -> Result<Outcome<Vec<Finding>>, PluginError> {
+    ) -> Metered<Vec<Finding>> {
         let identity = &specialist.identity;
         let chain = vec![identity.who().to_owned()];
-        let mut sandbox = self.sandbox(identity, view, chain, None)?;
+        match self.sandbox(identity, view, chain, None) {
+            Ok(mut sandbox) => {
+                let result = Self::review_in(&mut sandbox, specialist, proposal).await;
+                sandbox.metered(result)
+            }
+            Err(error) => Metered::unmetered(error),
+        }
+    }
+
+    async fn review_in(
+        sandbox: &mut Sandbox,
+        specialist: &SpecialistPlugin,
+        proposal: &Proposal,
+    ) -> Result<Vec<Finding>, PluginError> {
+        let identity = &specialist.identity;
         let proposal = wit::Proposal::from(proposal);
         let timeout = sandbox.timeout();
         let store = &mut sandbox.store;
@@ -872,11 +886,7 @@ impl Services {
         for finding in &findings {
             validate::check_finding(finding).map_err(invalid(identity))?;
         }
-        Ok(Outcome {
-            value: findings,
-            usage: sandbox.usage(),
-            elapsed: sandbox.elapsed(),
-        })
+        Ok(findings)
     }
 
     async fn run_check(
@@ -884,10 +894,24 @@ impl Services {
         check: &CheckPlugin,
         input: &CheckInput,
         view: &Path,
-    ) -> Result<Outcome<CheckReport>, PluginError> {
+    ) -> Metered<CheckReport> {
         let identity = &check.identity;
         let chain = vec![identity.who().to_owned()];
-        let mut sandbox = self.sandbox(identity, Some(view.to_owned()), chain, None)?;
+        match self.sandbox(identity, Some(view.to_owned()), chain, None) {
+            Ok(mut sandbox) => {
+                let result = Self::run_check_in(&mut sandbox, check, input).await;
+                sandbox.metered(result)
+            }
+            Err(error) => Metered::unmetered(error),
+        }
+    }
+
+    async fn run_check_in(
+        sandbox: &mut Sandbox,
+        check: &CheckPlugin,
+        input: &CheckInput,
+    ) -> Result<CheckReport, PluginError> {
+        let identity = &check.identity;
         let input = wit::CheckInput::from(input);
         let timeout = sandbox.timeout();
         let store = &mut sandbox.store;
@@ -903,10 +927,6 @@ impl Services {
         );
         check_size(identity, &report)?;
         validate::check_report(&report).map_err(invalid(identity))?;
-        Ok(Outcome {
-            value: report,
-            usage: sandbox.usage(),
-            elapsed: sandbox.elapsed(),
-        })
+        Ok(report)
     }
 }

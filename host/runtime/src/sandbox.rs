@@ -21,7 +21,7 @@ use crate::capabilities::CapabilitySet;
 use crate::config::{Limits, World};
 use crate::console::Console;
 use crate::error::PluginError;
-use crate::runtime::Services;
+use crate::runtime::{Metered, Outcome, Services};
 use crate::types::ModelUsage;
 
 /// Extra time the async timeout allows beyond the deadline, so that the epoch
@@ -274,6 +274,19 @@ impl Sandbox {
     /// Wall-clock time since the store was made.
     pub fn elapsed(&self) -> Duration {
         self.started.elapsed()
+    }
+
+    /// A call's `result` with the usage charged to this sandbox, which a
+    /// failed call has too.
+    pub(crate) fn metered<T>(&self, result: Result<T, PluginError>) -> Metered<T> {
+        Metered {
+            usage: self.usage(),
+            result: result.map(|value| Outcome {
+                value,
+                usage: self.usage(),
+                elapsed: self.elapsed(),
+            }),
+        }
     }
 
     fn log_console(&self) -> String {
