@@ -15,7 +15,9 @@
 // with `"consult": [SPECIALIST, QUESTION]` asks that specialist (it needs the
 // `consult` grant) and adds ` [SPECIALIST: ANSWER]` to its summary, the
 // answer's lines joined by ` / `. An entry with `"echo_completion": true`
-// adds ` [completion: TEXT]`, the last answer the model gave it; with
+// adds ` [completion: TEXT]`, the last answer the model gave it; one with
+// `"fail": true` returns an error after its completions (so a failed call
+// has usage); with
 // `"reversed": true` that text and the failure report are written backwards, so that the host's
 // redaction of the summary itself cannot hide what the bidder was given.
 
@@ -53,6 +55,8 @@ struct Entry {
     echo_completion: bool,
     #[serde(default)]
     reversed: bool,
+    #[serde(default)]
+    fail: bool,
 }
 
 /// The persona and personality in `context`, as the summary reports them.
@@ -113,6 +117,9 @@ impl Bidder for Scripted {
         }
         let claimed = &requirements[..entry.covers.unwrap_or(requirements.len()).min(requirements.len())];
         let (refusal, answer) = complete(entry.completions);
+        if entry.fail {
+            return Err(PluginError::Failed("failed as scripted".into()));
+        }
         let mut summary = match refusal {
             Some(refusal) => format!("{} [refused: {refusal}]", entry.summary),
             None => entry.summary.clone(),
