@@ -4,6 +4,8 @@
 //!   threads the fold uses), without parsing;
 //! - folding every event from disk, no cache;
 //! - `ralph marketplace status --json` with a fresh cache (the real binary);
+//! - human `ralph marketplace status` (the table, recent rounds and model
+//!   usage) with fresh caches (the real binary);
 //! - a straightforward Python fold of the same files.
 //!
 //! Run with `cargo bench -p ralph --bench marketplace` (release build).
@@ -65,6 +67,20 @@ fn main() {
         assert!(output.status.success());
         output.stdout.len()
     });
+    // The human status reads the usage totals and recent rounds from the
+    // summary cache: build it once, then time the real command.
+    marketplace.summary().expect("summary");
+    let human_status = median(runs.max(10), || {
+        let output = Command::new(env!("CARGO_BIN_EXE_ralph"))
+            .args(["--repo"])
+            .arg(directory.path())
+            .args(["marketplace", "status"])
+            .output()
+            .expect("ralph runs");
+        assert!(output.status.success());
+        assert!(String::from_utf8_lossy(&output.stdout).contains("Model usage"));
+        output.stdout.len()
+    });
     let python = python_fold(directory.path(), runs.min(3));
 
     println!();
@@ -89,6 +105,10 @@ fn main() {
         "  status --json, fresh cache       {:>9.1} ms",
         millis(status)
     );
+    println!(
+        "  status (human), fresh caches     {:>9.1} ms",
+        millis(human_status)
+    );
     match python {
         Some(python) => println!(
             "  Python reference fold            {:>9.1} ms",
@@ -103,6 +123,10 @@ fn main() {
     println!(
         "status with a fresh cache: {:.1} ms (target <= 20 ms)",
         millis(status)
+    );
+    println!(
+        "human status with fresh caches: {:.1} ms (target <= 20 ms)",
+        millis(human_status)
     );
     if let Some(python) = python {
         println!(
@@ -148,7 +172,8 @@ fn write_log(layout: &Layout, count: usize) {
   "weight_delta": {delta},
   "iteration_count": 3,
   "metrics": {{"tests_passed": true, "code_quality_passed": true, "coverage_delta": 2.5,
-              "lines_changed": 45, "files_affected": 3}}
+              "lines_changed": 45, "files_affected": 3}},
+  "usage": {{"calls": 2, "input_tokens": 1200, "output_tokens": 300, "cost_usd": 0.0081}}
 }}
 "#,
             issue = index / 7

@@ -499,3 +499,40 @@ fn the_demo_refuses_a_live_provider_without_a_key() {
     assert_eq!(output.status.code(), Some(2), "{}", explain(&output));
     assert!(text(&output.stderr).contains("ANTHROPIC_API_KEY"));
 }
+
+#[test]
+fn a_context_length_error_is_a_config_error_with_no_event_and_no_blame() {
+    let small = ChatServer::start(|_, _| {
+        Reply::status(
+            400,
+            r#"{"error":{"code":"context_length_exceeded","message":"This model's maximum context length is 4096 tokens"}}"#,
+        )
+    });
+    let repository = repository_with(
+        json!({"provider": "deterministic"}),
+        json!({"kind": "model", "llm": {
+            "provider": "openai", "model": "small-model",
+            "base_url": format!("{}/v1", small.base_url)}}),
+    );
+    let output = run_loop(&repository, "OPENAI_API_KEY", &[]);
+    assert_eq!(output.status.code(), Some(2), "{}", explain(&output));
+    assert_eq!(
+        small.requests().len(),
+        1,
+        "a context overflow is never retried"
+    );
+    let stderr = text(&output.stderr);
+    // The error, not the -vvv log lines.
+    let error: Vec<&str> = stderr
+        .lines()
+        .filter(|line| line.starts_with("error"))
+        .collect();
+    assert_eq!(error.len(), 1, "{stderr}");
+    assert!(error[0].contains("context window"), "{stderr}");
+    assert_eq!(
+        error[0].matches("maximum context length").count(),
+        1,
+        "the server's words appear once: {stderr}"
+    );
+    assert!(outcomes(&repository).is_empty(), "nothing is recorded");
+}

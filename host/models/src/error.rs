@@ -43,6 +43,16 @@ pub enum ModelError {
         status: u16,
         excerpt: String,
     },
+    /// The request does not fit the model's context window (HTTP 400 or 413
+    /// saying so): a configuration error, never worth a retry.
+    #[error(
+        "{provider} refused the request for model {model}: the prompt and max_tokens exceed the model's context window ({excerpt}); use a model with a larger context, lower max_tokens, or set implementer.context_tokens to the model's context"
+    )]
+    ContextExceeded {
+        provider: &'static str,
+        model: String,
+        excerpt: String,
+    },
     /// Every attempt failed transiently.
     #[error("{provider} failed {attempts} attempt(s) for model {model}; the last: {last}")]
     RetriesExhausted {
@@ -99,7 +109,45 @@ impl From<ModelError> for ProviderError {
     }
 }
 
+/// Whether an HTTP error body says the request exceeds the model's context
+/// window, in the words OpenAI, Anthropic, llama.cpp, vLLM and Ollama use.
+pub(crate) fn says_context_exceeded(body: &str) -> bool {
+    let body = body.to_lowercase();
+    [
+        "context_length_exceeded",
+        "maximum context length",
+        "exceed_context_size",
+        "exceeds the available context",
+        "context window",
+        "prompt is too long",
+        "too many tokens",
+        "max_model_len",
+    ]
+    .iter()
+    .any(|marker| body.contains(marker))
+}
+
 /// Describes a transient failure for [`ModelError::RetriesExhausted`].
 pub(crate) fn describe_timeout(after: Duration) -> String {
     format!("no complete answer within {} ms", after.as_millis())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn context_overflows_are_recognised_in_each_servers_words() {
+        for body in [
+            r#"{"error":{"code":"context_length_exceeded","message":"This model's maximum context length is 4096 tokens"}}"#,
+            r#"{"error":{"code":400,"message":"the request exceeds the available context size, try increasing it","type":"exceed_context_size_error"}}"#,
+            r#"{"type":"error","error":{"type":"invalid_request_error","message":"prompt is too long: 210000 tokens > 200000 maximum"}}"#,
+            r#"{"object":"error","message":"This model's maximum context length is 8192 tokens. However, you requested 9000 tokens","type":"BadRequestError"}"#,
+        ] {
+            assert!(says_context_exceeded(body), "{body}");
+        }
+        assert!(!says_context_exceeded(
+            r#"{"error":{"message":"invalid temperature"}}"#
+        ));
+    }
 }

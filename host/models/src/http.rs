@@ -300,6 +300,15 @@ impl Transport {
                 // leaves the excerpt empty.
                 let text = response.text().await.unwrap_or_default();
                 let excerpt = self.excerpt(&text);
+                if matches!(status.as_u16(), 400 | 413)
+                    && crate::error::says_context_exceeded(&text)
+                {
+                    return Err(AttemptFailure::Final(ModelError::ContextExceeded {
+                        provider: self.provider,
+                        model,
+                        excerpt,
+                    }));
+                }
                 if is_transient_status(status.as_u16()) {
                     Err(AttemptFailure::Transient {
                         description: format!("HTTP {}: {excerpt}", status.as_u16()),

@@ -49,6 +49,7 @@ impl Unavailable {
             ModelError::UsageLimited { .. } => Some(Unavailable::UsageLimited(error.to_string())),
             ModelError::Unauthorized { .. }
             | ModelError::NotFound { .. }
+            | ModelError::ContextExceeded { .. }
             | ModelError::MissingKey { .. } => Some(Unavailable::Misconfigured(error.to_string())),
             _ => None,
         }
