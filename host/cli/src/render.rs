@@ -106,8 +106,9 @@ pub fn usage_section(report: &UsageReport) -> String {
     text
 }
 
-/// `ralph marketplace usage`: the totals per bidder, proposing and
-/// implementing, and overall.
+/// `ralph marketplace usage`: the totals per bidder, proposing,
+/// implementing, reviewing and checking (the last two only when any), and
+/// overall.
 pub fn usage(report: &UsageReport) -> String {
     let mut text = String::new();
     let scope = match report.issue {
@@ -122,12 +123,31 @@ pub fn usage(report: &UsageReport) -> String {
     if report.total.records == 0 {
         return text;
     }
-    let parts: [(&str, PartOf); 3] = [
-        ("Proposing", |usage| usage.proposing),
-        ("Implementing", |usage| usage.implementing),
-        ("Together", |usage| usage.total),
+    // (title, part, shown even when empty)
+    let parts: [(&str, PartOf, bool); 5] = [
+        ("Proposing", |usage| usage.proposing, true),
+        ("Implementing", |usage| usage.implementing, true),
+        (
+            "Reviewing the winners (specialists)",
+            |usage| usage.reviewing,
+            false,
+        ),
+        (
+            "Checking the winners' changes (check plugins)",
+            |usage| usage.checking,
+            false,
+        ),
+        ("Together", |usage| usage.total, true),
     ];
-    for (title, part) in parts {
+    for (title, part, always) in parts {
+        if !always
+            && report
+                .bidders
+                .values()
+                .all(|usage| part(usage).records == 0)
+        {
+            continue;
+        }
         let _ = writeln!(text);
         let _ = writeln!(text, "{title}");
         usage_table(&mut text, report, part);
