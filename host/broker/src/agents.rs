@@ -331,6 +331,8 @@ enum Ending {
     Exited(ExitStatus),
     IdleTimeout,
     TotalTimeout,
+    /// The user asked the loop to stop.
+    Stopped,
     Lost(String),
 }
 
@@ -385,7 +387,14 @@ pub fn run_reporting(
         .map(|stream| std::thread::spawn(move || checks::read_tail(stream)));
     let lines = read_lines(child.stdout.take());
     let mut report = AgentReport::default();
-    let ending = watch(agent, settings, &mut child, &lines, &mut report);
+    let ending = watch(
+        agent,
+        settings,
+        confinement,
+        &mut child,
+        &lines,
+        &mut report,
+    );
     // Stray processes it started may hold the pipes open: end them all.
     checks::kill_group(&mut child);
     drain(agent, &lines, &mut report);
@@ -444,6 +453,7 @@ fn drain(agent: Agent, lines: &Receiver<String>, report: &mut AgentReport) {
 fn watch(
     agent: Agent,
     settings: &AgentSettings,
+    confinement: &Confinement,
     child: &mut Child,
     lines: &Receiver<String>,
     report: &mut AgentReport,
@@ -455,6 +465,9 @@ fn watch(
     let mut open = true;
     loop {
         let now = Instant::now();
+        if confinement.stop_requested() {
+            return Ending::Stopped;
+        }
         if now >= deadline {
             return Ending::TotalTimeout;
         }
@@ -505,6 +518,7 @@ fn judge(
             "{name} ran past its {} s limit and was stopped",
             settings.timeout_seconds
         )),
+        Ending::Stopped => Err(format!("{name} was stopped on request")),
         Ending::Lost(error) => Err(format!("lost track of {name}: {error}")),
         Ending::Exited(status) if !status.success() => {
             let code = status

@@ -18,6 +18,8 @@
 use std::ffi::{OsStr, OsString};
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::{Duration, Instant};
 
 use serde::{Deserialize, Serialize};
@@ -133,6 +135,9 @@ pub struct Confinement {
     /// Ralph's own environment, read once.
     environment: Vec<(OsString, OsString)>,
     repository: PathBuf,
+    /// Set when the user asked the loop to stop (Ctrl-C, SIGTERM): a
+    /// running agent is ended at once instead of at its timeout.
+    stop: Arc<AtomicBool>,
 }
 
 impl Confinement {
@@ -155,7 +160,19 @@ impl Confinement {
             mode,
             environment,
             repository: repository.to_owned(),
+            stop: Arc::new(AtomicBool::new(false)),
         }
+    }
+
+    /// Ends the processes it runs when `stop` is set.
+    pub fn stopping_on(mut self, stop: Arc<AtomicBool>) -> Confinement {
+        self.stop = stop;
+        self
+    }
+
+    /// True once the user asked the loop to stop.
+    pub fn stop_requested(&self) -> bool {
+        self.stop.load(Ordering::SeqCst)
     }
 
     /// Like [`Confinement::new`] with `environment` instead of Ralph's own

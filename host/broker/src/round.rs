@@ -559,6 +559,15 @@ impl Session {
             .usage
             .map(|usage| self.implementation_record(&usage));
         let standing = winner.standing(1, tie_break);
+        if implemented.result.is_err() && self.stop_requested() {
+            // Stopped mid-attempt (an agent is ended at once): no one's
+            // fault, and what the attempt used so far is kept.
+            let bidder = self.bidder_round(&winner.bot_id);
+            let usage = self.attempt_usage(implementation_usage);
+            recording::ranked(&self.marketplace, place, bidder, &standing, &usage)
+                .map_err(LoopError::failed)?;
+            return Ok(RoundEnd::Interrupted);
+        }
         if let Err(error) = implemented.result {
             if let Some(unavailable) = self.models.implementer_unavailable() {
                 self.worktree.discard_changes().map_err(LoopError::failed)?;

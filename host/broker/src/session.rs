@@ -548,7 +548,8 @@ async fn open(
             .filter(|r| !r.done && r.kind == ralph_issues::RequirementKind::Checkbox)
             .count(),
     });
-    let confinement = Arc::new(Confinement::new(sandbox, layout.repository()));
+    let confinement =
+        Arc::new(Confinement::new(sandbox, layout.repository()).stopping_on(options.stop.clone()));
     progress.step(Step::Sandbox {
         kind: confinement.kind(),
         message: confinement.describe(),

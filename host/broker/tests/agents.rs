@@ -458,3 +458,47 @@ echo '{"type":"result","subtype":"error_max_turns","is_error":true,"num_turns":1
         (10, 5, 7)
     );
 }
+
+#[test]
+fn a_stop_ends_a_hanging_agent_at_once_and_keeps_what_it_reported() {
+    let bin = tempfile::tempdir().expect("bin");
+    let worktree = tempfile::tempdir().expect("worktree");
+    // A turn's usage, then silence far past any test's patience.
+    let hanging = stand_in(
+        bin.path(),
+        "codex-hanging",
+        r#"cat > /dev/null
+echo '{"type":"turn.completed","usage":{"input_tokens":40,"cached_input_tokens":0,"output_tokens":9}}'
+exec sleep 600
+"#,
+    );
+    let stop = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));
+    let confinement = sandbox().stopping_on(stop.clone());
+    let flag = stop.clone();
+    std::thread::spawn(move || {
+        std::thread::sleep(Duration::from_millis(500));
+        flag.store(true, std::sync::atomic::Ordering::SeqCst);
+    });
+    let started = Instant::now();
+    let (result, report) = agents::run_reporting(
+        Agent::Codex,
+        &settings(&hanging, 600, 600),
+        worktree.path(),
+        "go",
+        &confinement,
+    );
+    let error = result.expect_err("stopped");
+    assert!(error.contains("stopped on request"), "{error}");
+    // Not the 600 s idle timeout: the stop ends it (a generous bound, for
+    // a loaded machine).
+    assert!(
+        started.elapsed() < Duration::from_secs(20),
+        "{:?}",
+        started.elapsed()
+    );
+    assert_eq!(
+        (report.usage.input_tokens, report.usage.output_tokens),
+        (40, 9),
+        "what it reported before the stop is kept"
+    );
+}
