@@ -238,28 +238,6 @@ pub fn ranked(
     )
 }
 
-/// A model provider stopped answering while a bidder proposed (a usage
-/// limit, a refused key): the calls it did answer are kept in an `error`
-/// that is the provider's doing; delta 0.
-pub fn provider_error(
-    marketplace: &Marketplace,
-    place: Place,
-    bidder: BidderRound<'_>,
-    reason: &str,
-) -> Result<Appended, RecordError> {
-    let mut extra = Map::new();
-    extra.insert("error".into(), json!(reason));
-    extra.insert("error_source".into(), json!("provider"));
-    write(
-        marketplace,
-        place,
-        bidder,
-        Outcome::Error,
-        no_delta(),
-        extra,
-    )
-}
-
 fn no_delta() -> WeightDelta {
     WeightDelta {
         cases: Vec::new(),
@@ -297,16 +275,31 @@ pub fn resubmitted(
     )
 }
 
-/// A bidder's plugin faulted; its turn is lost, its weight unchanged.
-pub fn plugin_error(
+/// Whose doing a bidder's `error` in a round was.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum ErrorSource {
+    /// Its plugin faulted (trap, deadline, bad output): its turn is lost.
+    Plugin,
+    /// A model provider stopped answering while it proposed (a usage
+    /// limit): the calls the provider did answer are kept.
+    Provider,
+}
+
+/// A bidder's turn ended in an `error`; its weight is unchanged.
+pub fn bidder_error(
     marketplace: &Marketplace,
     place: Place,
     bidder: BidderRound<'_>,
+    source: ErrorSource,
     error: &str,
 ) -> Result<Appended, RecordError> {
     let mut extra = Map::new();
     extra.insert("error".into(), json!(error));
-    extra.insert("error_source".into(), json!("plugin"));
+    let source = match source {
+        ErrorSource::Plugin => "plugin",
+        ErrorSource::Provider => "provider",
+    };
+    extra.insert("error_source".into(), json!(source));
     write(
         marketplace,
         place,

@@ -18,7 +18,7 @@ use crate::implementer::ImplementError;
 use crate::metering::UsageRecord;
 use crate::progress::{Progress, RankedProposal, Step};
 use crate::protected;
-use crate::recording::{self, Attempt, AttemptUsage, Place, RoundKind, Standing};
+use crate::recording::{self, Attempt, AttemptUsage, ErrorSource, Place, RoundKind, Standing};
 use crate::scoring::{self, Scores};
 use crate::session::{LoopError, Session};
 use crate::snapshot::Snapshot;
@@ -234,8 +234,14 @@ impl Session {
                         error: error.clone(),
                     });
                     let bidder = self.bidder_round(&bot_id);
-                    recording::plugin_error(&self.marketplace, place, bidder, &error)
-                        .map_err(LoopError::failed)?;
+                    recording::bidder_error(
+                        &self.marketplace,
+                        place,
+                        bidder,
+                        ErrorSource::Plugin,
+                        &error,
+                    )
+                    .map_err(LoopError::failed)?;
                 }
                 Ok(proposal) => {
                     let resubmitted = state.kind == RoundKind::Replan
@@ -291,8 +297,14 @@ impl Session {
         for (id, _) in participants {
             let bidder = self.bidder_round(id);
             if bidder.usage.is_some_and(|usage| usage.calls > 0) {
-                recording::provider_error(&self.marketplace, place, bidder, reason.reason())
-                    .map_err(LoopError::failed)?;
+                recording::bidder_error(
+                    &self.marketplace,
+                    place,
+                    bidder,
+                    ErrorSource::Provider,
+                    reason.reason(),
+                )
+                .map_err(LoopError::failed)?;
             }
         }
         Ok(())
@@ -580,24 +592,14 @@ impl Session {
                 }
                 return unavailable_end(unavailable);
             }
-            return match error {
-                ImplementError::Proposal(error) => self.unimplemented(
-                    winner,
-                    &standing,
-                    place,
-                    error,
-                    implementation_usage,
-                    progress,
-                ),
-                ImplementError::Implementer(error) => self.implementer_failed(
-                    winner,
-                    &standing,
-                    place,
-                    error,
-                    implementation_usage,
-                    progress,
-                ),
-            };
+            return self.not_implemented(
+                winner,
+                &standing,
+                place,
+                error,
+                implementation_usage,
+                progress,
+            );
         }
         // What a change may touch (SPEC §5a): checked before any check runs
         // its code, and a violation is the bidder's failed attempt.
@@ -605,12 +607,12 @@ impl Session {
             protected::check_change(&self.worktree, &self.protected).map_err(LoopError::failed)?
         {
             tracing::warn!(label = %winner.label, path = %violation.path, "Refused a change to a protected path");
-            let error = violation.to_string();
-            return self.unimplemented(
+            let fault = ImplementError::Proposal(violation.to_string());
+            return self.not_implemented(
                 winner,
                 &standing,
                 place,
-                error,
+                fault,
                 implementation_usage,
                 progress,
             );
@@ -687,71 +689,57 @@ impl Session {
         self.finish_success(winner, work, progress)
     }
 
-    /// The winner's change could not be made, by its own fault: a failed
-    /// attempt.
-    fn unimplemented(
+    /// The winner's change could not be made. By its own fault (its patch
+    /// does not apply, it touches a protected path) that is a failed
+    /// attempt and a replan; by the implementer's, its agent's or its
+    /// model's, an `error` that is not its bidder's, and the loop stops for
+    /// a person.
+    fn not_implemented(
         &mut self,
         winner: &Scored,
         standing: &Standing<'_>,
         place: Place,
-        error: String,
+        fault: ImplementError,
         implementation_usage: Option<UsageRecord>,
         progress: &mut dyn Progress,
     ) -> Result<RoundEnd, LoopError> {
+        let blamed = matches!(fault, ImplementError::Proposal(_));
+        let error = fault.to_string();
         progress.step(Step::ImplementationFailed {
             label: winner.label.clone(),
             error: error.clone(),
-            blamed: true,
+            blamed,
         });
-        let attempt = attempt_of(0.0, None, &crate::worktree::DiffStats::default());
         let bidder = self.bidder_round(&winner.bot_id);
         let usage = self.attempt_usage(implementation_usage);
-        recording::implementation(
-            &self.marketplace,
-            place,
-            bidder,
-            standing,
-            &attempt,
-            &usage,
-            false,
-        )
+        if blamed {
+            let attempt = attempt_of(0.0, None, &crate::worktree::DiffStats::default());
+            recording::implementation(
+                &self.marketplace,
+                place,
+                bidder,
+                standing,
+                &attempt,
+                &usage,
+                false,
+            )
+        } else {
+            recording::attempt_error(&self.marketplace, place, bidder, standing, &usage, &error)
+        }
         .map_err(LoopError::failed)?;
         self.worktree.discard_changes().map_err(LoopError::failed)?;
-        Ok(RoundEnd::Failed {
-            report: format!(
-                "proposal {} could not be implemented: {error}",
-                winner.label
-            ),
-        })
-    }
-
-    /// The implementer, its agent or its model failed on the winner: an
-    /// `error` that is not its bidder's, and the loop stops for a person.
-    fn implementer_failed(
-        &mut self,
-        winner: &Scored,
-        standing: &Standing<'_>,
-        place: Place,
-        error: String,
-        implementation_usage: Option<UsageRecord>,
-        progress: &mut dyn Progress,
-    ) -> Result<RoundEnd, LoopError> {
-        progress.step(Step::ImplementationFailed {
-            label: winner.label.clone(),
-            error: error.clone(),
-            blamed: false,
-        });
-        let bidder = self.bidder_round(&winner.bot_id);
-        let usage = self.attempt_usage(implementation_usage);
-        recording::attempt_error(&self.marketplace, place, bidder, standing, &usage, &error)
-            .map_err(LoopError::failed)?;
-        self.worktree.discard_changes().map_err(LoopError::failed)?;
-        Ok(RoundEnd::ImplementerFailed {
-            reason: format!(
-                "the `{}` implementer failed on proposal {} (not the proposal's fault; no bidder was charged): {error}",
-                self.implementer.kind(),
-                winner.label
-            ),
+        let label = &winner.label;
+        Ok(if blamed {
+            RoundEnd::Failed {
+                report: format!("proposal {label} could not be implemented: {error}"),
+            }
+        } else {
+            RoundEnd::ImplementerFailed {
+                reason: format!(
+                    "the `{}` implementer failed on proposal {label} (not the proposal's fault; no bidder was charged): {error}",
+                    self.implementer.kind()
+                ),
+            }
         })
     }
 
