@@ -40,6 +40,9 @@ enum AttemptFailure {
     Final(ModelError),
 }
 
+/// How long a [`Transport::probe`] may take.
+const PROBE_TIMEOUT: Duration = Duration::from_secs(5);
+
 pub(crate) struct Transport {
     provider: &'static str,
     config: ProviderConfig,
@@ -158,6 +161,24 @@ impl Transport {
             model: self.config.model.clone(),
             reason: error.to_string(),
         })
+    }
+
+    /// GETs `url` once (no retries, at most [`PROBE_TIMEOUT`]) and reads
+    /// it as JSON; `None` for any failure. For what a server may say about
+    /// itself; never a model call.
+    pub(crate) async fn probe(&self, url: &str) -> Option<serde_json::Value> {
+        let response = self
+            .client
+            .get(url)
+            .timeout(PROBE_TIMEOUT)
+            .send()
+            .await
+            .ok()?;
+        if !response.status().is_success() {
+            return None;
+        }
+        let bytes = response.bytes().await.ok()?;
+        serde_json::from_slice(&bytes).ok()
     }
 
     /// The error for an answer that holds no text.

@@ -93,6 +93,36 @@ impl OpenAiProvider {
             .await
     }
 
+    /// The model's context window in tokens, when the server says: vLLM's
+    /// `max_model_len` or LM Studio's and OpenRouter's `context_length` in
+    /// `GET {base_url}/models`, else llama.cpp's `n_ctx` in `GET /props` at
+    /// the server's root. `None` when it does not (OpenAI's own API).
+    pub async fn context_window(&self) -> Option<u32> {
+        let config = self.transport.config();
+        if let Some(models) = self.transport.probe(&config.endpoint("/models")).await {
+            let entries = models["data"].as_array().cloned().unwrap_or_default();
+            let entry = entries
+                .iter()
+                .find(|entry| entry["id"] == config.model.as_str())
+                .or_else(|| (entries.len() == 1).then(|| &entries[0]));
+            if let Some(entry) = entry {
+                let window = ["max_model_len", "context_length", "context_window"]
+                    .iter()
+                    .find_map(|field| entry[field].as_u64());
+                if let Some(window) = window {
+                    return u32::try_from(window).ok();
+                }
+            }
+        }
+        let root = config.base_url.trim_end_matches('/');
+        let root = root.strip_suffix("/v1").unwrap_or(root);
+        let props = self.transport.probe(&format!("{root}/props")).await?;
+        props["default_generation_settings"]["n_ctx"]
+            .as_u64()
+            .or_else(|| props["n_ctx"].as_u64())
+            .and_then(|window| u32::try_from(window).ok())
+    }
+
     fn read(&self, response: ChatResponse) -> Result<Completion, ModelError> {
         let text = response
             .choices

@@ -66,6 +66,8 @@ enum Inner {
 /// the deterministic stand-in.
 pub struct Backend {
     description: String,
+    /// The model an HTTP provider asks for; `None` for the stand-ins.
+    model: Option<String>,
     inner: Inner,
     max_tokens: Option<u32>,
     /// Why the provider is unavailable, once a call found it so; cleared
@@ -102,8 +104,13 @@ pub fn build_provider(
             ),
         },
     };
+    let model = match &resolved.backend {
+        ResolvedBackend::Http(config) => Some(config.model.clone()),
+        ResolvedBackend::Deterministic | ResolvedBackend::Replay(_) => None,
+    };
     Ok(Backend {
         description: resolved.describe(),
+        model,
         inner,
         max_tokens: resolved.max_tokens,
         unavailable: Mutex::new(None),
@@ -114,6 +121,11 @@ impl Backend {
     /// What the provider is, for messages (never the key).
     pub fn description(&self) -> &str {
         &self.description
+    }
+
+    /// The model it asks for, when it is a real provider.
+    pub fn model(&self) -> Option<&str> {
+        self.model.as_deref()
     }
 
     /// A new round: the circuit breaker closes, so a provider that was down
@@ -128,6 +140,16 @@ impl Backend {
             .unavailable
             .lock()
             .unwrap_or_else(PoisonError::into_inner) = None;
+    }
+
+    /// The model's context window, when its server says (an
+    /// OpenAI-compatible server that reports it; see
+    /// [`OpenAiProvider::context_window`]).
+    pub async fn context_window(&self) -> Option<u32> {
+        match &self.inner {
+            Inner::OpenAi(provider) => provider.context_window().await,
+            Inner::Anthropic(_) | Inner::Other(_) => None,
+        }
     }
 
     /// Why the provider cannot be used this round, if a call found out.
