@@ -17,6 +17,8 @@
 //!     ├── locks/<N>.lock       the loop working on issue N: host, pid, start (ignored)
 //!     ├── approvals.json       the user's approvals of plugins' integrations (per user, ignored)
 //!     ├── audit/<date>.jsonl   the integration calls plugins made (per user, ignored)
+//!     ├── feedback/<N>/round-<R>/<check>.log
+//!     │                        the whole output of a check that failed (ignored)
 //!     └── tmp/                 files being written, before they are linked into place (ignored)
 //! ```
 
@@ -33,6 +35,7 @@ pub const IGNORED: &[&str] = &[
     "locks/",
     "approvals.json",
     "audit/",
+    "feedback/",
 ];
 
 /// The state paths of one repository.
@@ -117,6 +120,11 @@ impl Layout {
     /// The integration audit log, one `<YYYY-MM-DD>.jsonl` file per UTC day.
     pub fn audit_dir(&self) -> PathBuf {
         self.ralph_dir().join("audit")
+    }
+
+    /// The whole output of the checks that failed, by issue and round.
+    pub fn feedback_dir(&self) -> PathBuf {
+        self.ralph_dir().join("feedback")
     }
 
     pub fn agents_dir(&self) -> PathBuf {
