@@ -384,7 +384,7 @@ pub fn run_reporting(
     let stderr = child
         .stderr
         .take()
-        .map(|stream| std::thread::spawn(move || checks::read_tail(stream)));
+        .map(|stream| std::thread::spawn(move || checks::read_tail(stream, checks::OUTPUT_LIMIT)));
     let lines = read_lines(child.stdout.take());
     let mut report = AgentReport::default();
     let ending = watch(

@@ -1,20 +1,27 @@
 //! Command checks: format, lint, type-check, dead-code, complexity, tests
 //! and custom commands, each run on its own with a timeout (SPEC §4 step 5).
 //!
-//! Checks run once on the unchanged baseline and again on the change; only a
-//! check that passed before and fails after counts against the change.
+//! Checks run once on the unchanged baseline and again on the change. A
+//! check that fails on the change counts against it when it passed before,
+//! or when it reports something the baseline did not (a new diagnostic, a
+//! newly failing test: [`findings`]).
+
+pub mod findings;
 
 use std::io::Read;
 use std::path::Path;
-use std::sync::mpsc;
+use std::sync::{Arc, Mutex, mpsc};
 use std::time::{Duration, Instant};
 
 use serde::{Deserialize, Serialize};
 
 use crate::confinement::{Confinement, Launch, Role};
 
-/// How much of a check's output is kept (its tail).
+/// How much of a check's output is kept (its tail) for steps and records.
 pub const OUTPUT_LIMIT: usize = 16 * 1024;
+/// How much of each of a check's streams is read for its findings and kept
+/// for its full-output file (the tail, when it says more).
+pub const FULL_OUTPUT_LIMIT: usize = 4 * 1024 * 1024;
 /// The timeout when the config gives none.
 pub const DEFAULT_TIMEOUT_SECONDS: u64 = 600;
 
@@ -77,11 +84,42 @@ pub struct CheckRun {
     pub category: Category,
     pub verdict: Verdict,
     pub duration_ms: u64,
-    /// The tail of standard output and standard error, interleaved by stream.
+    /// The tail of standard output and standard error, one after the other.
     pub output: String,
+    /// What it reported ([`findings::of_output`] of its whole output).
+    #[serde(default)]
+    pub findings: Vec<String>,
+    /// Its whole output (up to [`FULL_OUTPUT_LIMIT`] per stream), for the
+    /// full-output file of a failure report; never serialized.
+    #[serde(skip)]
+    pub full_output: String,
 }
 
 impl CheckRun {
+    /// A run that printed `output`, its findings read from it.
+    pub fn new(
+        name: &str,
+        category: Category,
+        verdict: Verdict,
+        duration_ms: u64,
+        output: String,
+    ) -> CheckRun {
+        CheckRun {
+            name: name.to_owned(),
+            category,
+            findings: findings::of_output(&output),
+            output: tail(&output, OUTPUT_LIMIT).to_owned(),
+            full_output: output,
+            verdict,
+            duration_ms,
+        }
+    }
+
+    /// A check that could not run, with why.
+    pub fn not_run(name: &str, category: Category, reason: String) -> CheckRun {
+        CheckRun::new(name, category, Verdict::NotRun { reason }, 0, String::new())
+    }
+
     pub fn passed(&self) -> bool {
         self.verdict == Verdict::Passed
     }
@@ -91,6 +129,10 @@ impl CheckRun {
     /// them.
     pub fn redacted(mut self, redactor: &ralph_secrets::Redactor) -> CheckRun {
         self.output = redactor.redact(&self.output);
+        self.full_output = redactor.redact(&self.full_output);
+        for finding in &mut self.findings {
+            *finding = redactor.redact(finding);
+        }
         if let Verdict::NotRun { reason } = &mut self.verdict {
             *reason = redactor.redact(reason);
         }
@@ -98,16 +140,64 @@ impl CheckRun {
     }
 }
 
+/// The last lines a running check printed, for a live view: its streams'
+/// readers keep them up to date.
+#[derive(Clone, Debug, Default)]
+pub struct LastLines(Arc<Mutex<Vec<String>>>);
+
+/// How many lines [`LastLines`] keeps.
+pub const LAST_LINES: usize = 3;
+
+impl LastLines {
+    /// The last lines printed so far (untrusted text), oldest first.
+    pub fn lines(&self) -> Vec<String> {
+        self.0.lock().map(|lines| lines.clone()).unwrap_or_default()
+    }
+
+    /// Takes the last complete lines of `kept`, a stream's output so far
+    /// (of the two streams, the one that printed last is shown).
+    fn update(&self, kept: &[u8]) {
+        let recent = &kept[kept.len().saturating_sub(2048)..];
+        let text = String::from_utf8_lossy(recent);
+        let complete = match text.rfind('\n') {
+            Some(end) => &text[..end],
+            None => return,
+        };
+        let lines: Vec<String> = complete
+            .lines()
+            .filter(|line| !line.trim().is_empty())
+            .map(str::to_owned)
+            .collect();
+        if lines.is_empty() {
+            return;
+        }
+        if let Ok(mut shown) = self.0.lock() {
+            let start = lines.len().saturating_sub(LAST_LINES);
+            *shown = lines[start..].to_vec();
+        }
+    }
+}
+
 /// Runs `check` in `directory`, confined as a check (see
 /// [`crate::confinement`]), killing it (and everything it started) when its
 /// timeout passes.
 pub fn run(check: &CommandCheck, directory: &Path, confinement: &Confinement) -> CheckRun {
+    run_watched(check, directory, confinement, None)
+}
+
+/// [`run`], keeping `watch` up to date with the check's last lines.
+pub fn run_watched(
+    check: &CommandCheck,
+    directory: &Path,
+    confinement: &Confinement,
+    watch: Option<&LastLines>,
+) -> CheckRun {
     let launch = Launch {
         role: Role::Check,
         directory,
         read_only: &[],
     };
-    run_as(check, confinement, &launch)
+    run_launched(check, confinement, &launch, watch)
 }
 
 /// Runs `check`'s argv as `launch` says (a check, or the `command`
@@ -117,13 +207,19 @@ pub(crate) fn run_as(
     confinement: &Confinement,
     launch: &Launch<'_>,
 ) -> CheckRun {
+    run_launched(check, confinement, launch, None)
+}
+
+fn run_launched(
+    check: &CommandCheck,
+    confinement: &Confinement,
+    launch: &Launch<'_>,
+    watch: Option<&LastLines>,
+) -> CheckRun {
     let started = Instant::now();
-    let finish = |verdict, output| CheckRun {
-        name: check.name.clone(),
-        category: check.category,
-        verdict,
-        duration_ms: u64::try_from(started.elapsed().as_millis()).unwrap_or(u64::MAX),
-        output,
+    let finish = |verdict, output| {
+        let duration_ms = u64::try_from(started.elapsed().as_millis()).unwrap_or(u64::MAX);
+        CheckRun::new(&check.name, check.category, verdict, duration_ms, output)
     };
     let Some((program, arguments)) = check.argv.split_first() else {
         return finish(
@@ -158,15 +254,16 @@ pub(crate) fn run_as(
     .flatten()
     .map(|stream| {
         let sender = sender.clone();
+        let watch = watch.cloned();
         std::thread::spawn(move || {
-            let _ = sender.send(read_tail(stream));
+            let _ = sender.send(read_watched(stream, FULL_OUTPUT_LIMIT, watch.as_ref()));
         })
     })
     .collect();
     drop(sender);
 
     let deadline = started + Duration::from_secs(check.timeout_seconds);
-    let verdict = wait(&mut child, deadline, program);
+    let verdict = wait(&mut child, deadline, program, confinement);
     // Children that inherited the pipes may keep them open; kill the group
     // so the readers see the end of the streams.
     kill_group(&mut child);
@@ -177,9 +274,21 @@ pub(crate) fn run_as(
     finish(verdict, output.join("\n"))
 }
 
-/// Waits for the check to end, killing it at `deadline`.
-fn wait(child: &mut std::process::Child, deadline: Instant, program: &str) -> Verdict {
+/// Waits for the check to end, killing it at `deadline` or as soon as the
+/// user asks the loop to stop.
+fn wait(
+    child: &mut std::process::Child,
+    deadline: Instant,
+    program: &str,
+    confinement: &Confinement,
+) -> Verdict {
     loop {
+        if confinement.stop_requested() {
+            kill_group(child);
+            return Verdict::NotRun {
+                reason: format!("`{program}` was stopped: the loop was asked to stop"),
+            };
+        }
         match child.try_wait() {
             Ok(Some(status)) if status.success() => return Verdict::Passed,
             Ok(Some(status)) => {
@@ -215,8 +324,13 @@ pub(crate) fn kill_group(child: &mut std::process::Child) {
     let _ = child.wait();
 }
 
-/// Reads a stream to its end, keeping the last [`OUTPUT_LIMIT`] bytes.
-pub(crate) fn read_tail(mut stream: impl Read) -> String {
+/// Reads a stream to its end, keeping the last `limit` bytes.
+pub(crate) fn read_tail(stream: impl Read, limit: usize) -> String {
+    read_watched(stream, limit, None)
+}
+
+/// [`read_tail`], keeping `watch` up to date with the last lines read.
+fn read_watched(mut stream: impl Read, limit: usize, watch: Option<&LastLines>) -> String {
     let mut kept: Vec<u8> = Vec::new();
     let mut buffer = [0u8; 8192];
     loop {
@@ -224,48 +338,86 @@ pub(crate) fn read_tail(mut stream: impl Read) -> String {
             Ok(0) | Err(_) => break,
             Ok(read) => {
                 kept.extend_from_slice(&buffer[..read]);
-                if kept.len() > 2 * OUTPUT_LIMIT {
-                    kept.drain(..kept.len() - OUTPUT_LIMIT);
+                if let Some(watch) = watch {
+                    watch.update(&kept);
+                }
+                if kept.len() > 2 * limit {
+                    kept.drain(..kept.len() - limit);
                 }
             }
         }
     }
-    if kept.len() > OUTPUT_LIMIT {
-        kept.drain(..kept.len() - OUTPUT_LIMIT);
+    if kept.len() > limit {
+        kept.drain(..kept.len() - limit);
     }
     String::from_utf8_lossy(&kept).into_owned()
+}
+
+/// The last `limit` bytes of `text`, on a character boundary.
+pub fn tail(text: &str, limit: usize) -> &str {
+    if text.len() <= limit {
+        return text;
+    }
+    let mut start = text.len() - limit;
+    while !text.is_char_boundary(start) {
+        start += 1;
+    }
+    &text[start..]
 }
 
 /// A check's result on the change, judged against its baseline.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Judged {
     pub run: CheckRun,
-    /// Whether it passed on the unchanged baseline.
+    /// Whether it passed on the unchanged baseline (a check with no
+    /// baseline run, a check plugin, counts as having passed).
     pub passed_before: bool,
+    /// When it failed on the baseline too: what it reports now that it did
+    /// not then (and a timeout where the baseline ended by itself).
+    #[serde(default)]
+    pub new_findings: Vec<String>,
 }
 
 impl Judged {
-    /// A failure counts against the change only if the baseline passed.
+    /// A failure counts against the change if the baseline passed, or if
+    /// the change made the check report something new.
     pub fn counts_against(&self) -> bool {
-        !self.run.passed() && self.passed_before
+        !self.run.passed() && (self.passed_before || !self.new_findings.is_empty())
+    }
+}
+
+/// Judges one run on the change against the same check's baseline run.
+pub fn judge_one(baseline: &[CheckRun], run: CheckRun) -> Judged {
+    // Everything after this (progress, failure reports, records) sees the
+    // output redacted.
+    let run = run.redacted(ralph_secrets::host());
+    let before = baseline.iter().find(|before| before.name == run.name);
+    let passed_before = before.is_none_or(CheckRun::passed);
+    let new_findings = match before {
+        Some(before) if !before.passed() && !run.passed() => {
+            let mut new = findings::new_in(&before.findings, &run.findings);
+            if run.verdict == Verdict::TimedOut && before.verdict != Verdict::TimedOut {
+                new.insert(
+                    0,
+                    "timed out (it ended by itself on the baseline)".to_owned(),
+                );
+            }
+            new
+        }
+        _ => Vec::new(),
+    };
+    Judged {
+        run,
+        passed_before,
+        new_findings,
     }
 }
 
 /// Pairs each run on the change with the same check's baseline run.
 pub fn judge(baseline: &[CheckRun], change: Vec<CheckRun>) -> Vec<Judged> {
-    let redactor = ralph_secrets::host();
     change
         .into_iter()
-        .map(|run| {
-            // Everything after this (progress, failure reports, records)
-            // sees the output redacted.
-            let run = run.redacted(redactor);
-            let passed_before = baseline
-                .iter()
-                .find(|before| before.name == run.name)
-                .is_none_or(CheckRun::passed);
-            Judged { run, passed_before }
-        })
+        .map(|run| judge_one(baseline, run))
         .collect()
 }
 
@@ -346,6 +498,59 @@ mod tests {
     }
 
     #[test]
+    fn a_watched_check_shows_its_last_lines_while_it_runs() {
+        let directory = tempfile::tempdir().expect("temp dir");
+        let watch = LastLines::default();
+        let seen = watch.clone();
+        let watcher = std::thread::spawn(move || {
+            let started = Instant::now();
+            while started.elapsed() < Duration::from_secs(20) {
+                if seen.lines().last().is_some_and(|line| line == "step 4") {
+                    return seen.lines();
+                }
+                std::thread::sleep(Duration::from_millis(10));
+            }
+            seen.lines()
+        });
+        let script = "for i in 1 2 3 4; do echo step $i; done; sleep 1; echo done";
+        let run = run_watched(
+            &check(&["sh", "-c", script], 20),
+            directory.path(),
+            &sandbox(directory.path()),
+            Some(&watch),
+        );
+        assert!(run.passed(), "{run:?}");
+        assert_eq!(
+            watcher.join().expect("watcher"),
+            ["step 2", "step 3", "step 4"]
+        );
+        assert_eq!(watch.lines(), ["step 3", "step 4", "done"]);
+    }
+
+    #[test]
+    fn a_stop_ends_a_running_check_at_once() {
+        let directory = tempfile::tempdir().expect("temp dir");
+        let stop = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));
+        let confinement = sandbox(directory.path()).stopping_on(stop.clone());
+        let started = Instant::now();
+        let stopper = std::thread::spawn(move || {
+            std::thread::sleep(Duration::from_millis(300));
+            stop.store(true, std::sync::atomic::Ordering::SeqCst);
+        });
+        let run = run(&check(&["sleep", "30"], 60), directory.path(), &confinement);
+        stopper.join().expect("stopper");
+        assert!(
+            matches!(&run.verdict, Verdict::NotRun { reason } if reason.contains("stopped")),
+            "{run:?}"
+        );
+        assert!(
+            started.elapsed() < Duration::from_secs(5),
+            "{:?}",
+            started.elapsed()
+        );
+    }
+
+    #[test]
     fn a_check_sees_no_credential_from_the_environment() {
         let directory = tempfile::tempdir().expect("temp dir");
         let confinement = Confinement::with_environment(
@@ -418,30 +623,54 @@ mod tests {
         assert!(run.output.trim_end().ends_with("END"));
     }
 
+    fn outcome(name: &str, passed: bool, output: &str) -> CheckRun {
+        let verdict = if passed {
+            Verdict::Passed
+        } else {
+            Verdict::Failed { exit_code: Some(1) }
+        };
+        CheckRun::new(name, Category::Lint, verdict, 1, output.to_owned())
+    }
+
     #[test]
     fn only_failures_the_change_introduced_count_against_it() {
-        let outcome = |name: &str, passed: bool| CheckRun {
-            name: name.to_owned(),
-            category: Category::Lint,
-            verdict: if passed {
-                Verdict::Passed
-            } else {
-                Verdict::Failed { exit_code: Some(1) }
-            },
-            duration_ms: 1,
-            output: String::new(),
-        };
-        let baseline = [outcome("lint", true), outcome("flaky", false)];
+        let baseline = [outcome("lint", true, ""), outcome("flaky", false, "")];
         let judged = judge(
             &baseline,
             vec![
-                outcome("lint", false),
-                outcome("flaky", false),
-                outcome("new", false),
+                outcome("lint", false, ""),
+                outcome("flaky", false, ""),
+                outcome("new", false, ""),
             ],
         );
         let against: Vec<bool> = judged.iter().map(Judged::counts_against).collect();
         assert_eq!(against, [true, false, true]);
+    }
+
+    #[test]
+    fn a_check_failing_before_counts_against_the_change_only_for_what_it_reports_anew() {
+        let old = "error: old problem\n --> src/a.rs:1:1\n";
+        let baseline = [outcome("clippy", false, old)];
+        let same = judge_one(
+            &baseline,
+            outcome("clippy", false, "error: old problem\n --> src/a.rs:7:1\n"),
+        );
+        assert!(!same.counts_against(), "{same:?}");
+        let worse = judge_one(
+            &baseline,
+            outcome(
+                "clippy",
+                false,
+                &format!("{old}error: new problem\n --> src/b.rs:2:1\n"),
+            ),
+        );
+        assert!(worse.counts_against());
+        assert_eq!(worse.new_findings, ["error: new problem (src/b.rs)"]);
+        let mut hung = outcome("clippy", false, old);
+        hung.verdict = Verdict::TimedOut;
+        let hung = judge_one(&baseline, hung);
+        assert!(hung.counts_against());
+        assert!(hung.new_findings[0].starts_with("timed out"), "{hung:?}");
     }
 
     #[test]

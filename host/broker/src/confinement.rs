@@ -381,10 +381,9 @@ fn probe(environment: &[(OsString, OsString)]) -> Result<PathBuf, String> {
     let mut child = command
         .spawn()
         .map_err(|error| format!("bubblewrap (`{}`) cannot start: {error}", program.display()))?;
-    let stderr = child
-        .stderr
-        .take()
-        .map(|stream| std::thread::spawn(move || crate::checks::read_tail(stream)));
+    let stderr = child.stderr.take().map(|stream| {
+        std::thread::spawn(move || crate::checks::read_tail(stream, crate::checks::OUTPUT_LIMIT))
+    });
     let started = Instant::now();
     let status = loop {
         match child.try_wait() {

@@ -6,8 +6,10 @@
 
 pub mod agents;
 pub mod checks;
+pub mod clean;
 pub mod confinement;
 pub mod facts;
+pub mod feedback;
 pub mod implementer;
 pub mod llm;
 pub mod metering;

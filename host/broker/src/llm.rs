@@ -54,6 +54,9 @@ pub struct Models {
     /// Each configured plugin's provider, by plugin id (a bidder id or a
     /// specialist's id).
     by_entry: Vec<(String, Arc<Backend>)>,
+    /// The top-level section's provider (what an entry without its own
+    /// `llm` uses).
+    default_backend: Arc<Backend>,
     recording: Option<Arc<Recording>>,
     /// The top-level model name, for pricing.
     model: Option<String>,
@@ -161,6 +164,7 @@ impl Models {
             }
             None => default.clone(),
         };
+        let default_for_entries = default.clone();
         let routing = Arc::new(RoutingProvider::new(default));
         // Completions are routed by plugin id, which is unique in the
         // lineup, so two bidders running one plugin may differ.
@@ -198,6 +202,7 @@ impl Models {
             implementer_backend,
             implementer,
             by_entry,
+            default_backend: default_for_entries,
             recording,
         })
     }
@@ -206,6 +211,25 @@ impl Models {
     /// which completions are priced.
     pub fn model(&self) -> Option<&str> {
         self.model.as_deref()
+    }
+
+    /// The model an entry's own `llm` section makes it use (a bidder id or
+    /// a specialist's id), for pricing its calls; `None` when it uses the
+    /// top-level provider, or a stand-in.
+    pub fn own_model(&self, id: &str) -> Option<&str> {
+        let (_, backend) = self.by_entry.iter().find(|(entry, _)| entry == id)?;
+        if Arc::ptr_eq(backend, &self.default_backend) {
+            return None;
+        }
+        backend.model()
+    }
+
+    /// The model the `model` implementer's own `llm` section makes it use.
+    pub fn implementer_model(&self) -> Option<&str> {
+        if Arc::ptr_eq(&self.implementer_backend, &self.default_backend) {
+            return None;
+        }
+        self.implementer_backend.model()
     }
 
     /// What the runtime calls for every plugin's `complete`.
@@ -242,6 +266,11 @@ impl Models {
     /// Why the plugins' providers cannot be used this round, if they cannot.
     pub fn plugins_unavailable(&self) -> Option<Unavailable> {
         self.routing.unavailable()
+    }
+
+    /// The implementer's model's context window, when its server says.
+    pub async fn implementer_context_window(&self) -> Option<u32> {
+        self.implementer_backend.context_window().await
     }
 
     /// Why the implementer's provider cannot be used this round, if it cannot.

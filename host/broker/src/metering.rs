@@ -13,7 +13,11 @@
 //! ```
 //!
 //! `model` names the model the plugins' `complete` calls and the `model`
-//! implementer are answered by, for pricing. A model is priced by its own
+//! implementer are answered by, for pricing, else the top-level `llm.model`
+//! does. A bidder whose own `llm` section names another model is priced by
+//! that model, and so is the `model` implementer with its own; the
+//! specialists' reviews and the check plugins of a round are summed and
+//! priced as the top-level model. A model is priced by its own
 //! entry, else by `*`; without either its cost is unknown (left out), never
 //! guessed. `round_token_cap` is every bidder's token cap per round unless
 //! its entry sets `max_tokens_per_round`. The pricing is pure, over plain

@@ -95,13 +95,26 @@ pub enum Step {
         files: usize,
         lines: usize,
     },
+    /// A check started on the change.
+    CheckStarted {
+        name: String,
+    },
+    /// A check on the change finished.
     Check {
         name: String,
         passed: bool,
         passed_before: bool,
         counts_against: bool,
         duration_ms: u64,
+        /// The end of its output.
         detail: String,
+        /// What it reports that it did not on the baseline (when it failed
+        /// there too).
+        new_findings: Vec<String>,
+        /// When it counts against the change: the lines that say why.
+        reason: Vec<String>,
+        /// Where its whole output is kept, when it failed.
+        full_output: Option<String>,
     },
     Outcome {
         label: String,
@@ -116,6 +129,10 @@ pub enum Step {
         status: FinishStatus,
         reason: String,
         budget_used: u64,
+        /// Ralph's state files this loop changed that git does not yet
+        /// have (events, the issue, the pull-request record), relative to
+        /// the repository; `.ralph/events/` stands for its new events.
+        to_commit: Vec<String>,
     },
 }
 
@@ -138,9 +155,23 @@ pub enum FinishStatus {
     ProviderUnavailable,
 }
 
+/// What runs right now, told a few times a second while it runs (not a
+/// step: nothing is recorded or printed as a line; a live view redraws it).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Activity {
+    /// What runs: `proposing`, `implementing proposal A`, `checking tests`.
+    pub what: String,
+    pub elapsed: std::time::Duration,
+    /// The last lines a running check printed (untrusted text).
+    pub last_lines: Vec<String>,
+}
+
 /// Where steps go.
 pub trait Progress: Send {
     fn step(&mut self, step: Step);
+
+    /// What runs now; only a live view shows it.
+    fn activity(&mut self, _activity: &Activity) {}
 }
 
 /// One JSON object per line.
@@ -221,7 +252,17 @@ pub fn describe(step: &Step) -> String {
             let mut line =
                 format!("Round {round}{kind}: {bidders} bidders, {budget_left} iterations left");
             if let Some(report) = failure_report {
+                let lines: Vec<&str> = report.lines().collect();
                 line.push_str(&format!("\n  after: {}", cut(first_line(report), 70)));
+                for reason in lines.iter().skip(1).take(REASON_LINES) {
+                    line.push_str(&format!("\n    {}", cut(reason.trim_end(), 74)));
+                }
+                if lines.len() > REASON_LINES + 1 {
+                    line.push_str(&format!(
+                        "\n    … {} more lines (the bidders read them all)",
+                        lines.len() - REASON_LINES - 1
+                    ));
+                }
             }
             line
         }
@@ -284,20 +325,45 @@ pub fn describe(step: &Step) -> String {
         } => {
             format!("  proposal {label} implemented: {files} files, {lines} lines")
         }
+        Step::CheckStarted { name } => format!("  checking {name} …"),
         Step::Check {
             name,
             passed,
             passed_before,
             counts_against,
             duration_ms,
+            new_findings,
+            reason,
+            full_output,
             ..
         } => {
             let note = match (*passed, *passed_before, *counts_against) {
-                (false, false, _) => " (already failing before the change)",
+                (false, false, true) => " (failing before the change, and worse after it)",
+                (false, false, false) => " (already failing before the change)",
                 (_, _, true) => " (introduced by the change)",
                 _ => "",
             };
-            format!("  check {} {name} ({duration_ms} ms){note}", mark(*passed))
+            let mut text = format!("  check {} {name} ({duration_ms} ms){note}", mark(*passed));
+            if *counts_against {
+                let mut lines: Vec<String> = new_findings
+                    .iter()
+                    .map(|finding| format!("new: {finding}"))
+                    .collect();
+                lines.extend(reason.iter().cloned());
+                for line in lines.iter().take(REASON_LINES) {
+                    text.push_str(&format!("\n    {}", cut(line.trim_end(), 74)));
+                }
+                if lines.len() > REASON_LINES {
+                    text.push_str(&format!(
+                        "\n    … {} more lines",
+                        lines.len() - REASON_LINES
+                    ));
+                }
+            }
+            if let (false, Some(file)) = (*passed, full_output) {
+                text.push_str(&format!("\n    whole output: {file}"));
+            }
+            text
         }
         Step::Outcome {
             label,
@@ -313,6 +379,7 @@ pub fn describe(step: &Step) -> String {
             status,
             reason,
             budget_used,
+            to_commit,
         } => {
             let status = match status {
                 FinishStatus::Complete => "Complete",
@@ -320,10 +387,20 @@ pub fn describe(step: &Step) -> String {
                 FinishStatus::Interrupted => "Interrupted",
                 FinishStatus::ProviderUnavailable => "Provider unavailable",
             };
-            format!("{status}: {reason} ({budget_used} iterations used)")
+            let mut text = format!("{status}: {reason} ({budget_used} iterations used)");
+            if !to_commit.is_empty() {
+                text.push_str(
+                    "\nCommit Ralph's state to keep it (the marketplace learns from its events):",
+                );
+                text.push_str(&format!("\n  git add {}", to_commit.join(" ")));
+            }
+            text
         }
     }
 }
+
+/// The lines of a failure's reason shown as text; `--json` has them all.
+const REASON_LINES: usize = 12;
 
 /// The findings a review shows as lines; `--json` has them all.
 const FINDINGS_SHOWN: usize = 8;
@@ -444,7 +521,11 @@ mod tests {
                 kind: RoundKind::Replan,
                 bidders: 3,
                 budget_left: 29,
-                failure_report: Some("proposal A failed its checks:\ntests: 1 failed".into()),
+                failure_report: Some(format!(
+                    "proposal A failed its checks:\ntests: failed (exit code 101)\n  {}\n{}",
+                    "assertion failed: two() == 2 ".repeat(5),
+                    "  line\n".repeat(14)
+                )),
             },
             Step::ProposalReceived {
                 label: label(),
@@ -502,6 +583,9 @@ mod tests {
                 files: 1,
                 lines: 4,
             },
+            Step::CheckStarted {
+                name: "lint".into(),
+            },
             Step::Check {
                 name: "lint".into(),
                 passed: false,
@@ -509,6 +593,20 @@ mod tests {
                 counts_against: false,
                 duration_ms: 3,
                 detail: String::new(),
+                new_findings: Vec::new(),
+                reason: Vec::new(),
+                full_output: Some(".ralph/feedback/4/round-2/lint.log".into()),
+            },
+            Step::Check {
+                name: "clippy".into(),
+                passed: false,
+                passed_before: false,
+                counts_against: true,
+                duration_ms: 3,
+                detail: String::new(),
+                new_findings: vec!["error: approximate value of `PI` found (src/lib.rs)".into()],
+                reason: Vec::new(),
+                full_output: Some(".ralph/feedback/4/round-2/clippy.log".into()),
             },
             Step::Check {
                 name: "tests".into(),
@@ -517,6 +615,12 @@ mod tests {
                 counts_against: true,
                 duration_ms: 3,
                 detail: String::new(),
+                new_findings: Vec::new(),
+                reason: vec![
+                    "thread 'tests::two' panicked at src/lib.rs:9:5:".into(),
+                    format!("assertion failed: {}", "x".repeat(120)),
+                ],
+                full_output: Some(".ralph/feedback/4/round-2/tests.log".into()),
             },
             Step::Outcome {
                 label: label(),
@@ -531,6 +635,7 @@ mod tests {
                 status: FinishStatus::AttentionNeeded,
                 reason: "the budget is spent".into(),
                 budget_used: 30,
+                to_commit: vec![".ralph/events/".into(), ".ralph/issues/4.md".into()],
             },
         ]
     }
@@ -552,7 +657,14 @@ mod tests {
             "  checks run unsandboxed: the sandbox is off\n",
             "already failing before the change",
             "introduced by the change",
+            "  after: proposal A failed its checks:\n    tests: failed (exit code 101)\n      assertion failed: two() == 2",
+            "    … 4 more lines (the bidders read them all)",
+            "  checking lint …",
+            "    whole output: .ralph/feedback/4/round-2/lint.log",
+            "failing before the change, and worse after it)\n    new: error: approximate value of `PI` found (src/lib.rs)",
+            "    thread 'tests::two' panicked at src/lib.rs:9:5:\n    assertion failed: xxx",
             "Attention needed",
+            "\n  git add .ralph/events/ .ralph/issues/4.md",
             "review of A by change-risk: 10 findings\n    error   finding 9:",
             "    warning src/a/very/long/path/to/lib.rs:12: finding 0: word",
             "    … and 2 more",

@@ -14,9 +14,10 @@ use ralph_runtime::{
 
 use crate::checks::{self, Judged};
 use crate::facts::{self, Work};
-use crate::implementer::ImplementError;
+use crate::feedback;
+use crate::implementer::{ImplementError, Task};
 use crate::metering::UsageRecord;
-use crate::progress::{Progress, RankedProposal, Step};
+use crate::progress::{Activity, Progress, RankedProposal, Step};
 use crate::protected;
 use crate::recording::{self, Attempt, AttemptUsage, ErrorSource, Place, RoundKind, Standing};
 use crate::scoring::{self, Scores};
@@ -192,7 +193,8 @@ impl Session {
             .map(|(id, plugin)| (plugin.clone(), self.request(state, id)))
             .collect();
         let runtime = self.round_runtime()?;
-        let results = runtime.propose_round(&entries).await;
+        let what = format!("waiting for {} proposals", entries.len());
+        let results = watched(runtime.propose_round(&entries), progress, &what, None).await;
         // A usage limit or a refused key is the provider's fault, not the
         // bidders': nobody's turn is recorded as an error.
         if let Some(reason) = self.models.plugins_unavailable() {
@@ -558,15 +560,14 @@ impl Session {
             label: winner.label.clone(),
         });
         self.check_usage = ralph_runtime::ModelUsage::default();
-        let implemented = self
-            .implementer
-            .implement(
-                &self.worktree,
-                &winner.proposal,
-                self.models.implementer(),
-                &self.confinement,
-            )
-            .await;
+        let implementing = self.implementer.implement(
+            &self.worktree,
+            Task::new(&self.issue, &winner.proposal),
+            self.models.implementer(),
+            &self.confinement,
+        );
+        let what = format!("implementing proposal {}", winner.label);
+        let implemented = watched(implementing, progress, &what, None).await;
         let implementation_usage = implemented
             .usage
             .map(|usage| self.implementation_record(&usage));
@@ -627,7 +628,7 @@ impl Session {
             files: stats.files.len(),
             lines: stats.lines_changed(),
         });
-        let Some(judged) = self.run_checks(&diff, &stats.files, progress).await else {
+        let Some(judged) = self.run_checks(place, &diff, &stats.files, progress).await else {
             let bidder = self.bidder_round(&winner.bot_id);
             let usage = self.attempt_usage(implementation_usage);
             recording::ranked(&self.marketplace, place, bidder, &standing, &usage)
@@ -671,22 +672,15 @@ impl Session {
         self.last_checks = judged.clone();
         if !succeeded {
             self.worktree.discard_changes().map_err(LoopError::failed)?;
-            let failures: Vec<String> = against
-                .iter()
-                .map(|j| format!("{}: {}", j.run.name, tail(&j.run.output, 600)))
-                .collect();
+            let saved = self.feedback_files(place, &judged);
             return Ok(RoundEnd::Failed {
-                report: format!(
-                    "proposal {} failed its checks:\n{}",
-                    winner.label,
-                    failures.join("\n")
-                ),
+                report: feedback::report(&winner.label, &against, &saved),
             });
         }
         self.worktree
             .stage_tree(&checked)
             .map_err(LoopError::failed)?;
-        self.finish_success(winner, work, progress)
+        self.finish_success(winner, work, place, progress)
     }
 
     /// The winner's change could not be made. By its own fault (its patch
@@ -747,6 +741,7 @@ impl Session {
         &mut self,
         winner: &Scored,
         work: &Work,
+        place: Place,
         progress: &mut dyn Progress,
     ) -> Result<RoundEnd, LoopError> {
         let covered: Vec<(ralph_issues::RequirementId, String)> = work
@@ -754,13 +749,16 @@ impl Session {
             .into_iter()
             .map(|requirement| (requirement.id.clone(), requirement.text.clone()))
             .collect();
-        let message = format!(
-            "{}\n\nProposal {} for issue #{}, chosen by Ralph's marketplace.\n",
-            first_line(&winner.proposal.summary),
-            winner.label,
-            self.issue.number
-        );
-        self.worktree.commit(&message).map_err(LoopError::failed)?;
+        let texts: Vec<&str> = covered.iter().map(|(_, text)| text.as_str()).collect();
+        let message = commit_message(&texts, &winner.proposal.summary);
+        let trailers = [
+            ("Ralph-Issue", self.issue.number.to_string()),
+            ("Ralph-Round", place.round.to_string()),
+            ("Ralph-Proposal", winner.label.clone()),
+        ];
+        self.worktree
+            .commit(&message, &trailers)
+            .map_err(LoopError::failed)?;
         let ids: Vec<ralph_issues::RequirementId> =
             covered.iter().map(|(id, _)| id.clone()).collect();
         if !ids.is_empty() {
@@ -779,35 +777,43 @@ impl Session {
         })
     }
 
-    /// Runs every command check and check plugin on the change, one by one;
-    /// `None` when a stop is requested between two checks.
+    /// Runs every command check and check plugin on the change, one by one,
+    /// each judged and shown as it finishes; `None` when a stop is requested
+    /// between two checks.
     async fn run_checks(
         &mut self,
+        place: Place,
         diff: &str,
         files: &[String],
         progress: &mut dyn Progress,
     ) -> Option<Vec<Judged>> {
-        let mut runs = Vec::new();
-        for check in &self.command_checks {
+        let mut judged = Vec::new();
+        for check in self.command_checks.clone() {
             if self.stop_requested() {
                 return None;
             }
-            let check = check.clone();
+            progress.step(Step::CheckStarted {
+                name: check.name.clone(),
+            });
+            let name = check.name.clone();
             let directory = self.worktree.path().to_owned();
             let confinement = self.confinement.clone();
-            let run =
-                tokio::task::spawn_blocking(move || checks::run(&check, &directory, &confinement))
-                    .await
-                    .unwrap_or_else(|error| checks::CheckRun {
-                        name: "check".into(),
-                        category: checks::Category::Custom,
-                        verdict: checks::Verdict::NotRun {
-                            reason: error.to_string(),
-                        },
-                        duration_ms: 0,
-                        output: String::new(),
-                    });
-            runs.push(run);
+            let watch = checks::LastLines::default();
+            let lines = watch.clone();
+            let running = tokio::task::spawn_blocking(move || {
+                checks::run_watched(&check, &directory, &confinement, Some(&lines))
+            });
+            let what = format!("checking {name}");
+            let run = watched(running, progress, &what, Some(&watch))
+                .await
+                .unwrap_or_else(|error| {
+                    checks::CheckRun::not_run(&name, checks::Category::Custom, error.to_string())
+                });
+            // A check a stop ended (at once) or overtook is not judged.
+            if self.stop_requested() {
+                return None;
+            }
+            judged.push(self.judge(place, run, progress));
         }
         let input = CheckInput {
             diff: diff.to_owned(),
@@ -826,34 +832,74 @@ impl Session {
                 })
                 .ok()
         };
-        for (name, plugin) in &self.check_plugins {
+        for index in 0..self.check_plugins.len() {
             if self.stop_requested() {
                 return None;
             }
+            let name = self.check_plugins[index].0.clone();
+            progress.step(Step::CheckStarted { name: name.clone() });
             let run = match &change {
                 Some(change) => {
+                    let plugin = &self.check_plugins[index].1;
                     let (run, usage) = self
-                        .run_check_plugin(name, plugin, &input, change.path())
+                        .run_check_plugin(&name, plugin, &input, change.path())
                         .await;
                     self.check_usage.add(usage);
                     run
                 }
-                None => not_run(name, "the change could not be written out for it"),
+                None => not_run(&name, "the change could not be written out for it"),
             };
-            runs.push(run);
-        }
-        let judged = checks::judge(&self.baseline, runs);
-        for entry in &judged {
-            progress.step(Step::Check {
-                name: entry.run.name.clone(),
-                passed: entry.run.passed(),
-                passed_before: entry.passed_before,
-                counts_against: entry.counts_against(),
-                duration_ms: entry.run.duration_ms,
-                detail: tail(&entry.run.output, 400),
-            });
+            judged.push(self.judge(place, run, progress));
         }
         Some(judged)
+    }
+
+    /// Judges one check's run against the baseline, keeps its whole output
+    /// when it failed, and shows it.
+    fn judge(&self, place: Place, run: checks::CheckRun, progress: &mut dyn Progress) -> Judged {
+        let entry = checks::judge_one(&self.baseline, run);
+        let full_output = self
+            .feedback_files(place, std::slice::from_ref(&entry))
+            .into_iter()
+            .next()
+            .map(|(_, file)| file);
+        progress.step(Step::Check {
+            name: entry.run.name.clone(),
+            passed: entry.run.passed(),
+            passed_before: entry.passed_before,
+            counts_against: entry.counts_against(),
+            duration_ms: entry.run.duration_ms,
+            detail: tail(&entry.run.output, 400),
+            new_findings: entry.new_findings.clone(),
+            reason: if entry.counts_against() {
+                feedback::reasons(&entry.run.output).concat()
+            } else {
+                Vec::new()
+            },
+            full_output,
+        });
+        entry
+    }
+
+    /// Writes the whole output of the failed checks among `judged` to the
+    /// round's feedback folder; each file as shown, relative to the
+    /// repository (none when it cannot be written: the loop goes on).
+    fn feedback_files(&self, place: Place, judged: &[Judged]) -> Vec<(String, String)> {
+        let layout = self.marketplace.layout();
+        let directory = layout
+            .feedback_dir()
+            .join(place.issue.to_string())
+            .join(format!("round-{}", place.round));
+        match feedback::save(&directory, judged) {
+            Ok(written) => written
+                .into_iter()
+                .map(|(name, path)| (name, layout.display(&path).to_string()))
+                .collect(),
+            Err(error) => {
+                tracing::warn!(%error, directory = %layout.display(&directory), "Could not keep the checks' whole output");
+                Vec::new()
+            }
+        }
     }
 
     /// Runs one check plugin, with the model usage charged to it.
@@ -867,9 +913,10 @@ impl Session {
         let started = std::time::Instant::now();
         let metered = self.runtime.run_check_metered(plugin, input, view).await;
         let usage = metered.usage;
+        let mut findings = Vec::new();
         let (verdict, output) = match metered.result {
             Ok(outcome) => {
-                let findings: Vec<String> = outcome
+                let lines: Vec<String> = outcome
                     .value
                     .findings
                     .iter()
@@ -882,12 +929,22 @@ impl Session {
                         format!("{:?}: {place}{}", finding.severity, finding.message)
                     })
                     .collect();
+                // Compared without line numbers, as command checks' are.
+                findings = outcome
+                    .value
+                    .findings
+                    .iter()
+                    .map(|finding| {
+                        let file = finding.file.as_deref().unwrap_or("");
+                        format!("{:?}: {} ({file})", finding.severity, finding.message)
+                    })
+                    .collect();
                 let verdict = if outcome.value.passed {
                     checks::Verdict::Passed
                 } else {
                     checks::Verdict::Failed { exit_code: None }
                 };
-                (verdict, findings.join("\n"))
+                (verdict, lines.join("\n"))
             }
             // A faulting check plugin loses its turn; it does not decide.
             Err(error) => (
@@ -897,28 +954,40 @@ impl Session {
                 error.to_string(),
             ),
         };
-        let run = checks::CheckRun {
-            name: name.to_owned(),
-            category: checks::Category::Custom,
-            verdict,
-            duration_ms: u64::try_from(started.elapsed().as_millis()).unwrap_or(u64::MAX),
-            output,
-        };
+        let duration_ms = u64::try_from(started.elapsed().as_millis()).unwrap_or(u64::MAX);
+        let mut run =
+            checks::CheckRun::new(name, checks::Category::Custom, verdict, duration_ms, output);
+        run.findings = findings;
         (run, usage)
     }
 }
 
-/// A check that could not run, with why.
-fn not_run(name: &str, reason: &str) -> checks::CheckRun {
-    checks::CheckRun {
-        name: name.to_owned(),
-        category: checks::Category::Custom,
-        verdict: checks::Verdict::NotRun {
-            reason: reason.to_owned(),
-        },
-        duration_ms: 0,
-        output: String::new(),
+/// Awaits `work`, telling `progress` four times a second what runs, for how
+/// long, and (for a check) the last lines it printed.
+async fn watched<T>(
+    work: impl std::future::Future<Output = T>,
+    progress: &mut dyn Progress,
+    what: &str,
+    lines: Option<&checks::LastLines>,
+) -> T {
+    let started = std::time::Instant::now();
+    let mut tick = tokio::time::interval(std::time::Duration::from_millis(250));
+    tokio::pin!(work);
+    loop {
+        tokio::select! {
+            done = &mut work => return done,
+            _ = tick.tick() => progress.activity(&Activity {
+                what: what.to_owned(),
+                elapsed: started.elapsed(),
+                last_lines: lines.map(checks::LastLines::lines).unwrap_or_default(),
+            }),
+        }
     }
+}
+
+/// A check plugin that could not run, with why.
+fn not_run(name: &str, reason: &str) -> checks::CheckRun {
+    checks::CheckRun::not_run(name, checks::Category::Custom, reason.to_owned())
 }
 
 /// A plugin's severity under the name steps and records give it.
@@ -965,8 +1034,35 @@ fn attempt_of(
     }
 }
 
-fn first_line(text: &str) -> &str {
-    text.lines().next().unwrap_or("")
+/// The most characters of a commit's subject.
+const SUBJECT_WIDTH: usize = 72;
+
+/// A commit's message: the requirements it completes as the subject, the
+/// proposal's summary (one paragraph, plain text) as the body.
+fn commit_message(requirements: &[&str], summary: &str) -> String {
+    let plain = |text: &str| -> String {
+        text.split_whitespace()
+            .map(|word| word.chars().filter(|c| !c.is_control()).collect::<String>())
+            .collect::<Vec<_>>()
+            .join(" ")
+    };
+    let mut subject = plain(&requirements.join("; "));
+    if subject.is_empty() {
+        subject = plain(summary.lines().next().unwrap_or("A change"));
+    }
+    if subject.chars().count() > SUBJECT_WIDTH {
+        subject = format!(
+            "{}…",
+            subject.chars().take(SUBJECT_WIDTH - 1).collect::<String>()
+        );
+    }
+    let paragraph = summary.split("\n\n").next().unwrap_or("");
+    let body: String = plain(paragraph).chars().take(1000).collect();
+    if body.is_empty() {
+        format!("{subject}\n")
+    } else {
+        format!("{subject}\n\n{body}\n")
+    }
 }
 
 /// The last `limit` bytes of `text`, on a character boundary.

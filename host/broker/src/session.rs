@@ -9,8 +9,8 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use ralph_integrations::gateway::GatewayError;
 use ralph_integrations::{Environment, Gateway, default_approver};
 use ralph_issues::pulls::{
-    CheckCategory, CheckResult, DimensionScores, ProposalScore, PullRequest, PullRequests,
-    SpecialistReview,
+    ChangeSummary, ChangedFile, CheckCategory, CheckResult, DimensionScores, FailedAttempt,
+    ProposalScore, PullRequest, PullRequests, SpecialistReview,
 };
 use ralph_issues::{Issue, IssueSource, Label, LabelChange, LocalIssues};
 use ralph_marketplace::lock::{IssueLeases, Lease, LeaseError, LocalLocks};
@@ -94,6 +94,8 @@ pub struct Session {
     pub(crate) command_checks: Vec<CommandCheck>,
     pub(crate) baseline: Vec<CheckRun>,
     pub(crate) last_checks: Vec<Judged>,
+    /// The attempts of this loop that failed, for the record.
+    pub(crate) failed_attempts: Vec<FailedAttempt>,
     pub(crate) last_ranking: Vec<Scored>,
     /// The specialists' reviews of the current round's winner.
     pub(crate) round_reviews: Vec<SpecialistReview>,
@@ -170,6 +172,12 @@ impl Session {
             .or_else(|| self.models.model())
     }
 
+    /// The model `id`'s calls are priced as: its own `llm` section's model,
+    /// else [`Session::plugin_model`].
+    pub(crate) fn model_of(&self, id: &str) -> Option<&str> {
+        self.models.own_model(id).or_else(|| self.plugin_model())
+    }
+
     /// The runtime as this round's plugins see the repository: a clean
     /// checkout of the worktree's commit, never the user's working tree.
     pub(crate) fn round_runtime(&mut self) -> Result<Runtime, LoopError> {
@@ -203,14 +211,18 @@ impl Session {
                 .round_usage
                 .get(bot_id)
                 .filter(|_| first)
-                .map(|usage| self.metering.record(self.plugin_model(), usage)),
+                .map(|usage| self.metering.record(self.model_of(bot_id), usage)),
         }
     }
 
     /// An implementation's usage as recorded: priced by what the agent
     /// reported, else (for the configured model) by the price table.
     pub(crate) fn implementation_record(&self, usage: &ImplementationUsage) -> UsageRecord {
-        let mut record = self.metering.record(self.plugin_model(), &usage.tokens);
+        let model = self
+            .models
+            .implementer_model()
+            .or_else(|| self.plugin_model());
+        let mut record = self.metering.record(model, &usage.tokens);
         record.cost_usd = match (usage.reported_cost_usd, usage.configured_model) {
             (Some(cost), _) => Some(cost),
             (None, true) => record.cost_usd,
@@ -251,6 +263,13 @@ pub async fn run(
             failure_report: state.failure_report.clone(),
         });
         let (end, ranked) = session.round(&state, progress).await?;
+        if let (RoundEnd::Failed { report }, Some(winner)) = (&end, ranked.first()) {
+            session.failed_attempts.push(FailedAttempt {
+                round: state.round,
+                label: winner.label.clone(),
+                reason: attempt_reason(report),
+            });
+        }
         match next_round(state, end, &ranked) {
             Ok(next) => {
                 if next.kind == RoundKind::Initial {
@@ -375,6 +394,8 @@ impl Session {
                         &LabelChange::add([]).removing([Label::InProgress, Label::Ralph]),
                     )
                     .map_err(LoopError::failed)?;
+                // Finished: `backlog` no longer lists it as open work.
+                self.issues.finish(number).map_err(LoopError::failed)?;
             }
             FinishStatus::AttentionNeeded => {
                 self.issues
@@ -399,6 +420,7 @@ impl Session {
             status,
             reason: reason.clone(),
             budget_used: self.used,
+            to_commit: uncommitted_state(self.marketplace.layout()),
         });
         self.issue = self.issues.get(number).map_err(LoopError::failed)?;
         Ok(Finished {
@@ -431,10 +453,31 @@ impl Session {
                 name: judged.run.name.clone(),
                 category: category_of(judged.run.category),
                 passed: judged.run.passed(),
+                passed_before: judged.passed_before,
                 duration: std::time::Duration::from_millis(judged.run.duration_ms),
-                summary: judged.run.output.lines().last().unwrap_or("").to_owned(),
+                summary: check_summary(judged),
             })
             .collect();
+        // The real change, from git; a record without it beats no record.
+        let start = self.worktree.start_point();
+        let changes = start
+            .as_ref()
+            .ok()
+            .and_then(|start| self.worktree.changes_since(start).ok())
+            .map(|files| ChangeSummary {
+                files: files
+                    .into_iter()
+                    .map(|(path, added, removed)| ChangedFile {
+                        path,
+                        added,
+                        removed,
+                    })
+                    .collect(),
+            });
+        let commits = start
+            .ok()
+            .and_then(|start| self.worktree.subjects_since(&start).ok())
+            .unwrap_or_default();
         PullRequest {
             issue_number: self.issue.number,
             title: self.issue.title.clone(),
@@ -447,8 +490,85 @@ impl Session {
             proposals,
             checks,
             reviews: self.last_reviews.clone(),
+            changes,
+            commits,
+            failed_attempts: self.failed_attempts.clone(),
         }
     }
+}
+
+/// Ralph's tracked state files (under `.ralph/`, not ignored) that differ
+/// from what git has: what the user should commit. New events are shown as
+/// their folder. Empty when git cannot tell.
+fn uncommitted_state(layout: &Layout) -> Vec<String> {
+    let Ok(output) = crate::worktree::git(
+        layout.repository(),
+        &[
+            "status",
+            "--porcelain=v1",
+            "-z",
+            "--untracked-files=all",
+            "--",
+            ".ralph",
+        ],
+        None,
+    ) else {
+        return Vec::new();
+    };
+    let events = format!("{}/", layout.display(&layout.events_dir()));
+    let mut paths: Vec<String> = String::from_utf8_lossy(&output.stdout)
+        .split('\0')
+        .filter_map(|entry| entry.get(3..))
+        .filter(|path| !path.is_empty())
+        .map(|path| {
+            if path.starts_with(&events) {
+                events.clone()
+            } else {
+                path.to_owned()
+            }
+        })
+        .collect();
+    paths.sort();
+    paths.dedup();
+    paths
+}
+
+/// A failure report in one line for the record: the first lines after its
+/// heading (or the heading, when it is all there is).
+fn attempt_reason(report: &str) -> String {
+    let lines: Vec<&str> = report.lines().map(str::trim).collect();
+    match lines.as_slice() {
+        [only] => (*only).to_owned(),
+        [_, rest @ ..] => rest.iter().take(3).copied().collect::<Vec<_>>().join(" / "),
+        [] => String::new(),
+    }
+}
+
+/// One line on a check of the final change: its first reason when it
+/// failed, what is new when it failed before too.
+fn check_summary(judged: &Judged) -> String {
+    if judged.run.passed() {
+        return "passed".to_owned();
+    }
+    if !judged.passed_before && judged.new_findings.is_empty() {
+        return "failed on the baseline already; nothing new".to_owned();
+    }
+    if let Some(first) = judged.new_findings.first() {
+        return format!("new: {first}");
+    }
+    crate::feedback::reasons(&judged.run.output)
+        .first()
+        .and_then(|passage| passage.first().cloned())
+        .or_else(|| {
+            judged
+                .run
+                .output
+                .lines()
+                .rev()
+                .find(|line| !line.trim().is_empty())
+                .map(str::to_owned)
+        })
+        .unwrap_or_default()
 }
 
 fn category_of(category: checks::Category) -> CheckCategory {
@@ -504,6 +624,20 @@ async fn open(
         &implementer,
         &options.llm,
     )?;
+    // The model implementer's window, from the config or its server: one
+    // too small for its answer stops here, before anything is recorded.
+    let discovered = if implementer.needs_context_window() {
+        models.implementer_context_window().await
+    } else {
+        None
+    };
+    let implementer = implementer
+        .with_context_window(discovered)
+        .map_err(|message| ConfigError::Invalid {
+            path: layout.config_file(),
+            field: "implementer.max_tokens".to_owned(),
+            message,
+        })?;
     let integrations = integrations_of(&marketplace, &layout)?;
     let metering = Metering::from_config(marketplace.config(), &layout.config_file())?;
     let settings = bidder_settings(&lineup, &metering, &layout)?;
@@ -578,6 +712,7 @@ async fn open(
         command_checks: Vec::new(),
         baseline: Vec::new(),
         last_checks: Vec::new(),
+        failed_attempts: Vec::new(),
         last_ranking: Vec::new(),
         round_reviews: Vec::new(),
         last_reviews: Vec::new(),

@@ -54,9 +54,6 @@ pub(crate) fn git(
     command
         .arg("-C")
         .arg(directory)
-        // A fixed identity for Ralph's commits, so a machine without a
-        // configured user can still commit; the user's own config is untouched.
-        .args(["-c", "user.name=Ralph", "-c", "user.email=ralph@localhost"])
         .args(args)
         .env("GIT_TERMINAL_PROMPT", "0")
         .stdin(if input.is_some() {
@@ -99,6 +96,16 @@ impl DiffStats {
     pub fn lines_changed(&self) -> usize {
         self.lines_added + self.lines_removed
     }
+}
+
+/// The name Ralph commits under where the repository has no identity, and
+/// co-authors under where it has one.
+pub const RALPH_NAME: &str = "Ralph";
+pub const RALPH_EMAIL: &str = "ralph@localhost";
+
+/// `text` on one line, without control characters (for a trailer).
+fn one_line(text: &str) -> String {
+    text.split_whitespace().collect::<Vec<_>>().join(" ")
 }
 
 /// A worktree on a branch of its own.
@@ -228,16 +235,99 @@ impl Worktree {
     /// Commits what is staged (the change [`Worktree::stats`] measured),
     /// then throws away whatever appeared or changed since (artifacts of
     /// the checks), so the worktree is the commit; returns the commit id.
-    pub fn commit(&self, message: &str) -> Result<String, GitError> {
-        git(
-            &self.path,
-            &["commit", "--quiet", "--no-verify", "-F", "-"],
-            Some(message.as_bytes()),
-        )?;
+    pub fn commit(&self, message: &str, trailers: &[(&str, String)]) -> Result<String, GitError> {
+        let mut arguments: Vec<String> = Vec::new();
+        let mut trailers: Vec<String> = trailers
+            .iter()
+            .map(|(key, value)| format!("{key}: {}", one_line(value)))
+            .collect();
+        if self.has_identity() {
+            trailers.push(format!("Co-authored-by: {RALPH_NAME} <{RALPH_EMAIL}>"));
+        } else {
+            // No identity configured: Ralph's own, for this commit alone
+            // (the user's config is untouched).
+            arguments.extend(
+                [
+                    "-c",
+                    &format!("user.name={RALPH_NAME}"),
+                    "-c",
+                    &format!("user.email={RALPH_EMAIL}"),
+                ]
+                .map(str::to_owned),
+            );
+        }
+        arguments.extend(
+            [
+                "commit",
+                "--quiet",
+                "--no-verify",
+                "--cleanup=strip",
+                "-F",
+                "-",
+            ]
+            .map(str::to_owned),
+        );
+        for trailer in trailers {
+            arguments.push("--trailer".to_owned());
+            arguments.push(trailer);
+        }
+        let arguments: Vec<&str> = arguments.iter().map(String::as_str).collect();
+        git(&self.path, &arguments, Some(message.as_bytes()))?;
         let head = git(&self.path, &["rev-parse", "HEAD"], None)?;
         // What the checks left behind, changed or new, is not the change.
         self.discard_changes()?;
         Ok(stdout_text(&head).trim().to_owned())
+    }
+
+    /// Where the branch started: its merge base with the commit the
+    /// repository has checked out.
+    pub fn start_point(&self) -> Result<String, GitError> {
+        let head = git(&self.repository, &["rev-parse", "HEAD"], None)?;
+        let head = stdout_text(&head).trim().to_owned();
+        let base = git(&self.path, &["merge-base", "HEAD", &head], None)?;
+        Ok(stdout_text(&base).trim().to_owned())
+    }
+
+    /// What the branch's commits change since `start`, file by file: the
+    /// path with the lines added and removed (none for a binary file).
+    pub fn changes_since(&self, start: &str) -> Result<Vec<(String, u64, u64)>, GitError> {
+        let range = format!("{start}..HEAD");
+        let output = git(
+            &self.path,
+            &["diff", "--numstat", "-z", "--no-renames", &range],
+            None,
+        )?;
+        let text = stdout_text(&output);
+        Ok(text
+            .split('\0')
+            .filter_map(|entry| {
+                let mut parts = entry.splitn(3, '\t');
+                let added = parts.next()?.parse().unwrap_or(0);
+                let removed = parts.next()?.parse().unwrap_or(0);
+                let path = parts.next()?.to_owned();
+                Some((path, added, removed))
+            })
+            .collect())
+    }
+
+    /// The subjects of the branch's commits since `start`, oldest first.
+    pub fn subjects_since(&self, start: &str) -> Result<Vec<String>, GitError> {
+        let range = format!("{start}..HEAD");
+        let output = git(
+            &self.path,
+            &["log", "--reverse", "--format=%s", &range],
+            None,
+        )?;
+        Ok(stdout_text(&output).lines().map(str::to_owned).collect())
+    }
+
+    /// Whether git knows who commits here (`user.name` and `user.email`,
+    /// from the repository's config or the user's).
+    fn has_identity(&self) -> bool {
+        ["user.name", "user.email"].iter().all(|key| {
+            git(&self.path, &["config", "--get", key], None)
+                .is_ok_and(|output| !stdout_text(&output).trim().is_empty())
+        })
     }
 
     /// Removes untracked files (not ignored ones, such as build output).
@@ -329,7 +419,7 @@ mod tests {
         assert!(worktree.diff().expect("diff").contains("+pub fn two()"));
         // A check's artifact after measuring is not part of the commit.
         std::fs::write(path.join("check-artifact.txt"), "x").expect("write");
-        let commit = worktree.commit("Add two").expect("commit");
+        let commit = worktree.commit("Add two", &[]).expect("commit");
         assert_eq!(commit.len(), 40);
         let files = git(&path, &["show", "--name-only", "--format=", "HEAD"], None).expect("show");
         assert_eq!(stdout_text(&files).trim(), "src/lib.rs");
@@ -357,7 +447,7 @@ mod tests {
         std::fs::write(path.join("planted.txt"), "x").expect("write");
         git(&path, &["add", "--all"], None).expect("add");
         worktree.stage_tree(&checked).expect("restage");
-        worktree.commit("Add two").expect("commit");
+        worktree.commit("Add two", &[]).expect("commit");
         let files = git(&path, &["show", "--name-only", "--format=", "HEAD"], None).expect("show");
         assert_eq!(stdout_text(&files).trim(), "src/lib.rs");
         let committed = git(&path, &["show", "HEAD:src/lib.rs"], None).expect("show");

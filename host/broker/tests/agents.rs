@@ -8,7 +8,7 @@ use std::time::{Duration, Instant};
 
 use ralph_broker::agents::{self, Agent, AgentReport, AgentSettings, TokenUsage};
 use ralph_broker::confinement::{Confinement, Sandbox};
-use ralph_broker::implementer::{ImplementError, Implementer};
+use ralph_broker::implementer::{ImplementError, Implementer, Task};
 use ralph_broker::worktree::Worktree;
 use ralph_runtime::{DimensionScores, Proposal, ReplayProvider};
 
@@ -371,6 +371,16 @@ fn git(directory: &Path, arguments: &[&str]) {
     assert!(status.success(), "git {arguments:?}");
 }
 
+fn issue() -> ralph_issues::Issue {
+    ralph_issues::Issue {
+        number: 1,
+        title: "Edit a file".into(),
+        labels: Default::default(),
+        state: ralph_issues::IssueState::Open,
+        body: "- [ ] Write edited.txt\n".into(),
+    }
+}
+
 fn proposal() -> Proposal {
     Proposal {
         summary: "write edited.txt".into(),
@@ -406,7 +416,12 @@ async fn the_claude_code_implementer_changes_the_worktree_and_fails_on_an_error(
     let provider =
         ReplayProvider::from_json(Path::new("replay.json"), &replay).expect("replay provider");
     let implemented = Implementer::ClaudeCode(settings(&claude, 10, 30))
-        .implement(&worktree, &proposal(), &provider, &sandbox())
+        .implement(
+            &worktree,
+            Task::new(&issue(), &proposal()),
+            &provider,
+            &sandbox(),
+        )
         .await;
     implemented.result.expect("implemented");
     let usage = implemented.usage.expect("the agent's usage");
@@ -426,7 +441,12 @@ async fn the_claude_code_implementer_changes_the_worktree_and_fails_on_an_error(
 
     let failing = stand_in(bin.path(), "claude-failing", "exit 3\n");
     let error = Implementer::ClaudeCode(settings(&failing, 10, 30))
-        .implement(&worktree, &proposal(), &provider, &sandbox())
+        .implement(
+            &worktree,
+            Task::new(&issue(), &proposal()),
+            &provider,
+            &sandbox(),
+        )
         .await
         .result
         .expect_err("fails");
@@ -444,7 +464,12 @@ echo '{"type":"result","subtype":"error_max_turns","is_error":true,"num_turns":1
 "#,
     );
     let failed = Implementer::ClaudeCode(settings(&costly, 10, 30))
-        .implement(&worktree, &proposal(), &provider, &sandbox())
+        .implement(
+            &worktree,
+            Task::new(&issue(), &proposal()),
+            &provider,
+            &sandbox(),
+        )
         .await;
     assert!(failed.result.is_err(), "{:?}", failed.result);
     let usage = failed.usage.expect("a failed run's usage is kept");

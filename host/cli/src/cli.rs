@@ -98,6 +98,19 @@ ralph audit --since 2026-11-20 --json | jq 'select(.status != \"ok\")'")]
         #[arg(long)]
         json: bool,
     },
+
+    /// Print a shell completion script
+    ///
+    /// Load it in your shell's startup file; it completes Ralph's commands,
+    /// flags and their values.
+    #[command(after_help = "Examples:\n  \
+ralph completions bash > ~/.local/share/bash-completion/completions/ralph\n  \
+ralph completions zsh > \"${fpath[1]}/_ralph\"\n  \
+ralph completions fish > ~/.config/fish/completions/ralph.fish")]
+    Completions {
+        /// The shell to complete for
+        shell: clap_complete::Shell,
+    },
 }
 
 #[derive(Debug, Subcommand)]
@@ -298,6 +311,28 @@ Exit codes: 0 every requirement done (a pull-request record is in .ralph/pulls/)
         json: JsonFlag,
         #[command(flatten)]
         llm: LlmFlags,
+    },
+
+    /// Remove the worktrees of finished issues
+    ///
+    /// A loop keeps its issue's worktree (`.ralph/worktrees/<N>/`, with its
+    /// build output) so a stopped loop can resume. Once the issue is closed,
+    /// or gone, `clean` removes the worktree and the issue's kept check
+    /// output (`.ralph/feedback/<N>/`); the branch and its commits stay. An
+    /// issue a loop is working on is never touched.
+    #[command(after_help = "Examples:\n  \
+ralph marketplace clean --dry-run\n  \
+ralph marketplace clean --all --json")]
+    Clean {
+        /// Also remove open issues' worktrees (a stopped loop then starts
+        /// its worktree anew from the branch)
+        #[arg(long)]
+        all: bool,
+        /// Only say what would be removed
+        #[arg(long)]
+        dry_run: bool,
+        #[command(flatten)]
+        json: JsonFlag,
     },
 
     /// Start over with equal weights, keeping the history

@@ -8,6 +8,7 @@ mod agents;
 mod cli;
 mod commands;
 mod exit;
+mod live;
 mod output;
 mod render;
 
@@ -24,24 +25,42 @@ fn main() -> ExitCode {
 }
 
 /// Logs go to standard error, cleaned and redacted like everything Ralph
-/// prints; warnings only unless asked for more.
+/// prints; warnings only unless asked for more, by `-v` or by `RUST_LOG`
+/// (tracing-subscriber's filter syntax, e.g. `RUST_LOG=ralph_broker=debug`),
+/// which wins over `-v`. Without either, a warning is one plain line:
+/// no time, no colours.
 fn logging(verbose: u8) {
+    use tracing_subscriber::EnvFilter;
+    use tracing_subscriber::filter::LevelFilter;
     let level = match verbose {
-        0 => tracing_subscriber::filter::LevelFilter::WARN,
-        1 => tracing_subscriber::filter::LevelFilter::INFO,
-        2 => tracing_subscriber::filter::LevelFilter::DEBUG,
-        _ => tracing_subscriber::filter::LevelFilter::TRACE,
+        0 => LevelFilter::WARN,
+        1 => LevelFilter::INFO,
+        2 => LevelFilter::DEBUG,
+        _ => LevelFilter::TRACE,
     };
-    let colours = std::io::IsTerminal::is_terminal(&std::io::stderr());
+    let from_environment = std::env::var("RUST_LOG").is_ok_and(|value| !value.trim().is_empty());
+    let filter = if from_environment {
+        EnvFilter::builder()
+            .with_default_directive(level.into())
+            .from_env_lossy()
+    } else {
+        EnvFilter::default().add_directive(level.into())
+    };
+    let detailed = verbose > 0 || from_environment;
+    let colours = detailed && std::io::IsTerminal::is_terminal(&std::io::stderr());
     let form = if colours {
         output::Form::Coloured
     } else {
         output::Form::Human
     };
-    tracing_subscriber::fmt()
-        .with_max_level(level)
+    let builder = tracing_subscriber::fmt()
+        .with_env_filter(filter)
         .with_writer(move || output::Writer::new(output::Stream::Stderr, form))
         .with_ansi(colours)
-        .with_target(verbose > 1)
-        .init();
+        .with_target(verbose > 1);
+    if detailed {
+        builder.init();
+    } else {
+        builder.without_time().init();
+    }
 }

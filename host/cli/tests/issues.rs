@@ -258,6 +258,7 @@ fn record(number: u64, title: &str) -> PullRequest {
                 name: "tests".to_owned(),
                 category: CheckCategory::Test,
                 passed: true,
+                passed_before: true,
                 duration: Duration::from_millis(2500),
                 summary: "42 passed".to_owned(),
             },
@@ -265,11 +266,15 @@ fn record(number: u64, title: &str) -> PullRequest {
                 name: "fmt".to_owned(),
                 category: CheckCategory::Format,
                 passed: false,
+                passed_before: false,
                 duration: Duration::from_millis(300),
                 summary: "baseline failure".to_owned(),
             },
         ],
         reviews: Vec::new(),
+        changes: None,
+        commits: Vec::new(),
+        failed_attempts: Vec::new(),
     }
 }
 
@@ -295,7 +300,11 @@ fn pull_request_lists_records_and_shows_one() {
         "{shown}"
     );
     assert!(shown.contains("| 1 | proposal-a | 0.740 |"), "{shown}");
-    assert!(shown.contains("| fmt | format | failed | 0.30 s | baseline failure |"));
+    assert!(
+        shown.contains(
+            "| fmt | format | failed before the change too | 0.30 s | baseline failure |"
+        )
+    );
     assert!(
         !shown.contains("ralph:pull-request"),
         "the data comment is not shown"

@@ -856,6 +856,8 @@ fn specialists_review_each_winner_before_it_is_implemented_and_change_nothing_re
                 let mut step = step.clone();
                 if let Some(object) = step.as_object_mut() {
                     object.remove("label");
+                    // One repository's config was changed and not committed.
+                    object.remove("to_commit");
                 }
                 if let Some(state) = step["state"].as_object_mut() {
                     state.remove("last_updated");

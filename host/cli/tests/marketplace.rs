@@ -370,6 +370,35 @@ fn a_repo_that_is_not_a_directory_is_refused() {
 }
 
 #[test]
+fn a_repo_inside_a_repository_is_refused_naming_its_root() {
+    let repository = Repository::set_up();
+    let inner = repository.path().join(".ralph");
+    let output = std::process::Command::new(common::RALPH)
+        .arg("--repo")
+        .arg(&inner)
+        .args(["marketplace", "setup"])
+        .output()
+        .expect("ralph runs");
+    assert_eq!(output.status.code(), Some(2), "{}", text(&output.stderr));
+    let stderr = text(&output.stderr);
+    assert!(
+        stderr.contains("not the root of a git repository"),
+        "{stderr}"
+    );
+    assert!(
+        stderr.contains(&format!(
+            "its repository's root is {}",
+            repository.path().display()
+        )),
+        "{stderr}"
+    );
+    assert!(
+        !inner.join(".ralph").exists(),
+        "nothing is created inside .ralph"
+    );
+}
+
+#[test]
 fn an_unreadable_event_file_for_record_is_bad_input() {
     let repository = Repository::set_up();
     let output = repository.ralph(&["marketplace", "record", "--file", "/nonexistent/event.json"]);

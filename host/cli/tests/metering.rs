@@ -183,7 +183,13 @@ proptest! {
             text(&output.stdout),
             text(&output.stderr)
         );
-        let answered = server.requests().len() as u64;
+        // The model calls; the implementer's probe of the server's context
+        // window (`GET /models`, `GET /props`) is not one.
+        let answered = server
+            .requests()
+            .iter()
+            .filter(|request| request.path.ends_with("/chat/completions"))
+            .count() as u64;
         prop_assert_eq!(
             calls_recorded(&repository),
             answered,

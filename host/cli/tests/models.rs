@@ -418,7 +418,12 @@ fn a_usage_limit_while_implementing_gives_the_iteration_back() {
     let finished = finished(&output);
     assert_eq!(finished["status"], "provider_unavailable", "{finished}");
     assert_eq!(finished["budget_used"], 0);
-    assert_eq!(limited.requests()[0].body["model"], "implementer-model");
+    let chat = limited
+        .requests()
+        .into_iter()
+        .find(|request| request.path.ends_with("/chat/completions"))
+        .expect("a model call");
+    assert_eq!(chat.body["model"], "implementer-model");
     // The winner is not blamed, and the bidders' answered calls are kept:
     // every proposal is `ranked`, with no weight change.
     let outcomes = outcomes(&repository);
@@ -516,11 +521,7 @@ fn a_context_length_error_is_a_config_error_with_no_event_and_no_blame() {
     );
     let output = run_loop(&repository, "OPENAI_API_KEY", &[]);
     assert_eq!(output.status.code(), Some(2), "{}", explain(&output));
-    assert_eq!(
-        small.requests().len(),
-        1,
-        "a context overflow is never retried"
-    );
+    assert_eq!(chats(&small), 1, "a context overflow is never retried");
     let stderr = text(&output.stderr);
     // The error, not the -vvv log lines.
     let error: Vec<&str> = stderr
@@ -535,4 +536,155 @@ fn a_context_length_error_is_a_config_error_with_no_event_and_no_blame() {
         "the server's words appear once: {stderr}"
     );
     assert!(outcomes(&repository).is_empty(), "nothing is recorded");
+}
+
+/// The chat completions among a server's requests (not its probes).
+fn chats(server: &ChatServer) -> usize {
+    server
+        .requests()
+        .iter()
+        .filter(|request| request.path.ends_with("/chat/completions"))
+        .count()
+}
+
+#[test]
+fn a_context_window_the_server_reports_too_small_for_the_answer_stops_before_the_issue_is_touched()
+{
+    let server = ChatServer::start(|_, request| {
+        if request.path == "/v1/models" {
+            Reply::status(
+                200,
+                r#"{"object":"list","data":[{"id":"small-model","object":"model","max_model_len":2048}]}"#,
+            )
+        } else {
+            Reply::chat(PLAN)
+        }
+    });
+    let repository = repository_with(
+        json!({"provider": "deterministic"}),
+        json!({"kind": "model", "max_tokens": 4096, "llm": {
+            "provider": "openai", "model": "small-model",
+            "base_url": format!("{}/v1", server.base_url)}}),
+    );
+    let before = issue_text(&repository);
+    let output = run_loop(&repository, "OPENAI_API_KEY", &[]);
+    assert_eq!(output.status.code(), Some(2), "{}", explain(&output));
+    let stderr = text(&output.stderr);
+    assert!(
+        stderr.contains("implementer.max_tokens") && stderr.contains("2048 tokens"),
+        "{stderr}"
+    );
+    assert_eq!(chats(&server), 0, "no model was called");
+    assert!(outcomes(&repository).is_empty(), "nothing is recorded");
+    assert_eq!(issue_text(&repository), before, "the issue is untouched");
+}
+
+#[test]
+fn the_model_implementer_fits_a_large_file_into_the_window_llama_cpp_reports() {
+    // About 20,000 tokens of code, in a window of 6,000.
+    let mut library = String::from(LIBRARY);
+    for index in 0..2000 {
+        library.push_str(&format!("pub fn filler_{index}() -> u32 {{ {index} }}\n"));
+    }
+    let last = library.lines().count();
+    let diff = format!(
+        "```diff\n--- a/src/lib.rs\n+++ b/src/lib.rs\n@@ -{last},0 +{},4 @@\n+\n+pub fn two() -> u32 {{\n+    2\n+}}\n```\n",
+        last + 1
+    );
+    let server = ChatServer::start(move |_, request| match request.path.as_str() {
+        "/v1/models" => Reply::status(404, r#"{"error":"not found"}"#),
+        "/props" => Reply::status(200, r#"{"default_generation_settings":{"n_ctx":6000}}"#),
+        _ => Reply::chat(&diff),
+    });
+    let planner =
+        json!({"plugin": "bundled:persona-planner", "grants": ["repository", "complete"]});
+    let config = json!({
+        "num_bots": 2,
+        "bidders": {"bidder_1": planner, "bidder_2": planner},
+        "specialists": [],
+        "checks": [],
+        "llm": {"provider": "deterministic"},
+        "implementer": {"kind": "model", "max_tokens": 1024, "llm": {
+            "provider": "openai", "model": "local",
+            "base_url": format!("{}/v1", server.base_url)}},
+    });
+    let repository = Repository::for_loop(
+        &[("src/lib.rs", &library)],
+        &config,
+        &["Add `two` to src/lib.rs"],
+    );
+    let output = run_loop(&repository, "OPENAI_API_KEY", &[]);
+    assert_eq!(output.status.code(), Some(0), "{}", explain(&output));
+    let requests = server.requests();
+    let chat = requests
+        .iter()
+        .find(|request| request.path == "/v1/chat/completions")
+        .expect("the implementer asked the model");
+    let prompt: String = chat.body["messages"]
+        .as_array()
+        .expect("messages")
+        .iter()
+        .filter_map(|message| message["content"].as_str())
+        .collect();
+    assert!(
+        prompt.len() / 3 + 1024 <= 6000,
+        "the prompt ({} bytes) fits the window with the answer",
+        prompt.len()
+    );
+    assert!(
+        prompt.contains("### src/lib.rs (excerpts of 2003 lines)"),
+        "{prompt}"
+    );
+    assert!(prompt.contains("<<<issue"), "the issue is in the prompt");
+    assert!(issue_text(&repository).contains("- [x] Add `two` to src/lib.rs"));
+}
+
+#[test]
+fn a_bidder_on_its_own_model_is_priced_by_that_model() {
+    let server = ChatServer::start(|_, _| Reply::chat(PLAN));
+    let base_url = format!("{}/v1", server.base_url);
+    let planner =
+        json!({"plugin": "bundled:persona-planner", "grants": ["repository", "complete"]});
+    let mut small = planner.clone();
+    small["llm"] = json!({"model": "small-model"});
+    let config = json!({
+        "num_bots": 2,
+        "bidders": {"bidder_1": planner, "bidder_2": small},
+        "specialists": [],
+        "checks": [],
+        "llm": {"provider": "openai", "model": "big-model", "base_url": base_url},
+        "metering": {"prices": {
+            "big-model": {"input_per_million": 10.0, "output_per_million": 10.0},
+            "small-model": {"input_per_million": 1.0, "output_per_million": 1.0}}},
+    });
+    let repository = Repository::for_loop(&[("src/lib.rs", LIBRARY)], &config, &["Add two"]);
+    let output = run_loop(&repository, "OPENAI_API_KEY", &[]);
+    assert_eq!(output.status.code(), Some(0), "{}", explain(&output));
+    let models: Vec<String> = server
+        .requests()
+        .iter()
+        .map(|request| request.body["model"].as_str().unwrap_or("").to_owned())
+        .collect();
+    assert!(models.contains(&"big-model".to_owned()) && models.contains(&"small-model".to_owned()));
+    // Each answer is 120 tokens in and 40 out.
+    let cost_of = |bot: &str| -> f64 {
+        std::fs::read_dir(repository.events_dir())
+            .expect("events")
+            .filter_map(|entry| {
+                let event: Value =
+                    serde_json::from_slice(&std::fs::read(entry.ok()?.path()).ok()?).ok()?;
+                (event["bot_id"] == bot).then(|| event["usage"]["cost_usd"].as_f64())?
+            })
+            .sum()
+    };
+    assert!(
+        (cost_of("bidder_1") - 160.0 * 10.0 / 1e6).abs() < 1e-12,
+        "{}",
+        cost_of("bidder_1")
+    );
+    assert!(
+        (cost_of("bidder_2") - 160.0 * 1.0 / 1e6).abs() < 1e-12,
+        "{}",
+        cost_of("bidder_2")
+    );
 }

@@ -21,8 +21,8 @@ pub use components::{Component, ComponentKind};
 pub use issue::{Issue, IssueState, Label};
 pub use local::LocalIssues;
 pub use pulls::{
-    CheckCategory, CheckResult, DimensionScores, FindingSeverity, ProposalScore, PullRequest,
-    PullRequests, ReviewFinding, SpecialistReview,
+    ChangeSummary, ChangedFile, CheckCategory, CheckResult, DimensionScores, FailedAttempt,
+    FindingSeverity, ProposalScore, PullRequest, PullRequests, ReviewFinding, SpecialistReview,
 };
 pub use requirements::{Complexity, Requirement, RequirementId, RequirementKind};
 pub use source::{Draft, IssueSource, LabelChange, SourceError, Spec};

@@ -46,6 +46,52 @@ pub struct PullRequest {
     /// records written before reviews existed read back unchanged.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub reviews: Vec<SpecialistReview>,
+    /// What the branch changes against where it started: the real diff,
+    /// not any bidder's estimate. Left out of the data when unknown.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub changes: Option<ChangeSummary>,
+    /// The subjects of the branch's commits, oldest first.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub commits: Vec<String>,
+    /// The attempts of this loop that failed before the change succeeded,
+    /// and why.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub failed_attempts: Vec<FailedAttempt>,
+}
+
+/// The branch's diff against its start, file by file (`git diff --numstat`).
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ChangeSummary {
+    pub files: Vec<ChangedFile>,
+}
+
+impl ChangeSummary {
+    /// Lines added and removed across every file.
+    pub fn totals(&self) -> (u64, u64) {
+        self.files.iter().fold((0, 0), |(added, removed), file| {
+            (added + file.added, removed + file.removed)
+        })
+    }
+}
+
+/// One file the branch changes; a binary file counts no lines.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ChangedFile {
+    pub path: String,
+    pub added: u64,
+    pub removed: u64,
+}
+
+/// An attempt that failed: its round, the proposal's blind label and the
+/// first lines of why.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct FailedAttempt {
+    pub round: u32,
+    pub label: String,
+    pub reason: String,
 }
 
 /// One specialist's review of the winning proposal.
@@ -154,9 +200,30 @@ pub struct CheckResult {
     pub name: String,
     pub category: CheckCategory,
     pub passed: bool,
+    /// Whether it passed on the unchanged baseline; a check that failed
+    /// there too did not count against the change unless it reported
+    /// something new.
+    #[serde(default = "passed_before_default")]
+    pub passed_before: bool,
     #[serde(rename = "duration_ms", with = "milliseconds")]
     pub duration: Duration,
     pub summary: String,
+}
+
+fn passed_before_default() -> bool {
+    true
+}
+
+impl CheckResult {
+    /// The result as a person reads it.
+    pub fn verdict(&self) -> &'static str {
+        match (self.passed, self.passed_before) {
+            (true, true) => "passed",
+            (true, false) => "passed (failed before the change)",
+            (false, false) => "failed before the change too",
+            (false, true) => "failed",
+        }
+    }
 }
 
 /// What a check verifies; the same set, with the same JSON names, as the
@@ -299,6 +366,7 @@ pub fn markdown(record: &PullRequest) -> String {
     let _ = writeln!(text, "Closes #{}\n", record.issue_number);
     let _ = writeln!(text, "Branch: `{}`\n", record.branch);
     let _ = writeln!(text, "## Summary\n\n{}\n", record.summary.trim_end());
+    changes_markdown(&mut text, record);
     let _ = writeln!(text, "## Proposals\n");
     if record.proposals.is_empty() {
         let _ = writeln!(text, "None recorded.\n");
@@ -338,7 +406,7 @@ pub fn markdown(record: &PullRequest) -> String {
                 "| {} | {} | {} | {:.2} s | {} |",
                 cell(&check.name),
                 check.category.as_str(),
-                if check.passed { "passed" } else { "failed" },
+                check.verdict(),
                 check.duration.as_secs_f64(),
                 cell(&check.summary)
             );
@@ -348,6 +416,54 @@ pub fn markdown(record: &PullRequest) -> String {
         reviews_markdown(&mut text, &record.reviews);
     }
     text
+}
+
+/// The real change (files and lines), the commits, and the attempts that
+/// failed on the way.
+fn changes_markdown(text: &mut String, record: &PullRequest) {
+    if let Some(changes) = &record.changes {
+        let (added, removed) = changes.totals();
+        let files = changes.files.len();
+        let _ = writeln!(
+            text,
+            "## Changes\n\n{files} file{} changed, +{added} −{removed}\n",
+            if files == 1 { "" } else { "s" }
+        );
+        for file in &changes.files {
+            let _ = writeln!(
+                text,
+                "- `{}` (+{} −{})",
+                cell(&file.path).replace('`', "'"),
+                file.added,
+                file.removed
+            );
+        }
+        text.push('\n');
+    }
+    if !record.commits.is_empty() {
+        let _ = writeln!(text, "## Commits\n");
+        for subject in &record.commits {
+            let _ = writeln!(text, "- {}", cell(subject));
+        }
+        text.push('\n');
+    }
+    if !record.failed_attempts.is_empty() {
+        let _ = writeln!(
+            text,
+            "## Failed attempts\n\nWhat failed on the way, and why (the change above replaced it).\n\n\
+             | round | proposal | why |\n| ---: | --- | --- |"
+        );
+        for attempt in &record.failed_attempts {
+            let _ = writeln!(
+                text,
+                "| {} | {} | {} |",
+                attempt.round,
+                cell(&attempt.label),
+                cell(&attempt.reason)
+            );
+        }
+        text.push('\n');
+    }
 }
 
 /// The "Specialist reviews" section: one row per finding, and one for a

@@ -34,6 +34,7 @@ fn record(number: u64) -> PullRequest {
             name: "clippy".to_owned(),
             category: CheckCategory::Lint,
             passed: true,
+            passed_before: true,
             duration: Duration::from_millis(1250),
             summary: "no warnings | clean".to_owned(),
         }],
@@ -67,6 +68,19 @@ fn record(number: u64) -> PullRequest {
                 error: Some("trading: deadline of 100 ms exceeded".to_owned()),
             },
         ],
+        changes: Some(ChangeSummary {
+            files: vec![ChangedFile {
+                path: "src/backlog.rs".to_owned(),
+                added: 22,
+                removed: 3,
+            }],
+        }),
+        commits: vec!["Add the backlog command".to_owned()],
+        failed_attempts: vec![FailedAttempt {
+            round: 1,
+            label: "B".to_owned(),
+            reason: "tests: failed (exit code 101)".to_owned(),
+        }],
     }
 }
 
@@ -87,6 +101,27 @@ fn a_record_shows_the_title_closes_the_issue_and_tables_proposals_and_checks() {
     assert!(text.contains("Flags duplicates."));
     assert!(text.contains("| 1 | proposal-a | 0.812 | 0.800 | 0.800 | 0.800 | 0.800 | 0.800 |"));
     assert!(text.contains("| clippy | lint | passed | 1.25 s | no warnings \\| clean |"));
+}
+
+#[test]
+fn the_record_shows_the_real_change_the_commits_and_the_failed_attempts() {
+    let text = markdown(&record(4));
+    assert!(
+        text.contains("## Changes\n\n1 file changed, +22 −3\n\n- `src/backlog.rs` (+22 −3)"),
+        "{text}"
+    );
+    assert!(
+        text.contains("## Commits\n\n- Add the backlog command"),
+        "{text}"
+    );
+    assert!(
+        text.contains("| 1 | B | tests: failed (exit code 101) |"),
+        "{text}"
+    );
+    let mut failing = record(4);
+    failing.checks[0].passed = false;
+    failing.checks[0].passed_before = false;
+    assert!(markdown(&failing).contains("| failed before the change too |"));
 }
 
 #[test]
@@ -304,6 +339,7 @@ fn any_record() -> impl Strategy<Value = PullRequest> {
                 name,
                 category,
                 passed,
+                passed_before: milliseconds % 2 == 0,
                 duration: Duration::from_millis(milliseconds),
                 summary,
             },
@@ -347,6 +383,22 @@ fn any_record() -> impl Strategy<Value = PullRequest> {
                 proposals,
                 checks,
                 reviews,
+                changes: (issue_number % 3 != 0).then(|| ChangeSummary {
+                    files: vec![ChangedFile {
+                        path: format!("src/{issue_number}.rs"),
+                        added: issue_number,
+                        removed: issue_number / 2,
+                    }],
+                }),
+                commits: vec![format!("Commit {issue_number}")],
+                failed_attempts: (issue_number % 2 == 0)
+                    .then(|| FailedAttempt {
+                        round: 1,
+                        label: "A".to_owned(),
+                        reason: "tests failed | twice".to_owned(),
+                    })
+                    .into_iter()
+                    .collect(),
             },
         )
 }

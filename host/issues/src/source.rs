@@ -46,6 +46,14 @@ pub trait IssueSource: Send + Sync {
 
     /// Marks the issue open again.
     fn reopen(&self, number: u64) -> Result<Issue, SourceError>;
+
+    /// The loop finished the issue: every checkbox is ticked and its work
+    /// is on the branch. A local issue is closed (its pull-request record
+    /// stands in for the pull request); a tracker whose pull requests close
+    /// issues when merged overrides this to leave it open until then.
+    fn finish(&self, number: u64) -> Result<Issue, SourceError> {
+        self.close(number)
+    }
 }
 
 /// What a new issue starts with.

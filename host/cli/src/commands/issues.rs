@@ -187,7 +187,8 @@ fn update(
     .map_err(source_failure)
 }
 
-/// `ready N`: labels the issue `ready` and removes `in-refinement`.
+/// `ready N`: labels the issue `ready` and removes `in-refinement` and
+/// `attention-needed` (a person looked, and hands it back to the loop).
 pub fn ready(layout: &Layout, number: u64) -> Outcome {
     let issues = LocalIssues::new(layout);
     let issue = issues.get(number).map_err(source_failure)?;
@@ -200,7 +201,8 @@ pub fn ready(layout: &Layout, number: u64) -> Outcome {
             ),
         ));
     }
-    let change = LabelChange::add([Label::Ready]).removing([Label::InRefinement]);
+    let change =
+        LabelChange::add([Label::Ready]).removing([Label::InRefinement, Label::AttentionNeeded]);
     let issue = issues.set_labels(number, &change).map_err(source_failure)?;
     let has_checkboxes = ralph_issues::requirements::extract(&issue.body)
         .iter()
@@ -377,6 +379,9 @@ mod tests {
             proposals: Vec::new(),
             checks: Vec::new(),
             reviews: Vec::new(),
+            changes: None,
+            commits: Vec::new(),
+            failed_attempts: Vec::new(),
         };
         let text = pull_request_table(&Layout::new("/repo"), &[record]);
         assert_fits(&text);

@@ -24,6 +24,7 @@ pub fn run(layout: &Layout, command: MarketplaceCommand) -> Outcome {
         MarketplaceCommand::Record { file, json } => record(layout, &file, json.json),
         MarketplaceCommand::Verify(flag) => run_verify(layout, flag.json),
         MarketplaceCommand::Reset { yes } => reset(layout, yes),
+        MarketplaceCommand::Clean { all, dry_run, json } => clean(layout, all, dry_run, json.json),
         MarketplaceCommand::Loop { issue, llm, json } => {
             crate::commands::run_loop::run(layout, issue, json.json, &llm)
         }
@@ -48,6 +49,64 @@ fn open(layout: &Layout) -> Result<Marketplace, Failure> {
         ));
     }
     Marketplace::open(layout.clone()).map_err(Failure::bad_input)
+}
+
+fn clean(layout: &Layout, all: bool, dry_run: bool, json: bool) -> Outcome {
+    use ralph_broker::clean::Action;
+    let cleaned = ralph_broker::clean::clean(layout, all, dry_run).map_err(|error| {
+        Failure::problem(anyhow::anyhow!(
+            "{}: {error}",
+            layout.display(&layout.worktrees_dir())
+        ))
+    })?;
+    if json {
+        output::json_line(&serde_json::to_string(&cleaned).map_err(Failure::problem)?);
+        return Ok(Exit::Success);
+    }
+    if cleaned.is_empty() {
+        outln!(
+            "no worktrees in {}",
+            layout.display(&layout.worktrees_dir())
+        );
+    }
+    let mut freed = 0;
+    for entry in &cleaned {
+        let size = megabytes(entry.bytes);
+        match &entry.action {
+            Action::Removed => {
+                freed += entry.bytes;
+                outln!(
+                    "removed {} (issue #{}, {size})",
+                    entry.worktree,
+                    entry.issue
+                );
+            }
+            Action::WouldRemove => {
+                freed += entry.bytes;
+                outln!(
+                    "would remove {} (issue #{}, {size})",
+                    entry.worktree,
+                    entry.issue
+                );
+            }
+            Action::Kept { reason } => {
+                outln!(
+                    "kept    {} (issue #{}): {reason}",
+                    entry.worktree,
+                    entry.issue
+                );
+            }
+        }
+    }
+    if freed > 0 {
+        let verb = if dry_run { "would free" } else { "freed" };
+        outln!("{verb} {}; the branches stay", megabytes(freed));
+    }
+    Ok(Exit::Success)
+}
+
+fn megabytes(bytes: u64) -> String {
+    format!("{:.1} MB", bytes as f64 / 1_000_000.0)
 }
 
 fn run_setup(layout: &Layout) -> Outcome {

@@ -32,17 +32,42 @@ pub fn run(cli: Cli) -> Outcome {
         Command::Audit { since, json } => {
             audit::run(&Layout::new(repository(cli.repo)?), since.as_deref(), json)
         }
+        Command::Completions { shell } => {
+            let mut command = <Cli as clap::CommandFactory>::command();
+            let mut script = Vec::new();
+            clap_complete::generate(shell, &mut command, "ralph", &mut script);
+            crate::output::write(
+                crate::output::Stream::Stdout,
+                crate::output::Form::Human,
+                &String::from_utf8_lossy(&script),
+            );
+            Ok(Exit::Success)
+        }
     }
 }
 
-/// The repository to work in: `--repo`, or the git root above the current
-/// directory.
+/// The repository to work in: `--repo` (the root of a git repository), or
+/// the git root above the current directory.
 fn repository(explicit: Option<PathBuf>) -> Result<PathBuf, Failure> {
     if let Some(directory) = explicit {
         if !directory.is_dir() {
             return Err(Failure::message(
                 Exit::BadInput,
                 format!("--repo {}: not a directory", directory.display()),
+            ));
+        }
+        if !directory.join(".git").exists() {
+            let absolute = std::path::absolute(&directory).unwrap_or(directory.clone());
+            let advice = match absolute.parent().and_then(find_repository_root) {
+                Some(root) => format!("; its repository's root is {}", root.display()),
+                None => "; it is not inside a git repository either".to_owned(),
+            };
+            return Err(Failure::message(
+                Exit::BadInput,
+                format!(
+                    "--repo {}: not the root of a git repository (no .git there){advice}",
+                    directory.display()
+                ),
             ));
         }
         return Ok(directory);

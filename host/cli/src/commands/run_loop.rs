@@ -4,7 +4,7 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
 
 use ralph_broker::llm::LlmOptions;
-use ralph_broker::progress::{FinishStatus, JsonLines, Lines, Progress, Step};
+use ralph_broker::progress::{Activity, FinishStatus, JsonLines, Lines, Progress, Step};
 use ralph_broker::session::{self, LoopError, LoopOptions};
 use ralph_marketplace::{Layout, Marketplace};
 use ralph_models::LlmSettings;
@@ -58,6 +58,8 @@ pub fn run_with(layout: &Layout, issue: u64, json: bool, llm: LlmOptions) -> Out
     runtime.spawn(stop_on_signal(stop.clone()));
     let inner: Box<dyn Progress> = if json {
         Box::new(JsonLines(Writer::new(Stream::Stdout, Form::Json)))
+    } else if std::io::IsTerminal::is_terminal(&std::io::stdout()) {
+        Box::new(crate::live::Live::on_stdout())
     } else {
         Box::new(Lines(Writer::new(Stream::Stdout, Form::Human)))
     };
@@ -116,6 +118,10 @@ impl Progress for StopWhenClosed {
         if output::stdout_closed() && !self.stop.swap(true, Ordering::SeqCst) {
             errln!("warning: standard output is closed; stopping after the current step");
         }
+    }
+
+    fn activity(&mut self, activity: &Activity) {
+        self.inner.activity(activity);
     }
 }
 

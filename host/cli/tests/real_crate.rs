@@ -1,0 +1,260 @@
+//! The loop on a real third-party crate: `semver` 1.0.28, copied from the
+//! local cargo registry (it is one of Ralph's own dependencies, so the test
+//! needs no network) into a test repository, with its own tests and clippy
+//! as the checks and a scripted bidder proposing the changes.
+
+mod common;
+
+use std::path::{Path, PathBuf};
+
+use common::{Repository, git, text};
+use serde_json::{Value, json};
+
+/// semver's sources in the registry cargo downloaded Ralph's dependencies
+/// to.
+fn semver_source() -> PathBuf {
+    let home = std::env::var_os("CARGO_HOME")
+        .map(PathBuf::from)
+        .or_else(|| std::env::var_os("HOME").map(|home| PathBuf::from(home).join(".cargo")))
+        .expect("CARGO_HOME or HOME");
+    let registry = home.join("registry/src");
+    std::fs::read_dir(&registry)
+        .unwrap_or_else(|error| panic!("{}: {error}", registry.display()))
+        .map(|entry| entry.expect("entry").path().join("semver-1.0.28"))
+        .find(|path| path.join("src/lib.rs").is_file())
+        .unwrap_or_else(|| panic!("semver 1.0.28 is not in {}", registry.display()))
+}
+
+/// semver's manifest without what needs the registry: its optional serde
+/// dependency and its criterion benchmark.
+fn offline_manifest(manifest: &str) -> String {
+    let mut kept = Vec::new();
+    let mut skipping = false;
+    for line in manifest.lines() {
+        if line.starts_with('[') {
+            skipping = line.contains("dependencies") || line == "[[bench]]";
+        }
+        if !skipping && !line.starts_with("serde = ") {
+            kept.push(line);
+        }
+    }
+    kept.join("\n") + "\n"
+}
+
+fn copy_dir(from: &Path, to: &Path) -> Vec<(String, String)> {
+    let mut files = Vec::new();
+    for entry in std::fs::read_dir(from).expect("read dir") {
+        let path = entry.expect("entry").path();
+        let name = path
+            .file_name()
+            .expect("name")
+            .to_string_lossy()
+            .into_owned();
+        if path.is_dir() {
+            for (inner, content) in copy_dir(&path, &to.join(&name)) {
+                files.push((format!("{name}/{inner}"), content));
+            }
+        } else {
+            files.push((name, std::fs::read_to_string(&path).expect("read")));
+        }
+    }
+    files
+}
+
+/// A repository holding semver (its `src/` and `tests/`, `extra` appended
+/// to `src/lib.rs`), `checks`, the scripted bidder A with `rounds`, and
+/// issue #1 with one checkbox; the line count of `src/lib.rs`.
+fn semver_repository(extra: &str, checks: Value, rounds: Value) -> (Repository, usize) {
+    let source = semver_source();
+    let mut files: Vec<(String, String)> = Vec::new();
+    for folder in ["src", "tests"] {
+        for (path, content) in copy_dir(&source.join(folder), Path::new(folder)) {
+            files.push((format!("{folder}/{path}"), content));
+        }
+    }
+    let library = files
+        .iter_mut()
+        .find(|(path, _)| path == "src/lib.rs")
+        .expect("src/lib.rs");
+    library.1.push_str(extra);
+    let lines = library.1.lines().count();
+    let manifest = std::fs::read_to_string(source.join("Cargo.toml")).expect("semver's Cargo.toml");
+    files.push(("Cargo.toml".into(), offline_manifest(&manifest)));
+    files.push((".gitignore".into(), "/target\n".into()));
+    let config = json!({
+        "num_bots": 2,
+        "bidders": {
+            "bidder_1": {"plugin": ralph_broker_fixtures::SCRIPTED_A_PATH, "grants": ["repository"]},
+            "bidder_2": {"plugin": ralph_broker_fixtures::SCRIPTED_B_PATH, "grants": ["repository"]},
+        },
+        "specialists": [],
+        "checks": checks,
+    });
+    let borrowed: Vec<(&str, &str)> = files
+        .iter()
+        .map(|(path, content)| (path.as_str(), content.as_str()))
+        .collect();
+    let repository = Repository::for_loop(&borrowed, &config, &["Add a helper"]);
+    repository.commit_file("ralph-script/a.json", &rounds.to_string());
+    // Bidder B offers a plan without a patch, which the patch implementer
+    // cannot carry out: it never wins.
+    repository.commit_file(
+        "ralph-script/b.json",
+        &json!([{"summary": "a plan only"}]).to_string(),
+    );
+    (repository, lines)
+}
+
+/// A patch adding `body` after the last line (`lines`) of `src/lib.rs`.
+fn append(lines: usize, body: &str) -> String {
+    let added: Vec<String> = body.lines().map(|line| format!("+{line}")).collect();
+    format!(
+        "--- a/src/lib.rs\n+++ b/src/lib.rs\n@@ -{lines},0 +{},{} @@\n{}\n",
+        lines + 1,
+        added.len(),
+        added.join("\n")
+    )
+}
+
+fn run_loop(repository: &Repository) -> (std::process::Output, Vec<Value>) {
+    let output = repository.ralph(&["marketplace", "loop", "1", "--json"]);
+    let steps = text(&output.stdout)
+        .lines()
+        .map(|line| serde_json::from_str(line).unwrap_or_else(|_| panic!("not JSON: {line}")))
+        .collect();
+    (output, steps)
+}
+
+/// Bidder A's outcomes, in order.
+fn outcomes(repository: &Repository) -> Vec<String> {
+    let mut events: Vec<Value> = std::fs::read_dir(repository.events_dir())
+        .expect("events")
+        .map(|entry| {
+            serde_json::from_slice(&std::fs::read(entry.expect("entry").path()).expect("read"))
+                .expect("event")
+        })
+        .collect();
+    events.sort_by_key(|event| event["timestamp"].as_str().unwrap_or("").to_owned());
+    events
+        .iter()
+        .filter(|event| event["bot_id"] == "bidder_1")
+        .map(|event| event["outcome"].as_str().unwrap_or("").to_owned())
+        .collect()
+}
+
+fn replan_report(steps: &[Value]) -> String {
+    steps
+        .iter()
+        .filter(|step| step["step"] == "round_started")
+        .nth(1)
+        .and_then(|step| step["failure_report"].as_str())
+        .unwrap_or_else(|| panic!("no replan round in {steps:#?}"))
+        .to_owned()
+}
+
+#[test]
+fn a_new_clippy_error_fails_the_change_though_clippy_failed_on_the_baseline() {
+    // The baseline already fails clippy (approx_constant is an error by
+    // default); the first change adds a second, different one.
+    let old = "\n#[doc(hidden)]\npub fn ralph_baseline_pi() -> f64 {\n    3.14159\n}\n";
+    let clippy = json!({"name": "clippy",
+        "argv": ["cargo", "clippy", "--offline", "--all-targets", "--quiet", "--message-format=json"],
+        "category": "lint", "timeout_seconds": 300});
+    let (repository, lines) = semver_repository(old, json!([clippy]), json!([]));
+    let bad = append(
+        lines,
+        "\n#[doc(hidden)]\npub fn ralph_euler() -> f64 {\n    2.71828\n}",
+    );
+    let good = append(
+        lines,
+        "\n#[doc(hidden)]\npub fn ralph_answer() -> u32 {\n    42\n}",
+    );
+    repository.commit_file(
+        "ralph-script/a.json",
+        &json!([{"summary": "add the helper, badly", "patch": bad},
+                {"summary": "add the helper", "patch": good}])
+        .to_string(),
+    );
+    let (output, steps) = run_loop(&repository);
+    assert_eq!(
+        output.status.code(),
+        Some(0),
+        "{}\n{}",
+        text(&output.stdout),
+        text(&output.stderr)
+    );
+    let baseline = steps
+        .iter()
+        .find(|step| step["step"] == "baseline")
+        .expect("a baseline step");
+    assert_eq!(baseline["passed"], false, "{baseline}");
+    let checks: Vec<&Value> = steps
+        .iter()
+        .filter(|step| step["step"] == "check")
+        .collect();
+    assert_eq!(checks[0]["counts_against"], true, "{:#}", checks[0]);
+    let new = checks[0]["new_findings"].to_string();
+    assert!(new.contains("consts::E"), "{new}");
+    assert!(!new.contains("consts::PI"), "{new}");
+    assert_eq!(checks[1]["counts_against"], false, "{:#}", checks[1]);
+    let report = replan_report(&steps);
+    assert!(
+        report.contains("new: error[clippy::approx_constant]"),
+        "{report}"
+    );
+    assert!(report.contains("consts::E"), "{report}");
+    assert_eq!(outcomes(&repository), ["failure", "success"]);
+    let branch = git(
+        repository.path(),
+        &["show", "ralph/1-add-numbers:src/lib.rs"],
+    );
+    assert!(branch.contains("ralph_answer") && !branch.contains("ralph_euler"));
+}
+
+#[test]
+fn a_failing_assertions_message_reaches_the_replan_with_a_backtrace_on() {
+    let tests = json!({"name": "tests",
+        "argv": ["env", "RUST_BACKTRACE=1", "cargo", "test", "--offline", "--quiet", "--lib"],
+        "category": "test", "timeout_seconds": 300});
+    let (repository, lines) = semver_repository("", json!([tests]), json!([]));
+    let test = |major: u64| {
+        append(
+            lines,
+            &format!(
+                "\n#[cfg(test)]\nmod ralph_tests {{\n    #[test]\n    fn the_major_version_is_read() {{\n        let version = crate::Version::parse(\"1.2.3\").unwrap();\n        assert_eq!(version.major, {major}, \"the major version of 1.2.3\");\n    }}\n}}"
+            ),
+        )
+    };
+    repository.commit_file(
+        "ralph-script/a.json",
+        &json!([{"summary": "test the parser, wrongly", "patch": test(2)},
+                {"summary": "test the parser", "patch": test(1)}])
+        .to_string(),
+    );
+    let (output, steps) = run_loop(&repository);
+    assert_eq!(
+        output.status.code(),
+        Some(0),
+        "{}\n{}",
+        text(&output.stdout),
+        text(&output.stderr)
+    );
+    let report = replan_report(&steps);
+    assert!(report.contains("the major version of 1.2.3"), "{report}");
+    assert!(report.contains("left: 1"), "{report}");
+    assert!(
+        !report.contains("rust_begin_unwind") && !report.contains("panicking.rs"),
+        "{report}"
+    );
+    let file = ".ralph/feedback/1/round-1/tests.log";
+    assert!(report.contains(file), "{report}");
+    let whole = std::fs::read_to_string(repository.path().join(file)).expect("the whole output");
+    assert!(whole.contains("stack backtrace"), "{whole}");
+    assert_eq!(outcomes(&repository), ["failure", "success"]);
+    // The kept output is never something to commit.
+    let status = git(
+        repository.path(),
+        &["status", "--porcelain", "--", ".ralph/feedback"],
+    );
+    assert!(status.trim().is_empty(), "{status}");
+}
