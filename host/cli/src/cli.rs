@@ -137,6 +137,8 @@ pub enum PermissionsCommand {
         /// aws, sentry, alpaca or http-get
         #[arg(value_name = "CAPABILITY")]
         capability: String,
+        #[command(flatten)]
+        json: JsonFlag,
     },
 
     /// Withdraw an approval; the plugin's next call is denied
@@ -148,6 +150,8 @@ pub enum PermissionsCommand {
         /// aws, sentry, alpaca or http-get
         #[arg(value_name = "CAPABILITY")]
         capability: String,
+        #[command(flatten)]
+        json: JsonFlag,
     },
 }
 
@@ -230,7 +234,10 @@ pub enum MarketplaceCommand {
     /// Create `.ralph/` (config, events, .gitignore) and `.claude/agents/`
     ///
     /// Never overwrites an existing file: running it twice changes nothing.
-    Setup,
+    #[command(
+        after_help = "Examples:\n  ralph marketplace setup\n  ralph --repo ../service marketplace setup --json"
+    )]
+    Setup(JsonFlag),
 
     /// Show every bidder's weight, efficiency and budget
     ///
@@ -339,10 +346,15 @@ ralph marketplace clean --all --json")]
     ///
     /// Moves every event file to `.ralph/archive/<timestamp>/` (nothing is
     /// deleted). Asks for confirmation on a terminal; elsewhere pass `--yes`.
+    #[command(
+        after_help = "Examples:\n  ralph marketplace reset\n  ralph marketplace reset --yes --json"
+    )]
     Reset {
         /// Do not ask for confirmation
         #[arg(long, short = 'y')]
         yes: bool,
+        #[command(flatten)]
+        json: JsonFlag,
     },
 
     /// Create or update an issue from a markdown spec
@@ -365,15 +377,22 @@ ralph marketplace spec 4 --file spec.md")]
         /// The spec's markdown file, or `-` for standard input [default: standard input]
         #[arg(long, value_name = "FILE")]
         file: Option<PathBuf>,
+        #[command(flatten)]
+        json: JsonFlag,
     },
 
     /// Mark an issue's spec complete: label it `ready`, drop `in-refinement`
     ///
     /// The loop only takes issues labelled `ready`. A closed issue is refused.
+    #[command(
+        after_help = "Examples:\n  ralph marketplace ready 4\n  ralph marketplace ready 4 --json"
+    )]
     Ready {
         /// The issue to mark ready
         #[arg(value_name = "NUMBER")]
         number: u64,
+        #[command(flatten)]
+        json: JsonFlag,
     },
 
     /// List open issues with their status and flag likely duplicates

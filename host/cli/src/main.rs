@@ -2,7 +2,7 @@
 
 use std::process::ExitCode;
 
-use clap::Parser;
+use clap::{CommandFactory, FromArgMatches};
 
 mod agents;
 mod cli;
@@ -13,15 +13,36 @@ mod output;
 mod render;
 
 fn main() -> ExitCode {
-    let cli = cli::Cli::parse();
+    let matches = cli::Cli::command().get_matches();
+    let json = wants_json(&matches);
+    let cli = cli::Cli::from_arg_matches(&matches).unwrap_or_else(|error| error.exit());
     logging(cli.verbose);
     match commands::run(cli) {
         Ok(code) => code.into(),
         Err(failure) => {
-            output::errln!("error: {:#}", failure.error);
+            let message = format!("{:#}", failure.error);
+            if json {
+                // A machine asked: the error is JSON on standard output
+                // too, with the exit code it gets.
+                output::json_line(
+                    &serde_json::json!({"error": message, "exit_code": failure.exit as i32})
+                        .to_string(),
+                );
+            }
+            output::errln!("error: {message}");
             failure.exit.into()
         }
     }
+}
+
+/// Whether the command given asks for JSON (`--json` on its deepest
+/// subcommand).
+fn wants_json(matches: &clap::ArgMatches) -> bool {
+    let mut current = matches;
+    while let Some((_, inner)) = current.subcommand() {
+        current = inner;
+    }
+    matches!(current.try_get_one::<bool>("json"), Ok(Some(true)))
 }
 
 /// Logs go to standard error, cleaned and redacted like everything Ralph

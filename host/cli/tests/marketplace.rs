@@ -460,3 +460,60 @@ fn verify_exits_1_when_the_cache_disagrees_with_the_events() {
         text(&output.stdout)
     );
 }
+
+/// The one JSON line a command printed.
+fn json_of(output: &std::process::Output) -> serde_json::Value {
+    serde_json::from_str(text(&output.stdout).trim()).unwrap_or_else(|_| {
+        panic!(
+            "not one JSON line: {}\n{}",
+            text(&output.stdout),
+            text(&output.stderr)
+        )
+    })
+}
+
+#[test]
+fn commands_that_report_speak_json_and_so_do_their_errors() {
+    let repository = Repository::empty();
+    let setup = json_of(&repository.ralph(&["marketplace", "setup", "--json"]));
+    assert!(
+        setup["created"]
+            .as_array()
+            .expect("created")
+            .iter()
+            .any(|path| path == ".ralph/config.json"),
+        "{setup}"
+    );
+    let spec = repository
+        .command(&["marketplace", "spec", "--json"])
+        .stdin(std::process::Stdio::piped())
+        .stdout(std::process::Stdio::piped())
+        .spawn()
+        .and_then(|mut child| {
+            use std::io::Write;
+            child
+                .stdin
+                .take()
+                .expect("stdin")
+                .write_all(b"# Add two\n\n- [ ] two\n")?;
+            child.wait_with_output()
+        })
+        .expect("spec runs");
+    let spec = json_of(&spec);
+    assert_eq!(
+        (spec["issue"].as_u64(), spec["action"].as_str()),
+        (Some(1), Some("created"))
+    );
+    let ready = json_of(&repository.ralph(&["marketplace", "ready", "1", "--json"]));
+    assert_eq!(ready["labels"], serde_json::json!(["ready"]), "{ready}");
+    let reset = json_of(&repository.ralph(&["marketplace", "reset", "--yes", "--json"]));
+    assert_eq!(reset["moved"], 0, "{reset}");
+    let missing = repository.ralph(&["marketplace", "ready", "9", "--json"]);
+    assert_eq!(missing.status.code(), Some(2));
+    let error = json_of(&missing);
+    assert_eq!(error["exit_code"], 2, "{error}");
+    assert!(
+        error["error"].as_str().unwrap_or("").contains("#9"),
+        "{error}"
+    );
+}

@@ -46,7 +46,7 @@ fn pull_failure(error: PullError) -> Failure {
 }
 
 /// `spec [N] [--file F]`: creates issue N+1 or updates issue N.
-pub fn spec(layout: &Layout, number: Option<u64>, file: Option<&Path>) -> Outcome {
+pub fn spec(layout: &Layout, number: Option<u64>, file: Option<&Path>, json: bool) -> Outcome {
     let issues = LocalIssues::new(layout);
     let (source_name, text) = read_spec(file)?;
     let document = issue_file::split(&text).map_err(|error| {
@@ -81,6 +81,18 @@ pub fn spec(layout: &Layout, number: Option<u64>, file: Option<&Path>) -> Outcom
     } else {
         "created"
     };
+    if json {
+        output::json_line(
+            &serde_json::json!({
+                "issue": issue.number,
+                "action": verb,
+                "title": issue.title,
+                "file": layout.display(&issues.path(issue.number)).to_string(),
+            })
+            .to_string(),
+        );
+        return Ok(Exit::Success);
+    }
     errln!(
         "{verb} issue #{} in {}",
         issue.number,
@@ -189,7 +201,7 @@ fn update(
 
 /// `ready N`: labels the issue `ready` and removes `in-refinement` and
 /// `attention-needed` (a person looked, and hands it back to the loop).
-pub fn ready(layout: &Layout, number: u64) -> Outcome {
+pub fn ready(layout: &Layout, number: u64, json: bool) -> Outcome {
     let issues = LocalIssues::new(layout);
     let issue = issues.get(number).map_err(source_failure)?;
     if !issue.is_open() {
@@ -207,12 +219,21 @@ pub fn ready(layout: &Layout, number: u64) -> Outcome {
     let has_checkboxes = ralph_issues::requirements::extract(&issue.body)
         .iter()
         .any(|requirement| requirement.kind == RequirementKind::Checkbox);
-    if !has_checkboxes {
-        errln!(
-            "warning: issue #{number} has no checkboxes; the loop finishes an issue when every checkbox is ticked"
-        );
-    }
+    let warning = (!has_checkboxes).then(|| {
+        format!(
+            "issue #{number} has no checkboxes; the loop finishes an issue when every checkbox is ticked"
+        )
+    });
     let labels: Vec<&str> = issue.labels.iter().map(|label| label.as_str()).collect();
+    if json {
+        output::json_line(
+            &serde_json::json!({"issue": number, "labels": labels, "warning": warning}).to_string(),
+        );
+        return Ok(Exit::Success);
+    }
+    if let Some(warning) = warning {
+        errln!("warning: {warning}");
+    }
     outln!("issue #{number} is ready; labels: {}", labels.join(", "));
     Ok(Exit::Success)
 }

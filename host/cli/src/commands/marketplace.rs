@@ -18,18 +18,20 @@ use crate::render;
 
 pub fn run(layout: &Layout, command: MarketplaceCommand) -> Outcome {
     match command {
-        MarketplaceCommand::Setup => run_setup(layout),
+        MarketplaceCommand::Setup(flag) => run_setup(layout, flag.json),
         MarketplaceCommand::Status(flag) => status(layout, flag.json),
         MarketplaceCommand::Usage { issue, json } => usage(layout, issue, json.json),
         MarketplaceCommand::Record { file, json } => record(layout, &file, json.json),
         MarketplaceCommand::Verify(flag) => run_verify(layout, flag.json),
-        MarketplaceCommand::Reset { yes } => reset(layout, yes),
+        MarketplaceCommand::Reset { yes, json } => reset(layout, yes, json.json),
         MarketplaceCommand::Clean { all, dry_run, json } => clean(layout, all, dry_run, json.json),
         MarketplaceCommand::Loop { issue, llm, json } => {
             crate::commands::run_loop::run(layout, issue, json.json, &llm)
         }
-        MarketplaceCommand::Spec { number, file } => issues::spec(layout, number, file.as_deref()),
-        MarketplaceCommand::Ready { number } => issues::ready(layout, number),
+        MarketplaceCommand::Spec { number, file, json } => {
+            issues::spec(layout, number, file.as_deref(), json.json)
+        }
+        MarketplaceCommand::Ready { number, json } => issues::ready(layout, number, json.json),
         MarketplaceCommand::Backlog(flag) => issues::backlog(layout, flag.json),
         MarketplaceCommand::PullRequest { number, json } => {
             issues::pull_request(layout, number, json.json)
@@ -109,8 +111,24 @@ fn megabytes(bytes: u64) -> String {
     format!("{:.1} MB", bytes as f64 / 1_000_000.0)
 }
 
-fn run_setup(layout: &Layout) -> Outcome {
+fn run_setup(layout: &Layout, json: bool) -> Outcome {
     let actions = setup(layout, AGENTS).map_err(Failure::problem)?;
+    if json {
+        let paths = |created: bool| -> Vec<String> {
+            actions
+                .iter()
+                .filter_map(|action| match action {
+                    Action::Created(path) if created => Some(layout.display(path).to_string()),
+                    Action::Kept(path) if !created => Some(layout.display(path).to_string()),
+                    _ => None,
+                })
+                .collect()
+        };
+        output::json_line(
+            &serde_json::json!({"created": paths(true), "kept": paths(false)}).to_string(),
+        );
+        return Ok(Exit::Success);
+    }
     for action in &actions {
         match action {
             Action::Created(path) => outln!("created {}", layout.display(path)),
@@ -233,14 +251,18 @@ fn run_verify(layout: &Layout, json: bool) -> Outcome {
     })
 }
 
-fn reset(layout: &Layout, yes: bool) -> Outcome {
+fn reset(layout: &Layout, yes: bool, json: bool) -> Outcome {
     let marketplace = open(layout)?;
     let count = marketplace.store().list().map_err(Failure::problem)?.len();
     if count == 0 {
-        outln!(
-            "nothing to reset: {} holds no events",
-            layout.display(&layout.events_dir())
-        );
+        if json {
+            output::json_line(r#"{"moved":0,"archive":null}"#);
+        } else {
+            outln!(
+                "nothing to reset: {} holds no events",
+                layout.display(&layout.events_dir())
+            );
+        }
         return Ok(Exit::Success);
     }
     if !yes && !confirm(count)? {
@@ -251,6 +273,13 @@ fn reset(layout: &Layout, yes: bool) -> Outcome {
         .store()
         .archive(&layout.archive_dir(), chrono::Utc::now())
         .map_err(Failure::problem)?;
+    if json {
+        output::json_line(
+            &serde_json::json!({"moved": moved, "archive": layout.display(&archive).to_string()})
+                .to_string(),
+        );
+        return Ok(Exit::Success);
+    }
     outln!(
         "moved {moved} event files to {}; every bidder is back to equal weight",
         layout.display(&archive)

@@ -26,7 +26,11 @@ pub fn run(layout: &Layout, command: PermissionsCommand) -> Outcome {
     let file = ApprovalsFile::new(layout.approvals_file());
     match command {
         PermissionsCommand::List(flag) => list(layout, &file, flag.json),
-        PermissionsCommand::Grant { plugin, capability } => {
+        PermissionsCommand::Grant {
+            plugin,
+            capability,
+            json,
+        } => {
             let capability = integration(&capability)?;
             check_plugin(&plugin)?;
             let digest = configured_digest(layout, &plugin)?;
@@ -34,7 +38,13 @@ pub fn run(layout: &Layout, command: PermissionsCommand) -> Outcome {
             keep_ignored(layout);
             let shown = layout.display(file.path());
             let short = ralph_integrations::prompt::short(&digest);
-            if added {
+            if json.json {
+                output::json_line(
+                    &serde_json::json!({"plugin": plugin, "capability": capability.to_string(),
+                                        "component_sha256": digest, "changed": added})
+                    .to_string(),
+                );
+            } else if added {
                 outln!(
                     "Approved `{capability}` for plugin `{plugin}` (component sha256 {short}) in {shown}"
                 );
@@ -43,10 +53,20 @@ pub fn run(layout: &Layout, command: PermissionsCommand) -> Outcome {
             }
             Ok(Exit::Success)
         }
-        PermissionsCommand::Revoke { plugin, capability } => {
+        PermissionsCommand::Revoke {
+            plugin,
+            capability,
+            json,
+        } => {
             let capability = integration(&capability)?;
             let removed = file.revoke(&plugin, capability).map_err(failure)?;
-            if removed {
+            if json.json {
+                output::json_line(
+                    &serde_json::json!({"plugin": plugin, "capability": capability.to_string(),
+                                        "changed": removed})
+                    .to_string(),
+                );
+            } else if removed {
                 outln!("Withdrew `{capability}` from plugin `{plugin}`");
             } else {
                 outln!("Plugin `{plugin}` did not have `{capability}`; nothing changed");
