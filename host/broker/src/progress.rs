@@ -471,7 +471,7 @@ fn first_line(text: &str) -> &str {
 }
 
 /// `text` cut to `width` characters, with an ellipsis when cut.
-fn cut(text: &str, width: usize) -> String {
+pub fn cut(text: &str, width: usize) -> String {
     if text.chars().count() <= width {
         text.to_owned()
     } else {

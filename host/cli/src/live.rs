@@ -12,7 +12,7 @@ use std::time::Duration;
 
 use indicatif::{MultiProgress, ProgressBar, ProgressDrawTarget, ProgressStyle};
 use ralph_broker::checks::LAST_LINES;
-use ralph_broker::progress::{Activity, Progress, Step, describe};
+use ralph_broker::progress::{Activity, Progress, Step, cut, describe};
 
 use crate::output::{self, Form};
 
@@ -163,15 +163,6 @@ impl Progress for Live {
 
 fn shown(text: &str) -> String {
     output::shown(Form::Human, text)
-}
-
-fn cut(text: &str, width: usize) -> String {
-    if text.chars().count() <= width {
-        text.to_owned()
-    } else {
-        let kept: String = text.chars().take(width.saturating_sub(1)).collect();
-        format!("{kept}…")
-    }
 }
 
 #[cfg(test)]

@@ -55,12 +55,7 @@ fn assert_succeeded(output: &Output) {
 }
 
 fn run_loop(repository: &Repository) -> (Output, Vec<Value>) {
-    let output = repository.ralph(&["marketplace", "loop", "1", "--json"]);
-    let steps = text(&output.stdout)
-        .lines()
-        .map(|line| serde_json::from_str(line).unwrap_or_else(|_| panic!("not JSON: {line}")))
-        .collect();
-    (output, steps)
+    repository.loop_steps()
 }
 
 fn steps_named<'a>(steps: &'a [Value], name: &str) -> Vec<&'a Value> {
@@ -68,15 +63,7 @@ fn steps_named<'a>(steps: &'a [Value], name: &str) -> Vec<&'a Value> {
 }
 
 fn events(repository: &Repository) -> Vec<Value> {
-    let mut events: Vec<Value> = std::fs::read_dir(repository.events_dir())
-        .expect("events")
-        .map(|entry| {
-            serde_json::from_slice(&std::fs::read(entry.expect("entry").path()).expect("read"))
-                .expect("event JSON")
-        })
-        .collect();
-    events.sort_by_key(|event| event["timestamp"].as_str().unwrap_or("").to_owned());
-    events
+    repository.events()
 }
 
 fn outcomes(repository: &Repository) -> Vec<(String, String)> {

@@ -116,30 +116,27 @@ fn append(lines: usize, body: &str) -> String {
     )
 }
 
-fn run_loop(repository: &Repository) -> (std::process::Output, Vec<Value>) {
-    let output = repository.ralph(&["marketplace", "loop", "1", "--json"]);
-    let steps = text(&output.stdout)
-        .lines()
-        .map(|line| serde_json::from_str(line).unwrap_or_else(|_| panic!("not JSON: {line}")))
-        .collect();
-    (output, steps)
-}
-
 /// Bidder A's outcomes, in order.
 fn outcomes(repository: &Repository) -> Vec<String> {
-    let mut events: Vec<Value> = std::fs::read_dir(repository.events_dir())
-        .expect("events")
-        .map(|entry| {
-            serde_json::from_slice(&std::fs::read(entry.expect("entry").path()).expect("read"))
-                .expect("event")
-        })
-        .collect();
-    events.sort_by_key(|event| event["timestamp"].as_str().unwrap_or("").to_owned());
-    events
+    repository
+        .events()
         .iter()
         .filter(|event| event["bot_id"] == "bidder_1")
         .map(|event| event["outcome"].as_str().unwrap_or("").to_owned())
         .collect()
+}
+
+/// Runs the loop, which must succeed.
+fn run_to_success(repository: &Repository) -> Vec<Value> {
+    let (output, steps) = repository.loop_steps();
+    assert_eq!(
+        output.status.code(),
+        Some(0),
+        "{}\n{}",
+        text(&output.stdout),
+        text(&output.stderr)
+    );
+    steps
 }
 
 fn replan_report(steps: &[Value]) -> String {
@@ -175,14 +172,7 @@ fn a_new_clippy_error_fails_the_change_though_clippy_failed_on_the_baseline() {
                 {"summary": "add the helper", "patch": good}])
         .to_string(),
     );
-    let (output, steps) = run_loop(&repository);
-    assert_eq!(
-        output.status.code(),
-        Some(0),
-        "{}\n{}",
-        text(&output.stdout),
-        text(&output.stderr)
-    );
+    let steps = run_to_success(&repository);
     let baseline = steps
         .iter()
         .find(|step| step["step"] == "baseline")
@@ -231,14 +221,7 @@ fn a_failing_assertions_message_reaches_the_replan_with_a_backtrace_on() {
                 {"summary": "test the parser", "patch": test(1)}])
         .to_string(),
     );
-    let (output, steps) = run_loop(&repository);
-    assert_eq!(
-        output.status.code(),
-        Some(0),
-        "{}\n{}",
-        text(&output.stdout),
-        text(&output.stderr)
-    );
+    let steps = run_to_success(&repository);
     let report = replan_report(&steps);
     assert!(report.contains("the major version of 1.2.3"), "{report}");
     assert!(report.contains("left: 1"), "{report}");

@@ -61,6 +61,30 @@ impl Repository {
         command
     }
 
+    /// `ralph marketplace loop 1 --json` on this repository: its output and
+    /// its steps, each line parsed.
+    pub fn loop_steps(&self) -> (Output, Vec<serde_json::Value>) {
+        let output = self.ralph(&["marketplace", "loop", "1", "--json"]);
+        let steps = text(&output.stdout)
+            .lines()
+            .map(|line| serde_json::from_str(line).unwrap_or_else(|_| panic!("not JSON: {line}")))
+            .collect();
+        (output, steps)
+    }
+
+    /// Every event in the log, oldest first.
+    pub fn events(&self) -> Vec<serde_json::Value> {
+        let mut events: Vec<serde_json::Value> = std::fs::read_dir(self.events_dir())
+            .expect("events")
+            .map(|entry| {
+                serde_json::from_slice(&std::fs::read(entry.expect("entry").path()).expect("read"))
+                    .expect("event JSON")
+            })
+            .collect();
+        events.sort_by_key(|event| event["timestamp"].as_str().unwrap_or("").to_owned());
+        events
+    }
+
     /// Writes an event file by hand (bypassing `record`).
     pub fn write_event(&self, name: &str, json: &str) {
         std::fs::write(self.events_dir().join(name), json).expect("write event");
