@@ -213,6 +213,16 @@ impl Models {
         self.model.as_deref()
     }
 
+    /// What answers the plugins that have no `llm` section of their own,
+    /// and whether it is a stand-in (the deterministic one, or a replay)
+    /// rather than a real model.
+    pub fn plugins_provider(&self) -> (&str, bool) {
+        (
+            self.default_backend.description(),
+            self.default_backend.model().is_none(),
+        )
+    }
+
     /// The model an entry's own `llm` section makes it use (a bidder id or
     /// a specialist's id), for pricing its calls; `None` when it uses the
     /// top-level provider, or a stand-in.

@@ -401,8 +401,16 @@ impl Session {
         };
         let tie_break = tie_break(&ranked);
         if !winner.implementable {
+            let (provider, stand_in) = self.models.plugins_provider();
+            let hint = if stand_in {
+                format!(
+                    " The bidders were answered by {provider}, not a model: configure one in the `llm` section of .ralph/config.json or with --llm-provider (docs/models.md)."
+                )
+            } else {
+                String::new()
+            };
             let reason = format!(
-                "no proposal can be carried out by the `{}` implementer: {} no patch. Configure the `model` implementer (or an agent: `claude_code`, `codex`, `command`) to have plans implemented; no bidder was charged",
+                "no proposal can be carried out by the `{}` implementer: {} no patch. Configure the `model` implementer (or an agent: `claude_code`, `codex`, `command`) to have plans implemented; no bidder was charged.{hint}",
                 self.implementer.kind(),
                 match ranked.len() {
                     1 => "the one proposal carries".to_owned(),

@@ -22,14 +22,20 @@ fn main() -> ExitCode {
         Err(failure) => {
             let message = format!("{:#}", failure.error);
             if json {
-                // A machine asked: the error is JSON on standard output
-                // too, with the exit code it gets.
-                output::json_line(
-                    &serde_json::json!({"error": message, "exit_code": failure.exit as i32})
-                        .to_string(),
+                // A machine asked: the error is one JSON object on standard
+                // error, with the exit code it gets; standard output stays
+                // empty of anything that is not a result.
+                output::write(
+                    output::Stream::Stderr,
+                    output::Form::Json,
+                    &format!(
+                        "{}\n",
+                        serde_json::json!({"error": message, "exit_code": failure.exit as i32})
+                    ),
                 );
+            } else {
+                output::errln!("error: {message}");
             }
-            output::errln!("error: {message}");
             failure.exit.into()
         }
     }

@@ -969,3 +969,27 @@ fn a_review_that_fails_or_cannot_read_its_integration_does_not_stop_the_loop() {
         "{record}"
     );
 }
+
+#[test]
+fn plans_the_patch_implementer_cannot_carry_out_charge_no_bidder_and_say_what_to_configure() {
+    let repository = repository(json!([grep_check("no-bugs", "BUG")]), &["Add two"]);
+    script(&repository, "a", json!([{"summary": "a plan, no patch"}]));
+    script(&repository, "b", json!([{"summary": "another plan"}]));
+    script(&repository, "c", json!([{"summary": "a third plan"}]));
+    let (output, steps) = run_loop(&repository);
+    assert_eq!(output.status.code(), Some(3), "{}", text(&output.stdout));
+    let finished = steps_named(&steps, "finished")[0];
+    let reason = finished["reason"].as_str().unwrap_or("");
+    assert!(
+        reason.contains("no proposal can be carried out by the `patch` implementer"),
+        "{reason}"
+    );
+    assert!(reason.contains("the deterministic stand-in"), "{reason}");
+    let recorded = events(&repository);
+    assert_eq!(recorded.len(), 3, "{recorded:?}");
+    for event in &recorded {
+        assert_eq!(event["outcome"], "ranked", "{event}");
+        assert_eq!(event["weight_delta"], 0.0, "{event}");
+    }
+    assert!(issue_text(&repository).contains("attention-needed"));
+}

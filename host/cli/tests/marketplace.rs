@@ -510,7 +510,9 @@ fn commands_that_report_speak_json_and_so_do_their_errors() {
     assert_eq!(reset["moved"], 0, "{reset}");
     let missing = repository.ralph(&["marketplace", "ready", "9", "--json"]);
     assert_eq!(missing.status.code(), Some(2));
-    let error = json_of(&missing);
+    assert!(missing.stdout.is_empty(), "no result on standard output");
+    let error: serde_json::Value =
+        serde_json::from_slice(&missing.stderr).expect("one JSON error on standard error");
     assert_eq!(error["exit_code"], 2, "{error}");
     assert!(
         error["error"].as_str().unwrap_or("").contains("#9"),

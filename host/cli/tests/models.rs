@@ -85,6 +85,18 @@ fn issue_text(repository: &Repository) -> String {
     std::fs::read_to_string(repository.path().join(".ralph/issues/1.md")).expect("issue")
 }
 
+/// The error of a `--json` run: the one JSON object on standard error with
+/// an `error` (the other lines are logs).
+fn error_of(output: &Output) -> String {
+    let errors: Vec<String> = text(&output.stderr)
+        .lines()
+        .filter_map(|line| serde_json::from_str::<Value>(line).ok())
+        .filter_map(|value| value["error"].as_str().map(str::to_owned))
+        .collect();
+    assert_eq!(errors.len(), 1, "{}", text(&output.stderr));
+    errors[0].clone()
+}
+
 fn explain(output: &Output) -> String {
     format!("{}\n{}", text(&output.stdout), text(&output.stderr))
 }
@@ -284,10 +296,7 @@ fn a_refused_anthropic_key_stops_with_an_error_naming_the_provider_not_the_key()
     let output = run_loop(&repository, "ANTHROPIC_API_KEY", &[]);
     assert_eq!(output.status.code(), Some(2), "{}", explain(&output));
     let stderr = text(&output.stderr);
-    let error = stderr
-        .lines()
-        .find(|line| line.starts_with("error:"))
-        .unwrap_or_default();
+    let error = error_of(&output);
     assert!(
         error.contains("anthropic") && error.contains("401"),
         "{stderr}"
@@ -524,14 +533,10 @@ fn a_context_length_error_is_a_config_error_with_no_event_and_no_blame() {
     assert_eq!(chats(&small), 1, "a context overflow is never retried");
     let stderr = text(&output.stderr);
     // The error, not the -vvv log lines.
-    let error: Vec<&str> = stderr
-        .lines()
-        .filter(|line| line.starts_with("error"))
-        .collect();
-    assert_eq!(error.len(), 1, "{stderr}");
-    assert!(error[0].contains("context window"), "{stderr}");
+    let error = error_of(&output);
+    assert!(error.contains("context window"), "{stderr}");
     assert_eq!(
-        error[0].matches("maximum context length").count(),
+        error.matches("maximum context length").count(),
         1,
         "the server's words appear once: {stderr}"
     );
