@@ -10,6 +10,7 @@ pub mod confinement;
 pub mod facts;
 pub mod implementer;
 pub mod llm;
+pub mod loop_config;
 pub mod metering;
 pub mod personas;
 pub mod plugins;
