@@ -48,6 +48,47 @@ fn the_demo_shows_a_failure_a_replan_and_a_success_with_every_checkbox_ticked() 
     let state = &steps.last().expect("steps")["state"];
     assert_eq!(state["rounds_completed"], 2);
     assert!(root.join(".ralph/pulls/1.md").is_file());
+
+    // Every bundled bidder is model-backed and replays its own answers, one
+    // per round each.
+    let replay: Value =
+        serde_json::from_str(include_str!("../../../examples/demo/replay.json")).expect("replay");
+    let answers = replay["responses"].as_array().expect("responses").len();
+    let usage = usage_json(&root);
+    assert_eq!(
+        usage["total"]["calls"].as_u64(),
+        Some(answers as u64),
+        "{usage}"
+    );
+    for bidder in ["bidder_1", "bidder_2", "bidder_3"] {
+        assert_eq!(
+            usage["bidders"][bidder]["proposing"]["calls"].as_u64(),
+            Some(2),
+            "{usage}"
+        );
+    }
+    assert_eq!(
+        named("proposal_received"),
+        answers,
+        "every answer is a proposal"
+    );
+    let mut outcomes: Vec<String> = events(&root)
+        .iter()
+        .map(|event| event["outcome"].as_str().unwrap_or_default().to_owned())
+        .collect();
+    outcomes.sort();
+    assert_eq!(
+        outcomes,
+        [
+            "failure",
+            "not_tried",
+            "not_tried",
+            "ranked",
+            "ranked",
+            "success"
+        ],
+        "the first winner's diff is tried and fails, the replan's succeeds"
+    );
 }
 
 #[test]
