@@ -239,6 +239,54 @@ fn the_live_demo_with_a_capable_model_ticks_every_checkbox_and_meters_every_call
 }
 
 #[test]
+fn the_live_demo_with_a_model_that_bids_plans_alone_has_the_model_implementer_write_the_change() {
+    let server = ChatServer::start(|_, request| {
+        if asker(request) == "implementer" {
+            Reply::chat(&format!("```diff\n{CONVERSIONS}```\n"))
+        } else {
+            Reply::chat(&format!(
+                "Add both conversions to `src/lib.rs` beside `kelvin_to_celsius` ({}), with a test.",
+                asker(request)
+            ))
+        }
+    });
+    let directory = tempfile::tempdir().expect("temp dir");
+    let root = directory.path().join("demo");
+    let output = live_demo(&server, &root);
+    assert_eq!(output.status.code(), Some(0), "{}", explain(&output));
+    let issue = std::fs::read_to_string(root.join(".ralph/issues/1.md")).expect("issue");
+    assert_eq!(issue.matches("- [x]").count(), 3, "{issue}");
+
+    let requests = server.requests();
+    let mut askers: Vec<&str> = requests.iter().map(asker).collect();
+    askers.sort_unstable();
+    assert_eq!(
+        askers,
+        [
+            "implementer",
+            "persona-planner",
+            "smallest-change",
+            "tests-first"
+        ]
+    );
+    let implementer = requests
+        .iter()
+        .find(|request| asker(request) == "implementer")
+        .expect("asked");
+    assert!(
+        prompt_of(implementer).contains("pub fn kelvin_to_celsius"),
+        "the implementer sees the file the plan names: {}",
+        prompt_of(implementer)
+    );
+    let usage = usage_json(&root);
+    assert_eq!(
+        usage["total"]["calls"].as_u64(),
+        Some(requests.len() as u64),
+        "{usage}"
+    );
+}
+
+#[test]
 fn the_live_demo_against_a_model_that_answers_garbage_ends_blaming_no_bidder() {
     let server = ChatServer::start(|index, _| {
         Reply::chat(

@@ -229,7 +229,16 @@ async fn a_bidder_whose_model_writes_no_diff_proposes_a_plan_only() -> TestResul
             .await?
             .value;
         assert_eq!(proposal.patch, None, "{name}");
-        assert!(proposal.files.is_empty(), "{name}: no invented files");
+        let files: Vec<(&str, u32)> = proposal
+            .files
+            .iter()
+            .map(|file| (file.path.as_str(), file.estimated_lines))
+            .collect();
+        assert_eq!(
+            files,
+            [("src/lib.rs", 0)],
+            "{name}: the issue's file, for the implementer, with no invented size"
+        );
         assert!(
             proposal.planned_tests.is_empty(),
             "{name}: no invented tests"

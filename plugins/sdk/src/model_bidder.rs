@@ -23,7 +23,8 @@
 //! tests from the test functions the diff adds, the requirements from its
 //! `Covers:` line (every requirement when it has none). A reply without a
 //! diff is a plan-only proposal, for the `model` or an agent implementer to
-//! write.
+//! write: it names the files the plan mentions (else the issue's), with no
+//! line estimate, so the implementer is shown them.
 
 use crate::reply::Reply;
 use crate::{
@@ -65,7 +66,26 @@ impl ModelBid<'_> {
                 ("lines", &reply.lines_changed().to_string()),
             ],
         );
-        Ok(proposal_of(&reply, issue, requirements))
+        let plan_files = if reply.patch.is_some() {
+            Vec::new()
+        } else {
+            plan_files(&reply.plan, &files)
+        };
+        Ok(proposal_of(&reply, issue, requirements, &plan_files))
+    }
+}
+
+/// The files a plan without a diff will touch: those it names that can be
+/// read, else those of the issue that could be read.
+fn plan_files(plan: &str, issue_files: &[(String, Option<String>)]) -> Vec<String> {
+    let named: Vec<String> = mentioned_paths(plan)
+        .into_iter()
+        .filter(|path| host::read_file(path).is_ok())
+        .collect();
+    if named.is_empty() {
+        issue_files.iter().map(|(path, _)| path.clone()).collect()
+    } else {
+        named
     }
 }
 
@@ -171,8 +191,15 @@ pub fn prompt(
 /// The proposal a reply makes: its plan, its patch and what the patch
 /// touches; the requirements its `Covers:` line names that exist (every
 /// one when it names none); neutral self-estimates, since the scores are
-/// the broker's to compute.
-pub fn proposal_of(reply: &Reply, issue: &IssueSpec, requirements: &[Requirement]) -> Proposal {
+/// the broker's to compute. Without a patch, the proposal names
+/// `plan_files` (the files the plan will touch, so an implementer sees
+/// them) with no line estimate (0): a plan gives no size.
+pub fn proposal_of(
+    reply: &Reply,
+    issue: &IssueSpec,
+    requirements: &[Requirement],
+    plan_files: &[String],
+) -> Proposal {
     let named: Vec<String> = reply
         .covers
         .iter()
@@ -198,14 +225,24 @@ pub fn proposal_of(reply: &Reply, issue: &IssueSpec, requirements: &[Requirement
         summary,
         pseudo_code: reply.plan.clone(),
         requirements_covered,
-        files: reply
-            .files
-            .iter()
-            .map(|file| FileChange {
-                path: file.path.clone(),
-                estimated_lines: file.lines(),
-            })
-            .collect(),
+        files: if reply.patch.is_some() {
+            reply
+                .files
+                .iter()
+                .map(|file| FileChange {
+                    path: file.path.clone(),
+                    estimated_lines: file.lines(),
+                })
+                .collect()
+        } else {
+            plan_files
+                .iter()
+                .map(|path| FileChange {
+                    path: path.clone(),
+                    estimated_lines: 0,
+                })
+                .collect()
+        },
         planned_tests: reply.tests.clone(),
         patch: reply.patch.clone(),
         self_estimate: neutral_scores(),
@@ -301,7 +338,7 @@ mod tests {
         let reply = Reply::parse(
             "Add `two`.\n\nCovers: R1\n\n```diff\n--- a/src/lib.rs\n+++ b/src/lib.rs\n@@ -1 +1,2 @@\n one\n+two\n```\n",
         );
-        let proposal = proposal_of(&reply, &issue(), &requirements());
+        let proposal = proposal_of(&reply, &issue(), &requirements(), &["ignored.rs".into()]);
         assert_eq!(proposal.summary, "Add `two`.");
         assert_eq!(proposal.requirements_covered, ["R1"]);
         assert_eq!(proposal.files.len(), 1);
@@ -314,13 +351,23 @@ mod tests {
     #[test]
     fn a_reply_without_a_patch_is_a_plan_only_proposal_covering_everything() {
         let reply = Reply::parse("Covers: R9\n");
-        let proposal = proposal_of(&reply, &issue(), &requirements());
+        let proposal = proposal_of(&reply, &issue(), &requirements(), &[]);
         assert_eq!(
             proposal.summary,
             "Implement \"Add two\" as the model suggests"
         );
         assert_eq!(proposal.requirements_covered, ["R1", "R2"]);
         assert!(proposal.files.is_empty());
+        assert_eq!(proposal.patch, None);
+    }
+
+    #[test]
+    fn a_plan_only_proposal_names_the_files_it_will_touch_without_a_size() {
+        let reply = Reply::parse("Edit `src/lib.rs`.");
+        let proposal = proposal_of(&reply, &issue(), &requirements(), &["src/lib.rs".into()]);
+        assert_eq!(proposal.files.len(), 1);
+        assert_eq!(proposal.files[0].path, "src/lib.rs");
+        assert_eq!(proposal.files[0].estimated_lines, 0);
         assert_eq!(proposal.patch, None);
     }
 }
