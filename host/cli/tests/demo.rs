@@ -339,3 +339,40 @@ fn the_live_demo_against_a_model_that_answers_garbage_ends_blaming_no_bidder() {
         "{usage}"
     );
 }
+
+#[test]
+fn the_live_demo_against_a_model_whose_diffs_do_not_apply_blames_only_each_winners_own_diff() {
+    // A diff whose context is not in the file: the proposal's own fault,
+    // so the `model` implementer tries it as is and asks no model.
+    let broken = "Change it.\n\n```diff\n--- a/src/lib.rs\n+++ b/src/lib.rs\n@@ -40,1 +40,1 @@\n-fn nothing_here() {}\n+fn still_nothing() {}\n```\n";
+    let server = ChatServer::start(move |_, _| Reply::chat(broken));
+    let directory = tempfile::tempdir().expect("temp dir");
+    let root = directory.path().join("demo");
+    let output = live_demo(&server, &root);
+    assert_eq!(output.status.code(), Some(3), "{}", explain(&output));
+    let requests = server.requests();
+    assert!(
+        requests
+            .iter()
+            .all(|request| asker(request) != "implementer"),
+        "a proposal's own diff is never rewritten by the implementer's model"
+    );
+    let events = events(&root);
+    let failures: Vec<&Value> = events
+        .iter()
+        .filter(|event| event["outcome"] == "failure")
+        .collect();
+    assert!(!failures.is_empty(), "{events:?}");
+    for failure in failures {
+        assert_eq!(
+            failure["rank"], 1,
+            "only a round's winner is tried: {failure}"
+        );
+    }
+    let usage = usage_json(&root);
+    assert_eq!(
+        usage["total"]["calls"].as_u64(),
+        Some(requests.len() as u64),
+        "{usage}"
+    );
+}
