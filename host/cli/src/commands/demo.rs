@@ -101,12 +101,14 @@ pub fn run(directory: Option<PathBuf>, json: bool, flags: &LlmFlags) -> Outcome 
         outln!("Ralph demo in {}", root.display());
         if live {
             outln!(
-                "The bidders smallest-change, tests-first and persona-planner ask the model the --llm flags name;\n\
-                 the model implementer applies the winner's diff, or asks the model for one when the winner is a plan alone.\n"
+                "The bidders smallest-change, tests-first and persona-planner ask the model\n\
+                 the --llm flags name; the model implementer applies the winner's diff, or\n\
+                 asks the model for one when the winner answered with a plan alone.\n"
             );
         } else {
             outln!(
-                "The bidders smallest-change, tests-first and persona-planner replay {REPLAY_NAME};\n\
+                "The bidders smallest-change, tests-first and persona-planner replay\n\
+                 {REPLAY_NAME};\n\
                  the patch implementer applies the winner's diff.\n"
             );
         }
