@@ -2,9 +2,11 @@
 //!
 //! `implementer` in `.ralph/config.json` chooses how:
 //! - `{"kind": "patch"}` (the default): apply the proposal's own unified diff;
-//! - `{"kind": "model", "max_tokens": 4096}`: ask the configured model for a
-//!   unified diff implementing the proposal and apply it; when it does not
-//!   apply, ask once more with git's error; an optional `llm` overrides the
+//! - `{"kind": "model", "max_tokens": 4096}`: apply the proposal's own diff
+//!   when it carries one (as `patch` does: what was scored is what is
+//!   tried); for a plan-only proposal, ask the configured model for a
+//!   unified diff implementing it and apply that; when it does not apply,
+//!   ask once more with git's error; an optional `llm` overrides the
 //!   top-level `llm` section for it, and `context_tokens` gives the model's
 //!   context window (else it is read from the server where it can be); the
 //!   prompt is fitted to the window ([`model`]);
@@ -137,10 +139,7 @@ impl Implementer {
     /// change themselves from a plan.
     pub fn can_implement(&self, proposal: &Proposal) -> bool {
         match self {
-            Implementer::Patch => proposal
-                .patch
-                .as_deref()
-                .is_some_and(|patch| !patch.trim().is_empty()),
+            Implementer::Patch => own_patch(proposal).is_some(),
             _ => true,
         }
     }
@@ -250,6 +249,16 @@ impl Implementer {
                 context_tokens,
                 ..
             } => {
+                if let Some(patch) = own_patch(proposal) {
+                    // The bidder wrote the change: apply it as the `patch`
+                    // implementer would, so what was scored is what is
+                    // tried, and a patch that does not apply is its own.
+                    return Implementation::unmetered(
+                        worktree
+                            .apply(patch)
+                            .map_err(|error| ImplementError::Proposal(error.to_string())),
+                    );
+                }
                 let mut usage = ModelUsage::default();
                 let result = ask_model(
                     worktree,
@@ -286,6 +295,14 @@ impl Implementer {
             }),
         }
     }
+}
+
+/// The proposal's own diff, when it carries a non-empty one.
+fn own_patch(proposal: &Proposal) -> Option<&str> {
+    proposal
+        .patch
+        .as_deref()
+        .filter(|patch| !patch.trim().is_empty())
 }
 
 /// Asks the model for a diff and applies it, retrying once with the error.
@@ -578,6 +595,47 @@ mod tests {
         );
         assert_eq!(usage.reported_cost_usd, None);
         assert!(worktree.diff().expect("diff").contains("+pub fn two()"));
+    }
+
+    #[tokio::test(flavor = "multi_thread")]
+    async fn the_model_implementer_applies_a_proposals_own_diff_without_asking() {
+        let directory = repository();
+        let worktree = worktree(&directory);
+        let none = replay(&[]);
+        let model = Implementer::Model {
+            max_tokens: 100,
+            context_tokens: None,
+            llm: None,
+        };
+        let implemented = model
+            .implement(
+                &worktree,
+                Task::new(&issue(), &proposal(Some(PATCH))),
+                &none,
+                &sandbox(&directory),
+            )
+            .await;
+        implemented.result.expect("applies");
+        assert_eq!(implemented.usage, None, "no model call");
+        assert_eq!(worktree.stats().expect("stats").lines_changed(), 4);
+
+        let fresh = repository();
+        let worktree = self::worktree(&fresh);
+        let broken = PATCH.replace("     1\n", "     100\n");
+        let error = model
+            .implement(
+                &worktree,
+                Task::new(&issue(), &proposal(Some(&broken))),
+                &none,
+                &sandbox(&fresh),
+            )
+            .await
+            .result
+            .expect_err("does not apply");
+        assert!(
+            matches!(error, ImplementError::Proposal(_)),
+            "the proposal's own patch failing is its bidder's: {error}"
+        );
     }
 
     #[tokio::test(flavor = "multi_thread")]

@@ -12,6 +12,7 @@ pub mod facts;
 pub mod feedback;
 pub mod implementer;
 pub mod llm;
+pub mod loop_config;
 pub mod metering;
 pub mod personas;
 pub mod plugins;

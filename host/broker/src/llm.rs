@@ -31,6 +31,9 @@ pub struct LlmOptions {
     pub default: ProviderKind,
     /// What `replay` answers from without a `replay_file` (the demo's).
     pub builtin_replay: Option<BuiltinReplay>,
+    /// Where API keys are read from: the process's environment, except in
+    /// tests.
+    pub environment: fn(&str) -> Option<String>,
 }
 
 impl Default for LlmOptions {
@@ -39,6 +42,7 @@ impl Default for LlmOptions {
             overrides: LlmSettings::default(),
             default: ProviderKind::Deterministic,
             builtin_replay: None,
+            environment: process_environment,
         }
     }
 }
@@ -79,7 +83,7 @@ impl Built<'_> {
         if let Some((_, backend)) = self.backends.iter().find(|(known, _)| known == settings) {
             return Ok(backend.clone());
         }
-        let resolved = settings.resolve(prefix, self.options.default, &process_environment)?;
+        let resolved = settings.resolve(prefix, self.options.default, &self.options.environment)?;
         let backend = build_provider(
             &resolved,
             self.repository,

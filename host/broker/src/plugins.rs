@@ -3,7 +3,7 @@
 //!
 //! ```json
 //! "bidders": {
-//!   "bidder_1": {"plugin": "bundled:smallest-change", "grants": ["repository"]},
+//!   "bidder_1": {"plugin": "bundled:smallest-change", "grants": ["repository", "complete"]},
 //!   "bidder_2": {"plugin": ".ralph/plugins/my-bidder.wasm", "limits": {"deadline_ms": 30000},
 //!                "max_tokens_per_round": 50000, "persona": "cautious",
 //!                "personality": {"risk_tolerance": "conservative", "verbosity": "terse"}}

@@ -20,9 +20,10 @@ use ralph_runtime::{
 };
 
 use crate::checks::{self, CheckRun, CommandCheck, Judged};
-use crate::confinement::{Confinement, Sandbox};
+use crate::confinement::Confinement;
 use crate::implementer::{ImplementationUsage, Implementer};
 use crate::llm::{LlmOptions, Models};
+use crate::loop_config::LoopConfig;
 use crate::metering::{Metering, UsageRecord};
 use crate::plugins::{CheckEntry, Lineup, PluginEntry};
 use crate::progress::{FinishStatus, Progress, Step};
@@ -611,19 +612,15 @@ async fn open(
     progress: &mut dyn Progress,
 ) -> Result<Session, LoopError> {
     let number = options.issue;
-    let marketplace = Marketplace::open(layout.clone())?;
-    let lineup = Lineup::from_config(marketplace.config(), &layout.config_file())?;
-    let implementer = Implementer::from_config(marketplace.config(), &layout.config_file())?;
-    let protected = ProtectedPaths::from_config(marketplace.config(), &layout.config_file())?;
-    let sandbox = Sandbox::from_config(marketplace.config(), &layout.config_file())?;
-    let models = Models::from_config(
-        marketplace.config(),
-        &layout.config_file(),
-        layout.repository(),
-        &lineup,
-        &implementer,
-        &options.llm,
-    )?;
+    let LoopConfig {
+        marketplace,
+        lineup,
+        implementer,
+        protected,
+        sandbox,
+        models,
+        metering,
+    } = LoopConfig::read(&layout, &options.llm)?;
     // The model implementer's window, from the config or its server: one
     // too small for its answer stops here, before anything is recorded.
     let discovered = if implementer.needs_context_window() {
@@ -639,7 +636,6 @@ async fn open(
             message,
         })?;
     let integrations = integrations_of(&marketplace, &layout)?;
-    let metering = Metering::from_config(marketplace.config(), &layout.config_file())?;
     let settings = bidder_settings(&lineup, &metering, &layout)?;
     // The issue's lock first, so the issue is read and changed by this loop
     // alone; released when the session is dropped, however the loop ends.

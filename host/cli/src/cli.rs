@@ -39,9 +39,11 @@ pub enum Command {
     /// Copies a small Rust crate with its own tests and an issue with three
     /// checkboxes into DIR (default: a new temporary directory), sets up the
     /// marketplace with the bundled plugins, and runs the real loop. The
-    /// model-backed bidder replays recorded answers (no key, no network); the
-    /// first has a bug the tests catch, so you see a failure, a replan round
-    /// and a success.
+    /// three model-backed bidders replay recorded answers (no key, no
+    /// network); the first winner has a bug the tests catch, so you see a
+    /// failure, a replan round and a success. With --llm-provider they ask
+    /// that model, and the `model` implementer writes the change of a winner
+    /// that answered with a plan alone.
     #[command(
         after_help = "With a live model instead of the replay (see docs/models.md):\n  \
 ralph demo --llm-provider openai --llm-base-url http://localhost:11434/v1 --llm-model qwen2.5-coder:14b\n  \

@@ -444,57 +444,6 @@ fn a_usage_limit_while_implementing_gives_the_iteration_back() {
 }
 
 #[test]
-fn the_demo_runs_on_a_live_server_named_by_flags() {
-    let replay: Value =
-        serde_json::from_str(include_str!("../../../examples/demo/replay.json")).expect("replay");
-    let answers: Vec<String> = replay["responses"]
-        .as_array()
-        .expect("responses")
-        .iter()
-        .map(|response| response["text"].as_str().unwrap_or_default().to_owned())
-        .collect();
-    let server = ChatServer::start(move |index, _| {
-        Reply::chat(
-            answers
-                .get(index)
-                .or(answers.last())
-                .map_or("", String::as_str),
-        )
-    });
-    let directory = tempfile::tempdir().expect("temp dir");
-    let root = directory.path().join("demo");
-    let base_url = format!("{}/v1", server.base_url);
-    let output = Command::new(common::RALPH)
-        .args([
-            "demo",
-            "--json",
-            "--llm-provider",
-            "openai",
-            "--llm-model",
-            "demo-model",
-        ])
-        .args(["--llm-base-url", &base_url, "--dir"])
-        .arg(&root)
-        .env_remove("OPENAI_API_KEY")
-        .output()
-        .expect("ralph runs");
-    assert_eq!(output.status.code(), Some(0), "{}", explain(&output));
-    let requests = server.requests();
-    assert_eq!(
-        requests.len(),
-        2,
-        "the first plan fails its tests, the replan passes"
-    );
-    assert!(
-        requests
-            .iter()
-            .all(|request| request.body["model"] == "demo-model")
-    );
-    let issue = std::fs::read_to_string(root.join(".ralph/issues/1.md")).expect("issue");
-    assert_eq!(issue.matches("- [x]").count(), 3, "{issue}");
-}
-
-#[test]
 fn the_demo_refuses_a_live_provider_without_a_key() {
     let directory = tempfile::tempdir().expect("temp dir");
     let output = Command::new(common::RALPH)
@@ -692,4 +641,42 @@ fn a_bidder_on_its_own_model_is_priced_by_that_model() {
         "{}",
         cost_of("bidder_2")
     );
+}
+
+#[test]
+fn two_bidders_running_one_plugin_each_ask_their_own_model_and_are_metered_apart() {
+    let first = ChatServer::start(|_, _| Reply::chat(PLAN));
+    let second = ChatServer::start(|_, _| Reply::chat(PLAN));
+    let bidder = |server: &ChatServer, model: &str| {
+        json!({"plugin": "bundled:smallest-change", "grants": ["repository", "complete"],
+               "llm": {"provider": "openai", "model": model,
+                       "base_url": format!("{}/v1", server.base_url)}})
+    };
+    let config = json!({
+        "num_bots": 2,
+        "bidders": {"bidder_1": bidder(&first, "model-one"), "bidder_2": bidder(&second, "model-two")},
+        "specialists": [],
+        "checks": [{"name": "no-bugs", "argv": ["sh", "-c", "! grep -q BUG src/lib.rs"],
+                    "category": "test", "timeout_seconds": 20}],
+    });
+    let repository = Repository::for_loop(&[("src/lib.rs", LIBRARY)], &config, &["Add two"]);
+    let output = run_loop(&repository, "UNUSED_KEY", &[]);
+    assert_eq!(output.status.code(), Some(0), "{}", explain(&output));
+    assert_eq!(outcomes(&repository), ["not_tried", "success"]);
+
+    for (server, model) in [(&first, "model-one"), (&second, "model-two")] {
+        let requests = server.requests();
+        assert_eq!(requests.len(), 1, "{model}: one call from its own bidder");
+        assert_eq!(requests[0].body["model"], model);
+    }
+    let usage = repository.ralph(&["marketplace", "usage", "--json"]);
+    assert!(usage.status.success(), "{}", explain(&usage));
+    let usage: Value = serde_json::from_slice(&usage.stdout).expect("usage JSON");
+    for bidder in ["bidder_1", "bidder_2"] {
+        assert_eq!(
+            usage["bidders"][bidder]["proposing"]["calls"], 1,
+            "{bidder}: {usage}"
+        );
+    }
+    assert_eq!(usage["total"]["calls"], 2, "{usage}");
 }

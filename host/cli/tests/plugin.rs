@@ -151,7 +151,10 @@ fn list_shows_the_default_lineup_and_its_json_parses() {
     assert_eq!(first["world"], "bidder");
     assert_eq!(first["source"], "bundled:smallest-change");
     assert_eq!(first["version"], "0.1.0");
-    assert_eq!(first["capabilities"]["effective"], json!(["repository"]));
+    assert_eq!(
+        first["capabilities"]["effective"],
+        json!(["repository", "complete"])
+    );
     assert_eq!(
         first["limits"],
         json!({"memory_mib": 256, "deadline_ms": 60000, "output_kib": 1024})
@@ -370,8 +373,9 @@ fn a_capability_requested_but_not_granted_is_flagged() {
         json!({
             "bidders": {
                 "bidder_1": {"plugin": "bundled:persona-planner", "grants": ["repository"]},
-                "bidder_2": {"plugin": "bundled:tests-first", "grants": ["consult"]},
-                "bidder_3": {"plugin": "bundled:smallest-change", "grants": ["repository"]}
+                "bidder_2": {"plugin": "bundled:tests-first",
+                             "grants": ["repository", "consult", "complete"]},
+                "bidder_3": {"plugin": "bundled:smallest-change", "grants": ["repository", "complete"]}
             },
             "specialists": [],
             "checks": []

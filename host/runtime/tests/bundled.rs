@@ -11,8 +11,9 @@ use futures::future::BoxFuture;
 use ralph_plugins_bundle::{BundledPlugin, Kind};
 use ralph_runtime::{
     BidderPlugin, Capability, CheckInput, CheckPlugin, Completion, CompletionRequest,
-    DeterministicProvider, FileChange, InnovationPreference, Limits, ModelProvider, Personality,
-    ProviderError, RiskTolerance, Runtime, Severity, Verbosity,
+    DeterministicProvider, DimensionScores, FileChange, InnovationPreference, Limits,
+    ModelProvider, Personality, Proposal, ProviderError, RiskTolerance, Runtime, Severity,
+    Verbosity,
 };
 
 fn grants(plugin: &BundledPlugin) -> Vec<Capability> {
@@ -94,54 +95,156 @@ async fn every_bundled_plugin_loads_with_metadata_matching_the_bundle() -> TestR
     load_all(&runtime).await
 }
 
+/// A model that answers every request with one text, keeping the requests.
+struct Answering {
+    text: String,
+    requests: std::sync::Mutex<Vec<CompletionRequest>>,
+}
+
+impl Answering {
+    fn new(text: &str) -> Arc<Answering> {
+        Arc::new(Answering {
+            text: text.to_owned(),
+            requests: std::sync::Mutex::new(Vec::new()),
+        })
+    }
+
+    fn prompts(&self) -> Vec<CompletionRequest> {
+        self.requests
+            .lock()
+            .map(|requests| requests.clone())
+            .unwrap_or_default()
+    }
+}
+
+impl ModelProvider for Answering {
+    fn complete<'a>(
+        &'a self,
+        _caller: &'a str,
+        request: CompletionRequest,
+    ) -> BoxFuture<'a, Result<Completion, ProviderError>> {
+        if let Ok(mut requests) = self.requests.lock() {
+            requests.push(request);
+        }
+        let text = self.text.clone();
+        Box::pin(async move {
+            Ok(Completion {
+                text,
+                usage: ralph_runtime::TokenUsage::default(),
+            })
+        })
+    }
+}
+
+/// A model's answer: a plan, its covers line, and a diff adding a test
+/// and a function to the fixture's `src/lib.rs`.
+const ANSWER: &str = "Add `flag` next to `answer` and test it.\n\nCovers: R1\n\n```diff\n--- a/src/lib.rs\n+++ b/src/lib.rs\n@@ -1,3 +1,10 @@\n pub fn answer() -> u32 {\n     42\n }\n+pub fn flag() -> bool {\n+    true\n+}\n+#[test]\n+fn the_flag_is_set() {\n+    assert!(flag());\n+}\n```\n";
+
 #[tokio::test]
-async fn smallest_change_touches_only_files_the_issue_names() -> TestResult {
+async fn smallest_change_asks_for_the_smallest_change_with_the_files_the_issue_names() -> TestResult
+{
     let repository = repository()?;
-    let runtime = runtime(repository.path())?;
+    let model = Answering::new(ANSWER);
+    let shared: Arc<dyn ModelProvider> = model.clone();
+    let runtime = runtime_with(repository.path(), |options| options.with_provider(shared))?;
     let bidder = bidder(&runtime, "smallest-change").await?;
-    let proposal = runtime
-        .propose(
-            &bidder,
-            &request("Add a flag", "Change `src/lib.rs` and missing.rs."),
-        )
-        .await?
-        .value;
-    let paths: Vec<&str> = proposal
+    let mut request = request("Add a flag", "Change `src/lib.rs` and missing.rs.");
+    request.context.failure_report = Some("tests failed: the flag is unset".to_owned());
+    let proposal = runtime.propose(&bidder, &request).await?.value;
+    let prompts = model.prompts();
+    let [asked] = prompts.as_slice() else {
+        return Err(format!("expected one request, got {prompts:?}").into());
+    };
+    assert!(
+        asked.prompt.contains("Smallest change:"),
+        "{}",
+        asked.prompt
+    );
+    assert!(
+        asked
+            .prompt
+            .contains("### src/lib.rs\n```\npub fn answer() -> u32 {"),
+        "the named file's text is in the prompt: {}",
+        asked.prompt
+    );
+    assert!(!asked.prompt.contains("missing.rs\n"), "{}", asked.prompt);
+    assert!(
+        asked.prompt.contains("tests failed: the flag is unset"),
+        "a replan's failure report is in the prompt: {}",
+        asked.prompt
+    );
+    let paths: Vec<(&str, u32)> = proposal
         .files
         .iter()
-        .map(|file| file.path.as_str())
+        .map(|file| (file.path.as_str(), file.estimated_lines))
         .collect();
-    assert_eq!(paths, ["src/lib.rs"]);
+    assert_eq!(paths, [("src/lib.rs", 7)], "the patch's own numbers");
+    assert_eq!(proposal.planned_tests, ["the_flag_is_set"]);
     assert_eq!(proposal.requirements_covered, ["R1"]);
-    assert!(proposal.self_estimate.efficiency > 0.8);
+    assert_eq!(proposal.summary, "Add `flag` next to `answer` and test it.");
+    assert!(
+        proposal
+            .patch
+            .as_deref()
+            .is_some_and(|patch| patch.contains("+pub fn flag()"))
+    );
     Ok(())
 }
 
 #[tokio::test]
-async fn tests_first_plans_a_test_per_requirement_after_consulting() -> TestResult {
+async fn tests_first_asks_for_tests_before_code_with_the_specialists_advice() -> TestResult {
     let repository = repository()?;
-    let runtime = runtime(repository.path())?;
+    let model = Answering::new(ANSWER);
+    let shared: Arc<dyn ModelProvider> = model.clone();
+    let runtime = runtime_with(repository.path(), |options| options.with_provider(shared))?;
     load_all(&runtime).await?;
-    let bidder = bidder(&runtime, "tests-first").await;
     // Already loaded under the same name is fine for bidders: load another copy.
-    let bidder = bidder?;
+    let bidder = bidder(&runtime, "tests-first").await?;
     let proposal = runtime
         .propose(&bidder, &request("Add a flag", ""))
         .await?
         .value;
-    assert_eq!(proposal.planned_tests.len(), 1);
+    let prompts = model.prompts();
+    let asked = prompts.first().ok_or("no request")?;
+    assert!(asked.prompt.contains("Tests first:"), "{}", asked.prompt);
     assert!(
-        proposal.planned_tests[0].contains("add_a_json_flag_to_the"),
-        "{:?}",
-        proposal.planned_tests
+        asked
+            .prompt
+            .contains("Where tests live in this repository:"),
+        "the consulted specialist's advice: {}",
+        asked.prompt
     );
-    assert!(
-        proposal
-            .summary
-            .contains("Integration tests live in tests/"),
-        "{}",
-        proposal.summary
-    );
+    assert_eq!(proposal.planned_tests, ["the_flag_is_set"]);
+    Ok(())
+}
+
+#[tokio::test]
+async fn a_bidder_whose_model_writes_no_diff_proposes_a_plan_only() -> TestResult {
+    let repository = repository()?;
+    let runtime = runtime(repository.path())?;
+    for name in ["smallest-change", "tests-first", "persona-planner"] {
+        let bidder = bidder(&runtime, name).await?;
+        let proposal = runtime
+            .propose(&bidder, &request("Add a flag", "Change `src/lib.rs`."))
+            .await?
+            .value;
+        assert_eq!(proposal.patch, None, "{name}");
+        let files: Vec<(&str, u32)> = proposal
+            .files
+            .iter()
+            .map(|file| (file.path.as_str(), file.estimated_lines))
+            .collect();
+        assert_eq!(
+            files,
+            [("src/lib.rs", 0)],
+            "{name}: the issue's file, for the implementer, with no invented size"
+        );
+        assert!(
+            proposal.planned_tests.is_empty(),
+            "{name}: no invented tests"
+        );
+        assert_eq!(proposal.requirements_covered, ["R1"], "{name}");
+    }
     Ok(())
 }
 
@@ -216,7 +319,7 @@ async fn persona_planner_speaks_in_the_hosts_persona_and_follows_the_personality
     );
     assert!(system.contains("Innovation preference: high"), "{system}");
     assert!(system.contains("Verbosity: terse"), "{system}");
-    assert_eq!(first.max_tokens, 400, "a terse bidder answers shorter");
+    assert_eq!(first.max_tokens, 1024, "a terse bidder answers shorter");
     // Without a persona from the host it reads the repository's own, and
     // without a personality it adds none.
     let system = second.system.as_deref().unwrap_or("");
@@ -224,7 +327,7 @@ async fn persona_planner_speaks_in_the_hosts_persona_and_follows_the_personality
         system,
         "You are a frugal bidder who plans small, well-tested changes.\n"
     );
-    assert_eq!(second.max_tokens, 800);
+    assert_eq!(second.max_tokens, 2048);
     Ok(())
 }
 
@@ -257,6 +360,31 @@ async fn specialists_answer_from_the_repository() -> TestResult {
     Ok(())
 }
 
+/// A proposal that touches `files`, each with its estimated lines.
+fn proposal_touching(files: &[(&str, u32)]) -> Proposal {
+    Proposal {
+        summary: "Change the files".to_owned(),
+        pseudo_code: String::new(),
+        requirements_covered: vec!["R1".to_owned()],
+        files: files
+            .iter()
+            .map(|(path, lines)| FileChange {
+                path: (*path).to_owned(),
+                estimated_lines: *lines,
+            })
+            .collect(),
+        planned_tests: Vec::new(),
+        patch: None,
+        self_estimate: DimensionScores {
+            spec_alignment: 0.5,
+            technical_quality: 0.5,
+            innovation: 0.5,
+            risk: 0.5,
+            efficiency: 0.5,
+        },
+    }
+}
+
 #[tokio::test]
 async fn specialists_review_proposals() -> TestResult {
     let repository = repository()?;
@@ -271,12 +399,7 @@ async fn specialists_review_proposals() -> TestResult {
             limits(),
         )
         .await?;
-    let bidder = bidder(&runtime, "smallest-change").await?;
-    let mut proposal = runtime
-        .propose(&bidder, &request("x", "Edit Cargo.toml"))
-        .await?
-        .value;
-    proposal.files[0].estimated_lines = 900;
+    let proposal = proposal_touching(&[("Cargo.toml", 900)]);
     let findings = runtime.review(&specialist, &proposal).await?.value;
     assert!(
         findings
@@ -339,17 +462,8 @@ async fn integration_specialists_explain_what_to_ask_without_calling_out() -> Te
 async fn integration_specialists_find_nothing_in_proposals_outside_their_domain() -> TestResult {
     let repository = repository()?;
     let runtime = runtime(repository.path())?;
-    let bidder = bidder(&runtime, "smallest-change").await?;
-    let mut proposal = runtime
-        .propose(&bidder, &request("x", "Edit src/lib.rs"))
-        .await?
-        .value;
-    proposal
-        .files
-        .extend(["src/border.rs", "src/specs.rs"].map(|path| FileChange {
-            path: path.to_owned(),
-            estimated_lines: 3,
-        }));
+    let proposal =
+        proposal_touching(&[("src/lib.rs", 3), ("src/border.rs", 3), ("src/specs.rs", 3)]);
     for name in ["infrastructure", "trading"] {
         let plugin = ralph_plugins_bundle::find(name).ok_or("not bundled")?;
         let specialist = runtime

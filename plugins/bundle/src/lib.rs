@@ -35,13 +35,13 @@ pub const ALL: &[BundledPlugin] = &[
     BundledPlugin {
         name: "smallest-change",
         kind: Kind::Bidder,
-        capabilities: &["repository"],
+        capabilities: &["repository", "complete"],
         bytes: SMALLEST_CHANGE,
     },
     BundledPlugin {
         name: "tests-first",
         kind: Kind::Bidder,
-        capabilities: &["consult"],
+        capabilities: &["repository", "consult", "complete"],
         bytes: TESTS_FIRST,
     },
     BundledPlugin {

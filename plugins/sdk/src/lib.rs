@@ -85,8 +85,11 @@ pub mod diff;
 mod integrations;
 #[cfg(any(feature = "bidder", feature = "specialist"))]
 pub use integrations::{IntegrationError, alpaca, aws, http, sentry};
+#[cfg(feature = "bidder")]
+pub mod model_bidder;
 #[cfg(any(feature = "bidder", feature = "specialist", feature = "check"))]
 mod plugin;
+pub mod reply;
 pub mod settings;
 #[cfg(any(feature = "bidder", feature = "specialist", feature = "check"))]
 pub use plugin::*;

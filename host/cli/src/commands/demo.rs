@@ -2,11 +2,13 @@
 //! offline and without a key.
 //!
 //! The sample (`examples/demo/`) is a small Rust crate with its own tests
-//! and an issue with three checkboxes. The model-backed bidder's answers are
-//! replayed from `examples/demo/replay.json`: the first has a bug the tests
-//! catch, so the run shows a failed implementation, a replan round and a
-//! final success.
-
+//! and an issue with three checkboxes. The three bundled bidders are
+//! model-backed; offline, their answers are replayed from
+//! `examples/demo/replay.json`: the first winner has a bug the tests catch,
+//! so the run shows a failed implementation, a replan round and a final
+//! success. With `--llm-provider`, the same bidders ask the live model, and
+//! the `model` implementer writes the change of a winner that is a plan
+//! without a diff.
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
@@ -39,17 +41,47 @@ const ISSUE: &str = include_str!("../../../../examples/demo/issue.md");
 const REPLAY: &str = include_str!("../../../../examples/demo/replay.json");
 const REPLAY_NAME: &str = "examples/demo/replay.json (recorded, no live model)";
 
-/// The demo's marketplace config: the bundled bidders and specialists, the
-/// sample's tests as a command check, and the bundled check plugins.
+/// The demo's lineup: the three bundled model-backed bidders, each granted
+/// what it asks for and given time for a live model's call and its
+/// retries, the bundled specialists, the sample's tests as a command check
+/// and the bundled check plugins. `{implementer}` is the implementer.
 const CONFIG: &str = r#"{
+  "bidders": {
+    "bidder_1": {"plugin": "bundled:smallest-change", "grants": ["repository", "complete"],
+                 "limits": {"deadline_ms": 300000}},
+    "bidder_2": {"plugin": "bundled:tests-first", "grants": ["repository", "consult", "complete"],
+                 "limits": {"deadline_ms": 300000}},
+    "bidder_3": {"plugin": "bundled:persona-planner", "grants": ["repository", "complete"],
+                 "limits": {"deadline_ms": 300000}}
+  },
   "checks": [
     {"name": "tests", "argv": ["cargo", "test", "--offline", "--quiet"], "category": "test", "timeout_seconds": 600},
     {"plugin": "bundled:diff-size"},
     {"plugin": "bundled:secrets"},
     {"plugin": "bundled:debug-markers"}
-  ]
+  ],
+  "implementer": {implementer}
 }
 "#;
+
+/// Offline every replayed answer carries its diff: the `patch` implementer
+/// applies it.
+const REPLAYED_IMPLEMENTER: &str = r#"{"kind": "patch"}"#;
+
+/// A live model may answer with a plan alone: the `model` implementer
+/// applies a proposal's own diff and asks the model to write one that has
+/// none.
+const LIVE_IMPLEMENTER: &str = r#"{"kind": "model"}"#;
+
+/// The config for a replayed or a live run.
+fn config(live: bool) -> String {
+    let implementer = if live {
+        LIVE_IMPLEMENTER
+    } else {
+        REPLAYED_IMPLEMENTER
+    };
+    CONFIG.replace("{implementer}", implementer)
+}
 
 pub fn run(directory: Option<PathBuf>, json: bool, flags: &LlmFlags) -> Outcome {
     let overrides = crate::commands::run_loop::overrides(flags)?;
@@ -68,12 +100,20 @@ pub fn run(directory: Option<PathBuf>, json: bool, flags: &LlmFlags) -> Outcome 
     if !json {
         outln!("Ralph demo in {}", root.display());
         if live {
-            outln!("The model-backed bidder asks the model the --llm flags name.\n");
+            outln!(
+                "The bidders smallest-change, tests-first and persona-planner ask the model\n\
+                 the --llm flags name; the model implementer applies the winner's diff, or\n\
+                 asks the model for one when the winner answered with a plan alone.\n"
+            );
         } else {
-            outln!("The model-backed bidder replays {REPLAY_NAME}.\n");
+            outln!(
+                "The bidders smallest-change, tests-first and persona-planner replay\n\
+                 {REPLAY_NAME};\n\
+                 the patch implementer applies the winner's diff.\n"
+            );
         }
     }
-    write_sample(&root).map_err(Failure::problem)?;
+    write_sample(&root, &config(live)).map_err(Failure::problem)?;
     let layout = Layout::new(&root);
     let llm = LlmOptions {
         overrides,
@@ -82,6 +122,7 @@ pub fn run(directory: Option<PathBuf>, json: bool, flags: &LlmFlags) -> Outcome 
             name: PathBuf::from(REPLAY_NAME),
             text: REPLAY.to_owned(),
         }),
+        ..LlmOptions::default()
     };
     crate::commands::run_loop::run_with(&layout, 1, json, llm)
 }
@@ -108,7 +149,7 @@ fn prepare_given(directory: &Path) -> Result<PathBuf, Failure> {
 }
 
 /// Writes the sample project, its issue and marketplace, and commits them.
-fn write_sample(root: &Path) -> anyhow::Result<()> {
+fn write_sample(root: &Path, config: &str) -> anyhow::Result<()> {
     for (name, text) in PROJECT {
         let path = root.join(name);
         if let Some(parent) = path.parent() {
@@ -118,7 +159,7 @@ fn write_sample(root: &Path) -> anyhow::Result<()> {
     }
     let layout = Layout::new(root);
     setup(&layout, AGENTS)?;
-    std::fs::write(layout.config_file(), CONFIG)?;
+    std::fs::write(layout.config_file(), config)?;
     std::fs::create_dir_all(root.join(".ralph/issues"))?;
     std::fs::write(root.join(".ralph/issues/1.md"), ISSUE)?;
     git(root, &["init", "--quiet", "--initial-branch=main"])?;

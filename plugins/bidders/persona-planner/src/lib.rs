@@ -1,16 +1,20 @@
-//! Asks the model for a plan, in the persona the host passes in the round
-//! context (else `.claude/agents/bidder.md`), tuned by the personality the
-//! user configured.
+//! Asks the model for a plan and a patch in the persona the host passes in
+//! the round context (else `.claude/agents/bidder.md`), tuned by the
+//! personality the user configured.
 
+use ralph_plugin_sdk::model_bidder::ModelBid;
 use ralph_plugin_sdk::{
-    Bidder, Capability, FileChange, InnovationPreference, IssueSpec, Personality, PluginError,
-    Proposal, Requirement, RiskTolerance, RoundContext, Verbosity, host, proposal,
+    Bidder, Capability, InnovationPreference, IssueSpec, Personality, PluginError, Proposal,
+    Requirement, RiskTolerance, RoundContext, Verbosity, host,
 };
 
 struct PersonaPlanner;
 
 const PERSONA_PATH: &str = ".claude/agents/bidder.md";
 const FALLBACK_PERSONA: &str = "You are a careful senior engineer bidding to implement an issue.";
+
+const STRATEGY: &str = "Plan the change as your persona would, then write it. On a replan, \
+                        explain what went wrong and how the new change avoids it.";
 
 /// The persona: the host's, else the repository's default file, else a
 /// sentence of our own.
@@ -46,72 +50,14 @@ fn personality_text(personality: &Personality) -> String {
     )
 }
 
-/// The most tokens an answer may use: fewer for a terse bidder, more for
-/// a detailed one.
+/// The most tokens an answer (a plan and its diff) may use: fewer for a
+/// terse bidder, more for a detailed one.
 fn max_tokens(personality: Option<&Personality>) -> u32 {
     match personality.map(|personality| personality.verbosity) {
-        Some(Verbosity::Terse) => 400,
-        Some(Verbosity::Detailed) => 1600,
-        Some(Verbosity::Normal) | None => 800,
+        Some(Verbosity::Terse) => 1024,
+        Some(Verbosity::Detailed) => 3072,
+        Some(Verbosity::Normal) | None => 2048,
     }
-}
-
-fn prompt(issue: &IssueSpec, requirements: &[Requirement], context: &RoundContext) -> String {
-    let mut prompt = format!(
-        "Issue {}: {}\n\n{}\n\nRequirements:\n",
-        issue.id, issue.title, issue.body
-    );
-    for requirement in requirements {
-        prompt.push_str(&format!(
-            "- {}: {}\n",
-            requirement.id, requirement.description
-        ));
-    }
-    if let Some(report) = &context.failure_report {
-        prompt.push_str(&format!("\nThe previous attempt failed: {report}\n"));
-    }
-    if let Some(previous) = &context.previous_proposal {
-        prompt.push_str(&format!("\nYour previous proposal: {}\n", previous.summary));
-    }
-    prompt.push_str(
-        "\nAnswer with a one-paragraph plan, then the change as a unified diff \
-         against the repository in a ```diff block.",
-    );
-    prompt
-}
-
-/// Splits a reply into its plan and the unified diff in its ```diff block.
-fn split_reply(text: &str) -> (String, Option<String>) {
-    let Some(start) = text.find("```diff\n") else {
-        return (text.trim().to_owned(), None);
-    };
-    let body = &text[start + "```diff\n".len()..];
-    let end = body.find("\n```").map_or(body.len(), |end| end + 1);
-    let patch = body[..end].to_owned();
-    (
-        text[..start].trim().to_owned(),
-        (!patch.trim().is_empty()).then_some(patch),
-    )
-}
-
-/// The files a unified diff touches, with the lines it adds and removes.
-fn files_of(patch: &str) -> Vec<FileChange> {
-    let mut files: Vec<FileChange> = Vec::new();
-    for line in patch.lines() {
-        if let Some(path) = line.strip_prefix("+++ b/") {
-            files.push(FileChange {
-                path: path.trim().to_owned(),
-                estimated_lines: 0,
-            });
-        } else if (line.starts_with('+') && !line.starts_with("+++"))
-            || (line.starts_with('-') && !line.starts_with("---"))
-        {
-            if let Some(file) = files.last_mut() {
-                file.estimated_lines += 1;
-            }
-        }
-    }
-    files
 }
 
 impl Bidder for PersonaPlanner {
@@ -128,31 +74,13 @@ impl Bidder for PersonaPlanner {
         if let Some(personality) = &context.personality {
             system.push_str(&personality_text(personality));
         }
-        let completion = host::complete(
-            Some(&system),
-            &prompt(&issue, &requirements, &context),
-            max_tokens(context.personality.as_ref()),
-        )?;
-        let (text, patch) = split_reply(&completion.text);
-        let summary = if text.is_empty() {
-            format!("Implement \"{}\" as the model suggests", issue.title)
-        } else {
-            text
-        };
-        let mut plan = proposal(summary, &requirements);
-        if let Some(patch) = patch {
-            plan.files = files_of(&patch);
-            plan.patch = Some(patch);
+        ModelBid {
+            system: &system,
+            strategy: STRATEGY,
+            notes: Vec::new(),
+            max_tokens: max_tokens(context.personality.as_ref()),
         }
-        plan.pseudo_code = format!(
-            "follow the model's plan ({} output tokens)",
-            completion.usage.output_tokens
-        );
-        plan.planned_tests = vec!["tests the model's plan names".to_owned()];
-        plan.self_estimate.innovation = 0.7;
-        plan.self_estimate.spec_alignment = 0.7;
-        plan.self_estimate.risk = 0.5;
-        Ok(plan)
+        .propose(&issue, &requirements, &context)
     }
 }
 

@@ -1,81 +1,49 @@
-//! Tests first: one failing test per requirement, then the code that makes it
-//! pass. Asks the `rust-conventions` specialist where tests belong.
+//! Tests first: asks the model for the failing tests that state each
+//! requirement, then the code that makes them pass, as a plan and a patch
+//! (a plan alone when the model writes no diff). Asks the
+//! `rust-conventions` specialist where tests belong, when it may.
 
+use ralph_plugin_sdk::model_bidder::ModelBid;
 use ralph_plugin_sdk::{
-    Bidder, Capability, FileChange, IssueSpec, PluginError, Proposal, Requirement, RoundContext,
-    host, proposal,
+    Bidder, Capability, IssueSpec, PluginError, Proposal, Requirement, RoundContext, host,
 };
 
 struct TestsFirst;
 
-/// `R1: Parse the --json flag` → `parse_the_json_flag`.
-fn test_name(requirement: &Requirement) -> String {
-    let words: Vec<String> = requirement
-        .description
-        .split(|character: char| !character.is_ascii_alphanumeric())
-        .filter(|word| !word.is_empty())
-        .take(6)
-        .map(str::to_lowercase)
-        .collect();
-    if words.is_empty() {
-        requirement.id.to_lowercase()
-    } else {
-        words.join("_")
-    }
-}
+const SYSTEM: &str = "You are a careful senior engineer who works test first and answers with \
+                      exact unified diffs.";
+
+const STRATEGY: &str = "Tests first: for each requirement, write the test that fails without the \
+                        change and passes with it, naming it after the rule it states; then write \
+                        the code that makes every test pass. Put the tests in the diff before the \
+                        code. On a replan, first add a test that reproduces the failure the report \
+                        names.";
 
 impl Bidder for TestsFirst {
     fn capabilities() -> &'static [Capability] {
-        &[Capability::Consult]
+        &[
+            Capability::Repository,
+            Capability::Consult,
+            Capability::Complete,
+        ]
     }
 
     fn propose(
         issue: IssueSpec,
         requirements: Vec<Requirement>,
-        _context: RoundContext,
+        context: RoundContext,
     ) -> Result<Proposal, PluginError> {
-        let advice = host::consult("rust-conventions", "Where do tests live?")
-            .unwrap_or_else(|_| "Integration tests live in tests/.".to_owned());
-        let tests: Vec<String> = requirements.iter().map(test_name).collect();
-        let mut plan = proposal(
-            format!(
-                "Write {} failing test(s) that state \"{}\" as executable rules, then implement until they pass. {advice}",
-                tests.len(),
-                issue.title
-            ),
-            &requirements,
-        );
-        let mut steps = vec!["for each requirement:".to_owned()];
-        for (requirement, test) in requirements.iter().zip(&tests) {
-            steps.push(format!(
-                "    write test `{test}` for {} (fails)",
-                requirement.id
-            ));
+        let notes = match host::consult("rust-conventions", "Where do tests live?") {
+            Ok(advice) => vec![format!("Where tests live in this repository: {advice}")],
+            Err(_) => Vec::new(),
+        };
+        ModelBid {
+            system: SYSTEM,
+            strategy: STRATEGY,
+            notes,
+            max_tokens: 2048,
         }
-        steps.push("implement the smallest code that passes all tests".to_owned());
-        steps.push("refactor with the tests green".to_owned());
-        plan.pseudo_code = steps.join("\n");
-        plan.planned_tests = tests
-            .iter()
-            .map(|test| format!("`{test}` fails before and passes after the change"))
-            .collect();
-        let test_lines = 20 * u32::try_from(tests.len()).unwrap_or(u32::MAX / 20);
-        plan.files = vec![
-            FileChange {
-                path: "tests/requirements.rs".to_owned(),
-                estimated_lines: test_lines,
-            },
-            FileChange {
-                path: "src/lib.rs".to_owned(),
-                estimated_lines: test_lines,
-            },
-        ];
-        plan.self_estimate.technical_quality = 0.85;
-        plan.self_estimate.spec_alignment = 0.8;
-        plan.self_estimate.risk = 0.75;
-        plan.self_estimate.efficiency = 0.5;
-        plan.self_estimate.innovation = 0.4;
-        Ok(plan)
+        .propose(&issue, &requirements, &context)
     }
 }
 

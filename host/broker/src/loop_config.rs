@@ -1,0 +1,59 @@
+//! Everything a loop reads from `.ralph/config.json`, typed and validated
+//! in one place before the issue is touched: the marketplace keys, the
+//! plugin lineup, the implementer, the protected paths, the sandbox, the
+//! model providers and the metering. Any mistake is a config error naming
+//! the file and the field (exit 2).
+
+use ralph_marketplace::{Layout, Marketplace};
+
+use crate::confinement::Sandbox;
+use crate::implementer::Implementer;
+use crate::llm::{LlmOptions, Models};
+use crate::metering::Metering;
+use crate::plugins::Lineup;
+use crate::protected::ProtectedPaths;
+use crate::session::LoopError;
+
+/// A repository's loop settings, read whole.
+pub struct LoopConfig {
+    pub marketplace: Marketplace,
+    pub lineup: Lineup,
+    pub implementer: Implementer,
+    pub protected: ProtectedPaths,
+    pub sandbox: Sandbox,
+    pub models: Models,
+    pub metering: Metering,
+}
+
+impl LoopConfig {
+    /// Reads and types the config of `layout`'s repository, with `llm`'s
+    /// command-line overrides; builds the model providers (so a provider
+    /// without its key fails here).
+    pub fn read(layout: &Layout, llm: &LlmOptions) -> Result<LoopConfig, LoopError> {
+        let marketplace = Marketplace::open(layout.clone())?;
+        let path = layout.config_file();
+        let config = marketplace.config();
+        let lineup = Lineup::from_config(config, &path)?;
+        let implementer = Implementer::from_config(config, &path)?;
+        let protected = ProtectedPaths::from_config(config, &path)?;
+        let sandbox = Sandbox::from_config(config, &path)?;
+        let models = Models::from_config(
+            config,
+            &path,
+            layout.repository(),
+            &lineup,
+            &implementer,
+            llm,
+        )?;
+        let metering = Metering::from_config(config, &path)?;
+        Ok(LoopConfig {
+            marketplace,
+            lineup,
+            implementer,
+            protected,
+            sandbox,
+            models,
+            metering,
+        })
+    }
+}
