@@ -331,7 +331,13 @@ async fn ask_model(
                 },
             )
             .await
-            .map_err(|error| error.to_string())?;
+            .map_err(|error| {
+                // Answered unusably: the call was made, so it is metered.
+                if let Some(answered) = error.answered {
+                    usage.charge(answered);
+                }
+                error.to_string()
+            })?;
         usage.charge(completion.usage);
         let Some(diff) = diff_in(&completion.text) else {
             last_error = "the model's answer holds no unified diff".to_owned();

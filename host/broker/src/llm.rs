@@ -192,7 +192,7 @@ impl Models {
             let started = Recording::create(&repository.join(file), note).map_err(|error| {
                 invalid(SettingsError {
                     field: "llm.record_file".to_owned(),
-                    message: error.0,
+                    message: error.message,
                 })
             })?;
             plugins = Arc::new(RecordingProvider::new(plugins, started.clone()));

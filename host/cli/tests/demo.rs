@@ -202,7 +202,7 @@ fn the_live_demo_with_a_capable_model_ticks_every_checkbox_and_meters_every_call
     assert_eq!(issue.matches("- [x]").count(), 3, "{issue}");
     assert!(!issue.contains("- [ ]"), "{issue}");
 
-    let requests = server.requests();
+    let requests = server.chats();
     let mut askers: Vec<&str> = requests.iter().map(asker).collect();
     askers.sort_unstable();
     assert_eq!(
@@ -257,7 +257,7 @@ fn the_live_demo_with_a_model_that_bids_plans_alone_has_the_model_implementer_wr
     let issue = std::fs::read_to_string(root.join(".ralph/issues/1.md")).expect("issue");
     assert_eq!(issue.matches("- [x]").count(), 3, "{issue}");
 
-    let requests = server.requests();
+    let requests = server.chats();
     let mut askers: Vec<&str> = requests.iter().map(asker).collect();
     askers.sort_unstable();
     assert_eq!(
@@ -325,7 +325,7 @@ fn the_live_demo_against_a_model_that_answers_garbage_ends_blaming_no_bidder() {
             .any(|event| event["outcome"] == "error" && event["error_source"] == "implementer"),
         "the implementer's fault is recorded as such: {events:?}"
     );
-    let requests = server.requests();
+    let requests = server.chats();
     assert!(
         requests
             .iter()
@@ -350,7 +350,7 @@ fn the_live_demo_against_a_model_whose_diffs_do_not_apply_blames_only_each_winne
     let root = directory.path().join("demo");
     let output = live_demo(&server, &root);
     assert_eq!(output.status.code(), Some(3), "{}", explain(&output));
-    let requests = server.requests();
+    let requests = server.chats();
     assert!(
         requests
             .iter()

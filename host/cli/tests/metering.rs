@@ -185,11 +185,7 @@ proptest! {
         );
         // The model calls; the implementer's probe of the server's context
         // window (`GET /models`, `GET /props`) is not one.
-        let answered = server
-            .requests()
-            .iter()
-            .filter(|request| request.path.ends_with("/chat/completions"))
-            .count() as u64;
+        let answered = server.chats().len() as u64;
         prop_assert_eq!(
             calls_recorded(&repository),
             answered,

@@ -492,13 +492,9 @@ fn a_context_length_error_is_a_config_error_with_no_event_and_no_blame() {
     assert!(outcomes(&repository).is_empty(), "nothing is recorded");
 }
 
-/// The chat completions among a server's requests (not its probes).
+/// How many model calls a server answered (not its probes).
 fn chats(server: &ChatServer) -> usize {
-    server
-        .requests()
-        .iter()
-        .filter(|request| request.path.ends_with("/chat/completions"))
-        .count()
+    server.chats().len()
 }
 
 #[test]
@@ -679,4 +675,37 @@ fn two_bidders_running_one_plugin_each_ask_their_own_model_and_are_metered_apart
         );
     }
     assert_eq!(usage["total"]["calls"], 2, "{usage}");
+}
+
+#[test]
+fn answers_without_text_or_not_json_are_still_metered_calls() {
+    for (body, input_tokens) in [
+        (
+            r#"{"choices":[{"index":0,"message":{"role":"assistant","content":""}}],"usage":{"prompt_tokens":10,"completion_tokens":0}}"#,
+            10,
+        ),
+        ("this is not JSON", 0),
+    ] {
+        let server = ChatServer::start(move |_, _| Reply::status(200, body));
+        let repository = repository(json!({
+            "provider": "openai", "model": "test-model",
+            "base_url": format!("{}/v1", server.base_url)
+        }));
+        let output = run_loop(&repository, "OPENAI_API_KEY", &[]);
+        assert!(
+            matches!(output.status.code(), Some(1..=3)),
+            "it ends by itself: {}",
+            explain(&output)
+        );
+        let usage = repository.ralph(&["marketplace", "usage", "--json"]);
+        let usage: Value = serde_json::from_slice(&usage.stdout).expect("usage JSON");
+        let calls = chats(&server) as u64;
+        assert!(calls > 0, "the bidders asked the model");
+        assert_eq!(usage["total"]["calls"], calls, "{body}: {usage}");
+        assert_eq!(
+            usage["total"]["input_tokens"],
+            calls * input_tokens,
+            "{body}: {usage}"
+        );
+    }
 }

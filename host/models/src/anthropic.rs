@@ -104,16 +104,14 @@ impl AnthropicProvider {
             .filter(|block| block.kind == "text")
             .filter_map(|block| block.text)
             .collect();
+        let usage = TokenUsage {
+            input_tokens: response.usage.input_tokens,
+            output_tokens: response.usage.output_tokens,
+        };
         if text.is_empty() {
-            return Err(self.transport.no_text());
+            return Err(self.transport.no_text(usage));
         }
-        Ok(Completion {
-            text,
-            usage: TokenUsage {
-                input_tokens: response.usage.input_tokens,
-                output_tokens: response.usage.output_tokens,
-            },
-        })
+        Ok(Completion { text, usage })
     }
 }
 

@@ -2,7 +2,7 @@
 
 use std::time::Duration;
 
-use ralph_runtime::ProviderError;
+use ralph_runtime::{ProviderError, TokenUsage};
 
 /// A failed completion, naming the provider and the model.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -86,11 +86,13 @@ pub enum ModelError {
         model: String,
         reason: String,
     },
-    /// The response was well formed but held no text.
+    /// The response was well formed but held no text; `usage` is what the
+    /// answer says the call used.
     #[error("{provider} answered without any text for model {model}")]
     NoText {
         provider: &'static str,
         model: String,
+        usage: TokenUsage,
     },
     /// The circuit breaker is open: the provider is considered down.
     #[error(
@@ -105,7 +107,14 @@ pub enum ModelError {
 
 impl From<ModelError> for ProviderError {
     fn from(error: ModelError) -> Self {
-        ProviderError(error.to_string())
+        match &error {
+            // Answered, but unusably: the call was made and is metered.
+            ModelError::NoText { usage, .. } => ProviderError::answered(error.to_string(), *usage),
+            ModelError::Malformed { .. } => {
+                ProviderError::answered(error.to_string(), TokenUsage::default())
+            }
+            _ => ProviderError::new(error.to_string()),
+        }
     }
 }
 

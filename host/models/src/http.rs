@@ -181,11 +181,12 @@ impl Transport {
         serde_json::from_slice(&bytes).ok()
     }
 
-    /// The error for an answer that holds no text.
-    pub(crate) fn no_text(&self) -> ModelError {
+    /// The error for an answer that holds no text, having used `usage`.
+    pub(crate) fn no_text(&self, usage: ralph_runtime::TokenUsage) -> ModelError {
         ModelError::NoText {
             provider: self.provider,
             model: self.config.model.clone(),
+            usage,
         }
     }
 

@@ -124,13 +124,6 @@ impl OpenAiProvider {
     }
 
     fn read(&self, response: ChatResponse) -> Result<Completion, ModelError> {
-        let text = response
-            .choices
-            .into_iter()
-            .next()
-            .and_then(|choice| choice.message.content)
-            .filter(|text| !text.is_empty())
-            .ok_or_else(|| self.transport.no_text())?;
         // Some local servers omit usage; zero is then the honest count.
         let usage = response
             .usage
@@ -138,6 +131,13 @@ impl OpenAiProvider {
                 input_tokens: usage.prompt_tokens,
                 output_tokens: usage.completion_tokens,
             });
+        let text = response
+            .choices
+            .into_iter()
+            .next()
+            .and_then(|choice| choice.message.content)
+            .filter(|text| !text.is_empty())
+            .ok_or_else(|| self.transport.no_text(usage))?;
         Ok(Completion { text, usage })
     }
 }

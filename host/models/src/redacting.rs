@@ -57,7 +57,10 @@ impl RedactingProvider {
                 text: self.redactor.redact(&completion.text),
                 usage: completion.usage,
             }),
-            Err(error) => Err(ProviderError(self.redactor.redact(&error.0))),
+            Err(error) => Err(ProviderError {
+                message: self.redactor.redact(&error.message),
+                answered: error.answered,
+            }),
         }
     }
 }
@@ -86,7 +89,7 @@ mod tests {
             _caller: &'a str,
             _request: CompletionRequest,
         ) -> BoxFuture<'a, Result<Completion, ProviderError>> {
-            Box::pin(async { Err(ProviderError(format!("rejected key {KEY}"))) })
+            Box::pin(async { Err(ProviderError::new(format!("rejected key {KEY}"))) })
         }
     }
 
@@ -116,6 +119,6 @@ mod tests {
             .complete("bidder", request())
             .await
             .expect_err("fails");
-        assert_eq!(error.0, "rejected key [REDACTED]");
+        assert_eq!(error.message, "rejected key [REDACTED]");
     }
 }

@@ -85,14 +85,15 @@ pub fn build_provider(
     let inner = match &resolved.backend {
         ResolvedBackend::Deterministic => Inner::Other(Box::new(DeterministicProvider::new())),
         ResolvedBackend::Replay(Some(file)) => Inner::Other(Box::new(
-            ReplayProvider::open(&repository.join(file)).map_err(|error| error.0)?,
+            ReplayProvider::open(&repository.join(file)).map_err(|error| error.message)?,
         )),
         ResolvedBackend::Replay(None) => {
             let builtin = builtin.ok_or_else(|| {
                 "the replay provider needs a replay_file (relative to the repository)".to_owned()
             })?;
             Inner::Other(Box::new(
-                ReplayProvider::from_json(&builtin.name, &builtin.text).map_err(|error| error.0)?,
+                ReplayProvider::from_json(&builtin.name, &builtin.text)
+                    .map_err(|error| error.message)?,
             ))
         }
         ResolvedBackend::Http(config) => match resolved.kind {

@@ -66,10 +66,16 @@ pub(crate) async fn complete(
         id: call.plugin.id.as_deref(),
         name: &call.plugin.name,
     };
-    let completion = provider
-        .complete_for(caller, request)
-        .await
-        .map_err(|error| GuestError::Failed(error.to_string()))?;
+    let completion = match provider.complete_for(caller, request).await {
+        Ok(completion) => completion,
+        Err(error) => {
+            // Answered unusably: the call was made, so it is metered.
+            if let Some(usage) = error.answered {
+                call.usage.charge(usage);
+            }
+            return Err(GuestError::Failed(error.to_string()));
+        }
+    };
     call.usage.charge(completion.usage);
     Ok(completion)
 }

@@ -12,8 +12,33 @@ use crate::types::{Completion, CompletionRequest, TokenUsage};
 
 /// A failure of the model provider.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
-#[error("the model provider failed: {0}")]
-pub struct ProviderError(pub String);
+#[error("the model provider failed: {message}")]
+pub struct ProviderError {
+    pub message: String,
+    /// Set when the provider answered but the answer could not be used (no
+    /// text, a body that is not the protocol's): the call was made, and
+    /// this is what it used (zero when the answer did not say), so it is
+    /// metered like an answered call.
+    pub answered: Option<TokenUsage>,
+}
+
+impl ProviderError {
+    /// A call that got no answer (or was never sent).
+    pub fn new(message: impl Into<String>) -> ProviderError {
+        ProviderError {
+            message: message.into(),
+            answered: None,
+        }
+    }
+
+    /// A call that was answered unusably, having used `usage`.
+    pub fn answered(message: impl Into<String>, usage: TokenUsage) -> ProviderError {
+        ProviderError {
+            message: message.into(),
+            answered: Some(usage),
+        }
+    }
+}
 
 /// Which plugin asks for a completion.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

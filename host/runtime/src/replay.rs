@@ -55,7 +55,7 @@ impl ReplayProvider {
     /// Reads a replay from `text`; `source` names it in messages.
     pub fn from_json(source: &Path, text: &str) -> Result<ReplayProvider, ProviderError> {
         let file: ReplayFile = serde_json::from_str(text).map_err(|error| {
-            ProviderError(format!("{}: not a replay file: {error}", source.display()))
+            ProviderError::new(format!("{}: not a replay file: {error}", source.display()))
         })?;
         let mut queues: HashMap<String, std::collections::VecDeque<Recorded>> = HashMap::new();
         for response in file.responses {
@@ -73,7 +73,7 @@ impl ReplayProvider {
     /// Reads the replay file at `path`.
     pub fn open(path: &Path) -> Result<ReplayProvider, ProviderError> {
         let text = std::fs::read_to_string(path)
-            .map_err(|error| ProviderError(format!("{}: {error}", path.display())))?;
+            .map_err(|error| ProviderError::new(format!("{}: {error}", path.display())))?;
         ReplayProvider::from_json(path, &text)
     }
 
@@ -86,7 +86,7 @@ impl ReplayProvider {
             .get_mut(caller)
             .and_then(std::collections::VecDeque::pop_front)
             .ok_or_else(|| {
-                ProviderError(format!(
+                ProviderError::new(format!(
                     "{}: no more recorded responses for {caller}",
                     self.source.display()
                 ))
@@ -162,7 +162,7 @@ impl Recording {
 
     fn write(&self, file: &ReplayFile) -> Result<(), ProviderError> {
         let failed = |error: &dyn std::fmt::Display| {
-            ProviderError(format!("{}: {error}", self.path.display()))
+            ProviderError::new(format!("{}: {error}", self.path.display()))
         };
         let mut text = serde_json::to_string_pretty(file).map_err(|error| failed(&error))?;
         text.push('\n');
@@ -268,7 +268,7 @@ mod tests {
             .await
             .expect_err("exhausted");
         assert!(
-            error.0.contains("demo.json") && error.0.contains("no more"),
+            error.message.contains("demo.json") && error.message.contains("no more"),
             "{error}"
         );
     }
@@ -305,7 +305,7 @@ mod tests {
         let directory = tempfile::tempdir().expect("temp dir");
         let path = directory.path().join("missing/dir/recorded.json");
         let error = Recording::create(&path, "test").err().expect("unwritable");
-        assert!(error.0.contains("recorded.json"), "{error}");
+        assert!(error.message.contains("recorded.json"), "{error}");
     }
 
     #[test]
@@ -313,6 +313,6 @@ mod tests {
         let error = ReplayProvider::from_json(Path::new("bad.json"), "{")
             .err()
             .expect("bad");
-        assert!(error.0.contains("bad.json"));
+        assert!(error.message.contains("bad.json"));
     }
 }

@@ -94,6 +94,17 @@ impl ChatServer {
     pub fn requests(&self) -> Vec<Request> {
         self.requests.lock().map(|r| r.clone()).unwrap_or_default()
     }
+
+    /// The model calls among the requests: chat completions (or messages),
+    /// not the `GET /models` and `GET /props` probes of a context window.
+    pub fn chats(&self) -> Vec<Request> {
+        self.requests()
+            .into_iter()
+            .filter(|request| {
+                request.path.ends_with("/chat/completions") || request.path.ends_with("/messages")
+            })
+            .collect()
+    }
 }
 
 fn serve(stream: TcpStream, requests: &Mutex<Vec<Request>>, responder: &Responder) {
