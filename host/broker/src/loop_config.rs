@@ -4,7 +4,7 @@
 //! model providers and the metering. Any mistake is a config error naming
 //! the file and the field (exit 2).
 
-use ralph_marketplace::{Layout, Marketplace};
+use ralph_marketplace::{ConfigError, Layout, Marketplace};
 
 use crate::confinement::Sandbox;
 use crate::implementer::Implementer;
@@ -23,6 +23,29 @@ pub struct LoopConfig {
     pub sandbox: Sandbox,
     pub models: Models,
     pub metering: Metering,
+}
+
+/// Types every section a loop reads, without building the model providers
+/// (so no key is needed): what every command that reads the config checks
+/// first, so a config the loop would refuse is refused by all of them,
+/// naming the file and the field.
+pub fn validate(marketplace: &Marketplace, path: &std::path::Path) -> Result<(), ConfigError> {
+    let config = marketplace.config();
+    Lineup::from_config(config, path)?;
+    Implementer::from_config(config, path)?;
+    ProtectedPaths::from_config(config, path)?;
+    Sandbox::from_config(config, path)?;
+    Metering::from_config(config, path)?;
+    if let Some(section) = &config.llm {
+        ralph_models::LlmSettings::from_value(section, "llm").map_err(|error| {
+            ConfigError::Invalid {
+                path: path.to_owned(),
+                field: error.field,
+                message: error.message,
+            }
+        })?;
+    }
+    Ok(())
 }
 
 impl LoopConfig {

@@ -123,6 +123,7 @@ pub enum PermissionsCommand {
     /// `integrations.http_get.allow` in `.ralph/config.json`, which is
     /// checked: a mistake in the `integrations` section is exit 2 naming
     /// the field.
+    #[command(after_help = "Examples:\n  ralph permissions list\n  ralph permissions list --json")]
     List(JsonFlag),
 
     /// Approve CAPABILITY for PLUGIN
@@ -217,6 +218,8 @@ ralph plugin inspect target/wasm32-wasip2/release/my_bidder.wasm")]
         /// [default: the SDK of the source tree Ralph was built from]
         #[arg(long, value_name = "PATH")]
         sdk: Option<PathBuf>,
+        #[command(flatten)]
+        json: JsonFlag,
     },
 }
 
@@ -247,6 +250,9 @@ pub enum MarketplaceCommand {
     /// `.ralph/marketplace.json`; a stale cache is never used. Event files
     /// that do not parse, or name an unknown bidder, are left out with a
     /// warning.
+    #[command(
+        after_help = "Examples:\n  ralph marketplace status\n  ralph marketplace status --json | jq '.bots'"
+    )]
     Status(JsonFlag),
 
     /// Show the model usage recorded in the events, per bidder and overall
@@ -292,6 +298,9 @@ ralph marketplace usage --issue 4 --json | jq .total.cost_usd")]
     /// bidder, not a regular file, over 64 KiB, a name that disagrees with
     /// the content), events naming unknown bidders, and whether the cache is
     /// fresh.
+    #[command(
+        after_help = "Examples:\n  ralph marketplace verify\n  ralph marketplace verify --json"
+    )]
     Verify(JsonFlag),
 
     /// Run the marketplace on a ready issue until every checkbox is ticked
@@ -403,6 +412,9 @@ ralph marketplace spec 4 --file spec.md")]
     /// ready, in-refinement, backlog-review); `done` counts ticked
     /// checkboxes. Two issues whose wording overlaps by half or more (Jaccard
     /// similarity of word pairs) are flagged as likely duplicates.
+    #[command(
+        after_help = "Examples:\n  ralph marketplace backlog\n  ralph marketplace backlog --json"
+    )]
     Backlog(JsonFlag),
 
     /// List pull-request records, or show one
@@ -410,6 +422,9 @@ ralph marketplace spec 4 --file spec.md")]
     /// The loop writes a record to `.ralph/pulls/<N>.md` when it finishes
     /// issue N: title, `Closes #N`, the branch, a summary, the proposals with
     /// their scores and the checks with their results.
+    #[command(
+        after_help = "Examples:\n  ralph marketplace pull-request\n  ralph marketplace pull-request 4 --json"
+    )]
     PullRequest {
         /// The issue whose record to show [default: list every record]
         #[arg(value_name = "NUMBER")]
@@ -456,4 +471,38 @@ pub struct LlmFlags {
 
 fn parse_provider(text: &str) -> Result<ralph_models::ProviderKind, String> {
     text.parse()
+}
+
+#[cfg(test)]
+mod tests {
+    use clap::CommandFactory;
+
+    use super::Cli;
+
+    /// Every command a person runs (the leaves of the tree) shows at least
+    /// one example command line in its `--help`.
+    #[test]
+    fn every_command_shows_an_example() {
+        fn missing(command: &clap::Command, path: &str, found: &mut Vec<String>) {
+            let path = format!("{path} {}", command.get_name());
+            let children: Vec<&clap::Command> = command
+                .get_subcommands()
+                .filter(|child| child.get_name() != "help")
+                .collect();
+            if children.is_empty() {
+                let example = command
+                    .get_after_help()
+                    .is_some_and(|help| help.to_string().contains("ralph "));
+                if !example {
+                    found.push(path.clone());
+                }
+            }
+            for child in children {
+                missing(child, &path, found);
+            }
+        }
+        let mut found = Vec::new();
+        missing(&Cli::command(), "", &mut found);
+        assert!(found.is_empty(), "no example in the help of: {found:?}");
+    }
 }

@@ -30,6 +30,14 @@ fn each_bad_config_stops_with_exit_2_naming_the_file_and_the_field() {
         ),
         (r#"{"bidderz": 3}"#, "bidderz"),
         (r#"{"num_bots": 3"#, "invalid JSON"),
+        // Sections only the loop used to read: every command refuses them.
+        (r#"{"implementer": {"kind": "magic"}}"#, "implementer"),
+        (r#"{"llm": {"provider": "gemini"}}"#, "llm.provider"),
+        (
+            r#"{"bidders": {"bidder_1": {"plugin": "bundled:no-such-bidder"}}}"#,
+            "bidders.bidder_1",
+        ),
+        (r#"{"metering": {"model": " "}}"#, "metering.model"),
     ];
     for (config, field) in cases {
         let repository = Repository::set_up();

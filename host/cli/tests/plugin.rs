@@ -719,3 +719,25 @@ fn a_scaffolded_bidder_builds_and_passes_inspect() {
     assert_eq!(report["version"], "0.1.0");
     assert_eq!(report["exports"], json!(["metadata", "propose"]));
 }
+
+#[test]
+fn plugin_new_reports_what_it_made_as_json() {
+    let directory = tempfile::tempdir().expect("temp dir");
+    let output = common::ralph_in(
+        directory.path(),
+        &["plugin", "new", "--kind", "check", "json-check", "--json"],
+    );
+    assert_eq!(
+        output.status.code(),
+        Some(0),
+        "{}",
+        common::text(&output.stderr)
+    );
+    let made: serde_json::Value = serde_json::from_slice(&output.stdout).expect("one JSON object");
+    assert_eq!(made["name"], "json-check");
+    assert_eq!(
+        made["component"],
+        "target/wasm32-wasip2/release/json_check.wasm"
+    );
+    assert!(directory.path().join("json-check/Cargo.toml").is_file());
+}

@@ -46,11 +46,16 @@ fn open(layout: &Layout) -> Result<Marketplace, Failure> {
             Exit::BadInput,
             format!(
                 "{}: no marketplace config here; run `ralph marketplace setup` first",
-                layout.config_file().display()
+                layout.display(&layout.config_file())
             ),
         ));
     }
-    Marketplace::open(layout.clone()).map_err(Failure::bad_input)
+    let marketplace = Marketplace::open(layout.clone()).map_err(Failure::bad_input)?;
+    // The whole config, as the loop reads it: no command accepts a config
+    // the loop refuses.
+    ralph_broker::loop_config::validate(&marketplace, &layout.config_file())
+        .map_err(Failure::bad_input)?;
+    Ok(marketplace)
 }
 
 fn clean(layout: &Layout, all: bool, dry_run: bool, json: bool) -> Outcome {

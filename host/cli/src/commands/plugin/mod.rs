@@ -31,7 +31,8 @@ pub fn run(explicit_repository: Option<PathBuf>, command: PluginCommand) -> Outc
             name,
             dir,
             sdk,
-        } => new::run(kind, &name, dir, sdk),
+            json,
+        } => new::run(kind, &name, dir, sdk, json.json),
     }
 }
 

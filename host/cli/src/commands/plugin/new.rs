@@ -8,12 +8,18 @@ use ralph_runtime::scaffold::{ScaffoldError, SdkDependency, scaffold};
 
 use crate::cli::PluginKind;
 use crate::exit::{Exit, Failure, Outcome};
-use crate::output::out;
+use crate::output::{self, out};
 
 /// The guest SDK in the source tree this binary was built from.
 const SOURCE_TREE_SDK: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/../../plugins/sdk");
 
-pub fn run(kind: PluginKind, name: &str, parent: Option<PathBuf>, sdk: Option<PathBuf>) -> Outcome {
+pub fn run(
+    kind: PluginKind,
+    name: &str,
+    parent: Option<PathBuf>,
+    sdk: Option<PathBuf>,
+    json: bool,
+) -> Outcome {
     let world = world_of(kind);
     let sdk = sdk_directory(sdk, Path::new(SOURCE_TREE_SDK))?;
     let parent = parent.unwrap_or_else(|| PathBuf::from("."));
@@ -26,6 +32,22 @@ pub fn run(kind: PluginKind, name: &str, parent: Option<PathBuf>, sdk: Option<Pa
                 ScaffoldError::Write { .. } => Failure::problem(error),
             }
         })?;
+    if json {
+        output::json_line(
+            &serde_json::json!({
+                "world": world.to_string(),
+                "name": name,
+                "directory": directory.display().to_string(),
+                "sdk": sdk.display().to_string(),
+                "component": format!(
+                    "target/wasm32-wasip2/release/{}.wasm",
+                    name.replace('-', "_")
+                ),
+            })
+            .to_string(),
+        );
+        return Ok(Exit::Success);
+    }
     out!("{}", next_steps(world, name, &directory, &sdk));
     Ok(Exit::Success)
 }
