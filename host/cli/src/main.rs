@@ -20,7 +20,7 @@ fn main() -> ExitCode {
     match commands::run(cli) {
         Ok(code) => code.into(),
         Err(failure) => {
-            let message = format!("{:#}", failure.error);
+            let message = failure.describe(commands::repository_in_use());
             if json {
                 // A machine asked: the error is one JSON object on standard
                 // error, with the exit code it gets; standard output stays

@@ -230,6 +230,11 @@ fn a_malformed_issue_file_exits_2_naming_file_and_line_and_nothing_changes() {
             stderr.contains(".ralph/issues/2.md:4: key `state`: unknown state `pending`"),
             "{command:?}: {stderr}"
         );
+        let root = repository.path().display().to_string();
+        assert!(
+            !stderr.contains(&root),
+            "paths are shown relative to the repository: {stderr}"
+        );
         assert!(output.stdout.is_empty(), "{command:?}");
         if command.contains(&"--json") {
             // In JSON mode the error is a JSON object on standard error.

@@ -35,6 +35,8 @@ pub const NOTE_HEADING: &str = "### Note from Ralph";
 pub struct LocalIssues {
     directory: PathBuf,
     tmp: PathBuf,
+    /// The repository's root, which messages show paths relative to.
+    repository: PathBuf,
 }
 
 impl LocalIssues {
@@ -43,6 +45,7 @@ impl LocalIssues {
         LocalIssues {
             directory: layout.issues_dir(),
             tmp: layout.tmp_dir(),
+            repository: layout.repository().to_owned(),
         }
     }
 
@@ -64,8 +67,14 @@ impl LocalIssues {
             .collect()
     }
 
+    /// Where issue `number` lives, for messages: relative to the
+    /// repository, as every path Ralph shows.
     fn location(&self, number: u64) -> String {
-        self.path(number).display().to_string()
+        let path = self.path(number);
+        path.strip_prefix(&self.repository)
+            .unwrap_or(&path)
+            .display()
+            .to_string()
     }
 
     fn write(&self, issue: &Issue) -> Result<(), SourceError> {

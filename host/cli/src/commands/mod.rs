@@ -46,9 +46,24 @@ pub fn run(cli: Cli) -> Outcome {
     }
 }
 
+/// The repository the command works in, once known: error messages show
+/// paths inside it relative to it.
+static REPOSITORY: std::sync::OnceLock<PathBuf> = std::sync::OnceLock::new();
+
+/// The repository the command works in, if it got that far.
+pub fn repository_in_use() -> Option<&'static std::path::Path> {
+    REPOSITORY.get().map(PathBuf::as_path)
+}
+
 /// The repository to work in: `--repo` (the root of a git repository), or
 /// the git root above the current directory.
 fn repository(explicit: Option<PathBuf>) -> Result<PathBuf, Failure> {
+    let root = find_repository(explicit)?;
+    let _ = REPOSITORY.set(root.clone());
+    Ok(root)
+}
+
+fn find_repository(explicit: Option<PathBuf>) -> Result<PathBuf, Failure> {
     if let Some(directory) = explicit {
         if !directory.is_dir() {
             return Err(Failure::message(
