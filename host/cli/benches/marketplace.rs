@@ -6,6 +6,8 @@
 //! - `ralph marketplace status --json` with a fresh cache (the real binary);
 //! - human `ralph marketplace status` (the table, recent rounds and model
 //!   usage) with fresh caches (the real binary);
+//! - human `ralph marketplace status` right after one event was appended:
+//!   what the loop's closing summary costs;
 //! - a straightforward Python fold of the same files.
 //!
 //! Run with `cargo bench -p ralph --bench marketplace` (release build).
@@ -25,6 +27,8 @@ fn main() {
     let events: usize = setting("RALPH_BENCH_EVENTS", 100_000);
     let runs: usize = setting("RALPH_BENCH_RUNS", 5);
     let directory = tempfile::tempdir().expect("temp dir");
+    // `--repo` must be a repository's root.
+    std::fs::create_dir(directory.path().join(".git")).expect("mkdir .git");
     let layout = Layout::new(directory.path());
     println!(
         "Writing {events} event files to {}",
@@ -81,6 +85,27 @@ fn main() {
         assert!(String::from_utf8_lossy(&output.stdout).contains("Model usage"));
         output.stdout.len()
     });
+    // The loop's closing summary: the human status right after the loop
+    // appended its events, when neither cache is current any more.
+    let mut appended = 0u32;
+    let after_append = median(runs, || {
+        appended += 1;
+        let event = format!(
+            r#"{{"timestamp": "2099-01-01T00:00:{:02}.000000Z", "issue_number": 1, "bot_id": "bidder_1", "outcome": "not_tried", "weight_delta": -0.02}}"#,
+            appended % 60
+        );
+        marketplace
+            .record("the benchmark", event.as_bytes())
+            .expect("recorded");
+        let output = Command::new(env!("CARGO_BIN_EXE_ralph"))
+            .args(["--repo"])
+            .arg(directory.path())
+            .args(["marketplace", "status"])
+            .output()
+            .expect("ralph runs");
+        assert!(output.status.success());
+        output.stdout.len()
+    });
     let python = python_fold(directory.path(), runs.min(3));
 
     println!();
@@ -108,6 +133,10 @@ fn main() {
     println!(
         "  status (human), fresh caches     {:>9.1} ms",
         millis(human_status)
+    );
+    println!(
+        "  status (human) after an append   {:>9.1} ms  (the loop's closing summary)",
+        millis(after_append)
     );
     match python {
         Some(python) => println!(

@@ -17,6 +17,21 @@
 //! its time is strictly older than the stamp, nothing can have changed since
 //! the listing (the same reasoning as git's racily-clean index entries). When
 //! that cannot be shown, the names are listed and their digest compared.
+//!
+//! An append by Ralph keeps a proven cache proven without a listing
+//! ([`extend`]): the names digest is a chain over the sorted names, so one
+//! name that sorts after the last one extends it, and an event later than
+//! every other one extends the fold by one step. Ralph's appends take an
+//! exclusive lock, and the events directory is looked at right before and
+//! right after the link: the extension is made only when the directory
+//! had not changed since the cache was proven, and its stamp only when the
+//! directory is still as the append left it once the file-system clock has
+//! moved past it. What no check can see is another program (not Ralph)
+//! changing `events/` between those two looks, one `link` call apart; on a
+//! file system with multigrain timestamps (Linux 6.13 and later on ext4,
+//! XFS, btrfs, tmpfs) that is the whole window, and any later change moves
+//! the directory's time. `ralph marketplace verify` compares the cache with
+//! a fold of every event.
 
 use std::fs;
 use std::path::Path;
@@ -32,7 +47,12 @@ use crate::store::{
 
 /// 2 since entries that are not regular files are listed and excluded: a
 /// cache folded by an older Ralph, which skipped them silently, is stale.
-const FORMAT: u32 = 2;
+/// 3 since the names digest is a chain and the last name is kept, so an
+/// append can extend them.
+const FORMAT: u32 = 3;
+/// How long an append waits for the file-system clock to move past the
+/// events directory's new time, so that its stamp can prove the cache.
+const CLOCK_WAIT: std::time::Duration = std::time::Duration::from_millis(50);
 /// The largest cache file read: the state lists every excluded file, so a
 /// log of 100,000 broken files still fits.
 const MAX_CACHE_BYTES: u64 = 64 * 1024 * 1024;
@@ -48,6 +68,11 @@ pub struct StateVersion {
     pub state_digest: String,
     #[serde(default)]
     pub stamp: Option<DirectoryStamp>,
+    /// The last of the sorted names (the lines of
+    /// [`crate::store::Listing::digest_lines`]), which an extension must
+    /// sort after.
+    #[serde(default)]
+    pub last_line: Option<String>,
 }
 
 /// The events directory as it was just before it was listed.
@@ -72,27 +97,55 @@ impl DirectoryStamp {
                 && self.modified_ns < self.taken_ns
         })
     }
+
+    /// True when `other` is the same directory at the same modification
+    /// time (whatever either's `taken_ns`).
+    pub fn same_directory(&self, other: &DirectoryStamp) -> bool {
+        self.device == other.device
+            && self.inode == other.inode
+            && self.modified_ns == other.modified_ns
+    }
 }
 
 /// The hex SHA-256 of `bytes`.
 pub fn digest(bytes: &[u8]) -> String {
-    let hash = Sha256::digest(bytes);
-    hash.iter().map(|byte| format!("{byte:02x}")).collect()
+    hex(&Sha256::digest(bytes))
 }
 
 /// The digest of a sorted list of event file names (the lines of
-/// [`crate::store::Listing::digest_lines`]).
+/// [`crate::store::Listing::digest_lines`]): a chain, `d₀ = SHA-256("")` and
+/// `dᵢ₊₁ = SHA-256(dᵢ ‖ lineᵢ)`, so a line added at the end extends it
+/// ([`extend_names_digest`]).
 pub fn names_digest(sorted_names: &[String]) -> String {
-    let mut hasher = Sha256::new();
-    for name in sorted_names {
-        hasher.update(name.as_bytes());
-        hasher.update(b"\n");
-    }
-    hasher
-        .finalize()
+    let start: [u8; 32] = Sha256::digest(b"").into();
+    let chained = sorted_names
         .iter()
-        .map(|byte| format!("{byte:02x}"))
-        .collect()
+        .fold(start, |previous, line| chain(&previous, line));
+    hex(&chained)
+}
+
+/// The names digest `digest` with `line` added at the end; `None` when
+/// `digest` is not one.
+pub fn extend_names_digest(digest: &str, line: &str) -> Option<String> {
+    if digest.len() != 64 {
+        return None;
+    }
+    let mut previous = [0u8; 32];
+    for (index, byte) in previous.iter_mut().enumerate() {
+        *byte = u8::from_str_radix(digest.get(index * 2..index * 2 + 2)?, 16).ok()?;
+    }
+    Some(hex(&chain(&previous, line)))
+}
+
+fn chain(previous: &[u8; 32], line: &str) -> [u8; 32] {
+    let mut hasher = Sha256::new();
+    hasher.update(previous);
+    hasher.update(line.as_bytes());
+    hasher.finalize().into()
+}
+
+fn hex(bytes: &[u8]) -> String {
+    bytes.iter().map(|byte| format!("{byte:02x}")).collect()
 }
 
 /// Why the cache cannot be used.
@@ -135,16 +188,9 @@ pub fn take_stamp(tmp_dir: &Path, events_dir: &Path) -> PendingStamp {
 
 #[cfg(unix)]
 fn stamp_now(tmp_dir: &Path, events_dir: &Path) -> Option<DirectoryStamp> {
-    let clock = write_synced_temporary(tmp_dir, b"").ok()?;
-    let taken = fs::metadata(&clock).and_then(|metadata| metadata.modified());
-    let _ = fs::remove_file(&clock);
-    let taken_ns = taken
-        .ok()?
-        .duration_since(std::time::UNIX_EPOCH)
-        .ok()?
-        .as_nanos();
+    let taken_ns = file_system_time(tmp_dir)?;
     let mut stamp = directory_identity(events_dir)?;
-    stamp.taken_ns = i128::try_from(taken_ns).ok()?;
+    stamp.taken_ns = taken_ns;
     Some(stamp)
 }
 
@@ -153,8 +199,49 @@ fn stamp_now(_tmp_dir: &Path, _events_dir: &Path) -> Option<DirectoryStamp> {
     None
 }
 
+/// The file system's clock: the time of a new scratch file in `tmp_dir`.
+fn file_system_time(tmp_dir: &Path) -> Option<i128> {
+    let clock = write_synced_temporary(tmp_dir, b"").ok()?;
+    let taken = fs::metadata(&clock).and_then(|metadata| metadata.modified());
+    let _ = fs::remove_file(&clock);
+    let taken_ns = taken
+        .ok()?
+        .duration_since(std::time::UNIX_EPOCH)
+        .ok()?
+        .as_nanos();
+    i128::try_from(taken_ns).ok()
+}
+
+/// A stamp for the events directory as an append left it (`after`, looked
+/// at right after the link): once the file-system clock has moved past the
+/// directory's time, the directory must still be as `after` saw it. `None`
+/// when it changed or the clock did not move within [`CLOCK_WAIT`]; the
+/// next reader then lists the names.
+pub fn stamp_after_append(
+    tmp_dir: &Path,
+    events_dir: &Path,
+    after: &DirectoryStamp,
+) -> Option<DirectoryStamp> {
+    let deadline = std::time::Instant::now() + CLOCK_WAIT;
+    let taken_ns = loop {
+        let now = file_system_time(tmp_dir)?;
+        if now > after.modified_ns {
+            break now;
+        }
+        if std::time::Instant::now() >= deadline {
+            return None;
+        }
+        std::thread::sleep(std::time::Duration::from_micros(200));
+    };
+    let current = directory_identity(events_dir)?;
+    current.same_directory(after).then_some(DirectoryStamp {
+        taken_ns,
+        ..current
+    })
+}
+
 #[cfg(unix)]
-fn directory_identity(events_dir: &Path) -> Option<DirectoryStamp> {
+pub(crate) fn directory_identity(events_dir: &Path) -> Option<DirectoryStamp> {
     use std::os::unix::fs::MetadataExt;
     let metadata = fs::metadata(events_dir).ok()?;
     Some(DirectoryStamp {
@@ -167,7 +254,7 @@ fn directory_identity(events_dir: &Path) -> Option<DirectoryStamp> {
 }
 
 #[cfg(not(unix))]
-fn directory_identity(_events_dir: &Path) -> Option<DirectoryStamp> {
+pub(crate) fn directory_identity(_events_dir: &Path) -> Option<DirectoryStamp> {
     None
 }
 
@@ -257,9 +344,50 @@ pub fn write(
         config_digest: config_digest.to_owned(),
         state_digest: digest(state_json.as_bytes()),
         stamp: stamp.stamp,
+        last_line: sorted_names.last().cloned(),
     };
+    write_pair(layout, &state_json, &version)
+}
+
+/// Writes the cache for `cached`'s events plus one appended event whose
+/// digest line is `line` (it sorts after every other), now folded to
+/// `state`. Returns the new version, or `None` (writing nothing) when
+/// `line` does not sort last.
+pub fn extend(
+    layout: &Layout,
+    cached: &Cached,
+    state: &State,
+    line: &str,
+    stamp: Option<DirectoryStamp>,
+) -> Result<Option<StateVersion>, StoreError> {
+    let sorts_last = match &cached.version.last_line {
+        Some(last) => line > last.as_str(),
+        None => cached.version.event_files == 0,
+    };
+    let Some(names_digest) =
+        extend_names_digest(&cached.version.names_digest, line).filter(|_| sorts_last)
+    else {
+        return Ok(None);
+    };
+    let state_json = state.to_json();
+    let version = StateVersion {
+        format: FORMAT,
+        event_files: cached.version.event_files + 1,
+        names_digest,
+        config_digest: cached.version.config_digest.clone(),
+        state_digest: digest(state_json.as_bytes()),
+        stamp,
+        last_line: Some(line.to_owned()),
+    };
+    write_pair(layout, &state_json, &version)?;
+    Ok(Some(version))
+}
+
+/// `marketplace.json` first, so a reader pairing it with the old version
+/// finds the digests differ.
+fn write_pair(layout: &Layout, state_json: &str, version: &StateVersion) -> Result<(), StoreError> {
     replace_file(layout, &layout.state_file(), state_json.as_bytes())?;
-    let mut version_json = serde_json::to_vec_pretty(&version).unwrap_or_default();
+    let mut version_json = serde_json::to_vec_pretty(version).unwrap_or_default();
     version_json.push(b'\n');
     replace_file(layout, &layout.state_version_file(), &version_json)
 }

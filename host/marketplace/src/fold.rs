@@ -46,53 +46,123 @@ pub fn fold(config: &Config, files: Vec<EventFile>) -> State {
     excluded.sort_unstable_by(|left, right| left.file.cmp(&right.file));
 
     let bot_count = config.bot_ids().len();
-    let (min, max) = (config.weight_constraints.min, config.weight_constraints.max);
-    let mut weights = vec![1.0 / bot_count as f64; bot_count];
-    let mut successes = vec![0u64; bot_count];
-    let mut failures = vec![0u64; bot_count];
+    let mut tally = Tally {
+        weights: vec![1.0 / bot_count as f64; bot_count],
+        successes: vec![0u64; bot_count],
+        failures: vec![0u64; bot_count],
+        events: 0,
+    };
     for (index, _, event) in &valid {
-        weights[*index] += event.weight_delta;
-        project_onto_capped_simplex(&mut weights, min, max);
+        tally.apply(config, *index, event);
+    }
+    tally.into_state(
+        config,
+        excluded,
+        valid.last().map(|(_, _, event)| event.timestamp.clone()),
+    )
+}
+
+/// `state` folded from some events, extended by `event`, which sorts after
+/// all of them (a later timestamp than the last): the state a fold of all of
+/// them gives, to the bit, since the fold applies events one at a time.
+/// `None` when `event` does not sort last, names an unknown bidder, or
+/// `state` has other bidders than `config`.
+pub fn extend(config: &Config, state: &State, event: &Event) -> Option<State> {
+    let index = config.bot_index(&event.bot_id)?;
+    if let Some(last) = &state.last_updated
+        && !crate::event::parse_timestamp(last).is_ok_and(|last| event.time > last)
+    {
+        return None;
+    }
+    let ids = config.bot_ids();
+    if state.bots.0.len() != ids.len()
+        || state
+            .bots
+            .0
+            .iter()
+            .zip(&ids)
+            .any(|((id, _), expected)| id != expected)
+    {
+        return None;
+    }
+    let mut tally = Tally {
+        weights: state.bots.0.iter().map(|(_, bot)| bot.weight).collect(),
+        successes: state.bots.0.iter().map(|(_, bot)| bot.successes).collect(),
+        failures: state.bots.0.iter().map(|(_, bot)| bot.failures).collect(),
+        events: state.event_count,
+    };
+    tally.apply(config, index, event);
+    Some(tally.into_state(
+        config,
+        state.excluded_events.clone(),
+        Some(event.timestamp.clone()),
+    ))
+}
+
+/// The running totals of a fold.
+struct Tally {
+    weights: Vec<f64>,
+    successes: Vec<u64>,
+    failures: Vec<u64>,
+    events: u64,
+}
+
+impl Tally {
+    /// One event of bidder `index`: its delta, then the projection.
+    fn apply(&mut self, config: &Config, index: usize, event: &Event) {
+        let (min, max) = (config.weight_constraints.min, config.weight_constraints.max);
+        self.weights[index] += event.weight_delta;
+        project_onto_capped_simplex(&mut self.weights, min, max);
         match event.outcome {
-            Outcome::Success => successes[*index] += 1,
-            Outcome::Failure => failures[*index] += 1,
+            Outcome::Success => self.successes[index] += 1,
+            Outcome::Failure => self.failures[index] += 1,
             _ => {}
         }
+        self.events += 1;
     }
 
-    let efficiencies: Vec<f64> = successes
-        .iter()
-        .zip(&failures)
-        .map(|(successes, failures)| efficiency(*successes, *failures))
-        .collect();
-    let allocations = allocate(
-        &weights,
-        &efficiencies,
-        config.pool(),
-        config.min_allocation_per_bot,
-    );
-    let bots = config
-        .bot_ids()
-        .into_iter()
-        .enumerate()
-        .map(|(index, id)| {
-            let bot = BotState {
-                weight: weights[index],
-                efficiency: efficiencies[index],
-                successes: successes[index],
-                failures: failures[index],
-                allocation: allocations[index],
-            };
-            (id, bot)
-        })
-        .collect();
-    State {
-        bots: Bots(bots),
-        total_budget_pool: config.pool(),
-        rounds_completed: successes.iter().sum::<u64>() + failures.iter().sum::<u64>(),
-        event_count: valid.len() as u64,
-        excluded_events: excluded,
-        last_updated: valid.last().map(|(_, _, event)| event.timestamp.clone()),
+    fn into_state(
+        self,
+        config: &Config,
+        excluded: Vec<ExcludedEvent>,
+        last_updated: Option<String>,
+    ) -> State {
+        let efficiencies: Vec<f64> = self
+            .successes
+            .iter()
+            .zip(&self.failures)
+            .map(|(successes, failures)| efficiency(*successes, *failures))
+            .collect();
+        let allocations = allocate(
+            &self.weights,
+            &efficiencies,
+            config.pool(),
+            config.min_allocation_per_bot,
+        );
+        let bots = config
+            .bot_ids()
+            .into_iter()
+            .enumerate()
+            .map(|(index, id)| {
+                let bot = BotState {
+                    weight: self.weights[index],
+                    efficiency: efficiencies[index],
+                    successes: self.successes[index],
+                    failures: self.failures[index],
+                    allocation: allocations[index],
+                };
+                (id, bot)
+            })
+            .collect();
+        State {
+            bots: Bots(bots),
+            total_budget_pool: config.pool(),
+            rounds_completed: self.successes.iter().sum::<u64>()
+                + self.failures.iter().sum::<u64>(),
+            event_count: self.events,
+            excluded_events: excluded,
+            last_updated,
+        }
     }
 }
 
@@ -257,5 +327,69 @@ mod tests {
         let state = fold(&Config::default(), events);
         assert!((state.bot("bidder_3").expect("bot").weight - 0.6).abs() < 1e-12);
         assert!((state.bot("bidder_1").expect("bot").weight - 0.2).abs() < 1e-12);
+    }
+
+    proptest::proptest! {
+        /// Extending the state of all but the last event, read back from
+        /// its JSON as the cache holds it, gives the fold of all of them, to
+        /// the bit.
+        #[test]
+        fn extending_by_the_last_event_equals_folding_all(
+            events in proptest::collection::vec((0usize..3, 0usize..10, -0.4f64..0.4), 1..40),
+            excluded in proptest::bool::ANY,
+        ) {
+            let config = Config::default();
+            let mut files: Vec<EventFile> = events
+                .iter()
+                .enumerate()
+                .map(|(second, (bot, outcome, delta))| {
+                    event(
+                        &format!("2026-03-01T00:{:02}:{:02}Z", second / 60, second % 60),
+                        &format!("bidder_{}", bot + 1),
+                        Outcome::ALL[*outcome].as_str(),
+                        *delta,
+                    )
+                })
+                .collect();
+            if excluded {
+                files.push(file("broken.json", "{"));
+            }
+            let all = fold(&config, files.clone());
+            let last = files
+                .iter()
+                .filter_map(|file| file.event.as_ref().ok())
+                .next_back()
+                .cloned()
+                .expect("an event");
+            let without_last: Vec<EventFile> = files
+                .into_iter()
+                .filter(|file| file.event.as_ref().ok() != Some(&last))
+                .collect();
+            let before: State = serde_json::from_str(&fold(&config, without_last).to_json())
+                .expect("the state reads back");
+            let extended = extend(&config, &before, &last).expect("the last event sorts last");
+            proptest::prop_assert_eq!(extended.to_json(), all.to_json());
+        }
+    }
+
+    #[test]
+    fn an_event_that_does_not_sort_last_is_not_extended() {
+        let config = Config::default();
+        let state = fold(
+            &config,
+            vec![event("2026-03-01T00:00:10Z", "bidder_1", "success", 0.1)],
+        );
+        let same_time = event("2026-03-01T00:00:10Z", "bidder_2", "success", 0.1);
+        let earlier = event("2026-03-01T00:00:09Z", "bidder_2", "success", 0.1);
+        for file in [same_time, earlier] {
+            let event = file.event.expect("valid");
+            assert!(
+                extend(&config, &state, &event).is_none(),
+                "{}",
+                event.timestamp
+            );
+        }
+        let unknown = event("2026-03-01T00:00:11Z", "bidder_9", "success", 0.1);
+        assert!(extend(&config, &state, &unknown.event.expect("valid")).is_none());
     }
 }

@@ -15,6 +15,7 @@
 //!     ├── summary.json         usage totals and recent events, for `status` (derived, ignored)
 //!     ├── worktrees/<N>/       the git worktree an issue is implemented in (ignored)
 //!     ├── locks/<N>.lock       the loop working on issue N: host, pid, start (ignored)
+//!     ├── locks/events.lock    held while Ralph appends an event (ignored)
 //!     ├── approvals.json       the user's approvals of plugins' integrations (per user, ignored)
 //!     ├── audit/<date>.jsonl   the integration calls plugins made (per user, ignored)
 //!     ├── feedback/<N>/round-<R>/<check>.log
@@ -110,6 +111,12 @@ impl Layout {
     /// The locks of the issues loops are working on, `<N>.lock`.
     pub fn locks_dir(&self) -> PathBuf {
         self.ralph_dir().join("locks")
+    }
+
+    /// The lock Ralph holds while it appends an event and extends the
+    /// caches, so that two appends never extend the same cache.
+    pub fn events_lock_file(&self) -> PathBuf {
+        self.locks_dir().join("events.lock")
     }
 
     /// The user's approvals of plugins' integration capabilities.

@@ -249,6 +249,10 @@ impl Marketplace {
                     message: format!("invalid JSON: {error}"),
                 })
             })?;
+        let _lock = self.lock_appends()?;
+        let proven = cache::read_cached(&self.layout, &self.config_digest)
+            .ok()
+            .filter(|cached| cached.proven);
         match self.store.append(&event, &document) {
             Err(StoreError::TooLarge { size, .. }) => Err(invalid(EventError {
                 field: None,
@@ -256,7 +260,79 @@ impl Marketplace {
                     "the event would be written as {size} bytes, over the limit of {MAX_EVENT_BYTES} bytes for an event file"
                 ),
             })),
-            other => Ok(other?),
+            Ok(appended) => {
+                if let Some(cached) = proven {
+                    // The event is in the log whatever happens to the caches;
+                    // one left stale is rebuilt by the next reader.
+                    let _ = self.extend_caches(&cached, &appended);
+                }
+                Ok(appended)
+            }
+            Err(error) => Err(error.into()),
         }
+    }
+
+    /// Takes the lock every append of Ralph's holds (blocking while another
+    /// process appends).
+    fn lock_appends(&self) -> Result<std::fs::File, StoreError> {
+        let path = self.layout.events_lock_file();
+        let io = |source| StoreError::Io {
+            path: path.clone(),
+            source,
+        };
+        std::fs::create_dir_all(self.layout.locks_dir()).map_err(io)?;
+        let file = std::fs::OpenOptions::new()
+            .create(true)
+            .truncate(false)
+            .write(true)
+            .open(&path)
+            .map_err(io)?;
+        file.lock().map_err(io)?;
+        Ok(file)
+    }
+
+    /// After an append, keeps the caches that were proven fresh before it
+    /// fresh without a listing (see [`cache::extend`]): when the directory
+    /// had not changed since they were proven and the event sorts after
+    /// every other one. Otherwise they are left stale.
+    fn extend_caches(&self, cached: &cache::Cached, appended: &Appended) -> Result<(), StoreError> {
+        let Some(change) = appended.directory.filter(|change| {
+            !appended.already_recorded
+                && cached
+                    .version
+                    .stamp
+                    .is_some_and(|stamp| stamp.same_directory(&change.before))
+        }) else {
+            return Ok(());
+        };
+        let Some((file, bytes)) = self.store.read_with_bytes(&appended.file_name) else {
+            return Ok(());
+        };
+        let Some(state) = file
+            .event
+            .ok()
+            .and_then(|event| crate::fold::extend(&self.config, &cached.state, &event))
+        else {
+            return Ok(());
+        };
+        let stamp = cache::stamp_after_append(
+            &self.layout.tmp_dir(),
+            self.store.events_dir(),
+            &change.after,
+        );
+        let Some(version) =
+            cache::extend(&self.layout, cached, &state, &appended.file_name, stamp)?
+        else {
+            return Ok(());
+        };
+        summary::extend(
+            &self.layout,
+            &self.config_digest,
+            &cached.version.names_digest,
+            &version.names_digest,
+            &appended.file_name,
+            &bytes,
+        )?;
+        Ok(())
     }
 }

@@ -20,6 +20,7 @@ use std::time::{SystemTime, UNIX_EPOCH};
 
 use chrono::{DateTime, TimeDelta, Utc};
 
+use crate::cache::{DirectoryStamp, directory_identity};
 use crate::event::{self, Event};
 use crate::fold::EventFile;
 use crate::layout::Layout;
@@ -73,6 +74,42 @@ pub struct Appended {
     /// True when the log already held this very event (the same content,
     /// see [`EventStore::append`]): nothing was written.
     pub already_recorded: bool,
+    /// The events directory right before and right after the link, when
+    /// this append wrote the file and the platform can tell.
+    pub directory: Option<DirectoryChange>,
+}
+
+/// The events directory as an append saw it around its link.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct DirectoryChange {
+    pub before: DirectoryStamp,
+    pub after: DirectoryStamp,
+}
+
+/// What reading the file `name` gave: its event, checked against its name.
+fn event_file(name: &str, bytes: Result<&[u8], ReadError>) -> EventFile {
+    EventFile {
+        name: name.to_owned(),
+        event: match bytes {
+            Ok(bytes) => {
+                Event::parse(bytes).and_then(|event| match event::name_mismatch(name, &event) {
+                    None => Ok(event),
+                    Some(error) => Err(error),
+                })
+            }
+            Err(error) => Err(event::EventError {
+                field: None,
+                message: error.to_string(),
+            }),
+        },
+    }
+}
+
+/// Whether [`EventStore::link_new`] linked the file.
+enum Linked {
+    Yes(Option<DirectoryChange>),
+    /// The name was taken.
+    Taken,
 }
 
 /// What is in the events directory: the regular `*.json` files to read,
@@ -265,21 +302,18 @@ impl EventStore {
     /// Reads and parses the named event files, in parallel. A file whose
     /// name is canonical but disagrees with its content is an error.
     pub fn read(&self, names: &[String]) -> Vec<EventFile> {
-        self.map_files(names, |name, bytes| EventFile {
-            name: name.to_owned(),
-            event: match bytes {
-                Ok(bytes) => {
-                    Event::parse(bytes).and_then(|event| match event::name_mismatch(name, &event) {
-                        None => Ok(event),
-                        Some(error) => Err(error),
-                    })
-                }
-                Err(error) => Err(event::EventError {
-                    field: None,
-                    message: error.to_string(),
-                }),
-            },
-        })
+        self.map_files(names, event_file)
+    }
+
+    /// Reads one named file as [`EventStore::read`] does, with its bytes;
+    /// `None` when it cannot be read.
+    pub fn read_with_bytes(&self, name: &str) -> Option<(EventFile, Vec<u8>)> {
+        let names = [name.to_owned()];
+        let mut read = self.map_files_on(1, &names, |name, bytes| {
+            let kept = bytes.as_ref().ok().map(|bytes| bytes.to_vec());
+            kept.map(|kept| (event_file(name, bytes), kept))
+        });
+        read.pop().flatten()
     }
 
     /// Reads the named files and hands each one's bytes to `work`, spread
@@ -368,27 +402,28 @@ impl EventStore {
             }
             let file_name = event::file_name(&time, &event.bot_id, event.outcome);
             let path = self.events.join(&file_name);
-            let appended = |already_recorded| Appended {
+            let appended = |already_recorded, directory| Appended {
                 path: path.clone(),
                 file_name: file_name.clone(),
                 timestamp: timestamp.clone(),
                 already_recorded,
+                directory,
             };
             // A name seen taken is compared before anything is written; the
             // link below still refuses one taken in the meantime.
             if let Ok(metadata) = path.symlink_metadata() {
                 if holds(&path, &metadata, &document, &mut buffer) {
-                    return Ok(appended(true));
+                    return Ok(appended(true, None));
                 }
                 continue;
             }
-            if self.link_new(&document, &path)? {
-                return Ok(appended(false));
+            if let Linked::Yes(directory) = self.link_new(&document, &path)? {
+                return Ok(appended(false, directory));
             }
             if let Ok(metadata) = path.symlink_metadata()
                 && holds(&path, &metadata, &document, &mut buffer)
             {
-                return Ok(appended(true));
+                return Ok(appended(true, None));
             }
         }
         Err(StoreError::NoFreeName {
@@ -396,13 +431,13 @@ impl EventStore {
         })
     }
 
-    /// Writes `document` to a synced temporary file and links it to `path`.
-    /// Returns `false` when `path` already exists.
+    /// Writes `document` to a synced temporary file and links it to `path`,
+    /// looking at the events directory right before and right after.
     fn link_new(
         &self,
         document: &serde_json::Map<String, serde_json::Value>,
         path: &Path,
-    ) -> Result<bool, StoreError> {
+    ) -> Result<Linked, StoreError> {
         let bytes = encode(document);
         if bytes.len() as u64 > MAX_EVENT_BYTES {
             return Err(StoreError::TooLarge {
@@ -411,16 +446,21 @@ impl EventStore {
             });
         }
         let temporary = write_synced_temporary(&self.tmp, &bytes)?;
+        let before = directory_identity(&self.events);
         let linked = fs::hard_link(&temporary, path);
+        let after = directory_identity(&self.events);
         // The temporary name is ours alone; failing to remove it leaves
         // garbage in the ignored tmp/ directory, never a wrong event.
         let _ = fs::remove_file(&temporary);
         match linked {
             Ok(()) => {
                 sync_directory(&self.events)?;
-                Ok(true)
+                let change = before
+                    .zip(after)
+                    .map(|(before, after)| DirectoryChange { before, after });
+                Ok(Linked::Yes(change))
             }
-            Err(error) if error.kind() == io::ErrorKind::AlreadyExists => Ok(false),
+            Err(error) if error.kind() == io::ErrorKind::AlreadyExists => Ok(Linked::Taken),
             Err(error) => Err(StoreError::io(path)(error)),
         }
     }

@@ -122,6 +122,39 @@ pub(crate) fn compute(
     }
 }
 
+/// Extends the summary cached for the names digest `before` by one
+/// appended event file (`name`, `bytes`) that sorts after every other one,
+/// by name and by time, and caches it for the names digest `after`. False
+/// (nothing written) when no summary is cached for `before`; the next
+/// `status` computes it.
+pub(crate) fn extend(
+    layout: &Layout,
+    config_digest: &str,
+    before: &str,
+    after: &str,
+    name: &str,
+    bytes: &[u8],
+) -> Result<bool, StoreError> {
+    let Some(mut stored) = cache::read_cache_file(&layout.summary_file())
+        .ok()
+        .and_then(|bytes| serde_json::from_slice::<Stored>(&bytes).ok())
+        .filter(|stored| {
+            stored.format == FORMAT
+                && stored.config_digest == config_digest
+                && stored.names_digest == before
+        })
+    else {
+        return Ok(false);
+    };
+    stored.usage.add_file(name, bytes);
+    stored.recent.push(name.to_owned());
+    let excess = stored.recent.len().saturating_sub(RECENT);
+    stored.recent.drain(..excess);
+    stored.names_digest = after.to_owned();
+    write(layout, &stored)?;
+    Ok(true)
+}
+
 fn write(layout: &Layout, stored: &Stored) -> Result<(), StoreError> {
     let mut json = serde_json::to_vec(stored).unwrap_or_default();
     json.push(b'\n');
