@@ -7,6 +7,7 @@ mod common;
 
 use std::path::{Path, PathBuf};
 
+use common::chat_server::{ChatServer, Reply};
 use common::{Repository, git, text};
 use serde_json::{Value, json};
 
@@ -65,6 +66,16 @@ fn copy_dir(from: &Path, to: &Path) -> Vec<(String, String)> {
 /// to `src/lib.rs`), `checks`, the scripted bidder A with `rounds`, and
 /// issue #1 with one checkbox; the line count of `src/lib.rs`.
 fn semver_repository(extra: &str, checks: Value, rounds: Value) -> (Repository, usize) {
+    semver_repository_with(extra, checks, rounds, json!({"kind": "patch"}))
+}
+
+/// [`semver_repository`] with `implementer` as the config's implementer.
+fn semver_repository_with(
+    extra: &str,
+    checks: Value,
+    rounds: Value,
+    implementer: Value,
+) -> (Repository, usize) {
     let source = semver_source();
     let mut files: Vec<(String, String)> = Vec::new();
     for folder in ["src", "tests"] {
@@ -89,6 +100,7 @@ fn semver_repository(extra: &str, checks: Value, rounds: Value) -> (Repository, 
         },
         "specialists": [],
         "checks": checks,
+        "implementer": implementer,
     });
     let borrowed: Vec<(&str, &str)> = files
         .iter()
@@ -240,4 +252,115 @@ fn a_failing_assertions_message_reaches_the_replan_with_a_backtrace_on() {
         &["status", "--porcelain", "--", ".ralph/feedback"],
     );
     assert!(status.trim().is_empty(), "{status}");
+}
+
+/// A check that always passes: these tests are about the implementer.
+fn passing_check() -> Value {
+    json!([{"name": "true", "argv": ["true"], "category": "test", "timeout_seconds": 30}])
+}
+
+#[test]
+fn a_providers_context_length_error_exits_2_with_no_event() {
+    // A server that does not say its window (no /models entry, no /props)
+    // and refuses the prompt as too long, as a 4k-context model does with
+    // semver's 10,000-token src/lib.rs.
+    let server = ChatServer::start(|_, request| match request.path.as_str() {
+        "/v1/chat/completions" => Reply::status(
+            400,
+            r#"{"error":{"code":"context_length_exceeded","message":"This model's maximum context length is 4096 tokens"}}"#,
+        ),
+        _ => Reply::status(404, r#"{"error":"not found"}"#),
+    });
+    let implementer = json!({"kind": "model", "llm": {
+        "provider": "openai", "model": "small-model",
+        "base_url": format!("{}/v1", server.base_url)}});
+    let (repository, _) = semver_repository_with(
+        "",
+        passing_check(),
+        json!([{"summary": "add a helper to src/lib.rs"}]),
+        implementer,
+    );
+    let output = repository
+        .command(&["marketplace", "loop", "1", "--json"])
+        .env("OPENAI_API_KEY", "sk-test-key-0123456789")
+        .output()
+        .expect("ralph runs");
+    let stderr = text(&output.stderr);
+    assert_eq!(output.status.code(), Some(2), "{stderr}");
+    assert!(stderr.contains("context window"), "{stderr}");
+    assert_eq!(server.chats().len(), 1, "never retried");
+    assert!(repository.events().is_empty(), "nothing is recorded");
+    let issue =
+        std::fs::read_to_string(repository.path().join(".ralph/issues/1.md")).expect("the issue");
+    assert!(
+        !issue.contains("attention-needed") && !issue.contains("- [x]"),
+        "nobody is blamed: {issue}"
+    );
+}
+
+#[test]
+fn an_agent_that_hangs_stops_at_ctrl_c_and_its_reported_cost_is_kept() {
+    let bin = tempfile::tempdir().expect("bin");
+    let claude = bin.path().join("claude");
+    // A stand-in Claude Code that edits the crate, reports its result and
+    // cost, and then hangs, as a real one sometimes does after its result.
+    std::fs::write(
+        &claude,
+        r#"#!/bin/sh
+cat > /dev/null
+printf '\n/// Added by the agent.\npub fn ralph_helper() -> u32 {\n    7\n}\n' >> src/lib.rs
+cat <<'EOF'
+{"type":"system","subtype":"init","session_id":"s1","model":"claude-sonnet-4-5"}
+{"type":"result","subtype":"success","is_error":false,"num_turns":2,"result":"Added ralph_helper.","session_id":"s1","total_cost_usd":0.0421,"usage":{"input_tokens":1200,"cache_creation_input_tokens":0,"cache_read_input_tokens":0,"output_tokens":345}}
+EOF
+touch agent-hangs
+exec sleep 600
+"#,
+    )
+    .expect("write the stand-in");
+    use std::os::unix::fs::PermissionsExt;
+    std::fs::set_permissions(&claude, std::fs::Permissions::from_mode(0o755)).expect("chmod");
+    let implementer = json!({"kind": "claude_code", "program": claude,
+        "idle_timeout_seconds": 600, "timeout_seconds": 1800});
+    let (repository, _) = semver_repository_with(
+        "",
+        passing_check(),
+        json!([{"summary": "add a helper to src/lib.rs"}]),
+        implementer,
+    );
+    let child = repository
+        .command(&["marketplace", "loop", "1", "--json"])
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .expect("spawn");
+    let marker = repository.path().join(".ralph/worktrees/1/agent-hangs");
+    let waited = std::time::Instant::now();
+    while !marker.exists() {
+        assert!(waited.elapsed().as_secs() < 120, "the agent never ran");
+        std::thread::sleep(std::time::Duration::from_millis(20));
+    }
+    let interrupted = std::time::Instant::now();
+    let status = std::process::Command::new("kill")
+        .args(["-INT", &child.id().to_string()])
+        .status()
+        .expect("kill runs");
+    assert!(status.success());
+    let output = child.wait_with_output().expect("wait");
+    // Not the agent's 600 s idle timeout (a generous bound for a loaded
+    // machine; it takes well under a second).
+    assert!(
+        interrupted.elapsed() < std::time::Duration::from_secs(20),
+        "{:?}",
+        interrupted.elapsed()
+    );
+    assert_eq!(output.status.code(), Some(130), "{}", text(&output.stderr));
+    let usage = repository.ralph(&["marketplace", "usage", "--json"]);
+    let report: Value = serde_json::from_slice(&usage.stdout).expect("usage JSON");
+    assert_eq!(report["total"]["cost_usd"], 0.0421, "{report:#}");
+    assert_eq!(report["total"]["output_tokens"], 345, "{report:#}");
+    // No weight moved for an attempt nobody finished.
+    for event in repository.events() {
+        assert_eq!(event["weight_delta"], 0.0, "{event}");
+    }
 }
