@@ -200,3 +200,30 @@ fn verify_names_the_field_of_a_broken_plugin_section() {
         );
     }
 }
+
+#[test]
+fn an_event_log_that_is_a_file_is_named_as_what_it_is_relative_to_the_repository() {
+    let repository = Repository::set_up();
+    let events = repository.events_dir();
+    std::fs::remove_dir_all(&events).expect("remove events/");
+    std::fs::write(&events, "not a log").expect("a file instead");
+    for args in [
+        &["marketplace", "status"][..],
+        &["marketplace", "status", "--json"][..],
+    ] {
+        let output = repository.ralph(args);
+        assert_eq!(output.status.code(), Some(1), "{args:?}");
+        let stderr = text(&output.stderr);
+        assert!(
+            stderr.contains(".ralph/events: a regular file, not a directory"),
+            "{args:?}: {stderr}"
+        );
+        let root = repository.path().display().to_string();
+        assert!(!stderr.contains(&root), "{args:?}: {stderr}");
+    }
+    assert_eq!(
+        std::fs::read_to_string(&events).expect("kept"),
+        "not a log",
+        "nothing changed"
+    );
+}

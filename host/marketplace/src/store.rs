@@ -41,8 +41,9 @@ pub enum StoreError {
     Io { path: PathBuf, source: io::Error },
     #[error("{}: no free file name for this event after {MAX_NAME_ATTEMPTS} microseconds", path.display())]
     NoFreeName { path: PathBuf },
-    #[error("{}: {kind}, not a directory; the event log must be a directory inside the repository", path.display())]
-    NotADirectory { path: PathBuf, kind: FileKind },
+    /// `what` it is instead: "a regular file", or a [`FileKind`].
+    #[error("{}: {what}, not a directory; the event log must be a directory inside the repository", path.display())]
+    NotADirectory { path: PathBuf, what: String },
     #[error("{}: the event would take {size} bytes, over the {MAX_EVENT_BYTES}-byte limit of an event file", path.display())]
     TooLarge { path: PathBuf, size: u64 },
 }
@@ -242,7 +243,8 @@ impl EventStore {
             Ok(metadata) => {
                 return Err(StoreError::NotADirectory {
                     path: self.events.clone(),
-                    kind: FileKind::of(metadata.file_type()).unwrap_or(FileKind::Unknown),
+                    what: FileKind::of(metadata.file_type())
+                        .map_or_else(|| "a regular file".to_owned(), |kind| kind.to_string()),
                 });
             }
             Err(error) if error.kind() == io::ErrorKind::NotFound => {
