@@ -236,8 +236,18 @@ async fn sockets_cannot_be_opened() -> TestResult {
 #[tokio::test]
 async fn console_output_is_captured_and_capped() -> TestResult {
     let repository = repository()?;
-    let report = probe("stdout-flood", "", repository.path()).await?;
-    assert_eq!(report, "A well-behaved plan");
+    let runtime = runtime(repository.path())?;
+    // 10,000 writes, each a host call: the deadline is the test's patience
+    // on a loaded debug build, not what is tested (that the flood neither
+    // fails the call nor breaks the plugin is).
+    let mut limits = tight_limits();
+    limits.deadline = Duration::from_secs(20);
+    let bidder = hostile(&runtime, &[Capability::Repository], limits).await?;
+    let outcome = runtime
+        .propose(&bidder, &request("stdout-flood", ""))
+        .await?;
+    assert_eq!(outcome.value.summary, "A well-behaved plan");
+    assert_still_answers(&runtime, &bidder).await?;
     Ok(())
 }
 
