@@ -5,6 +5,7 @@
 //! by one against a baseline.
 
 pub mod agents;
+pub mod attempt;
 pub mod checks;
 pub mod clean;
 pub mod confinement;

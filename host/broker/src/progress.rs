@@ -480,6 +480,29 @@ pub fn cut(text: &str, width: usize) -> String {
     }
 }
 
+/// Awaits `work`, telling `progress` four times a second what runs, for how
+/// long, and (for a check) the last lines it printed.
+pub async fn watched<T>(
+    work: impl std::future::Future<Output = T>,
+    progress: &mut dyn Progress,
+    what: &str,
+    lines: Option<&crate::checks::LastLines>,
+) -> T {
+    let started = std::time::Instant::now();
+    let mut tick = tokio::time::interval(std::time::Duration::from_millis(250));
+    tokio::pin!(work);
+    loop {
+        tokio::select! {
+            done = &mut work => return done,
+            _ = tick.tick() => progress.activity(&Activity {
+                what: what.to_owned(),
+                elapsed: started.elapsed(),
+                last_lines: lines.map(crate::checks::LastLines::lines).unwrap_or_default(),
+            }),
+        }
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -8,21 +8,20 @@ use std::sync::Arc;
 use ralph_issues::pulls::{FindingSeverity, ReviewFinding, SpecialistReview};
 use ralph_models::Unavailable;
 use ralph_runtime::{
-    BidderPlugin, CheckInput, Finding, IssueSpec, PluginError, Proposal, ProposalRequest,
+    BidderPlugin, Finding, IssueSpec, PluginError, Proposal, ProposalRequest,
     Requirement as PluginRequirement, RoundContext, Severity,
 };
 
-use crate::checks::{self, Judged};
+use crate::attempt;
+use crate::checks::Judged;
 use crate::facts::{self, Work};
 use crate::feedback;
 use crate::implementer::{ImplementError, Task};
 use crate::metering::UsageRecord;
-use crate::progress::{Activity, Progress, RankedProposal, Step};
-use crate::protected;
+use crate::progress::{Progress, RankedProposal, Step, watched};
 use crate::recording::{self, Attempt, AttemptUsage, ErrorSource, Place, RoundKind, Standing};
 use crate::scoring::{self, Scores};
 use crate::session::{LoopError, Session};
-use crate::snapshot::Snapshot;
 
 /// What a round is told about the rounds before it.
 #[derive(Clone, Debug)]
@@ -564,33 +563,30 @@ impl Session {
         progress: &mut dyn Progress,
     ) -> Result<RoundEnd, LoopError> {
         tracing::info!(label = %winner.label, "Implementing the winning proposal");
-        progress.step(Step::Implementing {
+        let request = attempt::Request {
+            task: Task::new(&self.issue, &winner.proposal),
             label: winner.label.clone(),
-        });
-        self.check_usage = ralph_runtime::ModelUsage::default();
-        let implementing = self.implementer.implement(
-            &self.worktree,
-            Task::new(&self.issue, &winner.proposal),
-            self.models.implementer(),
-            &self.confinement,
-        );
-        let what = format!("implementing proposal {}", winner.label);
-        let implemented = watched(implementing, progress, &what, None).await;
-        let implementation_usage = implemented
-            .usage
+            requirements: self.remaining_for_plugins(),
+            feedback_dir: self.feedback_dir(place),
+        };
+        let report = self.workshop().attempt(request, progress).await;
+        self.check_usage = report.check_usage;
+        let implementation_usage = report
+            .implementation
             .map(|usage| self.implementation_record(&usage));
         let standing = winner.standing(1, tie_break);
-        if implemented.result.is_err() && self.stop_requested() {
-            // Stopped mid-attempt (an agent is ended at once): no one's
-            // fault, and what the attempt used so far is kept.
-            let bidder = self.bidder_round(&winner.bot_id);
-            let usage = self.attempt_usage(implementation_usage);
-            recording::ranked(&self.marketplace, place, bidder, &standing, &usage)
-                .map_err(LoopError::failed)?;
-            return Ok(RoundEnd::Interrupted);
-        }
-        if let Err(error) = implemented.result {
-            if let Some(unavailable) = self.models.implementer_unavailable() {
+        let checked = match report.ending {
+            attempt::Ending::Checked(checked) => checked,
+            attempt::Ending::Stopped => {
+                // Stopped mid-attempt: no one's fault, and what the attempt
+                // used so far is kept.
+                let bidder = self.bidder_round(&winner.bot_id);
+                let usage = self.attempt_usage(implementation_usage);
+                recording::ranked(&self.marketplace, place, bidder, &standing, &usage)
+                    .map_err(LoopError::failed)?;
+                return Ok(RoundEnd::Interrupted);
+            }
+            attempt::Ending::Unavailable(unavailable) => {
                 self.worktree.discard_changes().map_err(LoopError::failed)?;
                 self.refund(&winner.bot_id);
                 if let Unavailable::UsageLimited(_) = &unavailable {
@@ -601,56 +597,25 @@ impl Session {
                 }
                 return unavailable_end(unavailable);
             }
-            return self.not_implemented(
-                winner,
-                &standing,
-                place,
-                error,
-                implementation_usage,
-                progress,
-            );
-        }
-        // What a change may touch (SPEC §5a): checked before any check runs
-        // its code, and a violation is the bidder's failed attempt.
-        if let Some(violation) =
-            protected::check_change(&self.worktree, &self.protected).map_err(LoopError::failed)?
-        {
-            tracing::warn!(label = %winner.label, path = %violation.path, "Refused a change to a protected path");
-            let fault = ImplementError::Proposal(violation.to_string());
-            return self.not_implemented(
-                winner,
-                &standing,
-                place,
-                fault,
-                implementation_usage,
-                progress,
-            );
-        }
-        // The change as checked: what is committed on success, whatever the
-        // checks (which run its code) do to the worktree or the index.
-        let checked = self.worktree.staged_tree().map_err(LoopError::failed)?;
-        let stats = self.worktree.stats().map_err(LoopError::failed)?;
-        let diff = self.worktree.diff().map_err(LoopError::failed)?;
-        progress.step(Step::Implemented {
-            label: winner.label.clone(),
-            files: stats.files.len(),
-            lines: stats.lines_changed(),
-        });
-        let Some(judged) = self.run_checks(place, &diff, &stats.files, progress).await else {
-            let bidder = self.bidder_round(&winner.bot_id);
-            let usage = self.attempt_usage(implementation_usage);
-            recording::ranked(&self.marketplace, place, bidder, &standing, &usage)
-                .map_err(LoopError::failed)?;
-            return Ok(RoundEnd::Interrupted);
+            attempt::Ending::NotImplemented(fault) => {
+                return self.not_implemented(
+                    winner,
+                    &standing,
+                    place,
+                    fault,
+                    implementation_usage,
+                    progress,
+                );
+            }
+            attempt::Ending::Broken(error) => return Err(LoopError::Failed(error)),
         };
-        let against: Vec<&Judged> = judged.iter().filter(|j| j.counts_against()).collect();
-        let succeeded = against.is_empty();
+        let succeeded = checked.succeeded();
         let facts = facts::of_implementation(
             work,
             &winner.proposal.requirements_covered,
-            &stats,
-            &diff,
-            &judged,
+            &checked.stats,
+            &checked.diff,
+            &checked.judged,
             self.worktree.path(),
             winner.distinctness,
         );
@@ -663,8 +628,8 @@ impl Session {
             proposal_score: winner.total,
             implementation_score,
         });
-        let mut attempt = attempt_of(implementation_score, Some(&judged), &stats);
-        attempt.implementation_dimensions = Some(implementation_dimensions);
+        let mut outcome = attempt_of(implementation_score, Some(&checked.judged), &checked.stats);
+        outcome.implementation_dimensions = Some(implementation_dimensions);
         let bidder = self.bidder_round(&winner.bot_id);
         let usage = self.attempt_usage(implementation_usage);
         recording::implementation(
@@ -672,23 +637,47 @@ impl Session {
             place,
             bidder,
             &standing,
-            &attempt,
+            &outcome,
             &usage,
             succeeded,
         )
         .map_err(LoopError::failed)?;
-        self.last_checks = judged.clone();
+        self.last_checks = checked.judged.clone();
         if !succeeded {
             self.worktree.discard_changes().map_err(LoopError::failed)?;
-            let saved = self.feedback_files(place, &judged);
             return Ok(RoundEnd::Failed {
-                report: feedback::report(&winner.label, &against, &saved),
+                report: feedback::report(&winner.label, &checked.against(), &checked.kept_output),
             });
         }
+        // What is committed is the change as checked, whatever the checks
+        // (which run its code) did to the worktree or the index.
         self.worktree
-            .stage_tree(&checked)
+            .stage_tree(&checked.tree)
             .map_err(LoopError::failed)?;
         self.finish_success(winner, work, place, progress)
+    }
+
+    /// What the winner's attempt works with.
+    fn workshop(&self) -> attempt::Workshop<'_> {
+        attempt::Workshop {
+            layout: self.marketplace.layout(),
+            worktree: &self.worktree,
+            implementer: &self.implementer,
+            models: &self.models,
+            confinement: &self.confinement,
+            protected: &self.protected,
+            checks: &self.checks,
+            runtime: &self.runtime,
+        }
+    }
+
+    /// Where the round's failing checks keep their whole output.
+    fn feedback_dir(&self, place: Place) -> std::path::PathBuf {
+        self.marketplace
+            .layout()
+            .feedback_dir()
+            .join(place.issue.to_string())
+            .join(format!("round-{}", place.round))
     }
 
     /// The winner's change could not be made. By its own fault (its patch
@@ -784,218 +773,6 @@ impl Session {
             summary: winner.proposal.summary.clone(),
         })
     }
-
-    /// Runs every command check and check plugin on the change, one by one,
-    /// each judged and shown as it finishes; `None` when a stop is requested
-    /// between two checks.
-    async fn run_checks(
-        &mut self,
-        place: Place,
-        diff: &str,
-        files: &[String],
-        progress: &mut dyn Progress,
-    ) -> Option<Vec<Judged>> {
-        let mut judged = Vec::new();
-        for check in self.command_checks.clone() {
-            if self.stop_requested() {
-                return None;
-            }
-            progress.step(Step::CheckStarted {
-                name: check.name.clone(),
-            });
-            let name = check.name.clone();
-            let directory = self.worktree.path().to_owned();
-            let confinement = self.confinement.clone();
-            let watch = checks::LastLines::default();
-            let lines = watch.clone();
-            let running = tokio::task::spawn_blocking(move || {
-                checks::run_watched(&check, &directory, &confinement, Some(&lines))
-            });
-            let what = format!("checking {name}");
-            let run = watched(running, progress, &what, Some(&watch))
-                .await
-                .unwrap_or_else(|error| {
-                    checks::CheckRun::not_run(&name, checks::Category::Custom, error.to_string())
-                });
-            // A check a stop ended (at once) or overtook is not judged.
-            if self.stop_requested() {
-                return None;
-            }
-            judged.push(self.judge(place, run, progress));
-        }
-        let input = CheckInput {
-            diff: diff.to_owned(),
-            changed_files: files.to_vec(),
-            requirements: self.remaining_for_plugins(),
-        };
-        // Check plugins read a clean checkout of the change: its staged tree.
-        let change = if self.check_plugins.is_empty() {
-            None
-        } else {
-            self.worktree
-                .staged_tree()
-                .and_then(|tree| Snapshot::of(self.worktree.path(), &tree))
-                .map_err(|error| {
-                    tracing::warn!(%error, "Could not write out the change for the check plugins")
-                })
-                .ok()
-        };
-        for index in 0..self.check_plugins.len() {
-            if self.stop_requested() {
-                return None;
-            }
-            let name = self.check_plugins[index].0.clone();
-            progress.step(Step::CheckStarted { name: name.clone() });
-            let run = match &change {
-                Some(change) => {
-                    let plugin = &self.check_plugins[index].1;
-                    let (run, usage) = self
-                        .run_check_plugin(&name, plugin, &input, change.path())
-                        .await;
-                    self.check_usage.add(usage);
-                    run
-                }
-                None => not_run(&name, "the change could not be written out for it"),
-            };
-            judged.push(self.judge(place, run, progress));
-        }
-        Some(judged)
-    }
-
-    /// Judges one check's run against the baseline, keeps its whole output
-    /// when it failed, and shows it.
-    fn judge(&self, place: Place, run: checks::CheckRun, progress: &mut dyn Progress) -> Judged {
-        let entry = checks::judge_one(&self.baseline, run);
-        let full_output = self
-            .feedback_files(place, std::slice::from_ref(&entry))
-            .into_iter()
-            .next()
-            .map(|(_, file)| file);
-        progress.step(Step::Check {
-            name: entry.run.name.clone(),
-            passed: entry.run.passed(),
-            passed_before: entry.passed_before,
-            counts_against: entry.counts_against(),
-            duration_ms: entry.run.duration_ms,
-            detail: tail(&entry.run.output, 400),
-            new_findings: entry.new_findings.clone(),
-            reason: if entry.counts_against() {
-                feedback::reasons(&entry.run.output).concat()
-            } else {
-                Vec::new()
-            },
-            full_output,
-        });
-        entry
-    }
-
-    /// Writes the whole output of the failed checks among `judged` to the
-    /// round's feedback folder; each file as shown, relative to the
-    /// repository (none when it cannot be written: the loop goes on).
-    fn feedback_files(&self, place: Place, judged: &[Judged]) -> Vec<(String, String)> {
-        let layout = self.marketplace.layout();
-        let directory = layout
-            .feedback_dir()
-            .join(place.issue.to_string())
-            .join(format!("round-{}", place.round));
-        match feedback::save(&directory, judged) {
-            Ok(written) => written
-                .into_iter()
-                .map(|(name, path)| (name, layout.display(&path).to_string()))
-                .collect(),
-            Err(error) => {
-                tracing::warn!(%error, directory = %layout.display(&directory), "Could not keep the checks' whole output");
-                Vec::new()
-            }
-        }
-    }
-
-    /// Runs one check plugin, with the model usage charged to it.
-    async fn run_check_plugin(
-        &self,
-        name: &str,
-        plugin: &ralph_runtime::CheckPlugin,
-        input: &CheckInput,
-        view: &std::path::Path,
-    ) -> (checks::CheckRun, ralph_runtime::ModelUsage) {
-        let started = std::time::Instant::now();
-        let metered = self.runtime.run_check_metered(plugin, input, view).await;
-        let usage = metered.usage;
-        let mut findings = Vec::new();
-        let (verdict, output) = match metered.result {
-            Ok(outcome) => {
-                let lines: Vec<String> = outcome
-                    .value
-                    .findings
-                    .iter()
-                    .map(|finding| {
-                        let place = finding
-                            .file
-                            .as_ref()
-                            .map(|file| format!("{file}:{} ", finding.line.unwrap_or(0)))
-                            .unwrap_or_default();
-                        format!("{:?}: {place}{}", finding.severity, finding.message)
-                    })
-                    .collect();
-                // Compared without line numbers, as command checks' are.
-                findings = outcome
-                    .value
-                    .findings
-                    .iter()
-                    .map(|finding| {
-                        let file = finding.file.as_deref().unwrap_or("");
-                        format!("{:?}: {} ({file})", finding.severity, finding.message)
-                    })
-                    .collect();
-                let verdict = if outcome.value.passed {
-                    checks::Verdict::Passed
-                } else {
-                    checks::Verdict::Failed { exit_code: None }
-                };
-                (verdict, lines.join("\n"))
-            }
-            // A faulting check plugin loses its turn; it does not decide.
-            Err(error) => (
-                checks::Verdict::NotRun {
-                    reason: error.to_string(),
-                },
-                error.to_string(),
-            ),
-        };
-        let duration_ms = u64::try_from(started.elapsed().as_millis()).unwrap_or(u64::MAX);
-        let mut run =
-            checks::CheckRun::new(name, checks::Category::Custom, verdict, duration_ms, output);
-        run.findings = findings;
-        (run, usage)
-    }
-}
-
-/// Awaits `work`, telling `progress` four times a second what runs, for how
-/// long, and (for a check) the last lines it printed.
-async fn watched<T>(
-    work: impl std::future::Future<Output = T>,
-    progress: &mut dyn Progress,
-    what: &str,
-    lines: Option<&checks::LastLines>,
-) -> T {
-    let started = std::time::Instant::now();
-    let mut tick = tokio::time::interval(std::time::Duration::from_millis(250));
-    tokio::pin!(work);
-    loop {
-        tokio::select! {
-            done = &mut work => return done,
-            _ = tick.tick() => progress.activity(&Activity {
-                what: what.to_owned(),
-                elapsed: started.elapsed(),
-                last_lines: lines.map(checks::LastLines::lines).unwrap_or_default(),
-            }),
-        }
-    }
-}
-
-/// A check plugin that could not run, with why.
-fn not_run(name: &str, reason: &str) -> checks::CheckRun {
-    checks::CheckRun::not_run(name, checks::Category::Custom, reason.to_owned())
 }
 
 /// A plugin's severity under the name steps and records give it.
@@ -1071,16 +848,4 @@ fn commit_message(requirements: &[&str], summary: &str) -> String {
     } else {
         format!("{subject}\n\n{body}\n")
     }
-}
-
-/// The last `limit` bytes of `text`, on a character boundary.
-fn tail(text: &str, limit: usize) -> String {
-    if text.len() <= limit {
-        return text.trim().to_owned();
-    }
-    let mut start = text.len() - limit;
-    while !text.is_char_boundary(start) {
-        start += 1;
-    }
-    format!("…{}", text[start..].trim())
 }

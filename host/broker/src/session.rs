@@ -16,10 +16,11 @@ use ralph_issues::{Issue, IssueSource, Label, LabelChange, LocalIssues};
 use ralph_marketplace::lock::{IssueLeases, Lease, LeaseError, LocalLocks};
 use ralph_marketplace::{ConfigError, Layout, Marketplace};
 use ralph_runtime::{
-    BidderPlugin, CheckPlugin, ModelUsage, Personality, Runtime, RuntimeOptions, SpecialistPlugin,
+    BidderPlugin, ModelUsage, Personality, Runtime, RuntimeOptions, SpecialistPlugin,
 };
 
-use crate::checks::{self, CheckRun, CommandCheck, Judged};
+use crate::attempt::Checks;
+use crate::checks::{self, Judged};
 use crate::confinement::Confinement;
 use crate::implementer::{ImplementationUsage, Implementer};
 use crate::llm::{LlmOptions, Models};
@@ -91,9 +92,8 @@ pub struct Session {
     /// The loaded specialists, in config order: bidders consult them, and
     /// each reviews every round's winning proposal.
     pub(crate) specialists: Vec<Arc<SpecialistPlugin>>,
-    pub(crate) check_plugins: Vec<(String, Arc<CheckPlugin>)>,
-    pub(crate) command_checks: Vec<CommandCheck>,
-    pub(crate) baseline: Vec<CheckRun>,
+    /// The checks and their baseline.
+    pub(crate) checks: Checks,
     pub(crate) last_checks: Vec<Judged>,
     /// The attempts of this loop that failed, for the record.
     pub(crate) failed_attempts: Vec<FailedAttempt>,
@@ -704,9 +704,7 @@ async fn open(
         runtime,
         bidders: Vec::new(),
         specialists: Vec::new(),
-        check_plugins: Vec::new(),
-        command_checks: Vec::new(),
-        baseline: Vec::new(),
+        checks: Checks::default(),
         last_checks: Vec::new(),
         failed_attempts: Vec::new(),
         last_ranking: Vec::new(),
@@ -729,7 +727,10 @@ async fn open(
         _lease: lease,
     };
     session.load(&lineup, progress).await?;
-    session.run_baseline(progress).await;
+    session
+        .checks
+        .run_baseline(&session.worktree, &session.confinement, progress)
+        .await;
     Ok(session)
 }
 
@@ -774,7 +775,7 @@ impl Session {
         }
         for check in &lineup.checks {
             match check {
-                CheckEntry::Command(command) => self.command_checks.push(command.clone()),
+                CheckEntry::Command(command) => self.checks.commands.push(command.clone()),
                 CheckEntry::Plugin { name, entry } => {
                     let loaded = load_entry(
                         &repository,
@@ -785,35 +786,13 @@ impl Session {
                     )
                     .await;
                     match loaded {
-                        Ok(plugin) => self.check_plugins.push((name.clone(), plugin)),
+                        Ok(plugin) => self.checks.plugins.push((name.clone(), plugin)),
                         Err(error) => progress.step(failed(name.clone(), error)),
                     }
                 }
             }
         }
         Ok(())
-    }
-
-    /// Runs the command checks on the unchanged worktree, so only failures
-    /// the change introduces count against it.
-    async fn run_baseline(&mut self, progress: &mut dyn Progress) {
-        for check in self.command_checks.clone() {
-            let directory = self.worktree.path().to_owned();
-            let confinement = self.confinement.clone();
-            let run =
-                tokio::task::spawn_blocking(move || checks::run(&check, &directory, &confinement))
-                    .await;
-            if let Ok(run) = run {
-                // What the check left behind is not part of any change.
-                let _ = self.worktree.clean_untracked();
-                progress.step(Step::Baseline {
-                    check: run.name.clone(),
-                    passed: run.passed(),
-                    duration_ms: run.duration_ms,
-                });
-                self.baseline.push(run);
-            }
-        }
     }
 }
 
