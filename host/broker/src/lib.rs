@@ -24,4 +24,5 @@ pub mod round;
 pub mod scoring;
 pub mod session;
 pub mod snapshot;
+pub mod workbench;
 pub mod worktree;

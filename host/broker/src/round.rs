@@ -137,9 +137,9 @@ impl Session {
         let settings = self.settings.get(bot_id).cloned().unwrap_or_default();
         ProposalRequest {
             issue: IssueSpec {
-                id: self.issue.number.to_string(),
-                title: self.issue.title.clone(),
-                body: self.issue.body.clone(),
+                id: self.bench.issue.number.to_string(),
+                title: self.bench.issue.title.clone(),
+                body: self.bench.issue.body.clone(),
             },
             requirements: self.remaining_for_plugins(),
             context: RoundContext {
@@ -155,7 +155,8 @@ impl Session {
     }
 
     fn remaining_for_plugins(&self) -> Vec<PluginRequirement> {
-        self.issue
+        self.bench
+            .issue
             .requirements()
             .into_iter()
             .filter(|requirement| !requirement.done)
@@ -196,7 +197,7 @@ impl Session {
         let results = watched(runtime.propose_round(&entries), progress, &what, None).await;
         // A usage limit or a refused key is the provider's fault, not the
         // bidders': nobody's turn is recorded as an error.
-        if let Some(reason) = self.models.plugins_unavailable() {
+        if let Some(reason) = self.bench.models.plugins_unavailable() {
             self.record_answered(place, &participants, &results, &reason)?;
             return Ok(Err(reason));
         }
@@ -204,7 +205,7 @@ impl Session {
         // a usage limit did not fail either.
         for ((bot_id, plugin), metered) in participants.iter().zip(&results) {
             if matches!(metered.result, Err(PluginError::Timeout { .. }))
-                && self.models.waited_for_usage_limit(bot_id)
+                && self.bench.models.waited_for_usage_limit(bot_id)
             {
                 let reason = Unavailable::UsageLimited(format!(
                     "the deadline of {} passed while its model provider made it wait for a usage limit; wait, or give the bidder a longer limits.deadline_ms",
@@ -325,11 +326,11 @@ impl Session {
                 let applies = proposal
                     .patch
                     .as_deref()
-                    .map(|patch| self.worktree.check_patch(patch).is_ok());
+                    .map(|patch| self.bench.worktree.check_patch(patch).is_ok());
                 let facts = facts::of_proposal(
                     work,
                     &proposal,
-                    self.worktree.path(),
+                    self.bench.worktree.path(),
                     applies,
                     distinctness[index],
                 );
@@ -338,7 +339,7 @@ impl Session {
                 Scored {
                     bot_id,
                     label: label(index),
-                    implementable: self.implementer.can_implement(&proposal),
+                    implementable: self.bench.implementer.can_implement(&proposal),
                     proposal,
                     scores,
                     total,
@@ -362,14 +363,14 @@ impl Session {
         progress: &mut dyn Progress,
     ) -> Result<(RoundEnd, Vec<Scored>), LoopError> {
         let place = Place {
-            issue: self.issue.number,
+            issue: self.bench.issue.number,
             round: state.round,
             kind: state.kind,
             iteration: self.used,
         };
-        let work = Work::from_requirements(&self.issue.requirements());
+        let work = Work::from_requirements(&self.bench.issue.requirements());
         // Every round may call a provider the previous round found down.
-        self.models.new_round();
+        self.bench.models.new_round();
         self.round_usage.clear();
         self.usage_recorded.clear();
         self.review_usage = ralph_runtime::ModelUsage::default();
@@ -400,7 +401,7 @@ impl Session {
         };
         let tie_break = tie_break(&ranked);
         if !winner.implementable {
-            let (provider, stand_in) = self.models.plugins_provider();
+            let (provider, stand_in) = self.bench.models.plugins_provider();
             let hint = if stand_in {
                 format!(
                     " The bidders were answered by {provider}, not a model: configure one in the `llm` section of .ralph/config.json or with --llm-provider (docs/models.md)."
@@ -410,7 +411,7 @@ impl Session {
             };
             let reason = format!(
                 "no proposal can be carried out by the `{}` implementer: {} no patch. Configure the `model` implementer (or an agent: `claude_code`, `codex`, `command`) to have plans implemented; no bidder was charged.{hint}",
-                self.implementer.kind(),
+                self.bench.implementer.kind(),
                 match ranked.len() {
                     1 => "the one proposal carries".to_owned(),
                     count => format!("all {count} proposals carry"),
@@ -564,12 +565,16 @@ impl Session {
     ) -> Result<RoundEnd, LoopError> {
         tracing::info!(label = %winner.label, "Implementing the winning proposal");
         let request = attempt::Request {
-            task: Task::new(&self.issue, &winner.proposal),
+            task: Task::new(&self.bench.issue, &winner.proposal),
             label: winner.label.clone(),
             requirements: self.remaining_for_plugins(),
             feedback_dir: self.feedback_dir(place),
         };
-        let report = self.workshop().attempt(request, progress).await;
+        let report = self
+            .bench
+            .workshop(self.marketplace.layout(), &self.runtime)
+            .attempt(request, progress)
+            .await;
         self.check_usage = report.check_usage;
         let implementation_usage = report
             .implementation
@@ -587,7 +592,10 @@ impl Session {
                 return Ok(RoundEnd::Interrupted);
             }
             attempt::Ending::Unavailable(unavailable) => {
-                self.worktree.discard_changes().map_err(LoopError::failed)?;
+                self.bench
+                    .worktree
+                    .discard_changes()
+                    .map_err(LoopError::failed)?;
                 self.refund(&winner.bot_id);
                 if let Unavailable::UsageLimited(_) = &unavailable {
                     let bidder = self.bidder_round(&winner.bot_id);
@@ -616,7 +624,7 @@ impl Session {
             &checked.stats,
             &checked.diff,
             &checked.judged,
-            self.worktree.path(),
+            self.bench.worktree.path(),
             winner.distinctness,
         );
         let implementation_dimensions = scoring::score(&facts);
@@ -644,31 +652,21 @@ impl Session {
         .map_err(LoopError::failed)?;
         self.last_checks = checked.judged.clone();
         if !succeeded {
-            self.worktree.discard_changes().map_err(LoopError::failed)?;
+            self.bench
+                .worktree
+                .discard_changes()
+                .map_err(LoopError::failed)?;
             return Ok(RoundEnd::Failed {
                 report: feedback::report(&winner.label, &checked.against(), &checked.kept_output),
             });
         }
         // What is committed is the change as checked, whatever the checks
         // (which run its code) did to the worktree or the index.
-        self.worktree
+        self.bench
+            .worktree
             .stage_tree(&checked.tree)
             .map_err(LoopError::failed)?;
         self.finish_success(winner, work, place, progress)
-    }
-
-    /// What the winner's attempt works with.
-    fn workshop(&self) -> attempt::Workshop<'_> {
-        attempt::Workshop {
-            layout: self.marketplace.layout(),
-            worktree: &self.worktree,
-            implementer: &self.implementer,
-            models: &self.models,
-            confinement: &self.confinement,
-            protected: &self.protected,
-            checks: &self.checks,
-            runtime: &self.runtime,
-        }
     }
 
     /// Where the round's failing checks keep their whole output.
@@ -718,7 +716,10 @@ impl Session {
             recording::attempt_error(&self.marketplace, place, bidder, standing, &usage, &error)
         }
         .map_err(LoopError::failed)?;
-        self.worktree.discard_changes().map_err(LoopError::failed)?;
+        self.bench
+            .worktree
+            .discard_changes()
+            .map_err(LoopError::failed)?;
         let label = &winner.label;
         Ok(if blamed {
             RoundEnd::Failed {
@@ -728,7 +729,7 @@ impl Session {
             RoundEnd::ImplementerFailed {
                 reason: format!(
                     "the `{}` implementer failed on proposal {label} (not the proposal's fault; no bidder was charged): {error}",
-                    self.implementer.kind()
+                    self.bench.implementer.kind()
                 ),
             }
         })
@@ -749,19 +750,21 @@ impl Session {
         let texts: Vec<&str> = covered.iter().map(|(_, text)| text.as_str()).collect();
         let message = commit_message(&texts, &winner.proposal.summary);
         let trailers = [
-            ("Ralph-Issue", self.issue.number.to_string()),
+            ("Ralph-Issue", self.bench.issue.number.to_string()),
             ("Ralph-Round", place.round.to_string()),
             ("Ralph-Proposal", winner.label.clone()),
         ];
-        self.worktree
+        self.bench
+            .worktree
             .commit(&message, &trailers)
             .map_err(LoopError::failed)?;
         let ids: Vec<ralph_issues::RequirementId> =
             covered.iter().map(|(id, _)| id.clone()).collect();
         if !ids.is_empty() {
-            self.issue = self
+            self.bench.issue = self
+                .bench
                 .issues
-                .tick_requirements(self.issue.number, &ids)
+                .tick_requirements(self.bench.issue.number, &ids)
                 .map_err(LoopError::failed)?;
         }
         let ticked: Vec<String> = covered.into_iter().map(|(_, text)| text).collect();

@@ -4,7 +4,7 @@
 use std::collections::{BTreeMap, BTreeSet};
 use std::path::PathBuf;
 use std::sync::Arc;
-use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::atomic::AtomicBool;
 
 use ralph_integrations::gateway::GatewayError;
 use ralph_integrations::{Environment, Gateway, default_approver};
@@ -22,16 +22,16 @@ use ralph_runtime::{
 use crate::attempt::Checks;
 use crate::checks::{self, Judged};
 use crate::confinement::Confinement;
-use crate::implementer::{ImplementationUsage, Implementer};
-use crate::llm::{LlmOptions, Models};
+use crate::implementer::ImplementationUsage;
+use crate::llm::LlmOptions;
 use crate::loop_config::LoopConfig;
 use crate::metering::{Metering, UsageRecord};
 use crate::plugins::{CheckEntry, Lineup, PluginEntry};
 use crate::progress::{FinishStatus, Progress, Step};
-use crate::protected::ProtectedPaths;
 use crate::recording::{BidderRound, RoundKind};
 use crate::round::{RoundEnd, RoundState, Scored};
 use crate::snapshot::{Snapshot, tree_of};
+use crate::workbench::Workbench;
 use crate::worktree::{Worktree, branch_name};
 
 /// Why the loop could not run or go on.
@@ -82,18 +82,16 @@ pub(crate) struct BidderSettings {
     pub personality: Option<Personality>,
 }
 
-/// Everything one loop works with.
+/// Everything a marketplace loop works with: the [`Workbench`] every loop
+/// has, and what the marketplace alone needs.
 pub struct Session {
+    pub(crate) bench: Workbench,
     pub(crate) marketplace: Marketplace,
-    pub(crate) issues: Box<dyn IssueSource>,
-    pub(crate) issue: Issue,
     pub(crate) runtime: Runtime,
     pub(crate) bidders: Vec<(String, Arc<BidderPlugin>)>,
     /// The loaded specialists, in config order: bidders consult them, and
     /// each reviews every round's winning proposal.
     pub(crate) specialists: Vec<Arc<SpecialistPlugin>>,
-    /// The checks and their baseline.
-    pub(crate) checks: Checks,
     pub(crate) last_checks: Vec<Judged>,
     /// The attempts of this loop that failed, for the record.
     pub(crate) failed_attempts: Vec<FailedAttempt>,
@@ -102,16 +100,9 @@ pub struct Session {
     pub(crate) round_reviews: Vec<SpecialistReview>,
     /// The reviews of the last successful round's winner, for the record.
     pub(crate) last_reviews: Vec<SpecialistReview>,
-    pub(crate) worktree: Worktree,
     /// What plugins granted `repository` read this round: a clean checkout
     /// of the worktree's commit, made anew when the commit changes.
     pub(crate) view: Option<Snapshot>,
-    /// What a change may not touch (SPEC §5a).
-    pub(crate) protected: ProtectedPaths,
-    pub(crate) implementer: Implementer,
-    /// Builds every check and agent process (SPEC §16).
-    pub(crate) confinement: Arc<Confinement>,
-    pub(crate) models: Models,
     pub(crate) metering: Metering,
     /// Each bidder's settings from its config entry.
     pub(crate) settings: BTreeMap<String, BidderSettings>,
@@ -124,17 +115,14 @@ pub struct Session {
     pub(crate) review_usage: ModelUsage,
     /// What the check plugins used on this round's change.
     pub(crate) check_usage: ModelUsage,
-    stop: Arc<AtomicBool>,
     budgets: Vec<(String, u64)>,
     pub(crate) used: u64,
-    /// This loop's hold on the issue: one loop per issue (SPEC §15).
-    _lease: Box<dyn Lease>,
 }
 
 impl Session {
     /// True once Ctrl-C or SIGTERM asked the loop to stop.
     pub(crate) fn stop_requested(&self) -> bool {
-        self.stop.load(Ordering::SeqCst)
+        self.bench.stop_requested()
     }
 
     pub(crate) fn budget_of(&self, bot_id: &str) -> u64 {
@@ -170,22 +158,26 @@ impl Session {
         self.metering
             .model
             .as_deref()
-            .or_else(|| self.models.model())
+            .or_else(|| self.bench.models.model())
     }
 
     /// The model `id`'s calls are priced as: its own `llm` section's model,
     /// else [`Session::plugin_model`].
     pub(crate) fn model_of(&self, id: &str) -> Option<&str> {
-        self.models.own_model(id).or_else(|| self.plugin_model())
+        self.bench
+            .models
+            .own_model(id)
+            .or_else(|| self.plugin_model())
     }
 
     /// The runtime as this round's plugins see the repository: a clean
     /// checkout of the worktree's commit, never the user's working tree.
     pub(crate) fn round_runtime(&mut self) -> Result<Runtime, LoopError> {
-        let tree = tree_of(self.worktree.path(), "HEAD").map_err(LoopError::failed)?;
+        let tree = tree_of(self.bench.worktree.path(), "HEAD").map_err(LoopError::failed)?;
         if self.view.as_ref().is_none_or(|view| view.tree() != tree) {
             self.view = None;
-            self.view = Some(Snapshot::of(self.worktree.path(), &tree).map_err(LoopError::failed)?);
+            self.view =
+                Some(Snapshot::of(self.bench.worktree.path(), &tree).map_err(LoopError::failed)?);
         }
         let view = self.view.as_ref().map(Snapshot::path);
         Ok(view.map_or_else(|| self.runtime.clone(), |path| self.runtime.viewing(path)))
@@ -220,6 +212,7 @@ impl Session {
     /// reported, else (for the configured model) by the price table.
     pub(crate) fn implementation_record(&self, usage: &ImplementationUsage) -> UsageRecord {
         let model = self
+            .bench
             .models
             .implementer_model()
             .or_else(|| self.plugin_model());
@@ -365,7 +358,8 @@ fn next_round(
 
 impl Session {
     fn remaining(&self) -> usize {
-        self.issue
+        self.bench
+            .issue
             .requirements()
             .iter()
             .filter(|requirement| {
@@ -380,7 +374,7 @@ impl Session {
         reason: String,
         progress: &mut dyn Progress,
     ) -> Result<Finished, LoopError> {
-        let number = self.issue.number;
+        let number = self.bench.issue.number;
         let mut pull_request = None;
         match status {
             FinishStatus::Complete => {
@@ -389,24 +383,30 @@ impl Session {
                     .write(&record)
                     .map_err(LoopError::failed)?;
                 pull_request = Some(path);
-                self.issues
+                self.bench
+                    .issues
                     .set_labels(
                         number,
                         &LabelChange::add([]).removing([Label::InProgress, Label::Ralph]),
                     )
                     .map_err(LoopError::failed)?;
                 // Finished: `backlog` no longer lists it as open work.
-                self.issues.finish(number).map_err(LoopError::failed)?;
+                self.bench
+                    .issues
+                    .finish(number)
+                    .map_err(LoopError::failed)?;
             }
             FinishStatus::AttentionNeeded => {
-                self.issues
+                self.bench
+                    .issues
                     .set_labels(
                         number,
                         &LabelChange::add([Label::AttentionNeeded])
                             .removing([Label::InProgress, Label::Ralph]),
                     )
                     .map_err(LoopError::failed)?;
-                self.issues
+                self.bench
+                    .issues
                     .append_note(
                         number,
                         &format!("Ralph stopped and needs attention: {reason}"),
@@ -423,7 +423,7 @@ impl Session {
             budget_used: self.used,
             to_commit: uncommitted_state(self.marketplace.layout()),
         });
-        self.issue = self.issues.get(number).map_err(LoopError::failed)?;
+        self.bench.issue = self.bench.issues.get(number).map_err(LoopError::failed)?;
         Ok(Finished {
             status,
             reason,
@@ -460,11 +460,11 @@ impl Session {
             })
             .collect();
         // The real change, from git; a record without it beats no record.
-        let start = self.worktree.start_point();
+        let start = self.bench.worktree.start_point();
         let changes = start
             .as_ref()
             .ok()
-            .and_then(|start| self.worktree.changes_since(start).ok())
+            .and_then(|start| self.bench.worktree.changes_since(start).ok())
             .map(|files| ChangeSummary {
                 files: files
                     .into_iter()
@@ -477,12 +477,12 @@ impl Session {
             });
         let commits = start
             .ok()
-            .and_then(|start| self.worktree.subjects_since(&start).ok())
+            .and_then(|start| self.bench.worktree.subjects_since(&start).ok())
             .unwrap_or_default();
         PullRequest {
-            issue_number: self.issue.number,
-            title: self.issue.title.clone(),
-            branch: self.worktree.branch().to_owned(),
+            issue_number: self.bench.issue.number,
+            title: self.bench.issue.title.clone(),
+            branch: self.bench.worktree.branch().to_owned(),
             summary: self
                 .last_ranking
                 .first()
@@ -584,8 +584,6 @@ fn category_of(category: checks::Category) -> CheckCategory {
     }
 }
 
-/// Reads the issue and config, labels the issue, prepares the worktree,
-/// loads the plugins and runs the baseline checks.
 /// The host of plugins' integration calls (`docs/integrations.md`): the
 /// `integrations` section, credentials from the environment, and the user's
 /// approvals, asked for on a terminal and denied without one.
@@ -606,6 +604,8 @@ fn integrations_of(
     Ok(Arc::new(gateway))
 }
 
+/// Reads the issue and config, labels the issue, prepares the worktree,
+/// loads the plugins and runs the baseline checks.
 async fn open(
     layout: Layout,
     options: &LoopOptions,
@@ -698,38 +698,40 @@ async fn open(
             .iter()
             .map(|(id, bot)| (id.clone(), bot.allocation))
             .collect(),
+        bench: Workbench {
+            issues,
+            issue,
+            worktree,
+            checks: Checks::default(),
+            implementer,
+            models,
+            confinement,
+            protected,
+            lease,
+        },
         marketplace,
-        issues,
-        issue,
         runtime,
         bidders: Vec::new(),
         specialists: Vec::new(),
-        checks: Checks::default(),
         last_checks: Vec::new(),
         failed_attempts: Vec::new(),
         last_ranking: Vec::new(),
         round_reviews: Vec::new(),
         last_reviews: Vec::new(),
-        worktree,
         view: None,
-        protected,
-        implementer,
-        confinement,
-        models,
         metering,
         settings,
         round_usage: BTreeMap::new(),
         usage_recorded: BTreeSet::new(),
         review_usage: ModelUsage::default(),
         check_usage: ModelUsage::default(),
-        stop: options.stop.clone(),
         used: 0,
-        _lease: lease,
     };
     session.load(&lineup, progress).await?;
-    session
+    let bench = &mut session.bench;
+    bench
         .checks
-        .run_baseline(&session.worktree, &session.confinement, progress)
+        .run_baseline(&bench.worktree, &bench.confinement, progress)
         .await;
     Ok(session)
 }
@@ -775,7 +777,7 @@ impl Session {
         }
         for check in &lineup.checks {
             match check {
-                CheckEntry::Command(command) => self.checks.commands.push(command.clone()),
+                CheckEntry::Command(command) => self.bench.checks.commands.push(command.clone()),
                 CheckEntry::Plugin { name, entry } => {
                     let loaded = load_entry(
                         &repository,
@@ -786,7 +788,7 @@ impl Session {
                     )
                     .await;
                     match loaded {
-                        Ok(plugin) => self.checks.plugins.push((name.clone(), plugin)),
+                        Ok(plugin) => self.bench.checks.plugins.push((name.clone(), plugin)),
                         Err(error) => progress.step(failed(name.clone(), error)),
                     }
                 }
