@@ -1,11 +1,16 @@
+//! `ralph marketplace loop <issue>`: rounds until every requirement of the
+//! issue is ticked, the budget is spent, or a replan round also fails
+//! ([`run`]).
+//!
 //! One round of the marketplace: every bidder with budget proposes, the
 //! proposals are scored blind and ranked, every specialist reviews the
-//! winner (advisory only), only the winner is implemented and verified, and
-//! what happened is recorded (SPEC §3–4).
+//! winner (advisory only), only the winner is implemented and verified (one
+//! [`crate::attempt`]), and what happened is recorded (SPEC §3–4).
 
 use std::sync::Arc;
 
-use ralph_issues::pulls::{FindingSeverity, ReviewFinding, SpecialistReview};
+use ralph_issues::pulls::{FailedAttempt, FindingSeverity, ReviewFinding, SpecialistReview};
+use ralph_marketplace::Layout;
 use ralph_models::Unavailable;
 use ralph_runtime::{
     BidderPlugin, Finding, IssueSpec, PluginError, Proposal, ProposalRequest,
@@ -18,10 +23,10 @@ use crate::facts::{self, Work};
 use crate::feedback;
 use crate::implementer::{ImplementError, Task};
 use crate::metering::UsageRecord;
-use crate::progress::{Progress, RankedProposal, Step, watched};
+use crate::progress::{FinishStatus, Progress, RankedProposal, Step, watched};
 use crate::recording::{self, Attempt, AttemptUsage, ErrorSource, Place, RoundKind, Standing};
-use crate::scoring::{self, Scores};
-use crate::session::{LoopError, Session};
+use crate::scoring::{self, Scored, tie_break};
+use crate::session::{Finished, LoopError, LoopOptions, Session, open};
 
 /// What a round is told about the rounds before it.
 #[derive(Clone, Debug)]
@@ -33,6 +38,147 @@ pub struct RoundState {
     pub failed_bidder: Option<String>,
     /// Each bidder's proposal in the previous round.
     pub previous: Vec<(String, Proposal)>,
+}
+
+/// Runs the loop on issue `options.issue` of the repository at `layout`.
+pub async fn run(
+    layout: Layout,
+    options: LoopOptions,
+    progress: &mut dyn Progress,
+) -> Result<Finished, LoopError> {
+    let mut session = open(layout, &options, progress).await?;
+    let mut state = RoundState {
+        round: 1,
+        kind: RoundKind::Initial,
+        failure_report: None,
+        failed_bidder: None,
+        previous: Vec::new(),
+    };
+    let (status, reason) = loop {
+        if let Some(stop) = session.reason_to_stop() {
+            break stop;
+        }
+        tracing::info!(round = state.round, kind = ?state.kind, "Starting round");
+        progress.step(Step::RoundStarted {
+            round: state.round,
+            kind: state.kind,
+            bidders: session
+                .bidders
+                .iter()
+                .filter(|(id, _)| session.budget_of(id) > 0)
+                .count(),
+            budget_left: session.budget_left(),
+            failure_report: state.failure_report.clone(),
+        });
+        let (end, ranked) = session.round(&state, progress).await?;
+        if let (RoundEnd::Failed { report }, Some(winner)) = (&end, ranked.first()) {
+            session.failed_attempts.push(FailedAttempt {
+                round: state.round,
+                label: winner.label.clone(),
+                reason: attempt_reason(report),
+            });
+        }
+        match next_round(state, end, &ranked) {
+            Ok(next) => {
+                if next.kind == RoundKind::Initial {
+                    session.last_ranking = ranked;
+                    session.last_reviews = std::mem::take(&mut session.round_reviews);
+                }
+                state = next;
+            }
+            Err(stop) => break stop,
+        }
+    };
+    session.finish(status, reason, progress)
+}
+
+impl Session {
+    /// Why the loop should not start another round, if it should not.
+    fn reason_to_stop(&self) -> Option<(FinishStatus, String)> {
+        if self.stop_requested() {
+            return Some((
+                FinishStatus::Interrupted,
+                "stopped on request; run the loop again to resume".to_owned(),
+            ));
+        }
+        if self.remaining() == 0 {
+            return Some((
+                FinishStatus::Complete,
+                "every requirement is ticked".to_owned(),
+            ));
+        }
+        if self.budget_left() == 0 {
+            return Some((
+                FinishStatus::AttentionNeeded,
+                format!("the budget of {} iterations is spent", self.used),
+            ));
+        }
+        None
+    }
+}
+
+/// The round after one that ended with `end`, or why the loop stops.
+fn next_round(
+    state: RoundState,
+    end: RoundEnd,
+    ranked: &[Scored],
+) -> Result<RoundState, (FinishStatus, String)> {
+    let previous = ranked
+        .iter()
+        .map(|entry| (entry.bot_id.clone(), entry.proposal.clone()))
+        .collect();
+    match end {
+        RoundEnd::Interrupted => Err((
+            FinishStatus::Interrupted,
+            "stopped on request; the worktree is left as it was, and running the loop again resumes".to_owned(),
+        )),
+        RoundEnd::ProviderUnavailable { reason } => Err((
+            FinishStatus::ProviderUnavailable,
+            format!(
+                "the model provider is unavailable: {reason}. No weight changed and no budget was spent (what the provider did answer is recorded); the issue stays in progress, so running the loop again later resumes"
+            ),
+        )),
+        RoundEnd::NoProposals => Err((
+            FinishStatus::AttentionNeeded,
+            "no bidder produced a usable proposal".to_owned(),
+        )),
+        RoundEnd::NothingImplementable { reason } | RoundEnd::ImplementerFailed { reason } => {
+            Err((FinishStatus::AttentionNeeded, reason))
+        }
+        RoundEnd::Succeeded { ticked, .. } if ticked.is_empty() => Err((
+            FinishStatus::AttentionNeeded,
+            "the winning change passed its checks but completes no requirement".to_owned(),
+        )),
+        RoundEnd::Succeeded { .. } => Ok(RoundState {
+            round: state.round + 1,
+            kind: RoundKind::Initial,
+            failure_report: None,
+            failed_bidder: None,
+            previous,
+        }),
+        RoundEnd::Failed { report } if state.kind == RoundKind::Replan => Err((
+            FinishStatus::AttentionNeeded,
+            format!("the replan round failed too: {report}"),
+        )),
+        RoundEnd::Failed { report } => Ok(RoundState {
+            round: state.round + 1,
+            kind: RoundKind::Replan,
+            failure_report: Some(report),
+            failed_bidder: ranked.first().map(|entry| entry.bot_id.clone()),
+            previous,
+        }),
+    }
+}
+
+/// A failure report in one line for the record: the first lines after its
+/// heading (or the heading, when it is all there is).
+fn attempt_reason(report: &str) -> String {
+    let lines: Vec<&str> = report.lines().map(str::trim).collect();
+    match lines.as_slice() {
+        [only] => (*only).to_owned(),
+        [_, rest @ ..] => rest.iter().take(3).copied().collect::<Vec<_>>().join(" / "),
+        [] => String::new(),
+    }
 }
 
 /// How a round ended.
@@ -72,41 +218,6 @@ fn unavailable_end(unavailable: Unavailable) -> Result<RoundEnd, LoopError> {
         Unavailable::Misconfigured(reason) => Err(LoopError::BadInput(format!(
             "{reason}. Nothing was recorded for this round; fix the llm settings, the key or the model and run the loop again"
         ))),
-    }
-}
-
-/// A proposal with its anonymous label and scores.
-pub struct Scored {
-    pub bot_id: String,
-    pub label: String,
-    pub proposal: Proposal,
-    pub scores: Scores,
-    pub total: f64,
-    /// How different it was from the round's other proposals.
-    pub distinctness: f64,
-    /// Whether the configured implementer can carry it out.
-    pub implementable: bool,
-}
-
-impl Scored {
-    /// Where it stood: `rank` 1 for the winner.
-    fn standing(&self, rank: usize, tie_break: bool) -> Standing<'_> {
-        Standing {
-            rank,
-            label: &self.label,
-            proposal_score: self.total,
-            proposal_dimensions: self.scores,
-            tie_break,
-        }
-    }
-}
-
-/// True when the round's top two totals are equal within 1e-9 (SPEC §2.2):
-/// the winner won by submission order.
-pub fn tie_break(ranked: &[Scored]) -> bool {
-    match ranked {
-        [first, second, ..] => (first.total - second.total).abs() <= 1e-9,
-        _ => false,
     }
 }
 

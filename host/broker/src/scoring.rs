@@ -8,6 +8,7 @@
 //! what the accuracy bonus rewards. `docs/scoring.md` explains each formula.
 
 use ralph_marketplace::config::ScoringWeights;
+use ralph_runtime::Proposal;
 use serde::{Deserialize, Serialize};
 
 /// Lines a requirement of each complexity is expected to take, indexed by
@@ -185,6 +186,41 @@ pub fn rank_implementable(totals: &[f64], implementable: &[bool]) -> Vec<usize> 
     // A stable sort keeps the order by total within each group.
     order.sort_by_key(|index| !implementable.get(*index).copied().unwrap_or(false));
     order
+}
+
+/// A proposal with its anonymous label and scores.
+pub struct Scored {
+    pub bot_id: String,
+    pub label: String,
+    pub proposal: Proposal,
+    pub scores: Scores,
+    pub total: f64,
+    /// How different it was from the round's other proposals.
+    pub distinctness: f64,
+    /// Whether the configured implementer can carry it out.
+    pub implementable: bool,
+}
+
+impl Scored {
+    /// Where it stood: `rank` 1 for the winner.
+    pub(crate) fn standing(&self, rank: usize, tie_break: bool) -> crate::recording::Standing<'_> {
+        crate::recording::Standing {
+            rank,
+            label: &self.label,
+            proposal_score: self.total,
+            proposal_dimensions: self.scores,
+            tie_break,
+        }
+    }
+}
+
+/// True when the round's top two totals are equal within 1e-9 (SPEC §2.2):
+/// the winner won by submission order.
+pub fn tie_break(ranked: &[Scored]) -> bool {
+    match ranked {
+        [first, second, ..] => (first.total - second.total).abs() <= 1e-9,
+        _ => false,
+    }
 }
 
 #[cfg(test)]

@@ -1,5 +1,8 @@
-//! `ralph marketplace loop <issue>`: rounds until every requirement of the
-//! issue is ticked, the budget is spent, or a replan round also fails.
+//! A marketplace loop's session: what it works with ([`Session`]: the
+//! [`Workbench`] every loop has, plus the plugins, budgets and metering of
+//! the marketplace), how it is opened (config, lease, issue, worktree,
+//! plugins, baseline), and how it ends (labels, the pull-request record).
+//! The rounds it runs are [`crate::round`].
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::path::PathBuf;
@@ -28,8 +31,8 @@ use crate::loop_config::LoopConfig;
 use crate::metering::{Metering, UsageRecord};
 use crate::plugins::{CheckEntry, Lineup, PluginEntry};
 use crate::progress::{FinishStatus, Progress, Step};
-use crate::recording::{BidderRound, RoundKind};
-use crate::round::{RoundEnd, RoundState, Scored};
+use crate::recording::BidderRound;
+use crate::scoring::Scored;
 use crate::snapshot::{Snapshot, tree_of};
 use crate::workbench::Workbench;
 use crate::worktree::{Worktree, branch_name};
@@ -148,7 +151,7 @@ impl Session {
         self.used = self.used.saturating_sub(1);
     }
 
-    fn budget_left(&self) -> u64 {
+    pub(crate) fn budget_left(&self) -> u64 {
         self.budgets.iter().map(|(_, left)| left).sum()
     }
 
@@ -226,138 +229,8 @@ impl Session {
     }
 }
 
-/// Runs the loop on issue `options.issue` of the repository at `layout`.
-pub async fn run(
-    layout: Layout,
-    options: LoopOptions,
-    progress: &mut dyn Progress,
-) -> Result<Finished, LoopError> {
-    let mut session = open(layout, &options, progress).await?;
-    let mut state = RoundState {
-        round: 1,
-        kind: RoundKind::Initial,
-        failure_report: None,
-        failed_bidder: None,
-        previous: Vec::new(),
-    };
-    let (status, reason) = loop {
-        if let Some(stop) = session.reason_to_stop() {
-            break stop;
-        }
-        tracing::info!(round = state.round, kind = ?state.kind, "Starting round");
-        progress.step(Step::RoundStarted {
-            round: state.round,
-            kind: state.kind,
-            bidders: session
-                .bidders
-                .iter()
-                .filter(|(id, _)| session.budget_of(id) > 0)
-                .count(),
-            budget_left: session.budget_left(),
-            failure_report: state.failure_report.clone(),
-        });
-        let (end, ranked) = session.round(&state, progress).await?;
-        if let (RoundEnd::Failed { report }, Some(winner)) = (&end, ranked.first()) {
-            session.failed_attempts.push(FailedAttempt {
-                round: state.round,
-                label: winner.label.clone(),
-                reason: attempt_reason(report),
-            });
-        }
-        match next_round(state, end, &ranked) {
-            Ok(next) => {
-                if next.kind == RoundKind::Initial {
-                    session.last_ranking = ranked;
-                    session.last_reviews = std::mem::take(&mut session.round_reviews);
-                }
-                state = next;
-            }
-            Err(stop) => break stop,
-        }
-    };
-    session.finish(status, reason, progress)
-}
-
 impl Session {
-    /// Why the loop should not start another round, if it should not.
-    fn reason_to_stop(&self) -> Option<(FinishStatus, String)> {
-        if self.stop_requested() {
-            return Some((
-                FinishStatus::Interrupted,
-                "stopped on request; run the loop again to resume".to_owned(),
-            ));
-        }
-        if self.remaining() == 0 {
-            return Some((
-                FinishStatus::Complete,
-                "every requirement is ticked".to_owned(),
-            ));
-        }
-        if self.budget_left() == 0 {
-            return Some((
-                FinishStatus::AttentionNeeded,
-                format!("the budget of {} iterations is spent", self.used),
-            ));
-        }
-        None
-    }
-}
-
-/// The round after one that ended with `end`, or why the loop stops.
-fn next_round(
-    state: RoundState,
-    end: RoundEnd,
-    ranked: &[Scored],
-) -> Result<RoundState, (FinishStatus, String)> {
-    let previous = ranked
-        .iter()
-        .map(|entry| (entry.bot_id.clone(), entry.proposal.clone()))
-        .collect();
-    match end {
-        RoundEnd::Interrupted => Err((
-            FinishStatus::Interrupted,
-            "stopped on request; the worktree is left as it was, and running the loop again resumes".to_owned(),
-        )),
-        RoundEnd::ProviderUnavailable { reason } => Err((
-            FinishStatus::ProviderUnavailable,
-            format!(
-                "the model provider is unavailable: {reason}. No weight changed and no budget was spent (what the provider did answer is recorded); the issue stays in progress, so running the loop again later resumes"
-            ),
-        )),
-        RoundEnd::NoProposals => Err((
-            FinishStatus::AttentionNeeded,
-            "no bidder produced a usable proposal".to_owned(),
-        )),
-        RoundEnd::NothingImplementable { reason } | RoundEnd::ImplementerFailed { reason } => {
-            Err((FinishStatus::AttentionNeeded, reason))
-        }
-        RoundEnd::Succeeded { ticked, .. } if ticked.is_empty() => Err((
-            FinishStatus::AttentionNeeded,
-            "the winning change passed its checks but completes no requirement".to_owned(),
-        )),
-        RoundEnd::Succeeded { .. } => Ok(RoundState {
-            round: state.round + 1,
-            kind: RoundKind::Initial,
-            failure_report: None,
-            failed_bidder: None,
-            previous,
-        }),
-        RoundEnd::Failed { report } if state.kind == RoundKind::Replan => Err((
-            FinishStatus::AttentionNeeded,
-            format!("the replan round failed too: {report}"),
-        )),
-        RoundEnd::Failed { report } => Ok(RoundState {
-            round: state.round + 1,
-            kind: RoundKind::Replan,
-            failure_report: Some(report),
-            failed_bidder: ranked.first().map(|entry| entry.bot_id.clone()),
-            previous,
-        }),
-    }
-}
-
-impl Session {
-    fn remaining(&self) -> usize {
+    pub(crate) fn remaining(&self) -> usize {
         self.bench
             .issue
             .requirements()
@@ -368,7 +241,7 @@ impl Session {
             .count()
     }
 
-    fn finish(
+    pub(crate) fn finish(
         mut self,
         status: FinishStatus,
         reason: String,
@@ -534,17 +407,6 @@ fn uncommitted_state(layout: &Layout) -> Vec<String> {
     paths
 }
 
-/// A failure report in one line for the record: the first lines after its
-/// heading (or the heading, when it is all there is).
-fn attempt_reason(report: &str) -> String {
-    let lines: Vec<&str> = report.lines().map(str::trim).collect();
-    match lines.as_slice() {
-        [only] => (*only).to_owned(),
-        [_, rest @ ..] => rest.iter().take(3).copied().collect::<Vec<_>>().join(" / "),
-        [] => String::new(),
-    }
-}
-
 /// One line on a check of the final change: its first reason when it
 /// failed, what is new when it failed before too.
 fn check_summary(judged: &Judged) -> String {
@@ -606,7 +468,7 @@ fn integrations_of(
 
 /// Reads the issue and config, labels the issue, prepares the worktree,
 /// loads the plugins and runs the baseline checks.
-async fn open(
+pub(crate) async fn open(
     layout: Layout,
     options: &LoopOptions,
     progress: &mut dyn Progress,

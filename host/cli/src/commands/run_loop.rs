@@ -5,7 +5,8 @@ use std::sync::atomic::{AtomicBool, Ordering};
 
 use ralph_broker::llm::LlmOptions;
 use ralph_broker::progress::{Activity, FinishStatus, JsonLines, Lines, Progress, Step};
-use ralph_broker::session::{self, LoopError, LoopOptions};
+use ralph_broker::round;
+use ralph_broker::session::{LoopError, LoopOptions};
 use ralph_marketplace::{Layout, Marketplace};
 use ralph_models::LlmSettings;
 
@@ -68,7 +69,7 @@ pub fn run_with(layout: &Layout, issue: u64, json: bool, llm: LlmOptions) -> Out
         stop: stop.clone(),
     });
     let options = LoopOptions { issue, stop, llm };
-    let finished = runtime.block_on(session::run(layout.clone(), options, progress.as_mut()));
+    let finished = runtime.block_on(round::run(layout.clone(), options, progress.as_mut()));
     // A host call a plugin left blocked (its deadline passed while the host
     // waited on the file system) must not keep the process alive, deaf to
     // signals: the loop is over, so its threads get a moment, then are left.
