@@ -12,7 +12,7 @@ use crate::llm::{LlmOptions, Models};
 use crate::metering::Metering;
 use crate::plugins::Lineup;
 use crate::protected::ProtectedPaths;
-use crate::session::LoopError;
+use crate::workbench::LoopError;
 
 /// A repository's loop settings, read whole.
 pub struct LoopConfig {

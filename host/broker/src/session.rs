@@ -15,16 +15,13 @@ use ralph_issues::pulls::{
     ChangeSummary, ChangedFile, CheckCategory, CheckResult, DimensionScores, FailedAttempt,
     ProposalScore, PullRequest, PullRequests, SpecialistReview,
 };
-use ralph_issues::{Issue, IssueSource, Label, LabelChange, LocalIssues};
-use ralph_marketplace::lock::{IssueLeases, Lease, LeaseError, LocalLocks};
+use ralph_issues::{Label, LabelChange};
 use ralph_marketplace::{ConfigError, Layout, Marketplace};
 use ralph_runtime::{
     BidderPlugin, ModelUsage, Personality, Runtime, RuntimeOptions, SpecialistPlugin,
 };
 
-use crate::attempt::Checks;
 use crate::checks::{self, Judged};
-use crate::confinement::Confinement;
 use crate::implementer::ImplementationUsage;
 use crate::llm::LlmOptions;
 use crate::loop_config::LoopConfig;
@@ -34,28 +31,9 @@ use crate::progress::{FinishStatus, Progress, Step};
 use crate::recording::BidderRound;
 use crate::scoring::Scored;
 use crate::snapshot::{Snapshot, tree_of};
-use crate::workbench::Workbench;
-use crate::worktree::{Worktree, branch_name};
+use crate::workbench::{Parts, Workbench};
 
-/// Why the loop could not run or go on.
-#[derive(Debug, thiserror::Error)]
-pub enum LoopError {
-    /// A bad config: exit code 2.
-    #[error(transparent)]
-    Config(#[from] ConfigError),
-    /// Bad input, such as an issue that is not ready: exit code 2.
-    #[error("{0}")]
-    BadInput(String),
-    /// Something failed on the way (git, the file system): exit code 1.
-    #[error("{0}")]
-    Failed(String),
-}
-
-impl LoopError {
-    pub fn failed(error: impl std::fmt::Display) -> LoopError {
-        LoopError::Failed(error.to_string())
-    }
-}
+pub use crate::workbench::LoopError;
 
 /// How a loop ended.
 #[derive(Clone, Debug)]
@@ -483,56 +461,22 @@ pub(crate) async fn open(
         models,
         metering,
     } = LoopConfig::read(&layout, &options.llm)?;
-    // The model implementer's window, from the config or its server: one
-    // too small for its answer stops here, before anything is recorded.
-    let discovered = if implementer.needs_context_window() {
-        models.implementer_context_window().await
-    } else {
-        None
-    };
-    let implementer = implementer
-        .with_context_window(discovered)
-        .map_err(|message| ConfigError::Invalid {
-            path: layout.config_file(),
-            field: "implementer.max_tokens".to_owned(),
-            message,
-        })?;
     let integrations = integrations_of(&marketplace, &layout)?;
     let settings = bidder_settings(&lineup, &metering, &layout)?;
-    // The issue's lock first, so the issue is read and changed by this loop
-    // alone; released when the session is dropped, however the loop ends.
-    let lease = take_lease(&LocalLocks::new(&layout), number, progress)?;
-    let local_issues = LocalIssues::new(&layout);
-    let issue_file = layout.display(&local_issues.path(number)).to_string();
-    let issues: Box<dyn IssueSource> = Box::new(local_issues);
-    let issue = issues.get(number).map_err(|error| {
-        if error.is_bad_input() {
-            LoopError::BadInput(error.to_string())
-        } else {
-            LoopError::failed(error)
-        }
-    })?;
-    refuse_unless_ready(&issue, &issue_file)?;
-    let issue = issues
-        .set_labels(
-            number,
-            &LabelChange::add([Label::InProgress, Label::Ralph])
-                .removing([Label::Ready, Label::AttentionNeeded]),
-        )
-        .map_err(LoopError::failed)?;
-    let branch = branch_name(number, &issue.title);
-    let worktree_path = layout.worktrees_dir().join(number.to_string());
-    let worktree = Worktree::open_or_create(layout.repository(), &worktree_path, &branch)
-        .map_err(LoopError::failed)?;
-    // Whatever an interrupted attempt left uncommitted is not part of any
-    // change; it stayed for inspection until now.
-    worktree.discard_changes().map_err(LoopError::failed)?;
+    let parts = Parts {
+        implementer,
+        protected,
+        sandbox,
+        models,
+    };
+    let opened = Workbench::open(&layout, number, parts, options.stop.clone(), progress).await?;
     let state = marketplace.state().map_err(LoopError::failed)?;
+    let issue = &opened.bench.issue;
     progress.step(Step::Started {
         issue: number,
         title: issue.title.clone(),
-        branch: branch.clone(),
-        worktree: worktree_path.display().to_string(),
+        branch: opened.branch.clone(),
+        worktree: opened.worktree_path.display().to_string(),
         pool: state.state.total_budget_pool,
         requirements_left: issue
             .requirements()
@@ -540,15 +484,14 @@ pub(crate) async fn open(
             .filter(|r| !r.done && r.kind == ralph_issues::RequirementKind::Checkbox)
             .count(),
     });
-    let confinement =
-        Arc::new(Confinement::new(sandbox, layout.repository()).stopping_on(options.stop.clone()));
+    let bench = opened.bench;
     progress.step(Step::Sandbox {
-        kind: confinement.kind(),
-        message: confinement.describe(),
+        kind: bench.confinement.kind(),
+        message: bench.confinement.describe(),
     });
     let runtime = Runtime::new(
         runtime_options(layout.repository())
-            .with_provider(models.plugins())
+            .with_provider(bench.models.plugins())
             .with_integrations(integrations),
     )
     .map_err(LoopError::failed)?;
@@ -560,17 +503,7 @@ pub(crate) async fn open(
             .iter()
             .map(|(id, bot)| (id.clone(), bot.allocation))
             .collect(),
-        bench: Workbench {
-            issues,
-            issue,
-            worktree,
-            checks: Checks::default(),
-            implementer,
-            models,
-            confinement,
-            protected,
-            lease,
-        },
+        bench,
         marketplace,
         runtime,
         bidders: Vec::new(),
@@ -590,11 +523,7 @@ pub(crate) async fn open(
         used: 0,
     };
     session.load(&lineup, progress).await?;
-    let bench = &mut session.bench;
-    bench
-        .checks
-        .run_baseline(&bench.worktree, &bench.confinement, progress)
-        .await;
+    session.bench.run_baseline(progress).await;
     Ok(session)
 }
 
@@ -699,61 +628,6 @@ fn bidder_settings(
 }
 
 /// Takes issue `number` for this loop, or says who works on it (exit 2).
-fn take_lease(
-    leases: &dyn IssueLeases,
-    number: u64,
-    progress: &mut dyn Progress,
-) -> Result<Box<dyn Lease>, LoopError> {
-    let taken = leases.take(number).map_err(|error| match error {
-        LeaseError::Held { .. } | LeaseError::Unreadable { .. } => {
-            LoopError::BadInput(error.to_string())
-        }
-        LeaseError::Io { .. } => LoopError::failed(error),
-    })?;
-    if let Some(holder) = taken.took_over {
-        progress.step(Step::StaleLockTakenOver {
-            issue: number,
-            holder: holder.to_string(),
-        });
-    }
-    Ok(taken.lease)
-}
-
-/// An issue is worked on when it is open and `ready`, or `in-progress` and
-/// `ralph` (a stopped loop being resumed), and has at least one checkbox
-/// (the loop is done when every checkbox is ticked). `issue_file` is where
-/// the issue lives, for the advice.
-fn refuse_unless_ready(issue: &Issue, issue_file: &str) -> Result<(), LoopError> {
-    let number = issue.number;
-    if !issue.is_open() {
-        return Err(LoopError::BadInput(format!(
-            "issue #{number} is closed; to work on it again, change `state: closed` to `state: open` in the front matter of {issue_file}, then run `ralph marketplace ready {number}`"
-        )));
-    }
-    let resuming = issue.has(Label::InProgress) && issue.has(Label::Ralph);
-    if !(issue.has(Label::Ready) || resuming) {
-        let labels: Vec<String> = issue.labels.iter().map(ToString::to_string).collect();
-        return Err(LoopError::BadInput(format!(
-            "issue #{number} is not ready (labels: {}); run `ralph marketplace ready {number}` when its spec is complete",
-            if labels.is_empty() {
-                "none".to_owned()
-            } else {
-                labels.join(", ")
-            }
-        )));
-    }
-    let has_checkbox = issue
-        .requirements()
-        .iter()
-        .any(|requirement| requirement.kind == ralph_issues::RequirementKind::Checkbox);
-    if !has_checkbox {
-        return Err(LoopError::BadInput(format!(
-            "issue #{number} has no checkboxes, so the loop could never tell when it is done; add `- [ ] …` items for what must be true to the body of {issue_file} (or `ralph marketplace spec {number} --file SPEC`) and run the loop again"
-        )));
-    }
-    Ok(())
-}
-
 fn label_of(entry: &PluginEntry) -> String {
     entry.source.label().display().to_string()
 }
