@@ -9,10 +9,10 @@ use common::{Repository, text};
 use ralph_marketplace::Event;
 
 const PROCESSES: usize = 8;
-const EVENTS_EACH: usize = 200;
+const EVENTS_EACH: usize = 60;
 
 #[test]
-fn eight_processes_appending_200_events_each_leave_1600_distinct_valid_events() {
+fn eight_processes_appending_60_events_each_leave_480_distinct_valid_events() {
     let repository = Repository::set_up();
     // Every process appends the same timestamps for the same bidder, so
     // names clash constantly and must move to the next free microsecond.
