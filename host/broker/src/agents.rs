@@ -152,6 +152,10 @@ pub struct AgentReport {
     pub finished: bool,
     /// Lines skipped: not JSON, no `type`, or an unknown event.
     pub skipped_lines: usize,
+    /// When the agent's usage limit resets, if it said it refused work
+    /// for that (Claude Code's `rate_limit_event` with status `rejected`),
+    /// in seconds since the Unix epoch.
+    pub limited_until: Option<u64>,
 }
 
 impl AgentReport {
@@ -180,6 +184,20 @@ impl AgentReport {
     fn observe_claude(&mut self, kind: &str, event: &Value) -> bool {
         match kind {
             "system" | "user" => true,
+            "rate_limit_event" => {
+                let info = event.get("rate_limit_info");
+                let rejected = info
+                    .and_then(|info| info.get("status"))
+                    .and_then(Value::as_str)
+                    == Some("rejected");
+                if rejected {
+                    self.limited_until = info
+                        .and_then(|info| info.get("resetsAt"))
+                        .and_then(Value::as_u64)
+                        .or(Some(0));
+                }
+                true
+            }
             "assistant" => {
                 if let Some(text) = assistant_text(event) {
                     self.result = Some(text);

@@ -84,7 +84,8 @@ pub struct Workshop<'a> {
 /// One attempt to make.
 pub struct Request<'a> {
     pub task: Task<'a>,
-    /// How progress names what is implemented ("proposal B").
+    /// How progress names what is implemented: a proposal's letter (`B`),
+    /// or the simple loop's "iteration 2".
     pub label: String,
     /// The requirements still open, for the check plugins.
     pub requirements: Vec<Requirement>,
@@ -96,7 +97,8 @@ pub struct Request<'a> {
 pub enum Ending {
     /// A stop ended it before its checks were all judged; nothing counts.
     Stopped,
-    /// The implementer's model cannot answer now (a usage limit, an outage).
+    /// The implementer's model cannot answer now (a usage limit, an outage;
+    /// [`Report::limited_until`] says when an agent's limit resets).
     Unavailable(Unavailable),
     /// The change could not be made: by the proposal's fault
     /// ([`ImplementError::Proposal`], also a protected path touched) or by
@@ -141,6 +143,12 @@ pub struct Report {
     pub ending: Ending,
     /// What the implementer used, when it reported it (also when it failed).
     pub implementation: Option<ImplementationUsage>,
+    /// The implementer's final answer (untrusted text), when it gave one.
+    pub answer: Option<String>,
+    /// When the implementer's agent said its usage limit resets (seconds
+    /// since the Unix epoch; 0 when it did not say), if it refused work for
+    /// that.
+    pub limited_until: Option<u64>,
     /// What the check plugins' model calls used.
     pub check_usage: ModelUsage,
 }
@@ -159,17 +167,27 @@ impl Workshop<'_> {
             self.models.implementer(),
             self.confinement,
         );
-        let what = format!("implementing proposal {label}");
+        let what = format!("implementing {}", crate::progress::subject(&label));
         let implemented = watched(implementing, progress, &what, None).await;
+        let answer = implemented.answer;
+        let limited_until = match &implemented.result {
+            Err(ImplementError::UsageLimited { until, .. }) => Some(*until),
+            _ => None,
+        };
         let report = |ending| Report {
             ending,
             implementation: implemented.usage,
+            answer: answer.clone(),
+            limited_until,
             check_usage: ModelUsage::default(),
         };
         if let Err(error) = implemented.result {
             if self.stop_requested() {
                 // Stopped mid-attempt (an agent is ended at once).
                 return report(Ending::Stopped);
+            }
+            if let ImplementError::UsageLimited { message, .. } = error {
+                return report(Ending::Unavailable(Unavailable::UsageLimited(message)));
             }
             return report(match self.models.implementer_unavailable() {
                 Some(unavailable) => Ending::Unavailable(unavailable),
@@ -222,6 +240,8 @@ impl Workshop<'_> {
         Report {
             ending,
             implementation: implemented.usage,
+            answer,
+            limited_until: None,
             check_usage: usage,
         }
     }

@@ -93,6 +93,10 @@ pub struct CheckRun {
     /// full-output file of a failure report; never serialized.
     #[serde(skip)]
     pub full_output: String,
+    /// Its standard output alone (up to [`FULL_OUTPUT_LIMIT`]): a `command`
+    /// implementer's final answer; never serialized.
+    #[serde(skip)]
+    pub stdout: String,
 }
 
 impl CheckRun {
@@ -110,6 +114,7 @@ impl CheckRun {
             findings: findings::of_output(&output),
             output: tail(&output, OUTPUT_LIMIT).to_owned(),
             full_output: output,
+            stdout: String::new(),
             verdict,
             duration_ms,
         }
@@ -130,6 +135,7 @@ impl CheckRun {
     pub fn redacted(mut self, redactor: &ralph_secrets::Redactor) -> CheckRun {
         self.output = redactor.redact(&self.output);
         self.full_output = redactor.redact(&self.full_output);
+        self.stdout = redactor.redact(&self.stdout);
         for finding in &mut self.findings {
             *finding = redactor.redact(finding);
         }
@@ -251,12 +257,14 @@ fn run_launched(
             .map(|stream| Box::new(stream) as Box<dyn Read + Send>),
     ]
     .into_iter()
-    .flatten()
-    .map(|stream| {
+    .enumerate()
+    .filter_map(|(index, stream)| stream.map(|stream| (index, stream)))
+    .map(|(index, stream)| {
         let sender = sender.clone();
         let watch = watch.cloned();
         std::thread::spawn(move || {
-            let _ = sender.send(read_watched(stream, FULL_OUTPUT_LIMIT, watch.as_ref()));
+            let text = read_watched(stream, FULL_OUTPUT_LIMIT, watch.as_ref());
+            let _ = sender.send((index, text));
         })
     })
     .collect();
@@ -267,11 +275,21 @@ fn run_launched(
     // Children that inherited the pipes may keep them open; kill the group
     // so the readers see the end of the streams.
     kill_group(&mut child);
-    let output: Vec<String> = receiver.iter().collect();
+    // Standard output first, then standard error, whichever ended first.
+    let mut streams: Vec<(usize, String)> = receiver.iter().collect();
+    streams.sort_by_key(|(index, _)| *index);
     for reader in readers {
         let _ = reader.join();
     }
-    finish(verdict, output.join("\n"))
+    let stdout = streams
+        .iter()
+        .find(|(index, _)| *index == 0)
+        .map(|(_, text)| text.clone())
+        .unwrap_or_default();
+    let output: Vec<String> = streams.into_iter().map(|(_, text)| text).collect();
+    let mut run = finish(verdict, output.join("\n"));
+    run.stdout = stdout;
+    run
 }
 
 /// Waits for the check to end, killing it at `deadline` or as soon as the

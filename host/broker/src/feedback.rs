@@ -73,11 +73,11 @@ fn file_name(name: &str) -> String {
     }
 }
 
-/// The report on proposal `label`'s change, from the checks that count
+/// The report on `subject`'s change ("proposal A"), from the checks that count
 /// against it; `saved` gives each check's full-output file as it should be
 /// shown (relative to the repository).
-pub fn report(label: &str, against: &[&Judged], saved: &[(String, String)]) -> String {
-    let heading = format!("proposal {label} failed its checks:");
+pub fn report(subject: &str, against: &[&Judged], saved: &[(String, String)]) -> String {
+    let heading = format!("{subject} failed its checks:");
     let share = (REPORT_BUDGET.saturating_sub(heading.len() + 1)) / against.len().max(1);
     let mut report = heading;
     for judged in against {
@@ -309,7 +309,7 @@ error: test failed, to rerun pass `--lib`
     fn the_report_names_the_check_the_reason_and_the_whole_output() {
         let judged = judge_one(&[], failed("tests", BACKTRACE_FAILURE));
         let report = report(
-            "A",
+            "proposal A",
             &[&judged],
             &[("tests".into(), ".ralph/feedback/1/round-1/tests.log".into())],
         );
@@ -334,7 +334,7 @@ error: test failed, to rerun pass `--lib`
                 "error: old\n --> src/a.rs:1:1\n\nerror: approximate value of `PI` found\n --> src/b.rs:3:9\n",
             ),
         );
-        let report = report("B", &[&judged], &[]);
+        let report = report("proposal B", &[&judged], &[]);
         assert!(report.contains("failed before the change too"), "{report}");
         assert!(
             report.contains("new: error: approximate value of `PI` found (src/b.rs)"),
@@ -353,7 +353,7 @@ error: test failed, to rerun pass `--lib`
             ("lint".to_owned(), "lint.log".to_owned()),
             ("tests".to_owned(), "tests.log".to_owned()),
         ];
-        let report = report("C", &[&one, &two], &saved);
+        let report = report("proposal C", &[&one, &two], &saved);
         assert!(report.len() <= REPORT_BUDGET, "{}", report.len());
         assert!(
             report.contains("more lines\n  (the whole output: lint.log)"),
@@ -368,7 +368,7 @@ error: test failed, to rerun pass `--lib`
             &[],
             failed("custom", "step one\nstep two\nsomething went wrong\n"),
         );
-        let report = report("D", &[&judged], &[]);
+        let report = report("proposal D", &[&judged], &[]);
         assert!(report.contains("  something went wrong"), "{report}");
     }
 

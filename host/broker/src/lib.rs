@@ -1,8 +1,11 @@
-//! Ralph's broker: the native side of a marketplace round.
+//! Ralph's broker: the native side of both loops.
 //!
-//! It scores proposals blind ([`scoring`]), implements only the winner in an
-//! isolated git [`worktree`], and verifies it with command [`checks`] run one
-//! by one against a baseline.
+//! The marketplace ([`round`], [`session`]) scores proposals blind
+//! ([`scoring`]) and implements only the winner; the simple loop
+//! ([`simple`]) has one implementer work through the issue. Both make each
+//! change the same way ([`attempt`], on a [`workbench`]): in an isolated
+//! git [`worktree`], verified by [`checks`] run one by one against a
+//! baseline, and keep their working state in [`sessions`].
 
 pub mod agents;
 pub mod attempt;
@@ -23,6 +26,8 @@ pub mod recording;
 pub mod round;
 pub mod scoring;
 pub mod session;
+pub mod sessions;
+pub mod simple;
 pub mod snapshot;
 pub mod workbench;
 pub mod worktree;

@@ -12,6 +12,8 @@ use crate::llm::{LlmOptions, Models};
 use crate::metering::Metering;
 use crate::plugins::Lineup;
 use crate::protected::ProtectedPaths;
+use crate::sessions::LoopKind;
+use crate::simple::SimpleSettings;
 use crate::workbench::LoopError;
 
 /// A repository's loop settings, read whole.
@@ -36,6 +38,7 @@ pub fn validate(marketplace: &Marketplace, path: &std::path::Path) -> Result<(),
     ProtectedPaths::from_config(config, path)?;
     Sandbox::from_config(config, path)?;
     Metering::from_config(config, path)?;
+    crate::simple::SimpleSettings::from_config(config, path)?;
     if let Some(section) = &config.llm {
         ralph_models::LlmSettings::from_value(section, "llm").map_err(|error| {
             ConfigError::Invalid {
@@ -53,11 +56,26 @@ impl LoopConfig {
     /// command-line overrides; builds the model providers (so a provider
     /// without its key fails here).
     pub fn read(layout: &Layout, llm: &LlmOptions) -> Result<LoopConfig, LoopError> {
+        LoopConfig::read_for(layout, llm, LoopKind::Marketplace)
+    }
+
+    /// [`LoopConfig::read`] for the loop `kind`: the simple loop's
+    /// implementer is `simple.implementer`, else the top-level one (never
+    /// `patch`).
+    pub fn read_for(
+        layout: &Layout,
+        llm: &LlmOptions,
+        kind: LoopKind,
+    ) -> Result<LoopConfig, LoopError> {
         let marketplace = Marketplace::open(layout.clone())?;
         let path = layout.config_file();
         let config = marketplace.config();
         let lineup = Lineup::from_config(config, &path)?;
-        let implementer = Implementer::from_config(config, &path)?;
+        let mut implementer = Implementer::from_config(config, &path)?;
+        if kind == LoopKind::Simple {
+            implementer =
+                SimpleSettings::from_config(config, &path)?.implementer(implementer, &path)?;
+        }
         let protected = ProtectedPaths::from_config(config, &path)?;
         let sandbox = Sandbox::from_config(config, &path)?;
         let models = Models::from_config(

@@ -125,6 +125,39 @@ pub enum Step {
     Ticked {
         requirements: Vec<String>,
     },
+    /// The loop's session folder (SPEC §8): new, or an unfinished one
+    /// resumed.
+    SessionOpened {
+        id: String,
+        path: String,
+        resumed: bool,
+        iteration: u32,
+    },
+    /// The simple loop began an iteration on these tasks.
+    IterationStarted {
+        iteration: u32,
+        max_iterations: u32,
+        tasks: Vec<String>,
+    },
+    /// Feedback was read and the plan updated; these failed tasks are open
+    /// again.
+    Replanned {
+        iteration: u32,
+        feedbacks: Vec<String>,
+        reset: Vec<String>,
+    },
+    /// What the implementer reported at the end of an iteration (its
+    /// `notes` are untrusted text).
+    Reported {
+        done: Vec<String>,
+        complete: bool,
+        notes: String,
+    },
+    /// The loop waits for a usage limit to reset; no iteration is spent.
+    Waiting {
+        reason: String,
+        seconds: u64,
+    },
     Finished {
         status: FinishStatus,
         reason: String,
@@ -153,6 +186,8 @@ pub enum FinishStatus {
     /// The model provider stayed over its usage limit; nothing was recorded
     /// for the round and a re-run resumes.
     ProviderUnavailable,
+    /// `--max-cost` or `--max-runtime` was reached; a re-run resumes.
+    LimitReached,
 }
 
 /// What runs right now, told a few times a second while it runs (not a
@@ -297,7 +332,7 @@ pub fn describe(step: &Step) -> String {
             cut(specialist, 30),
             cut(first_line(error), 40)
         ),
-        Step::Implementing { label } => format!("  implementing proposal {label}"),
+        Step::Implementing { label } => format!("  implementing {}", subject(label)),
         Step::ImplementationFailed {
             label,
             error,
@@ -323,7 +358,10 @@ pub fn describe(step: &Step) -> String {
             files,
             lines,
         } => {
-            format!("  proposal {label} implemented: {files} files, {lines} lines")
+            format!(
+                "  {} implemented: {files} files, {lines} lines",
+                subject(label)
+            )
         }
         Step::CheckStarted { name } => format!("  checking {name} …"),
         Step::Check {
@@ -375,6 +413,64 @@ pub fn describe(step: &Step) -> String {
             if *succeeded { "success:" } else { "failure:" }
         ),
         Step::Ticked { requirements } => format!("  ticked: {}", requirements.join("; ")),
+        Step::SessionOpened {
+            id,
+            path,
+            resumed,
+            iteration,
+        } => {
+            if *resumed {
+                format!("Resuming session {id} after iteration {iteration} ({path})")
+            } else {
+                format!("Session {id} ({path})")
+            }
+        }
+        Step::IterationStarted {
+            iteration,
+            max_iterations,
+            tasks,
+        } => format!(
+            "Iteration {iteration} of at most {max_iterations}: {}",
+            if tasks.is_empty() {
+                "every task is done; asking for the completion signal".to_owned()
+            } else {
+                tasks.join(", ")
+            }
+        ),
+        Step::Replanned {
+            iteration,
+            feedbacks,
+            reset,
+        } => format!(
+            "  replanning for iteration {iteration} from {} feedback folder(s); reopened: {}",
+            feedbacks.len(),
+            if reset.is_empty() {
+                "none".to_owned()
+            } else {
+                reset.join(", ")
+            }
+        ),
+        Step::Reported {
+            done,
+            complete,
+            notes,
+        } => format!(
+            "  the implementer reports done: {}{}{}",
+            if done.is_empty() {
+                "nothing".to_owned()
+            } else {
+                done.join(", ")
+            },
+            if *complete { "; complete" } else { "" },
+            if notes.trim().is_empty() {
+                String::new()
+            } else {
+                format!(" — {}", cut(notes.trim(), 200))
+            }
+        ),
+        Step::Waiting { reason, seconds } => {
+            format!("Waiting {seconds} s for a usage limit to reset (no iteration spent): {reason}")
+        }
         Step::Finished {
             status,
             reason,
@@ -386,6 +482,7 @@ pub fn describe(step: &Step) -> String {
                 FinishStatus::AttentionNeeded => "Attention needed",
                 FinishStatus::Interrupted => "Interrupted",
                 FinishStatus::ProviderUnavailable => "Provider unavailable",
+                FinishStatus::LimitReached => "Limit reached",
             };
             let mut text = format!("{status}: {reason} ({budget_used} iterations used)");
             if !to_commit.is_empty() {
@@ -468,6 +565,16 @@ fn wrap(text: &str, width: usize, indent: &str) -> String {
 
 fn first_line(text: &str) -> &str {
     text.lines().next().unwrap_or("")
+}
+
+/// What an attempt's label names: a proposal (`A` is "proposal A") or the
+/// simple loop's iteration ("iteration 2").
+pub fn subject(label: &str) -> String {
+    if !label.is_empty() && label.chars().all(|c| c.is_ascii_uppercase()) {
+        format!("proposal {label}")
+    } else {
+        label.to_owned()
+    }
 }
 
 /// `text` cut to `width` characters, with an ellipsis when cut.

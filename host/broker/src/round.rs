@@ -266,23 +266,7 @@ impl Session {
     }
 
     fn remaining_for_plugins(&self) -> Vec<PluginRequirement> {
-        self.bench
-            .issue
-            .requirements()
-            .into_iter()
-            .filter(|requirement| !requirement.done)
-            .map(|requirement| PluginRequirement {
-                id: requirement.id.0.clone(),
-                description: requirement.text.clone(),
-                complexity: match requirement.complexity.value() {
-                    0 | 1 => ralph_runtime::Complexity::Trivial,
-                    2 => ralph_runtime::Complexity::Small,
-                    3 => ralph_runtime::Complexity::Medium,
-                    4 => ralph_runtime::Complexity::Large,
-                    _ => ralph_runtime::Complexity::VeryLarge,
-                },
-            })
-            .collect()
+        self.bench.open_requirements()
     }
 
     /// Asks every bidder with budget, concurrently; returns the usable
@@ -768,7 +752,11 @@ impl Session {
                 .discard_changes()
                 .map_err(LoopError::failed)?;
             return Ok(RoundEnd::Failed {
-                report: feedback::report(&winner.label, &checked.against(), &checked.kept_output),
+                report: feedback::report(
+                    &format!("proposal {}", winner.label),
+                    &checked.against(),
+                    &checked.kept_output,
+                ),
             });
         }
         // What is committed is the change as checked, whatever the checks
@@ -938,7 +926,7 @@ const SUBJECT_WIDTH: usize = 72;
 
 /// A commit's message: the requirements it completes as the subject, the
 /// proposal's summary (one paragraph, plain text) as the body.
-fn commit_message(requirements: &[&str], summary: &str) -> String {
+pub(crate) fn commit_message(requirements: &[&str], summary: &str) -> String {
     let plain = |text: &str| -> String {
         text.split_whitespace()
             .map(|word| word.chars().filter(|c| !c.is_control()).collect::<String>())

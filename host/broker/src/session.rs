@@ -12,26 +12,25 @@ use std::sync::atomic::AtomicBool;
 use ralph_integrations::gateway::GatewayError;
 use ralph_integrations::{Environment, Gateway, default_approver};
 use ralph_issues::pulls::{
-    ChangeSummary, ChangedFile, CheckCategory, CheckResult, DimensionScores, FailedAttempt,
-    ProposalScore, PullRequest, PullRequests, SpecialistReview,
+    DimensionScores, FailedAttempt, ProposalScore, PullRequest, SpecialistReview,
 };
-use ralph_issues::{Label, LabelChange};
 use ralph_marketplace::{ConfigError, Layout, Marketplace};
 use ralph_runtime::{
     BidderPlugin, ModelUsage, Personality, Runtime, RuntimeOptions, SpecialistPlugin,
 };
 
-use crate::checks::{self, Judged};
+use crate::checks::Judged;
 use crate::implementer::ImplementationUsage;
 use crate::llm::LlmOptions;
 use crate::loop_config::LoopConfig;
 use crate::metering::{Metering, UsageRecord};
-use crate::plugins::{CheckEntry, Lineup, PluginEntry};
+use crate::plugins::{Lineup, PluginEntry};
 use crate::progress::{FinishStatus, Progress, Step};
 use crate::recording::BidderRound;
 use crate::scoring::Scored;
+use crate::sessions::LoopKind;
 use crate::snapshot::{Snapshot, tree_of};
-use crate::workbench::{Parts, Workbench};
+use crate::workbench::{Parts, Workbench, uncommitted_state};
 
 pub use crate::workbench::LoopError;
 
@@ -225,48 +224,17 @@ impl Session {
         reason: String,
         progress: &mut dyn Progress,
     ) -> Result<Finished, LoopError> {
-        let number = self.bench.issue.number;
-        let mut pull_request = None;
-        match status {
-            FinishStatus::Complete => {
-                let record = self.pull_request_record();
-                let path = PullRequests::new(self.marketplace.layout())
-                    .write(&record)
-                    .map_err(LoopError::failed)?;
-                pull_request = Some(path);
-                self.bench
-                    .issues
-                    .set_labels(
-                        number,
-                        &LabelChange::add([]).removing([Label::InProgress, Label::Ralph]),
+        let pull_request =
+            self.bench
+                .conclude(self.marketplace.layout(), status, &reason, |bench| {
+                    pull_request_record(
+                        bench,
+                        &self.last_ranking,
+                        &self.last_checks,
+                        &self.last_reviews,
+                        &self.failed_attempts,
                     )
-                    .map_err(LoopError::failed)?;
-                // Finished: `backlog` no longer lists it as open work.
-                self.bench
-                    .issues
-                    .finish(number)
-                    .map_err(LoopError::failed)?;
-            }
-            FinishStatus::AttentionNeeded => {
-                self.bench
-                    .issues
-                    .set_labels(
-                        number,
-                        &LabelChange::add([Label::AttentionNeeded])
-                            .removing([Label::InProgress, Label::Ralph]),
-                    )
-                    .map_err(LoopError::failed)?;
-                self.bench
-                    .issues
-                    .append_note(
-                        number,
-                        &format!("Ralph stopped and needs attention: {reason}"),
-                    )
-                    .map_err(LoopError::failed)?;
-            }
-            // Left `in-progress` and `ralph`, so a re-run resumes.
-            FinishStatus::Interrupted | FinishStatus::ProviderUnavailable => {}
-        }
+                })?;
         tracing::info!(?status, reason = %reason, "Loop finished");
         progress.step(Step::Finished {
             status,
@@ -274,160 +242,53 @@ impl Session {
             budget_used: self.used,
             to_commit: uncommitted_state(self.marketplace.layout()),
         });
-        self.bench.issue = self.bench.issues.get(number).map_err(LoopError::failed)?;
         Ok(Finished {
             status,
             reason,
             pull_request,
         })
     }
-
-    fn pull_request_record(&self) -> PullRequest {
-        let proposals = self
-            .last_ranking
-            .iter()
-            .map(|entry: &Scored| ProposalScore {
-                label: format!("proposal-{}", entry.label.to_lowercase()),
-                total: entry.total,
-                scores: DimensionScores {
-                    spec_alignment: entry.scores.spec_alignment,
-                    technical_quality: entry.scores.technical_quality,
-                    innovation: entry.scores.innovation,
-                    risk: entry.scores.risk,
-                    efficiency: entry.scores.efficiency,
-                },
-            })
-            .collect();
-        let checks = self
-            .last_checks
-            .iter()
-            .map(|judged| CheckResult {
-                name: judged.run.name.clone(),
-                category: category_of(judged.run.category),
-                passed: judged.run.passed(),
-                passed_before: judged.passed_before,
-                duration: std::time::Duration::from_millis(judged.run.duration_ms),
-                summary: check_summary(judged),
-            })
-            .collect();
-        // The real change, from git; a record without it beats no record.
-        let start = self.bench.worktree.start_point();
-        let changes = start
-            .as_ref()
-            .ok()
-            .and_then(|start| self.bench.worktree.changes_since(start).ok())
-            .map(|files| ChangeSummary {
-                files: files
-                    .into_iter()
-                    .map(|(path, added, removed)| ChangedFile {
-                        path,
-                        added,
-                        removed,
-                    })
-                    .collect(),
-            });
-        let commits = start
-            .ok()
-            .and_then(|start| self.bench.worktree.subjects_since(&start).ok())
-            .unwrap_or_default();
-        PullRequest {
-            issue_number: self.bench.issue.number,
-            title: self.bench.issue.title.clone(),
-            branch: self.bench.worktree.branch().to_owned(),
-            summary: self
-                .last_ranking
-                .first()
-                .map(|entry| entry.proposal.summary.clone())
-                .unwrap_or_default(),
-            proposals,
-            checks,
-            reviews: self.last_reviews.clone(),
-            changes,
-            commits,
-            failed_attempts: self.failed_attempts.clone(),
-        }
-    }
 }
 
-/// Ralph's tracked state files (under `.ralph/`, not ignored) that differ
-/// from what git has: what the user should commit. New events are shown as
-/// their folder. Empty when git cannot tell.
-fn uncommitted_state(layout: &Layout) -> Vec<String> {
-    let Ok(output) = crate::worktree::git(
-        layout.repository(),
-        &[
-            "status",
-            "--porcelain=v1",
-            "-z",
-            "--untracked-files=all",
-            "--",
-            ".ralph",
-        ],
-        None,
-    ) else {
-        return Vec::new();
-    };
-    let events = format!("{}/", layout.display(&layout.events_dir()));
-    let mut paths: Vec<String> = String::from_utf8_lossy(&output.stdout)
-        .split('\0')
-        .filter_map(|entry| entry.get(3..))
-        .filter(|path| !path.is_empty())
-        .map(|path| {
-            if path.starts_with(&events) {
-                events.clone()
-            } else {
-                path.to_owned()
-            }
+/// The marketplace's pull-request record: the branch's, with the last
+/// ranking's proposals, the winner's reviews and the failed attempts.
+fn pull_request_record(
+    bench: &Workbench,
+    last_ranking: &[Scored],
+    last_checks: &[Judged],
+    last_reviews: &[SpecialistReview],
+    failed_attempts: &[FailedAttempt],
+) -> PullRequest {
+    let proposals = last_ranking
+        .iter()
+        .map(|entry: &Scored| ProposalScore {
+            label: format!("proposal-{}", entry.label.to_lowercase()),
+            total: entry.total,
+            scores: DimensionScores {
+                spec_alignment: entry.scores.spec_alignment,
+                technical_quality: entry.scores.technical_quality,
+                innovation: entry.scores.innovation,
+                risk: entry.scores.risk,
+                efficiency: entry.scores.efficiency,
+            },
         })
         .collect();
-    paths.sort();
-    paths.dedup();
-    paths
-}
-
-/// One line on a check of the final change: its first reason when it
-/// failed, what is new when it failed before too.
-fn check_summary(judged: &Judged) -> String {
-    if judged.run.passed() {
-        return "passed".to_owned();
-    }
-    if !judged.passed_before && judged.new_findings.is_empty() {
-        return "failed on the baseline already; nothing new".to_owned();
-    }
-    if let Some(first) = judged.new_findings.first() {
-        return format!("new: {first}");
-    }
-    crate::feedback::reasons(&judged.run.output)
+    let summary = last_ranking
         .first()
-        .and_then(|passage| passage.first().cloned())
-        .or_else(|| {
-            judged
-                .run
-                .output
-                .lines()
-                .rev()
-                .find(|line| !line.trim().is_empty())
-                .map(str::to_owned)
-        })
-        .unwrap_or_default()
-}
-
-fn category_of(category: checks::Category) -> CheckCategory {
-    match category {
-        checks::Category::Format => CheckCategory::Format,
-        checks::Category::Lint => CheckCategory::Lint,
-        checks::Category::TypeCheck => CheckCategory::TypeCheck,
-        checks::Category::DeadCode => CheckCategory::DeadCode,
-        checks::Category::Complexity => CheckCategory::Complexity,
-        checks::Category::Test => CheckCategory::Test,
-        checks::Category::Custom => CheckCategory::Custom,
+        .map(|entry| entry.proposal.summary.clone())
+        .unwrap_or_default();
+    PullRequest {
+        proposals,
+        reviews: last_reviews.to_vec(),
+        failed_attempts: failed_attempts.to_vec(),
+        ..bench.pull_request(summary, last_checks)
     }
 }
 
 /// The host of plugins' integration calls (`docs/integrations.md`): the
 /// `integrations` section, credentials from the environment, and the user's
 /// approvals, asked for on a terminal and denied without one.
-fn integrations_of(
+pub(crate) fn integrations_of(
     marketplace: &Marketplace,
     layout: &Layout,
 ) -> Result<Arc<dyn ralph_runtime::integrations::IntegrationHost>, LoopError> {
@@ -464,6 +325,7 @@ pub(crate) async fn open(
     let integrations = integrations_of(&marketplace, &layout)?;
     let settings = bidder_settings(&lineup, &metering, &layout)?;
     let parts = Parts {
+        kind: LoopKind::Marketplace,
         implementer,
         protected,
         sandbox,
@@ -566,25 +428,9 @@ impl Session {
                 Err(error) => progress.step(failed(label_of(entry), error)),
             }
         }
-        for check in &lineup.checks {
-            match check {
-                CheckEntry::Command(command) => self.bench.checks.commands.push(command.clone()),
-                CheckEntry::Plugin { name, entry } => {
-                    let loaded = load_entry(
-                        &repository,
-                        entry,
-                        async |id, label, bytes, grants, limits| {
-                            runtime.load_check(id, label, bytes, grants, limits).await
-                        },
-                    )
-                    .await;
-                    match loaded {
-                        Ok(plugin) => self.bench.checks.plugins.push((name.clone(), plugin)),
-                        Err(error) => progress.step(failed(name.clone(), error)),
-                    }
-                }
-            }
-        }
+        self.bench
+            .load_checks(&repository, &lineup.checks, &runtime, progress)
+            .await;
         Ok(())
     }
 }
@@ -592,7 +438,7 @@ impl Session {
 /// The runtime's options before the round's view exists: plugins see no
 /// files until a round hands them a clean checkout, and compiled components
 /// are cached in the user's cache directory, outside every repository.
-fn runtime_options(repository: &std::path::Path) -> RuntimeOptions {
+pub(crate) fn runtime_options(repository: &std::path::Path) -> RuntimeOptions {
     let options = RuntimeOptions::without_view();
     match ralph_runtime::cache::user_directory(repository) {
         Some(cache) => options.with_cache(cache),
@@ -628,14 +474,14 @@ fn bidder_settings(
 }
 
 /// Takes issue `number` for this loop, or says who works on it (exit 2).
-fn label_of(entry: &PluginEntry) -> String {
+pub(crate) fn label_of(entry: &PluginEntry) -> String {
     entry.source.label().display().to_string()
 }
 
 /// Reads `entry`'s component and loads it with `load` (given its id, label,
 /// bytes, grants and limits); any failure as text naming the plugin's file.
 /// The id, never the name the plugin reports, is who it is.
-async fn load_entry<P>(
+pub(crate) async fn load_entry<P>(
     repository: &std::path::Path,
     entry: &PluginEntry,
     load: impl AsyncFnOnce(

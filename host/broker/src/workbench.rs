@@ -11,17 +11,24 @@ use std::path::PathBuf;
 use std::sync::Arc;
 use std::sync::atomic::AtomicBool;
 
+use ralph_issues::pulls::{
+    ChangeSummary, ChangedFile, CheckCategory, CheckResult, PullRequest, PullRequests,
+};
 use ralph_issues::{Issue, IssueSource, Label, LabelChange, LocalIssues};
 use ralph_marketplace::lock::{IssueLeases, Lease, LeaseError, LocalLocks};
 use ralph_marketplace::{ConfigError, Layout};
 use ralph_runtime::Runtime;
 
 use crate::attempt::{Checks, Workshop};
+use crate::checks::{self, Judged};
 use crate::confinement::{Confinement, Sandbox};
 use crate::implementer::Implementer;
 use crate::llm::Models;
-use crate::progress::{Progress, Step};
+use crate::plugins::CheckEntry;
+use crate::progress::{FinishStatus, Progress, Step};
 use crate::protected::ProtectedPaths;
+use crate::session::load_entry;
+use crate::sessions::LoopKind;
 use crate::worktree::{Worktree, branch_name};
 
 /// Why the loop could not run or go on.
@@ -46,6 +53,8 @@ impl LoopError {
 
 /// What a loop's config gives its workbench.
 pub struct Parts {
+    /// Which loop works on the issue (for the advice its errors give).
+    pub kind: LoopKind,
     pub implementer: Implementer,
     pub protected: ProtectedPaths,
     pub sandbox: Sandbox,
@@ -95,6 +104,7 @@ impl Workbench {
         progress: &mut dyn Progress,
     ) -> Result<Opened, LoopError> {
         let Parts {
+            kind,
             implementer,
             protected,
             sandbox,
@@ -126,7 +136,7 @@ impl Workbench {
                 LoopError::failed(error)
             }
         })?;
-        refuse_unless_ready(&issue, &issue_file)?;
+        refuse_unless_ready(&issue, &issue_file, kind)?;
         let issue = issues
             .set_labels(
                 number,
@@ -160,11 +170,167 @@ impl Workbench {
         })
     }
 
+    /// Loads the configured checks: command checks as they are, check
+    /// plugins through `runtime` (one that fails to load is said and left
+    /// out; the loop goes on).
+    pub async fn load_checks(
+        &mut self,
+        repository: &std::path::Path,
+        lineup: &[CheckEntry],
+        runtime: &Runtime,
+        progress: &mut dyn Progress,
+    ) {
+        for check in lineup {
+            match check {
+                CheckEntry::Command(command) => self.checks.commands.push(command.clone()),
+                CheckEntry::Plugin { name, entry } => {
+                    let loaded = load_entry(
+                        repository,
+                        entry,
+                        async |id, label, bytes, grants, limits| {
+                            runtime.load_check(id, label, bytes, grants, limits).await
+                        },
+                    )
+                    .await;
+                    match loaded {
+                        Ok(plugin) => self.checks.plugins.push((name.clone(), plugin)),
+                        Err(error) => progress.step(Step::PluginFailedToLoad {
+                            plugin: name.clone(),
+                            error,
+                        }),
+                    }
+                }
+            }
+        }
+    }
+
+    /// The issue's requirements not yet done, as plugins see them.
+    pub fn open_requirements(&self) -> Vec<ralph_runtime::Requirement> {
+        self.issue
+            .requirements()
+            .into_iter()
+            .filter(|requirement| !requirement.done)
+            .map(|requirement| ralph_runtime::Requirement {
+                id: requirement.id.0.clone(),
+                description: requirement.text.clone(),
+                complexity: match requirement.complexity.value() {
+                    0 | 1 => ralph_runtime::Complexity::Trivial,
+                    2 => ralph_runtime::Complexity::Small,
+                    3 => ralph_runtime::Complexity::Medium,
+                    4 => ralph_runtime::Complexity::Large,
+                    _ => ralph_runtime::Complexity::VeryLarge,
+                },
+            })
+            .collect()
+    }
+
     /// Runs the command checks on the unchanged worktree (the baseline).
     pub async fn run_baseline(&mut self, progress: &mut dyn Progress) {
         self.checks
             .run_baseline(&self.worktree, &self.confinement, progress)
             .await;
+    }
+
+    /// Ends this loop's work on the issue. Complete: the pull-request
+    /// record `record` makes is written (its path returned), the issue's
+    /// loop labels dropped and the issue finished. Attention needed: the
+    /// label, and `reason` as a note on the issue. Otherwise (interrupted,
+    /// the provider unavailable, a limit reached) the labels stay
+    /// `in-progress` and `ralph`, so a re-run resumes.
+    pub fn conclude(
+        &mut self,
+        layout: &Layout,
+        status: FinishStatus,
+        reason: &str,
+        record: impl FnOnce(&Workbench) -> PullRequest,
+    ) -> Result<Option<PathBuf>, LoopError> {
+        let number = self.issue.number;
+        let mut pull_request = None;
+        match status {
+            FinishStatus::Complete => {
+                let path = PullRequests::new(layout)
+                    .write(&record(self))
+                    .map_err(LoopError::failed)?;
+                pull_request = Some(path);
+                self.issues
+                    .set_labels(
+                        number,
+                        &LabelChange::add([]).removing([Label::InProgress, Label::Ralph]),
+                    )
+                    .map_err(LoopError::failed)?;
+                // Finished: `backlog` no longer lists it as open work.
+                self.issues.finish(number).map_err(LoopError::failed)?;
+            }
+            FinishStatus::AttentionNeeded => {
+                self.issues
+                    .set_labels(
+                        number,
+                        &LabelChange::add([Label::AttentionNeeded])
+                            .removing([Label::InProgress, Label::Ralph]),
+                    )
+                    .map_err(LoopError::failed)?;
+                self.issues
+                    .append_note(
+                        number,
+                        &format!("Ralph stopped and needs attention: {reason}"),
+                    )
+                    .map_err(LoopError::failed)?;
+            }
+            FinishStatus::Interrupted
+            | FinishStatus::ProviderUnavailable
+            | FinishStatus::LimitReached => {}
+        }
+        self.issue = self.issues.get(number).map_err(LoopError::failed)?;
+        Ok(pull_request)
+    }
+
+    /// The pull-request record of the branch as it stands: `summary`, the
+    /// final change's `checks`, and the real change and commits from git
+    /// (a record without them beats no record). No proposals, reviews or
+    /// failed attempts: the marketplace adds its own.
+    pub fn pull_request(&self, summary: String, checks: &[Judged]) -> PullRequest {
+        let checks = checks
+            .iter()
+            .map(|judged| CheckResult {
+                name: judged.run.name.clone(),
+                category: category_of(judged.run.category),
+                passed: judged.run.passed(),
+                passed_before: judged.passed_before,
+                duration: std::time::Duration::from_millis(judged.run.duration_ms),
+                summary: check_summary(judged),
+            })
+            .collect();
+        let start = self.worktree.start_point();
+        let changes = start
+            .as_ref()
+            .ok()
+            .and_then(|start| self.worktree.changes_since(start).ok())
+            .map(|files| ChangeSummary {
+                files: files
+                    .into_iter()
+                    .map(|(path, added, removed)| ChangedFile {
+                        path,
+                        added,
+                        removed,
+                    })
+                    .collect(),
+            });
+        let commits = start
+            .ok()
+            .and_then(|start| self.worktree.subjects_since(&start).ok())
+            .unwrap_or_default();
+        PullRequest {
+            issue_number: self.issue.number,
+            title: self.issue.title.clone(),
+            branch: self.worktree.branch().to_owned(),
+            summary,
+            proposals: Vec::new(),
+            checks,
+            reviews: Vec::new(),
+            changes,
+            commits,
+            failed_attempts: Vec::new(),
+        }
     }
 
     /// True once Ctrl-C or SIGTERM asked the loop to stop.
@@ -212,18 +378,19 @@ fn take_lease(
 /// `ralph` (a stopped loop being resumed), and has at least one checkbox
 /// (the loop is done when every checkbox is ticked). `issue_file` is where
 /// the issue lives, for the advice.
-fn refuse_unless_ready(issue: &Issue, issue_file: &str) -> Result<(), LoopError> {
+fn refuse_unless_ready(issue: &Issue, issue_file: &str, kind: LoopKind) -> Result<(), LoopError> {
     let number = issue.number;
+    let group = kind.command();
     if !issue.is_open() {
         return Err(LoopError::BadInput(format!(
-            "issue #{number} is closed; to work on it again, change `state: closed` to `state: open` in the front matter of {issue_file}, then run `ralph marketplace ready {number}`"
+            "issue #{number} is closed; to work on it again, change `state: closed` to `state: open` in the front matter of {issue_file}, then run `ralph {group} ready {number}`"
         )));
     }
     let resuming = issue.has(Label::InProgress) && issue.has(Label::Ralph);
     if !(issue.has(Label::Ready) || resuming) {
         let labels: Vec<String> = issue.labels.iter().map(ToString::to_string).collect();
         return Err(LoopError::BadInput(format!(
-            "issue #{number} is not ready (labels: {}); run `ralph marketplace ready {number}` when its spec is complete",
+            "issue #{number} is not ready (labels: {}); run `ralph {group} ready {number}` when its spec is complete",
             if labels.is_empty() {
                 "none".to_owned()
             } else {
@@ -237,8 +404,83 @@ fn refuse_unless_ready(issue: &Issue, issue_file: &str) -> Result<(), LoopError>
         .any(|requirement| requirement.kind == ralph_issues::RequirementKind::Checkbox);
     if !has_checkbox {
         return Err(LoopError::BadInput(format!(
-            "issue #{number} has no checkboxes, so the loop could never tell when it is done; add `- [ ] …` items for what must be true to the body of {issue_file} (or `ralph marketplace spec {number} --file SPEC`) and run the loop again"
+            "issue #{number} has no checkboxes, so the loop could never tell when it is done; add `- [ ] …` items for what must be true to the body of {issue_file} (or `ralph {group} spec {number} --file SPEC`) and run the loop again"
         )));
     }
     Ok(())
+}
+
+/// Ralph's tracked state files (under `.ralph/`, not ignored) that differ
+/// from what git has: what the user should commit. New events are shown as
+/// their folder. Empty when git cannot tell.
+pub(crate) fn uncommitted_state(layout: &Layout) -> Vec<String> {
+    let Ok(output) = crate::worktree::git(
+        layout.repository(),
+        &[
+            "status",
+            "--porcelain=v1",
+            "-z",
+            "--untracked-files=all",
+            "--",
+            ".ralph",
+        ],
+        None,
+    ) else {
+        return Vec::new();
+    };
+    let events = format!("{}/", layout.display(&layout.events_dir()));
+    let mut paths: Vec<String> = String::from_utf8_lossy(&output.stdout)
+        .split('\0')
+        .filter_map(|entry| entry.get(3..))
+        .filter(|path| !path.is_empty())
+        .map(|path| {
+            if path.starts_with(&events) {
+                events.clone()
+            } else {
+                path.to_owned()
+            }
+        })
+        .collect();
+    paths.sort();
+    paths.dedup();
+    paths
+}
+
+/// One line on a check of the final change: its first reason when it
+/// failed, what is new when it failed before too.
+fn check_summary(judged: &Judged) -> String {
+    if judged.run.passed() {
+        return "passed".to_owned();
+    }
+    if !judged.passed_before && judged.new_findings.is_empty() {
+        return "failed on the baseline already; nothing new".to_owned();
+    }
+    if let Some(first) = judged.new_findings.first() {
+        return format!("new: {first}");
+    }
+    crate::feedback::reasons(&judged.run.output)
+        .first()
+        .and_then(|passage| passage.first().cloned())
+        .or_else(|| {
+            judged
+                .run
+                .output
+                .lines()
+                .rev()
+                .find(|line| !line.trim().is_empty())
+                .map(str::to_owned)
+        })
+        .unwrap_or_default()
+}
+
+fn category_of(category: checks::Category) -> CheckCategory {
+    match category {
+        checks::Category::Format => CheckCategory::Format,
+        checks::Category::Lint => CheckCategory::Lint,
+        checks::Category::TypeCheck => CheckCategory::TypeCheck,
+        checks::Category::DeadCode => CheckCategory::DeadCode,
+        checks::Category::Complexity => CheckCategory::Complexity,
+        checks::Category::Test => CheckCategory::Test,
+        checks::Category::Custom => CheckCategory::Custom,
+    }
 }

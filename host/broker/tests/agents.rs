@@ -88,6 +88,7 @@ fn claude_code_edits_the_worktree_and_its_result_cost_and_usage_are_read() {
             error: None,
             finished: true,
             skipped_lines: 4,
+            limited_until: None,
         }
     );
     let read = |name: &str| std::fs::read_to_string(worktree.path().join(name)).expect(name);
@@ -231,6 +232,7 @@ fn codex_edits_the_worktree_and_its_message_and_usage_are_read() {
             error: None,
             finished: true,
             skipped_lines: 2,
+            limited_until: None,
         }
     );
     let read = |name: &str| std::fs::read_to_string(worktree.path().join(name)).expect(name);
@@ -526,4 +528,28 @@ exec sleep 600
         (40, 9),
         "what it reported before the stop is kept"
     );
+}
+
+#[test]
+fn only_a_rejected_rate_limit_event_says_when_the_limit_resets() {
+    let mut report = AgentReport::default();
+    // Informational: the request was served.
+    report.observe(
+        Agent::ClaudeCode,
+        r#"{"type":"rate_limit_event","rate_limit_info":{"status":"allowed_warning","resetsAt":1778565600}}"#,
+    );
+    assert_eq!(report.limited_until, None);
+    report.observe(
+        Agent::ClaudeCode,
+        r#"{"type":"rate_limit_event","rate_limit_info":{"status":"rejected","resetsAt":1778565600,"rateLimitType":"five_hour"}}"#,
+    );
+    assert_eq!(report.limited_until, Some(1778565600));
+    assert_eq!(report.skipped_lines, 0);
+    // Rejected without a time: limited, until unknown (0).
+    let mut report = AgentReport::default();
+    report.observe(
+        Agent::ClaudeCode,
+        r#"{"type":"rate_limit_event","rate_limit_info":{"status":"rejected"}}"#,
+    );
+    assert_eq!(report.limited_until, Some(0));
 }

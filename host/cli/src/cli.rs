@@ -16,6 +16,7 @@ use clap::{Args, Parser, Subcommand, ValueEnum};
 #[command(
     after_help = "Try `ralph demo` first. In your repository: `ralph marketplace setup`, then\n\
 `ralph marketplace spec`, `ready N` and `loop N`; `ralph marketplace status` shows what was learned.\n\
+One implementer without the marketplace: `ralph simple loop N` (docs/simple.md).\n\
 Exit codes: 0 success, 1 problems found or an operation failed, 2 bad usage, config or input,\n\
 3 the loop stopped early (attention-needed), 130 interrupted."
 )]
@@ -62,6 +63,15 @@ ANTHROPIC_API_KEY=... ralph demo --llm-provider anthropic --llm-model claude-son
     /// The marketplace: bidders and their events, issues, pull-request records
     #[command(subcommand)]
     Marketplace(MarketplaceCommand),
+
+    /// The simple loop: one implementer works through an issue, in sessions
+    ///
+    /// The seed's simple workflow on the marketplace's issues, labels,
+    /// worktrees, checks and pull-request records: iterations of plan →
+    /// implement → commit → checks, with the working state of every run in
+    /// `.ralph-sessions/<YYMMDD-hhmmss>/` (docs/simple.md).
+    #[command(subcommand)]
+    Simple(SimpleCommand),
 
     /// Plugins: list the configured ones, inspect a component, start a new one
     ///
@@ -432,6 +442,117 @@ ralph marketplace spec 4 --file spec.md")]
         #[command(flatten)]
         json: JsonFlag,
     },
+}
+
+#[derive(Debug, Subcommand)]
+pub enum SimpleCommand {
+    /// Create `.ralph/` and `.claude/agents/`, and git-ignore `.ralph-sessions/`
+    ///
+    /// The same setup as `ralph marketplace setup`: both loops share the
+    /// issues, config and records. Never overwrites an existing file.
+    #[command(after_help = "Examples:\n  ralph simple setup\n  ralph simple setup --json")]
+    Setup(JsonFlag),
+
+    /// Create or update an issue from a markdown spec
+    ///
+    /// As `ralph marketplace spec`: optional front matter (`title`,
+    /// `labels`, `state`), then the body, whose checkboxes are the tasks.
+    #[command(after_help = "Examples:\n  \
+printf '# Backlog command\\n\\n- [ ] list open issues\\n' | ralph simple spec\n  \
+ralph simple spec 4 --file spec.md")]
+    Spec {
+        /// The issue to update [default: create a new one]
+        #[arg(value_name = "NUMBER")]
+        number: Option<u64>,
+        /// The spec's markdown file, or `-` for standard input [default: standard input]
+        #[arg(long, value_name = "FILE")]
+        file: Option<PathBuf>,
+        #[command(flatten)]
+        json: JsonFlag,
+    },
+
+    /// Mark an issue's spec complete: label it `ready`, drop `in-refinement`
+    #[command(after_help = "Examples:\n  ralph simple ready 4\n  ralph simple ready 4 --json")]
+    Ready {
+        /// The issue to mark ready
+        #[arg(value_name = "NUMBER")]
+        number: u64,
+        #[command(flatten)]
+        json: JsonFlag,
+    },
+
+    /// Run the simple loop on a ready issue until it is complete
+    ///
+    /// Each iteration the implementer (`simple.implementer` in
+    /// `.ralph/config.json`, else `implementer`: model, command,
+    /// claude_code or codex) gets the issue, the open tasks, the session's
+    /// progress and the last failure, and changes the worktree on the
+    /// branch `ralph/<N>-<slug>`; the repository's pre-commit hook and every
+    /// check judge the change; a passing change is committed and the tasks
+    /// the implementer reports done are ticked; a failing one becomes the
+    /// next iteration's feedback. Complete only when every checkbox is
+    /// ticked, the checks pass on the final commit and the implementer
+    /// says so. At most `simple.max_iterations` (10) iterations.
+    ///
+    /// A run on an issue with an unfinished session resumes it (`--new`
+    /// starts another). A usage limit the agent reports is waited out
+    /// without spending an iteration. Ctrl-C stops cleanly; run it again
+    /// to resume.
+    #[command(after_help = "Examples:\n  \
+ralph simple loop 4\n  \
+ralph simple loop 4 --max-cost 2.50 --max-runtime 45m\n\n\
+Exit codes: 0 complete (a pull-request record is in .ralph/pulls/), 1 something failed,\n\
+2 the issue or config is not usable, 3 stopped early (attention-needed, or --max-cost or\n\
+--max-runtime reached: run again to resume), 130 interrupted.")]
+    Loop {
+        /// The issue number (`.ralph/issues/<N>.md`)
+        issue: u64,
+        /// Stop once this run's implementer cost reaches USD (as the agent
+        /// reports it, or priced by `metering.prices`)
+        #[arg(long, value_name = "USD", value_parser = parse_cost)]
+        max_cost: Option<f64>,
+        /// Stop once this run has worked this long: 90s, 45m, 2h (waiting
+        /// for a usage limit does not count)
+        #[arg(long, value_name = "DURATION", value_parser = parse_duration)]
+        max_runtime: Option<std::time::Duration>,
+        /// Start a new session even if an unfinished one exists
+        #[arg(long)]
+        new: bool,
+        #[command(flatten)]
+        json: JsonFlag,
+        #[command(flatten)]
+        llm: LlmFlags,
+    },
+
+    /// List open issues with their status and flag likely duplicates
+    #[command(after_help = "Examples:\n  ralph simple backlog\n  ralph simple backlog --json")]
+    Backlog(JsonFlag),
+
+    /// List pull-request records, or show one
+    #[command(
+        after_help = "Examples:\n  ralph simple pull-request\n  ralph simple pull-request 4 --json"
+    )]
+    PullRequest {
+        /// The issue whose record to show [default: list every record]
+        #[arg(value_name = "NUMBER")]
+        number: Option<u64>,
+        #[command(flatten)]
+        json: JsonFlag,
+    },
+}
+
+fn parse_cost(text: &str) -> Result<f64, String> {
+    text.parse::<f64>()
+        .ok()
+        .filter(|cost| cost.is_finite() && *cost > 0.0)
+        .ok_or_else(|| format!("`{text}` is not a positive amount of US dollars, e.g. 2.50"))
+}
+
+fn parse_duration(text: &str) -> Result<std::time::Duration, String> {
+    crate::durations::parse(text)
+        .and_then(|duration| duration.to_std().ok())
+        .filter(|duration| !duration.is_zero())
+        .ok_or_else(|| format!("`{text}` is not a duration such as 90s, 45m or 2h"))
 }
 
 #[derive(Debug, Args)]

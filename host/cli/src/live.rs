@@ -139,7 +139,10 @@ impl Progress for Live {
                     .proposals
                     .push((label.clone(), "refused".to_owned()));
             }
-            Step::Implementing { label } => self.idle(&format!("implementing proposal {label}")),
+            Step::Implementing { label } => self.idle(&format!(
+                "implementing {}",
+                ralph_broker::progress::subject(label)
+            )),
             Step::CheckStarted { name } => self.idle(&format!("checking {name}")),
             Step::Check { .. } => self.idle("checks"),
             Step::Finished { .. } => {

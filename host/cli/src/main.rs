@@ -7,6 +7,7 @@ use clap::{CommandFactory, FromArgMatches};
 mod agents;
 mod cli;
 mod commands;
+mod durations;
 mod exit;
 mod live;
 mod output;

@@ -7,7 +7,7 @@
 //! duplicate detection are pure; [`pulls`] holds the pull-request record
 //! format and [`PullRequests`], which keeps the records in `.ralph/pulls/`.
 
-mod atomic;
+pub mod atomic;
 pub mod backlog;
 pub mod components;
 pub mod issue;

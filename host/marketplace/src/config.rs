@@ -36,8 +36,8 @@ pub struct Config {
     pub allow_protected: Vec<String>,
     /// The loop's sections, kept as written here and typed (with errors
     /// naming their fields) by the part of Ralph that owns each:
-    /// `bidders`, `specialists`, `checks`, `implementer`, `metering` and
-    /// `sandbox` by the broker, `integrations` by `ralph-integrations`, `llm` by
+    /// `bidders`, `specialists`, `checks`, `implementer`, `metering`,
+    /// `sandbox` and `simple` by the broker, `integrations` by `ralph-integrations`, `llm` by
     /// `ralph-models`.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub bidders: Option<serde_json::Value>,
@@ -55,6 +55,9 @@ pub struct Config {
     pub metering: Option<serde_json::Value>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub sandbox: Option<serde_json::Value>,
+    /// The simple loop's settings (SPEC §8).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub simple: Option<serde_json::Value>,
 }
 
 fn is_false(value: &bool) -> bool {
@@ -99,6 +102,7 @@ impl Default for Config {
             llm: None,
             metering: None,
             sandbox: None,
+            simple: None,
         }
     }
 }

@@ -12,6 +12,8 @@ use crate::layout::{IGNORED, Layout};
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum Action {
     Created(PathBuf),
+    /// A line was added to an existing file.
+    Updated(PathBuf),
     Kept(PathBuf),
 }
 
@@ -25,8 +27,9 @@ pub struct SetupError {
 
 /// Creates `.ralph/config.json` (the defaults), `.ralph/events/`,
 /// `.ralph/.gitignore` and the agent definitions in `.claude/agents/`
-/// (`agents` holds file names and contents). Existing files are kept as they
-/// are.
+/// (`agents` holds file names and contents), and has the repository's
+/// `.gitignore` ignore the loops' sessions (`/.ralph-sessions/`, SPEC §8).
+/// Existing files are kept as they are, but for that one line.
 pub fn setup(layout: &Layout, agents: &[(&str, &str)]) -> Result<Vec<Action>, SetupError> {
     let mut actions = vec![
         create_file(
@@ -35,6 +38,7 @@ pub fn setup(layout: &Layout, agents: &[(&str, &str)]) -> Result<Vec<Action>, Se
         )?,
         create_dir(&layout.events_dir())?,
         create_file(&layout.gitignore_file(), gitignore().as_bytes())?,
+        ensure_line(&layout.repository().join(".gitignore"), SESSIONS_IGNORED)?,
     ];
     for (name, text) in agents {
         actions.push(create_file(
@@ -43,6 +47,43 @@ pub fn setup(layout: &Layout, agents: &[(&str, &str)]) -> Result<Vec<Action>, Se
         )?);
     }
     Ok(actions)
+}
+
+/// The line of the repository's `.gitignore` that keeps sessions out of git.
+pub const SESSIONS_IGNORED: &str = "/.ralph-sessions/";
+
+/// Adds `line` to the text file at `path` unless a line says it already
+/// (the file is created when missing).
+fn ensure_line(path: &Path, line: &str) -> Result<Action, SetupError> {
+    let error = |source| SetupError {
+        path: path.to_owned(),
+        source,
+    };
+    let existing = match fs::read_to_string(path) {
+        Ok(text) => text,
+        Err(missing) if missing.kind() == io::ErrorKind::NotFound => {
+            return create_file(path, format!("{line}\n").as_bytes());
+        }
+        Err(other) => return Err(error(other)),
+    };
+    let bare = line.trim_matches('/');
+    if existing
+        .lines()
+        .any(|present| present.trim().trim_matches('/') == bare)
+    {
+        return Ok(Action::Kept(path.to_owned()));
+    }
+    let separator = if existing.is_empty() || existing.ends_with('\n') {
+        ""
+    } else {
+        "\n"
+    };
+    let mut file = fs::OpenOptions::new()
+        .append(true)
+        .open(path)
+        .map_err(error)?;
+    io::Write::write_all(&mut file, format!("{separator}{line}\n").as_bytes()).map_err(error)?;
+    Ok(Action::Updated(path.to_owned()))
 }
 
 fn gitignore() -> String {

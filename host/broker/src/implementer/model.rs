@@ -95,19 +95,22 @@ pub fn tokens(text: &str) -> usize {
 /// The files the proposal names, then those the plan and the issue name,
 /// that exist in the worktree (each once, none outside it).
 fn files_that_matter(task: &Task<'_>, worktree: &Path) -> Vec<(String, String)> {
-    let named = task.proposal.files.iter().map(|file| file.path.clone());
-    let mentioned = [
-        task.proposal.summary.as_str(),
-        task.proposal.pseudo_code.as_str(),
-        task.issue.body.as_str(),
-    ]
-    .into_iter()
-    .flat_map(|text| {
-        text.split(|character: char| character.is_whitespace() || "`'\"(),[]".contains(character))
+    let named = task
+        .proposal()
+        .into_iter()
+        .flat_map(|proposal| proposal.files.iter().map(|file| file.path.clone()));
+    let mentioned = task
+        .texts()
+        .into_iter()
+        .chain([task.issue.body.as_str()])
+        .flat_map(|text| {
+            text.split(|character: char| {
+                character.is_whitespace() || "`'\"(),[]".contains(character)
+            })
             .map(|word| word.trim_end_matches(['.', ':', ';']).to_owned())
             .collect::<Vec<_>>()
-    })
-    .filter(|word| word.contains('.') && word.contains(|c: char| c.is_ascii_alphabetic()));
+        })
+        .filter(|word| word.contains('.') && word.contains(|c: char| c.is_ascii_alphabetic()));
     let mut seen = std::collections::BTreeSet::new();
     named
         .chain(mentioned)
@@ -136,13 +139,7 @@ fn files_that_matter(task: &Task<'_>, worktree: &Path) -> Vec<(String, String)> 
 /// and identifiers with an underscore, a `::` or a capital inside.
 fn names_in(task: &Task<'_>) -> Vec<String> {
     let mut names = std::collections::BTreeSet::new();
-    let patch = task.proposal.patch.as_deref().unwrap_or("");
-    for text in [
-        task.proposal.summary.as_str(),
-        task.proposal.pseudo_code.as_str(),
-        patch,
-        task.issue.body.as_str(),
-    ] {
+    for text in task.texts().into_iter().chain([task.issue.body.as_str()]) {
         for word in text.split(|character: char| !(character.is_alphanumeric() || character == '_'))
         {
             let inner_capital = word.chars().skip(1).any(char::is_uppercase)

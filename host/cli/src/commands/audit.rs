@@ -1,6 +1,6 @@
 //! `ralph audit`: the integration calls plugins made.
 
-use chrono::{DateTime, Duration, NaiveDate, Utc};
+use chrono::{DateTime, NaiveDate, Utc};
 use ralph_integrations::audit::{AuditEntry, AuditLog};
 use ralph_marketplace::Layout;
 
@@ -71,18 +71,7 @@ fn parse_since(text: &str, now: DateTime<Utc>) -> Result<DateTime<Utc>, Failure>
     if let Ok(time) = DateTime::parse_from_rfc3339(text) {
         return Ok(time.with_timezone(&Utc));
     }
-    let unit_at = text.len().saturating_sub(1);
-    let (number, unit) = text.split_at(unit_at);
-    let amount = number.parse::<i64>().ok().filter(|amount| *amount >= 0);
-    let duration = match (amount, unit) {
-        (Some(amount), "s") => Duration::try_seconds(amount),
-        (Some(amount), "m") => Duration::try_minutes(amount),
-        (Some(amount), "h") => Duration::try_hours(amount),
-        (Some(amount), "d") => Duration::try_days(amount),
-        (Some(amount), "w") => Duration::try_weeks(amount),
-        _ => None,
-    };
-    duration
+    crate::durations::parse(text)
         .and_then(|duration| now.checked_sub_signed(duration))
         .ok_or_else(|| {
             Failure::message(

@@ -1,4 +1,4 @@
-//! `ralph marketplace spec|ready|backlog|pull-request`: issues and
+//! `ralph marketplace|simple spec|ready|backlog|pull-request`: issues and
 //! pull-request records.
 
 use std::collections::BTreeSet;
@@ -284,7 +284,7 @@ fn backlog_table(layout: &Layout, backlog: &Backlog) -> String {
     if backlog.entries.is_empty() {
         let _ = writeln!(
             text,
-            "no open issues in {}; create one with `ralph marketplace spec`",
+            "no open issues in {}; create one with `ralph marketplace spec` (or `ralph simple spec`)",
             layout.display(&layout.issues_dir())
         );
         return text;

@@ -116,27 +116,37 @@ fn megabytes(bytes: u64) -> String {
     format!("{:.1} MB", bytes as f64 / 1_000_000.0)
 }
 
-fn run_setup(layout: &Layout, json: bool) -> Outcome {
+pub fn run_setup(layout: &Layout, json: bool) -> Outcome {
     let actions = setup(layout, AGENTS).map_err(Failure::problem)?;
     if json {
-        let paths = |created: bool| -> Vec<String> {
+        let paths = |wanted: fn(&Action) -> Option<&std::path::PathBuf>| -> Vec<String> {
             actions
                 .iter()
-                .filter_map(|action| match action {
-                    Action::Created(path) if created => Some(layout.display(path).to_string()),
-                    Action::Kept(path) if !created => Some(layout.display(path).to_string()),
-                    _ => None,
-                })
+                .filter_map(wanted)
+                .map(|path| layout.display(path).to_string())
                 .collect()
         };
+        let created = paths(|action| match action {
+            Action::Created(path) => Some(path),
+            _ => None,
+        });
+        let updated = paths(|action| match action {
+            Action::Updated(path) => Some(path),
+            _ => None,
+        });
+        let kept = paths(|action| match action {
+            Action::Kept(path) => Some(path),
+            _ => None,
+        });
         output::json_line(
-            &serde_json::json!({"created": paths(true), "kept": paths(false)}).to_string(),
+            &serde_json::json!({"created": created, "updated": updated, "kept": kept}).to_string(),
         );
         return Ok(Exit::Success);
     }
     for action in &actions {
         match action {
             Action::Created(path) => outln!("created {}", layout.display(path)),
+            Action::Updated(path) => outln!("updated {}", layout.display(path)),
             Action::Kept(path) => outln!("kept    {}", layout.display(path)),
         }
     }

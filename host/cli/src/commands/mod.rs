@@ -16,6 +16,7 @@ mod marketplace;
 mod permissions;
 mod plugin;
 mod run_loop;
+mod simple;
 
 /// Runs the parsed command line.
 pub fn run(cli: Cli) -> Outcome {
@@ -25,6 +26,7 @@ pub fn run(cli: Cli) -> Outcome {
         Command::Marketplace(command) => {
             marketplace::run(&Layout::new(repository(cli.repo)?), command)
         }
+        Command::Simple(command) => simple::run(&Layout::new(repository(cli.repo)?), command),
         Command::Plugin(command) => plugin::run(cli.repo, command),
         Command::Permissions(command) => {
             permissions::run(&Layout::new(repository(cli.repo)?), command)

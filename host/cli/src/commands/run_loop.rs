@@ -1,4 +1,5 @@
-//! `ralph marketplace loop <issue>`: the marketplace's main job.
+//! `ralph marketplace loop <issue>`, the marketplace's main job, and what
+//! every loop's command shares: its runtime, its stop, its progress.
 
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -6,7 +7,7 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use ralph_broker::llm::LlmOptions;
 use ralph_broker::progress::{Activity, FinishStatus, JsonLines, Lines, Progress, Step};
 use ralph_broker::round;
-use ralph_broker::session::{LoopError, LoopOptions};
+use ralph_broker::session::{Finished, LoopError, LoopOptions};
 use ralph_marketplace::{Layout, Marketplace};
 use ralph_models::LlmSettings;
 
@@ -51,32 +52,9 @@ const SHUTDOWN_GRACE: std::time::Duration = std::time::Duration::from_secs(2);
 
 /// Runs the loop, with `llm` saying which models answer.
 pub fn run_with(layout: &Layout, issue: u64, json: bool, llm: LlmOptions) -> Outcome {
-    let runtime = tokio::runtime::Builder::new_multi_thread()
-        .enable_all()
-        .build()
-        .map_err(Failure::problem)?;
-    let stop = Arc::new(AtomicBool::new(false));
-    runtime.spawn(stop_on_signal(stop.clone()));
-    let inner: Box<dyn Progress> = if json {
-        Box::new(JsonLines(Writer::new(Stream::Stdout, Form::Json)))
-    } else if std::io::IsTerminal::is_terminal(&std::io::stdout()) {
-        Box::new(crate::live::Live::on_stdout())
-    } else {
-        Box::new(Lines(Writer::new(Stream::Stdout, Form::Human)))
-    };
-    let mut progress: Box<dyn Progress> = Box::new(StopWhenClosed {
-        inner,
-        stop: stop.clone(),
-    });
-    let options = LoopOptions { issue, stop, llm };
-    let finished = runtime.block_on(round::run(layout.clone(), options, progress.as_mut()));
-    // A host call a plugin left blocked (its deadline passed while the host
-    // waited on the file system) must not keep the process alive, deaf to
-    // signals: the loop is over, so its threads get a moment, then are left.
-    runtime.shutdown_timeout(SHUTDOWN_GRACE);
-    let finished = finished.map_err(|error| match error {
-        LoopError::Config(_) | LoopError::BadInput(_) => Failure::bad_input(error),
-        LoopError::Failed(_) => Failure::problem(error),
+    let finished = drive(json, async |stop, progress| {
+        let options = LoopOptions { issue, stop, llm };
+        round::run(layout.clone(), options, progress).await
     })?;
     if json {
         // The state the loop's events fold to, as `status --json` shows it.
@@ -97,11 +75,51 @@ pub fn run_with(layout: &Layout, issue: u64, json: bool, llm: LlmOptions) -> Out
             out!("{}", render::status_with_usage(&marketplace, &loaded.state));
         }
     }
-    Ok(match finished.status {
+    Ok(exit_of(finished.status))
+}
+
+/// The exit code of a loop that ended `status`.
+pub fn exit_of(status: FinishStatus) -> Exit {
+    match status {
         FinishStatus::Complete => Exit::Success,
-        FinishStatus::AttentionNeeded => Exit::AttentionNeeded,
+        FinishStatus::AttentionNeeded | FinishStatus::LimitReached => Exit::AttentionNeeded,
         FinishStatus::Interrupted => Exit::Interrupted,
         FinishStatus::ProviderUnavailable => Exit::Problems,
+    }
+}
+
+/// Runs a loop (`start`, given the stop that Ctrl-C and SIGTERM set and
+/// where its steps go) on a runtime of its own, showing its steps as JSON
+/// lines, a live view on a terminal, or lines of text.
+pub fn drive(
+    json: bool,
+    start: impl AsyncFnOnce(Arc<AtomicBool>, &mut dyn Progress) -> Result<Finished, LoopError>,
+) -> Result<Finished, Failure> {
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+        .map_err(Failure::problem)?;
+    let stop = Arc::new(AtomicBool::new(false));
+    runtime.spawn(stop_on_signal(stop.clone()));
+    let inner: Box<dyn Progress> = if json {
+        Box::new(JsonLines(Writer::new(Stream::Stdout, Form::Json)))
+    } else if std::io::IsTerminal::is_terminal(&std::io::stdout()) {
+        Box::new(crate::live::Live::on_stdout())
+    } else {
+        Box::new(Lines(Writer::new(Stream::Stdout, Form::Human)))
+    };
+    let mut progress: Box<dyn Progress> = Box::new(StopWhenClosed {
+        inner,
+        stop: stop.clone(),
+    });
+    let finished = runtime.block_on(start(stop, progress.as_mut()));
+    // A host call a plugin left blocked (its deadline passed while the host
+    // waited on the file system) must not keep the process alive, deaf to
+    // signals: the loop is over, so its threads get a moment, then are left.
+    runtime.shutdown_timeout(SHUTDOWN_GRACE);
+    finished.map_err(|error| match error {
+        LoopError::Config(_) | LoopError::BadInput(_) => Failure::bad_input(error),
+        LoopError::Failed(_) => Failure::problem(error),
     })
 }
 

@@ -1,0 +1,55 @@
+//! `ralph simple …`: the simple loop, and the issue commands it shares with
+//! the marketplace.
+
+use ralph_broker::llm::LlmOptions;
+use ralph_broker::simple::{self, SimpleOptions};
+use ralph_marketplace::Layout;
+
+use super::{issues, marketplace, run_loop};
+use crate::cli::SimpleCommand;
+use crate::exit::Outcome;
+use crate::output::outln;
+
+pub fn run(layout: &Layout, command: SimpleCommand) -> Outcome {
+    match command {
+        SimpleCommand::Setup(flag) => marketplace::run_setup(layout, flag.json),
+        SimpleCommand::Spec { number, file, json } => {
+            issues::spec(layout, number, file.as_deref(), json.json)
+        }
+        SimpleCommand::Ready { number, json } => issues::ready(layout, number, json.json),
+        SimpleCommand::Backlog(flag) => issues::backlog(layout, flag.json),
+        SimpleCommand::PullRequest { number, json } => {
+            issues::pull_request(layout, number, json.json)
+        }
+        SimpleCommand::Loop {
+            issue,
+            max_cost,
+            max_runtime,
+            new,
+            json,
+            llm,
+        } => {
+            let llm = LlmOptions {
+                overrides: run_loop::overrides(&llm)?,
+                ..LlmOptions::default()
+            };
+            let finished = run_loop::drive(json.json, async |stop, progress| {
+                let options = SimpleOptions {
+                    issue,
+                    stop,
+                    llm,
+                    max_cost_usd: max_cost,
+                    max_runtime,
+                    new_session: new,
+                };
+                simple::run(layout.clone(), options, progress).await
+            })?;
+            if !json.json
+                && let Some(path) = &finished.pull_request
+            {
+                outln!("pull-request record: {}", layout.display(path));
+            }
+            Ok(run_loop::exit_of(finished.status))
+        }
+    }
+}
