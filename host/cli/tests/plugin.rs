@@ -27,8 +27,9 @@ const LIST_KEYS: [&str; 14] = [
 ];
 
 /// The keys of `plugin inspect --json`.
-const INSPECT_KEYS: [&str; 7] = [
+const INSPECT_KEYS: [&str; 8] = [
     "world",
+    "contract_version",
     "name",
     "version",
     "description",
@@ -433,6 +434,7 @@ fn inspect_reports_a_bundled_plugin_written_to_a_file() {
     sorted_keys.sort_unstable();
     assert_eq!(sorted_keys, expected);
     assert_eq!(report["world"], "check");
+    assert_eq!(report["contract_version"], "0.1.0");
     assert_eq!(report["name"], "secrets");
     assert_eq!(report["exports"], json!(["metadata", "run"]));
     assert!(
@@ -446,6 +448,10 @@ fn inspect_reports_a_bundled_plugin_written_to_a_file() {
     let stdout = text(&output.stdout);
     assert_eq!(output.status.code(), Some(0), "{}", text(&output.stderr));
     assert!(stdout.starts_with("secrets 0.1.0 (check)"), "{stdout}");
+    assert!(
+        stdout.contains("\ncontract: ralph:plugin@0.1.0\n"),
+        "{stdout}"
+    );
     assert!(stdout.contains("exports:\n  metadata\n  run\n"), "{stdout}");
 }
 

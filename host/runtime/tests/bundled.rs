@@ -424,12 +424,12 @@ async fn every_bundled_plugin_requests_exactly_what_the_bundle_lists() -> TestRe
         let inspection = runtime
             .inspect_bytes(Path::new(plugin.name), plugin.bytes)
             .await?;
-        let mut requested = inspection.capabilities.clone();
-        let mut listed: Vec<String> = plugin
+        let mut requested: Vec<&str> = inspection
             .capabilities
             .iter()
-            .map(|name| (*name).to_owned())
+            .map(|capability| capability.name())
             .collect();
+        let mut listed = plugin.capabilities.to_vec();
         requested.sort();
         listed.sort();
         assert_eq!(requested, listed, "{}", plugin.name);
