@@ -260,6 +260,7 @@ impl Session {
                 previous_proposal: previous,
                 persona: settings.persona,
                 personality: settings.personality,
+                steering: Vec::new(),
             },
             token_allowance: self.token_allowance(bot_id),
         }

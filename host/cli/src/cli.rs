@@ -187,12 +187,14 @@ ralph plugin list\n  \
 ralph plugin list --json | jq '.[] | select(.error != null)'")]
     List(JsonFlag),
 
-    /// Show what a component is: world, metadata, imports and exports
+    /// Show what a component is: world, contract version, metadata, imports, exports
     ///
     /// Runs only the component's `metadata` export, in the sandbox, with
     /// nothing granted and an empty directory as its repository. FILE is a
     /// `.wasm` component or `bundled:NAME` for a plugin shipped with Ralph.
-    /// Exits 2 if FILE is not a component or implements no Ralph world.
+    /// The contract version is the `ralph:plugin` version it was built
+    /// against. Exits 2 if FILE is not a component, implements no Ralph
+    /// world or was built against a contract version this Ralph does not run.
     #[command(after_help = "Examples:\n  \
 ralph plugin inspect target/wasm32-wasip2/release/my_bidder.wasm\n  \
 ralph plugin inspect bundled:secrets --json")]

@@ -27,8 +27,9 @@ const LIST_KEYS: [&str; 14] = [
 ];
 
 /// The keys of `plugin inspect --json`.
-const INSPECT_KEYS: [&str; 7] = [
+const INSPECT_KEYS: [&str; 8] = [
     "world",
+    "contract_version",
     "name",
     "version",
     "description",
@@ -433,19 +434,24 @@ fn inspect_reports_a_bundled_plugin_written_to_a_file() {
     sorted_keys.sort_unstable();
     assert_eq!(sorted_keys, expected);
     assert_eq!(report["world"], "check");
+    assert_eq!(report["contract_version"], "0.2.0");
     assert_eq!(report["name"], "secrets");
     assert_eq!(report["exports"], json!(["metadata", "run"]));
     assert!(
         report["imports"]
             .as_array()
             .expect("imports")
-            .contains(&json!("ralph:plugin/types@0.1.0"))
+            .contains(&json!("ralph:plugin/types@0.2.0"))
     );
 
     let output = ralph_in(directory.path(), &["plugin", "inspect", "secrets.wasm"]);
     let stdout = text(&output.stdout);
     assert_eq!(output.status.code(), Some(0), "{}", text(&output.stderr));
     assert!(stdout.starts_with("secrets 0.1.0 (check)"), "{stdout}");
+    assert!(
+        stdout.contains("\ncontract: ralph:plugin@0.2.0\n"),
+        "{stdout}"
+    );
     assert!(stdout.contains("exports:\n  metadata\n  run\n"), "{stdout}");
 }
 
@@ -717,6 +723,7 @@ fn a_scaffolded_bidder_builds_and_passes_inspect() {
     assert_eq!(report["world"], "bidder");
     assert_eq!(report["name"], "fresh-bidder");
     assert_eq!(report["version"], "0.1.0");
+    assert_eq!(report["contract_version"], "0.2.0");
     assert_eq!(report["exports"], json!(["metadata", "propose"]));
 }
 

@@ -140,8 +140,9 @@ pub fn authorize(plugin: &str, set: &CapabilitySet, capability: Capability) -> R
     }
 }
 
-/// Parses the capability names a plugin declared; an unknown name is an error.
-pub fn parse_requested(names: &[String]) -> Result<BTreeSet<Capability>, UnknownCapability> {
+/// Parses the capability names a plugin declared, in their order; an
+/// unknown name is an error.
+pub fn parse_requested(names: &[String]) -> Result<Vec<Capability>, UnknownCapability> {
     names.iter().map(|name| name.parse()).collect()
 }
 

@@ -7,6 +7,7 @@ use std::path::PathBuf;
 use std::time::Duration;
 
 use crate::capabilities::Capability;
+use crate::contract::ContractError;
 use crate::types::GuestError;
 
 /// A failure while loading or calling a plugin.
@@ -19,6 +20,16 @@ pub enum PluginError {
         path: PathBuf,
         /// What went wrong, and what to do about it when known.
         reason: String,
+    },
+    /// The component was built against a contract version this host does
+    /// not run.
+    #[error("cannot load plugin {path}: {error}")]
+    Contract {
+        /// The component file (or the label of embedded bytes).
+        path: PathBuf,
+        /// Which version it names, and which ones this host runs.
+        #[source]
+        error: ContractError,
     },
     /// The component does not implement the world its configuration names.
     #[error("plugin {path} does not implement the `{world}` world: missing {missing}")]
@@ -131,6 +142,7 @@ impl PluginError {
             | Self::Failed { plugin, .. }
             | Self::Sandbox { plugin, .. } => Some(plugin),
             Self::Load { .. }
+            | Self::Contract { .. }
             | Self::WorldMismatch { .. }
             | Self::NotLoaded { .. }
             | Self::Engine(_) => None,

@@ -5,25 +5,29 @@ use std::path::Path;
 
 use serde::Serialize;
 
+use crate::capabilities::Capability;
 use crate::config::World;
+use crate::contract::{ContractVersion, PACKAGE};
 use crate::error::PluginError;
 use crate::loader;
 
 /// What `inspect` reports about a component. Serializes to the JSON keys
-/// `world`, `name`, `version`, `description`, `capabilities`, `imports`,
-/// `exports`.
+/// `world`, `contract_version`, `name`, `version`, `description`,
+/// `capabilities`, `imports`, `exports`.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct Inspection {
     /// The world it implements.
     pub world: World,
+    /// The version of the `ralph:plugin` contract it was built against.
+    pub contract_version: ContractVersion,
     /// Its name from its metadata.
     pub name: String,
     /// Its version.
     pub version: String,
     /// Its description.
     pub description: String,
-    /// The capabilities it asks for.
-    pub capabilities: Vec<String>,
+    /// The capabilities it asks for, in the order it declared them.
+    pub capabilities: Vec<Capability>,
     /// The interfaces it imports.
     pub imports: Vec<String>,
     /// The functions and interfaces it exports.
@@ -44,10 +48,12 @@ impl fmt::Display for Inspection {
         if !self.description.is_empty() {
             writeln!(formatter, "{}", self.description)?;
         }
+        writeln!(formatter, "contract: {PACKAGE}@{}", self.contract_version)?;
         let capabilities = if self.capabilities.is_empty() {
             "none".to_owned()
         } else {
-            self.capabilities.join(", ")
+            let names: Vec<&str> = self.capabilities.iter().map(|c| c.name()).collect();
+            names.join(", ")
         };
         writeln!(formatter, "capabilities: {capabilities}")?;
         writeln!(formatter, "imports:")?;
@@ -144,16 +150,18 @@ mod tests {
     fn json_has_the_documented_keys() -> Result<(), serde_json::Error> {
         let inspection = Inspection {
             world: World::Check,
+            contract_version: ContractVersion::V0_1_0,
             name: "secrets".to_owned(),
             version: "0.1.0".to_owned(),
             description: "Finds secrets".to_owned(),
-            capabilities: vec![],
+            capabilities: vec![Capability::Repository, Capability::HttpGet],
             imports: strings(&["ralph:plugin/log@0.1.0"]),
             exports: strings(&["metadata", "run"]),
         };
         let value: serde_json::Value = serde_json::from_str(&inspection.to_json())?;
         for key in [
             "world",
+            "contract_version",
             "name",
             "version",
             "description",
@@ -164,7 +172,18 @@ mod tests {
             assert!(value.get(key).is_some(), "{key}");
         }
         assert_eq!(value["world"], "check");
-        assert!(inspection.to_string().contains("secrets 0.1.0 (check)"));
+        assert_eq!(value["contract_version"], "0.1.0");
+        assert_eq!(
+            value["capabilities"],
+            serde_json::json!(["repository", "http-get"])
+        );
+        let text = inspection.to_string();
+        assert!(text.contains("secrets 0.1.0 (check)"), "{text}");
+        assert!(text.contains("contract: ralph:plugin@0.1.0\n"), "{text}");
+        assert!(
+            text.contains("capabilities: repository, http-get\n"),
+            "{text}"
+        );
         Ok(())
     }
 }

@@ -1,8 +1,10 @@
 //! Ralph's plugin runtime.
 //!
 //! Bidders, specialists and checks are WebAssembly components implementing
-//! the `ralph:plugin` WIT contract (`wit/`). This crate loads them, checks
-//! they implement the world their configuration names, and calls them in a
+//! the `ralph:plugin` WIT contract (`wit/`), built against any version in
+//! [`ContractVersion::SUPPORTED`]. This crate loads them, reads which version
+//! each was built against, checks they implement the world their
+//! configuration names, and calls them in a
 //! sandbox: a fresh store per call with a memory cap, a deadline, no
 //! environment, no network, no inherited stdio, the repository read-only, and
 //! every capability checked in one place ([`capabilities::authorize`]);
@@ -19,6 +21,7 @@ pub mod capabilities;
 pub mod config;
 mod console;
 mod consult;
+pub mod contract;
 pub mod engine;
 pub mod error;
 pub mod inspect;
@@ -40,6 +43,7 @@ mod world;
 pub use cache::{CacheOutcome, ComponentCache};
 pub use capabilities::{Capability, CapabilitySet};
 pub use config::{Limits, LimitsConfig, PluginConfig, World};
+pub use contract::ContractVersion;
 pub use error::PluginError;
 pub use inspect::Inspection;
 pub use provider::{DeterministicProvider, ModelCaller, ModelProvider, ProviderError};

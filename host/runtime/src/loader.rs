@@ -1,23 +1,21 @@
-//! Loading a component: compile (or read from the cache), check it implements
-//! the expected world, link it, pre-instantiate it once.
+//! Loading a component: compile (or read from the cache), read the contract
+//! version it was built against, check it implements the expected world,
+//! link it, pre-instantiate it once.
 
 use std::path::Path;
 
 use wasmtime::Engine;
-use wasmtime::component::{Component, HasSelf, InstancePre, Linker};
+use wasmtime::component::{Component, InstancePre, Linker};
 
-use crate::bindings::v0_1_0::{bidder, check, specialist};
+use crate::bindings;
 use crate::cache::{CacheOutcome, ComponentCache};
 use crate::config::World;
+use crate::contract::{self, ContractVersion, Interface};
 use crate::error::PluginError;
 use crate::sandbox::SandboxState;
 
-/// The contract version this host implements.
-pub const PACKAGE: &str = "ralph:plugin";
-/// The contract version this host implements.
-pub const PACKAGE_VERSION: &str = "0.1.0";
-
-/// One linker per world, built once per runtime.
+/// One linker per world, built once per runtime, offering the world's
+/// imports under the names of every supported contract version.
 pub(crate) struct Linkers {
     bidder: Linker<SandboxState>,
     specialist: Linker<SandboxState>,
@@ -48,36 +46,32 @@ impl Linkers {
 fn linker_for(engine: &Engine, world: World) -> wasmtime::Result<Linker<SandboxState>> {
     let mut linker = Linker::new(engine);
     wasmtime_wasi::p2::add_to_linker_async(&mut linker)?;
-    match world {
-        World::Bidder => {
-            bidder::Bidder::add_to_linker::<_, HasSelf<SandboxState>>(&mut linker, |state| state)?
-        }
-        World::Specialist => specialist::Specialist::add_to_linker::<_, HasSelf<SandboxState>>(
-            &mut linker,
-            |state| state,
-        )?,
-        World::Check => {
-            check::Check::add_to_linker::<_, HasSelf<SandboxState>>(&mut linker, |state| state)?
-        }
+    for version in ContractVersion::SUPPORTED {
+        bindings::add_imports(&mut linker, world, version)?;
     }
     Ok(linker)
 }
 
-/// The host interfaces a world may import, besides WASI.
-pub fn world_imports(world: World) -> &'static [&'static str] {
+/// The host interfaces a world may import, besides WASI, in every version.
+pub fn world_imports(world: World) -> &'static [Interface] {
     match world {
         World::Bidder | World::Specialist => &[
-            "types",
-            "log",
-            "repository",
-            "consult",
-            "model",
-            "aws",
-            "sentry",
-            "alpaca",
-            "http-get",
+            Interface::Types,
+            Interface::Log,
+            Interface::Repository,
+            Interface::Consult,
+            Interface::Model,
+            Interface::Aws,
+            Interface::Sentry,
+            Interface::Alpaca,
+            Interface::HttpGet,
         ],
-        World::Check => &["types", "log", "repository", "model"],
+        World::Check => &[
+            Interface::Types,
+            Interface::Log,
+            Interface::Repository,
+            Interface::Model,
+        ],
     }
 }
 
@@ -112,24 +106,26 @@ pub fn exports_and_imports(engine: &Engine, component: &Component) -> (Vec<Strin
     (exports, imports)
 }
 
-/// Whether an import name is something `world` provides.
-pub fn import_allowed(world: World, import: &str) -> bool {
+/// Whether an import name is something `world` provides in `version`.
+pub fn import_allowed(world: World, version: ContractVersion, import: &str) -> bool {
     if import.starts_with("wasi:") {
         return true;
     }
     world_imports(world)
         .iter()
-        .any(|interface| import == format!("{PACKAGE}/{interface}@{PACKAGE_VERSION}"))
+        .any(|interface| import == version.interface(*interface))
 }
 
-/// Checks the component's exports and imports against `world`, naming the
-/// file and everything missing or unexpected.
+/// Checks the component's exports and imports against `world` and returns
+/// the contract version it was built against, naming the file and
+/// everything missing or unexpected. A component that lacks the world's
+/// exports is refused for that, whatever version its imports name.
 pub(crate) fn check_world(
     engine: &Engine,
     component: &Component,
     world: World,
     path: &Path,
-) -> Result<(), PluginError> {
+) -> Result<ContractVersion, PluginError> {
     let (exports, imports) = exports_and_imports(engine, component);
     let mut problems: Vec<String> = world
         .required_exports()
@@ -137,19 +133,25 @@ pub(crate) fn check_world(
         .filter(|required| !exports.iter().any(|export| export == *required))
         .map(|missing| format!("export `{missing}`"))
         .collect();
-    problems.extend(
-        imports
-            .iter()
-            .filter(|import| !import_allowed(world, import))
-            .map(|import| format!("host support for its import `{import}`")),
-    );
-    if problems.is_empty() {
-        return Ok(());
+    let version = contract::detect(&imports);
+    if let Ok(version) = version {
+        problems.extend(
+            imports
+                .iter()
+                .filter(|import| !import_allowed(world, version, import))
+                .map(|import| format!("host support for its import `{import}`")),
+        );
     }
-    Err(PluginError::WorldMismatch {
+    if !problems.is_empty() {
+        return Err(PluginError::WorldMismatch {
+            path: path.to_owned(),
+            world: world.name().to_owned(),
+            missing: problems.join(", "),
+        });
+    }
+    version.map_err(|error| PluginError::Contract {
         path: path.to_owned(),
-        world: world.name().to_owned(),
-        missing: problems.join(", "),
+        error,
     })
 }
 

@@ -6,24 +6,24 @@ use std::sync::{Arc, PoisonError, RwLock};
 use std::time::Duration;
 
 use futures::future::BoxFuture;
-use wasmtime::Engine;
+use wasmtime::{Engine, Store};
 
-use crate::bindings::v0_1_0::bidder::ralph::plugin::types as wit;
-use crate::bindings::v0_1_0::{bidder, check, specialist};
 use crate::cache::{CacheOutcome, ComponentCache};
-use crate::capabilities::{self, Capability, CapabilitySet};
+use crate::capabilities::{Capability, CapabilitySet};
 use crate::config::{Limits, PluginConfig, World};
+use crate::contract::ContractVersion;
 use crate::error::PluginError;
 use crate::inspect::{self, Inspection};
 use crate::integrations::{IntegrationHost, NoIntegrations};
 use crate::loader::{self, Linkers};
 use crate::provider::{DeterministicProvider, ModelProvider};
-use crate::sandbox::{self, CallContext, PluginIdentity, Sandbox};
+use crate::sandbox::{self, CallContext, PluginIdentity, Sandbox, SandboxState};
 use crate::types::{
     CheckInput, CheckReport, Finding, GuestError, IssueSpec, Metadata, ModelUsage, Proposal,
     Requirement, RoundContext,
 };
 use crate::validate::{self, OutputSize};
+use crate::world::{Answer, BidderPre, CheckPre, SpecialistPre, WorldPre};
 
 /// The default for how many plugins deep consultations may nest.
 pub const DEFAULT_CONSULT_DEPTH: usize = 4;
@@ -138,6 +138,7 @@ pub struct Plugin<P> {
     pre: P,
     identity: Arc<PluginIdentity>,
     metadata: Metadata,
+    version: ContractVersion,
     cache: CacheOutcome,
 }
 
@@ -157,6 +158,12 @@ impl<P> Plugin<P> {
         &self.metadata
     }
 
+    /// The version of the `ralph:plugin` contract the component was built
+    /// against.
+    pub fn contract_version(&self) -> ContractVersion {
+        self.version
+    }
+
     /// Who the plugin is: world, capabilities, limits, source.
     pub fn identity(&self) -> &PluginIdentity {
         &self.identity
@@ -169,11 +176,11 @@ impl<P> Plugin<P> {
 }
 
 /// A loaded bidder.
-pub type BidderPlugin = Plugin<bidder::BidderPre<crate::sandbox::SandboxState>>;
+pub type BidderPlugin = Plugin<BidderPre>;
 /// A loaded specialist.
-pub type SpecialistPlugin = Plugin<specialist::SpecialistPre<crate::sandbox::SandboxState>>;
+pub type SpecialistPlugin = Plugin<SpecialistPre>;
 /// A loaded check.
-pub type CheckPlugin = Plugin<check::CheckPre<crate::sandbox::SandboxState>>;
+pub type CheckPlugin = Plugin<CheckPre>;
 
 /// A loaded plugin of any world.
 #[derive(Clone)]
@@ -202,6 +209,15 @@ impl LoadedPlugin {
             Self::Bidder(plugin) => plugin.identity(),
             Self::Specialist(plugin) => plugin.identity(),
             Self::Check(plugin) => plugin.identity(),
+        }
+    }
+
+    /// The contract version the component was built against.
+    pub fn contract_version(&self) -> ContractVersion {
+        match self {
+            Self::Bidder(plugin) => plugin.contract_version(),
+            Self::Specialist(plugin) => plugin.contract_version(),
+            Self::Check(plugin) => plugin.contract_version(),
         }
     }
 
@@ -393,40 +409,23 @@ impl Runtime {
         let world = inspect::detect_world(&exports, label)?;
         let none = std::collections::BTreeSet::new;
         let limits = Limits::default();
-        let metadata = match world {
-            World::Bidder => {
-                services
-                    .load_compiled::<bidder::BidderPre<_>>(
-                        &loading,
-                        compiled,
-                        world,
-                        none(),
-                        limits,
-                    )
-                    .await?
-                    .metadata
-            }
-            World::Specialist => {
-                services
-                    .load_compiled::<specialist::SpecialistPre<_>>(
-                        &loading,
-                        compiled,
-                        world,
-                        none(),
-                        limits,
-                    )
-                    .await?
-                    .metadata
-            }
-            World::Check => {
-                services
-                    .load_compiled::<check::CheckPre<_>>(&loading, compiled, world, none(), limits)
-                    .await?
-                    .metadata
-            }
+        let (metadata, contract_version) = match world {
+            World::Bidder => services
+                .load_compiled::<BidderPre>(&loading, compiled, world, none(), limits)
+                .await
+                .map(|plugin| (plugin.metadata, plugin.version))?,
+            World::Specialist => services
+                .load_compiled::<SpecialistPre>(&loading, compiled, world, none(), limits)
+                .await
+                .map(|plugin| (plugin.metadata, plugin.version))?,
+            World::Check => services
+                .load_compiled::<CheckPre>(&loading, compiled, world, none(), limits)
+                .await
+                .map(|plugin| (plugin.metadata, plugin.version))?,
         };
         Ok(Inspection {
             world,
+            contract_version,
             name: metadata.name,
             version: metadata.version,
             description: metadata.description,
@@ -530,8 +529,7 @@ impl Runtime {
 }
 
 /// Turns an error the guest returned into the host's typed error.
-fn guest_failure(plugin: &str, error: wit::PluginError) -> PluginError {
-    let error = GuestError::from(error);
+fn guest_failure(plugin: &str, error: GuestError) -> PluginError {
     if let GuestError::Denied(name) = &error
         && let Ok(capability) = name.parse::<Capability>()
     {
@@ -558,6 +556,23 @@ fn check_size(identity: &PluginIdentity, value: &impl OutputSize) -> Result<(), 
         });
     }
     Ok(())
+}
+
+/// Makes one guest call under the sandbox's deadline: a fault, a deadline
+/// or an error the plugin returned becomes the host's typed error, and an
+/// answer over the plugin's output cap is refused.
+async fn call_guest<T: OutputSize>(
+    sandbox: &mut Sandbox,
+    identity: &PluginIdentity,
+    call: impl AsyncFnOnce(&mut Store<SandboxState>) -> Answer<T>,
+) -> Result<T, PluginError> {
+    let timeout = sandbox.timeout();
+    let outcome = tokio::time::timeout(timeout, call(&mut sandbox.store)).await;
+    let value = sandbox
+        .finish(outcome)?
+        .map_err(|error| guest_failure(identity.who(), error))?;
+    check_size(identity, &value)?;
+    Ok(value)
 }
 
 fn invalid(identity: &PluginIdentity) -> impl Fn(String) -> PluginError + '_ {
@@ -658,7 +673,7 @@ impl Services {
         )
     }
 
-    async fn load_world<P: crate::world::WorldPre>(
+    async fn load_world<P: WorldPre>(
         self: &Arc<Self>,
         id: &str,
         label: &Path,
@@ -684,7 +699,7 @@ impl Services {
         Ok(plugin)
     }
 
-    async fn load_compiled<P: crate::world::WorldPre>(
+    async fn load_compiled<P: WorldPre>(
         self: &Arc<Self>,
         loading: &Loading<'_>,
         (component, cache): (wasmtime::component::Component, CacheOutcome),
@@ -693,9 +708,9 @@ impl Services {
         limits: Limits,
     ) -> Result<Plugin<P>, PluginError> {
         let label = loading.label;
-        loader::check_world(&self.engine, &component, world, label)?;
+        let version = loader::check_world(&self.engine, &component, world, label)?;
         let instance_pre = loader::pre_instantiate(&self.linkers, &component, world, label)?;
-        let pre = P::new(instance_pre).map_err(|error| PluginError::WorldMismatch {
+        let pre = P::new(instance_pre, version).map_err(|error| PluginError::WorldMismatch {
             path: label.to_owned(),
             world: world.name().to_owned(),
             missing: format!("exports of the right types: {error}"),
@@ -713,12 +728,7 @@ impl Services {
             source: label.to_owned(),
         });
         let metadata = self.metadata(&pre, &provisional).await?;
-        let requested = capabilities::parse_requested(&metadata.capabilities).map_err(|error| {
-            PluginError::Load {
-                path: label.to_owned(),
-                reason: error.to_string(),
-            }
-        })?;
+        let requested = metadata.capabilities.iter().copied().collect();
         let identity = Arc::new(PluginIdentity {
             id: loading.id.map(str::to_owned),
             digest: loading.digest.clone(),
@@ -728,16 +738,17 @@ impl Services {
             limits,
             source: label.to_owned(),
         });
-        tracing::info!(plugin = %identity.who(), name = %identity.name, digest = %identity.digest, %world, cached = cache == CacheOutcome::Hit, "Loaded plugin");
+        tracing::info!(plugin = %identity.who(), name = %identity.name, digest = %identity.digest, %world, contract = %version, cached = cache == CacheOutcome::Hit, "Loaded plugin");
         Ok(Plugin {
             pre,
             identity,
             metadata,
+            version,
             cache,
         })
     }
 
-    async fn metadata<P: crate::world::WorldPre>(
+    async fn metadata<P: WorldPre>(
         self: &Arc<Self>,
         pre: &P,
         identity: &Arc<PluginIdentity>,
@@ -746,7 +757,12 @@ impl Services {
         let mut sandbox = self.sandbox(identity, None, Vec::new(), None)?;
         let timeout = sandbox.timeout();
         let outcome = tokio::time::timeout(timeout, pre.metadata(&mut sandbox.store)).await;
-        let metadata = Metadata::from(sandbox.finish(outcome)?);
+        let metadata = sandbox
+            .finish(outcome)?
+            .map_err(|error| PluginError::Load {
+                path: identity.source.clone(),
+                reason: error.to_string(),
+            })?;
         check_size(identity, &metadata)?;
         validate::check_metadata(&metadata).map_err(invalid(identity))?;
         Ok(metadata)
@@ -775,25 +791,19 @@ impl Services {
         request: &ProposalRequest,
     ) -> Result<Proposal, PluginError> {
         let identity = &bidder.identity;
-        let issue = wit::IssueSpec::from(&request.issue);
-        let requirements: Vec<wit::Requirement> =
-            request.requirements.iter().map(Into::into).collect();
-        let context = wit::RoundContext::from(&request.context);
-        let timeout = sandbox.timeout();
-        let store = &mut sandbox.store;
-        let call = async {
-            let instance = bidder.pre.instantiate_async(&mut *store).await?;
-            instance
-                .call_propose(&mut *store, &issue, &requirements, &context)
+        let proposal = call_guest(sandbox, identity, async |store| {
+            let ProposalRequest {
+                issue,
+                requirements,
+                context,
+                ..
+            } = request;
+            bidder
+                .pre
+                .propose(store, issue, requirements, context)
                 .await
-        };
-        let outcome = tokio::time::timeout(timeout, call).await;
-        let proposal = Proposal::from(
-            sandbox
-                .finish(outcome)?
-                .map_err(|error| guest_failure(identity.who(), error))?,
-        );
-        check_size(identity, &proposal)?;
+        })
+        .await?;
         let ids: Vec<&str> = request
             .requirements
             .iter()
@@ -831,18 +841,10 @@ impl Services {
         question: String,
     ) -> Result<String, PluginError> {
         let identity = &specialist.identity;
-        let timeout = sandbox.timeout();
-        let store = &mut sandbox.store;
-        let call = async {
-            let instance = specialist.pre.instantiate_async(&mut *store).await?;
-            instance.call_ask(&mut *store, &question).await
-        };
-        let outcome = tokio::time::timeout(timeout, call).await;
-        let answer = sandbox
-            .finish(outcome)?
-            .map_err(|error| guest_failure(identity.who(), error))?;
-        check_size(identity, &answer)?;
-        Ok(answer)
+        call_guest(sandbox, identity, async |store| {
+            specialist.pre.ask(store, &question).await
+        })
+        .await
     }
 
     async fn review(
@@ -868,21 +870,10 @@ impl Services {
         proposal: &Proposal,
     ) -> Result<Vec<Finding>, PluginError> {
         let identity = &specialist.identity;
-        let proposal = wit::Proposal::from(proposal);
-        let timeout = sandbox.timeout();
-        let store = &mut sandbox.store;
-        let call = async {
-            let instance = specialist.pre.instantiate_async(&mut *store).await?;
-            instance.call_review(&mut *store, &proposal).await
-        };
-        let outcome = tokio::time::timeout(timeout, call).await;
-        let findings: Vec<Finding> = sandbox
-            .finish(outcome)?
-            .map_err(|error| guest_failure(identity.who(), error))?
-            .into_iter()
-            .map(Into::into)
-            .collect();
-        check_size(identity, &findings)?;
+        let findings = call_guest(sandbox, identity, async |store| {
+            specialist.pre.review(store, proposal).await
+        })
+        .await?;
         for finding in &findings {
             validate::check_finding(finding).map_err(invalid(identity))?;
         }
@@ -912,20 +903,10 @@ impl Services {
         input: &CheckInput,
     ) -> Result<CheckReport, PluginError> {
         let identity = &check.identity;
-        let input = wit::CheckInput::from(input);
-        let timeout = sandbox.timeout();
-        let store = &mut sandbox.store;
-        let call = async {
-            let instance = check.pre.instantiate_async(&mut *store).await?;
-            instance.call_run(&mut *store, &input).await
-        };
-        let outcome = tokio::time::timeout(timeout, call).await;
-        let report = CheckReport::from(
-            sandbox
-                .finish(outcome)?
-                .map_err(|error| guest_failure(identity.who(), error))?,
-        );
-        check_size(identity, &report)?;
+        let report = call_guest(sandbox, identity, async |store| {
+            check.pre.run(store, input).await
+        })
+        .await?;
         validate::check_report(&report).map_err(invalid(identity))?;
         Ok(report)
     }

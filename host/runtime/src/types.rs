@@ -1,12 +1,15 @@
-//! The host's own copies of the plugin contract's types.
+//! The host's own copies of the plugin contract's types, in the shape of
+//! the newest contract version.
 //!
-//! The WIT package is the source of truth; `bindings` converts the generated
-//! types into these at the edge, so the rest of Ralph never depends on one
-//! version of the generated code.
+//! The WIT package is the source of truth; `bindings` converts each
+//! version's generated types into these at the edge, so the rest of Ralph
+//! never depends on one version of the generated code.
 
 use std::fmt;
 
 use serde::{Deserialize, Serialize};
+
+use crate::capabilities::Capability;
 
 /// How much work a requirement is expected to take.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
@@ -117,6 +120,11 @@ pub struct RoundContext {
     pub persona: Option<String>,
     /// How the user tuned this bidder.
     pub personality: Option<Personality>,
+    /// The person's STEER messages for this loop, oldest first: untrusted
+    /// text from the user running the loop. Plugins built against
+    /// `ralph:plugin@0.1.0` never see it.
+    #[serde(default)]
+    pub steering: Vec<String>,
 }
 
 /// How much risk a bidder is asked to take.
@@ -224,8 +232,8 @@ pub struct Metadata {
     pub version: String,
     /// One sentence on what it does.
     pub description: String,
-    /// Capability names it wants, as declared.
-    pub capabilities: Vec<String>,
+    /// The capabilities it wants, in the order it declared them.
+    pub capabilities: Vec<Capability>,
 }
 
 /// An error a plugin returned, or that the host returned to a plugin.

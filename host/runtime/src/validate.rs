@@ -56,7 +56,11 @@ impl OutputSize for Metadata {
         self.name.len()
             + self.version.len()
             + self.description.len()
-            + self.capabilities.output_size()
+            + self
+                .capabilities
+                .iter()
+                .map(|capability| capability.name().len() + 8)
+                .sum::<usize>()
     }
 }
 

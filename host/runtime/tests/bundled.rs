@@ -192,6 +192,37 @@ async fn smallest_change_asks_for_the_smallest_change_with_the_files_the_issue_n
 }
 
 #[tokio::test]
+async fn every_bundled_bidder_puts_the_users_steering_into_its_prompt_marked_as_theirs()
+-> TestResult {
+    let repository = repository()?;
+    for name in ["smallest-change", "tests-first", "persona-planner"] {
+        let model = Answering::new(ANSWER);
+        let shared: Arc<dyn ModelProvider> = model.clone();
+        let runtime = runtime_with(repository.path(), |options| options.with_provider(shared))?;
+        let bidder = bidder(&runtime, name).await?;
+        let mut request = request("Add a flag", "Change `src/lib.rs`.");
+        request.context.steering = vec![
+            "Call the flag --json".to_owned(),
+            "Do not touch the tests".to_owned(),
+        ];
+        runtime.propose(&bidder, &request).await?;
+        let prompts = model.prompts();
+        let asked = prompts.first().ok_or("no request")?;
+        let section = asked
+            .prompt
+            .split_once("## Steering from the user running this loop\n")
+            .map(|(_, section)| section)
+            .ok_or_else(|| format!("{name} has no steering section: {}", asked.prompt))?;
+        assert!(
+            section.contains("> Call the flag --json\n\n> Do not touch the tests\n"),
+            "{name}: {}",
+            asked.prompt
+        );
+    }
+    Ok(())
+}
+
+#[tokio::test]
 async fn tests_first_asks_for_tests_before_code_with_the_specialists_advice() -> TestResult {
     let repository = repository()?;
     let model = Answering::new(ANSWER);
@@ -424,12 +455,12 @@ async fn every_bundled_plugin_requests_exactly_what_the_bundle_lists() -> TestRe
         let inspection = runtime
             .inspect_bytes(Path::new(plugin.name), plugin.bytes)
             .await?;
-        let mut requested = inspection.capabilities.clone();
-        let mut listed: Vec<String> = plugin
+        let mut requested: Vec<&str> = inspection
             .capabilities
             .iter()
-            .map(|name| (*name).to_owned())
+            .map(|capability| capability.name())
             .collect();
+        let mut listed = plugin.capabilities.to_vec();
         requested.sort();
         listed.sort();
         assert_eq!(requested, listed, "{}", plugin.name);

@@ -5,8 +5,8 @@ mod common;
 use std::path::Path;
 
 use common::{TestResult, repository, runtime};
-use ralph_runtime::World;
 use ralph_runtime::scaffold::{SdkDependency, scaffold};
+use ralph_runtime::{ContractVersion, World};
 
 fn build(crate_directory: &Path, target_directory: &Path) -> TestResult {
     ralph_guest_build::build_standalone(crate_directory, target_directory)?;
@@ -41,6 +41,7 @@ async fn scaffolds_of_every_kind_build_and_pass_inspect() -> TestResult {
         assert_eq!(inspection.world, world);
         assert_eq!(inspection.name, name);
         assert_eq!(inspection.version, "0.1.0");
+        assert_eq!(inspection.contract_version, ContractVersion::NEWEST);
         assert!(inspection.exports.iter().any(|export| export == "metadata"));
         assert!(
             inspection
@@ -67,9 +68,10 @@ async fn inspect_reports_a_bundled_check() -> TestResult {
         inspection
             .imports
             .iter()
-            .any(|import| import == "ralph:plugin/types@0.1.0")
+            .any(|import| import == "ralph:plugin/types@0.2.0")
     );
     let json: serde_json::Value = serde_json::from_str(&inspection.to_json())?;
     assert_eq!(json["world"], "check");
+    assert_eq!(json["contract_version"], "0.2.0");
     Ok(())
 }

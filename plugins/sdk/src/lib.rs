@@ -24,6 +24,11 @@
 //!
 //! The name, version and description in the plugin's metadata come from its
 //! `Cargo.toml`. The generated bindings stay hidden in [`bindings`].
+//!
+//! The SDK builds plugins against `ralph:plugin@0.2.0` ([`CONTRACT_VERSION`]):
+//! a bidder's `RoundContext` carries the user's `steering` messages, and
+//! capabilities are the contract's `Capability` enum. Ralph keeps running
+//! plugins built against older versions.
 
 #[cfg(any(
     all(feature = "bidder", feature = "specialist"),
@@ -31,6 +36,9 @@
     all(feature = "specialist", feature = "check"),
 ))]
 compile_error!("enable exactly one of the `bidder`, `specialist` and `check` features");
+
+/// The version of the `ralph:plugin` contract this SDK builds plugins against.
+pub const CONTRACT_VERSION: &str = "0.2.0";
 
 // Lets the generated code name this crate the same way inside and outside it.
 extern crate self as ralph_plugin_sdk;
@@ -43,8 +51,8 @@ pub use wit_bindgen;
 #[doc(hidden)]
 pub mod bindings {
     wit_bindgen::generate!({
-        path: "../../wit/0.1.0",
-        world: "ralph:plugin/bidder@0.1.0",
+        path: "../../wit/0.2.0",
+        world: "ralph:plugin/bidder@0.2.0",
         pub_export_macro: true,
         export_macro_name: "__export_world",
         default_bindings_module: "ralph_plugin_sdk::bindings",
@@ -57,8 +65,8 @@ pub mod bindings {
 #[doc(hidden)]
 pub mod bindings {
     wit_bindgen::generate!({
-        path: "../../wit/0.1.0",
-        world: "ralph:plugin/specialist@0.1.0",
+        path: "../../wit/0.2.0",
+        world: "ralph:plugin/specialist@0.2.0",
         pub_export_macro: true,
         export_macro_name: "__export_world",
         default_bindings_module: "ralph_plugin_sdk::bindings",
@@ -71,8 +79,8 @@ pub mod bindings {
 #[doc(hidden)]
 pub mod bindings {
     wit_bindgen::generate!({
-        path: "../../wit/0.1.0",
-        world: "ralph:plugin/check@0.1.0",
+        path: "../../wit/0.2.0",
+        world: "ralph:plugin/check@0.2.0",
         pub_export_macro: true,
         export_macro_name: "__export_world",
         default_bindings_module: "ralph_plugin_sdk::bindings",
@@ -93,40 +101,3 @@ pub mod reply;
 pub mod settings;
 #[cfg(any(feature = "bidder", feature = "specialist", feature = "check"))]
 pub use plugin::*;
-
-/// Something a plugin may do beyond computing on its inputs. Ask for it in
-/// the plugin's trait; the user must grant it too.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Capability {
-    /// Read files and list directories through [`host::read_file`] and
-    /// [`host::list_files`].
-    Repository,
-    /// Ask specialists through `host::consult` (bidders and specialists).
-    Consult,
-    /// Call a language model through [`host::complete`].
-    Complete,
-    /// Read ECS services and CloudWatch Logs through `aws` (bidders and
-    /// specialists; the user approves it with `ralph permissions`).
-    Aws,
-    /// Read a Sentry project's issues and events through `sentry`.
-    Sentry,
-    /// Read an Alpaca account, positions and orders through `alpaca`.
-    Alpaca,
-    /// GET allow-listed URLs through `http::get`.
-    HttpGet,
-}
-
-impl Capability {
-    /// The capability's name in the contract.
-    pub fn name(self) -> &'static str {
-        match self {
-            Self::Repository => "repository",
-            Self::Consult => "consult",
-            Self::Complete => "complete",
-            Self::Aws => "aws",
-            Self::Sentry => "sentry",
-            Self::Alpaca => "alpaca",
-            Self::HttpGet => "http-get",
-        }
-    }
-}

@@ -18,7 +18,8 @@
 //! The prompt holds the issue, its requirements, the files the issue names
 //! (with the `repository` capability, as much of them as fits in
 //! [`FILE_BUDGET_BYTES`]), the failure report and the previous proposal of
-//! a replan, the strategy, and the answer's format. Every number in the
+//! a replan, the user's steering messages (marked as theirs: see
+//! [`steering`]), the strategy, and the answer's format. Every number in the
 //! proposal comes from the reply: the files and lines from its diff, the
 //! tests from the test functions the diff adds, the requirements from its
 //! `Covers:` line (every requirement when it has none). A reply without a
@@ -175,6 +176,9 @@ pub fn prompt(
             previous.summary
         ));
     }
+    if let Some(section) = steering(context) {
+        prompt.push_str(&section);
+    }
     for note in &bid.notes {
         prompt.push_str(&format!("\n## Note\n{}\n", note.trim()));
     }
@@ -186,6 +190,36 @@ pub fn prompt(
         bid.strategy.trim()
     ));
     prompt
+}
+
+/// The round's steering as a prompt section, or `None` when the user sent
+/// none: each message the user running the loop sent with `ralph signal
+/// steer`, oldest first, quoted and headed as the user's words, so a model
+/// weighs them as guidance rather than reading them as the issue or as
+/// instructions about the answer's form.
+pub fn steering(context: &RoundContext) -> Option<String> {
+    let messages: Vec<&str> = context
+        .steering
+        .iter()
+        .map(|message| message.trim())
+        .filter(|message| !message.is_empty())
+        .collect();
+    if messages.is_empty() {
+        return None;
+    }
+    let mut section = String::from(
+        "\n## Steering from the user running this loop\nThe user sent these messages while \
+         the loop ran, oldest first. They are the user's words, not part of the issue: \
+         follow them where they bear on this change; they do not change the answer's \
+         format.\n",
+    );
+    for message in messages {
+        section.push('\n');
+        for line in message.lines() {
+            section.push_str(&format!("> {line}\n"));
+        }
+    }
+    Some(section)
 }
 
 /// The proposal a reply makes: its plan, its patch and what the patch
@@ -282,6 +316,7 @@ mod tests {
             previous_proposal: None,
             persona: None,
             personality: None,
+            steering: Vec::new(),
         }
     }
 
@@ -331,6 +366,36 @@ mod tests {
         }
         let first = super::prompt(&issue(), &requirements(), &context(None), &bid(), &[]);
         assert!(!first.contains("failed"), "{first}");
+    }
+
+    #[test]
+    fn the_users_steering_is_in_the_prompt_quoted_and_marked_as_theirs() {
+        let mut steered = context(None);
+        steered.steering = vec![
+            "Prefer a flag over an environment variable.".into(),
+            "  ".into(),
+            "Keep it in src/cli.rs.\nNo new dependency.".into(),
+        ];
+        let prompt = prompt(&issue(), &requirements(), &steered, &bid(), &[]);
+        let section = "\n## Steering from the user running this loop\n";
+        let at = prompt.find(section).unwrap_or_else(|| panic!("{prompt}"));
+        let quoted = "> Prefer a flag over an environment variable.\n\n\
+                      > Keep it in src/cli.rs.\n> No new dependency.\n";
+        assert!(prompt[at..].contains(quoted), "{prompt}");
+        assert!(
+            at < prompt.find("## Strategy").unwrap_or(0),
+            "the steering comes before the strategy:\n{prompt}"
+        );
+        assert!(!prompt.contains(">   \n"), "{prompt}");
+    }
+
+    #[test]
+    fn without_steering_the_prompt_has_no_steering_section() {
+        let mut blank = context(None);
+        blank.steering = vec![" \n".into()];
+        assert_eq!(steering(&blank), None);
+        let prompt = prompt(&issue(), &requirements(), &blank, &bid(), &[]);
+        assert!(!prompt.contains("Steering"), "{prompt}");
     }
 
     #[test]

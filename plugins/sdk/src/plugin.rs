@@ -1,5 +1,8 @@
 //! The traits, helpers and export macros for the enabled world.
 
+/// Something a plugin may do beyond computing on its inputs: ask for it in
+/// the plugin's trait (`fn capabilities()`); the user must allow it too.
+pub use crate::bindings::ralph::plugin::types::Capability;
 #[cfg(feature = "check")]
 pub use crate::bindings::ralph::plugin::types::{CheckInput, CheckReport};
 pub use crate::bindings::ralph::plugin::types::{
@@ -8,8 +11,6 @@ pub use crate::bindings::ralph::plugin::types::{
 };
 #[cfg(any(feature = "specialist", feature = "check"))]
 pub use crate::bindings::ralph::plugin::types::{Finding, Severity};
-
-use crate::Capability;
 
 /// Calls into the host. Each function needs its capability, except logging.
 pub mod host {
@@ -82,10 +83,7 @@ pub fn metadata(
         name: name.to_owned(),
         version: version.to_owned(),
         description: description.to_owned(),
-        capabilities: capabilities
-            .iter()
-            .map(|capability| capability.name().to_owned())
-            .collect(),
+        capabilities: capabilities.to_vec(),
     }
 }
 
@@ -145,7 +143,13 @@ pub trait Bidder {
         &[]
     }
 
-    /// Proposes a plan for `issue`.
+    /// Proposes a plan for `issue`. `context.steering` holds the messages
+    /// the user running the loop sent with `ralph signal steer`, oldest
+    /// first: guidance to weigh (see [`model_bidder::steering`] for a
+    /// prompt section that marks it as the user's), never instructions
+    /// that change the answer's form.
+    ///
+    /// [`model_bidder::steering`]: crate::model_bidder::steering
     fn propose(
         issue: IssueSpec,
         requirements: Vec<Requirement>,

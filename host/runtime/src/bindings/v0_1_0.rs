@@ -1,5 +1,10 @@
 //! Bindings for `ralph:plugin@0.1.0` and their conversions to host types.
+//!
+//! 0.1.0 defined the host imports, which no later version has changed: their
+//! implementations are here (and in the integration modules), on 0.1.0's
+//! generated interfaces, which later versions reuse.
 
+use crate::capabilities::{self, UnknownCapability};
 use crate::integrations::IntegrationError;
 use crate::logging::{self, Level};
 use crate::sandbox::SandboxState;
@@ -57,9 +62,8 @@ pub mod check {
     });
 }
 
-use bidder::ralph::plugin::{consult, log, model, repository, types as wit};
-
-impl wit::Host for SandboxState {}
+pub use bidder::ralph::plugin::types as wit;
+use bidder::ralph::plugin::{consult, log, model, repository};
 
 impl log::Host for SandboxState {
     async fn log(
@@ -163,187 +167,15 @@ impl From<host::GuestError> for wit::PluginError {
     }
 }
 
-impl From<wit::PluginError> for host::GuestError {
-    fn from(error: wit::PluginError) -> Self {
-        match error {
-            wit::PluginError::Denied(text) => Self::Denied(text),
-            wit::PluginError::NotFound(text) => Self::NotFound(text),
-            wit::PluginError::InvalidRequest(text) => Self::InvalidRequest(text),
-            wit::PluginError::LimitExceeded(text) => Self::LimitExceeded(text),
-            wit::PluginError::Failed(text) => Self::Failed(text),
-        }
-    }
-}
+convert_unchanged_types!(wit, round_context_added: []);
 
-impl From<&host::Requirement> for wit::Requirement {
-    fn from(requirement: &host::Requirement) -> Self {
-        Self {
-            id: requirement.id.clone(),
-            description: requirement.description.clone(),
-            complexity: match requirement.complexity {
-                host::Complexity::Trivial => wit::Complexity::Trivial,
-                host::Complexity::Small => wit::Complexity::Small,
-                host::Complexity::Medium => wit::Complexity::Medium,
-                host::Complexity::Large => wit::Complexity::Large,
-                host::Complexity::VeryLarge => wit::Complexity::VeryLarge,
-            },
-        }
-    }
-}
-
-impl From<&host::IssueSpec> for wit::IssueSpec {
-    fn from(issue: &host::IssueSpec) -> Self {
-        Self {
-            id: issue.id.clone(),
-            title: issue.title.clone(),
-            body: issue.body.clone(),
-        }
-    }
-}
-
-impl From<&host::DimensionScores> for wit::DimensionScores {
-    fn from(scores: &host::DimensionScores) -> Self {
-        Self {
-            spec_alignment: scores.spec_alignment,
-            technical_quality: scores.technical_quality,
-            innovation: scores.innovation,
-            risk: scores.risk,
-            efficiency: scores.efficiency,
-        }
-    }
-}
-
-impl From<wit::DimensionScores> for host::DimensionScores {
-    fn from(scores: wit::DimensionScores) -> Self {
-        Self {
-            spec_alignment: scores.spec_alignment,
-            technical_quality: scores.technical_quality,
-            innovation: scores.innovation,
-            risk: scores.risk,
-            efficiency: scores.efficiency,
-        }
-    }
-}
-
-impl From<&host::Proposal> for wit::Proposal {
-    fn from(proposal: &host::Proposal) -> Self {
-        Self {
-            summary: proposal.summary.clone(),
-            pseudo_code: proposal.pseudo_code.clone(),
-            requirements_covered: proposal.requirements_covered.clone(),
-            files: proposal
-                .files
-                .iter()
-                .map(|file| wit::FileChange {
-                    path: file.path.clone(),
-                    estimated_lines: file.estimated_lines,
-                })
-                .collect(),
-            planned_tests: proposal.planned_tests.clone(),
-            patch: proposal.patch.clone(),
-            self_estimate: (&proposal.self_estimate).into(),
-        }
-    }
-}
-
-impl From<wit::Proposal> for host::Proposal {
-    fn from(proposal: wit::Proposal) -> Self {
-        Self {
-            summary: proposal.summary,
-            pseudo_code: proposal.pseudo_code,
-            requirements_covered: proposal.requirements_covered,
-            files: proposal
-                .files
-                .into_iter()
-                .map(|file| host::FileChange {
-                    path: file.path,
-                    estimated_lines: file.estimated_lines,
-                })
-                .collect(),
-            planned_tests: proposal.planned_tests,
-            patch: proposal.patch,
-            self_estimate: proposal.self_estimate.into(),
-        }
-    }
-}
-
-impl From<&host::RoundContext> for wit::RoundContext {
-    fn from(context: &host::RoundContext) -> Self {
-        Self {
-            round: context.round,
-            attempt: context.attempt,
-            failure_report: context.failure_report.clone(),
-            previous_proposal: context.previous_proposal.as_ref().map(Into::into),
-            persona: context.persona.clone(),
-            personality: context.personality.map(Into::into),
-        }
-    }
-}
-
-impl From<host::Personality> for wit::Personality {
-    fn from(personality: host::Personality) -> Self {
-        Self {
-            risk_tolerance: match personality.risk_tolerance {
-                host::RiskTolerance::Conservative => wit::RiskTolerance::Conservative,
-                host::RiskTolerance::Moderate => wit::RiskTolerance::Moderate,
-                host::RiskTolerance::Aggressive => wit::RiskTolerance::Aggressive,
-            },
-            innovation_preference: match personality.innovation_preference {
-                host::InnovationPreference::Low => wit::InnovationPreference::Low,
-                host::InnovationPreference::Medium => wit::InnovationPreference::Medium,
-                host::InnovationPreference::High => wit::InnovationPreference::High,
-            },
-            verbosity: match personality.verbosity {
-                host::Verbosity::Terse => wit::Verbosity::Terse,
-                host::Verbosity::Normal => wit::Verbosity::Normal,
-                host::Verbosity::Detailed => wit::Verbosity::Detailed,
-            },
-        }
-    }
-}
-
-impl From<wit::Finding> for host::Finding {
-    fn from(finding: wit::Finding) -> Self {
-        Self {
-            severity: match finding.severity {
-                wit::Severity::Info => host::Severity::Info,
-                wit::Severity::Warning => host::Severity::Warning,
-                wit::Severity::Error => host::Severity::Error,
-            },
-            file: finding.file,
-            line: finding.line,
-            message: finding.message,
-        }
-    }
-}
-
-impl From<&host::CheckInput> for wit::CheckInput {
-    fn from(input: &host::CheckInput) -> Self {
-        Self {
-            diff: input.diff.clone(),
-            changed_files: input.changed_files.clone(),
-            requirements: input.requirements.iter().map(Into::into).collect(),
-        }
-    }
-}
-
-impl From<wit::CheckReport> for host::CheckReport {
-    fn from(report: wit::CheckReport) -> Self {
-        Self {
-            passed: report.passed,
-            findings: report.findings.into_iter().map(Into::into).collect(),
-            scores: report.scores.map(Into::into),
-        }
-    }
-}
-
-impl From<wit::Metadata> for host::Metadata {
-    fn from(metadata: wit::Metadata) -> Self {
-        Self {
-            name: metadata.name,
-            version: metadata.version,
-            description: metadata.description,
-            capabilities: metadata.capabilities,
-        }
-    }
+/// The plugin's metadata: 0.1.0 names capabilities with strings, each of
+/// which must be one this host knows.
+pub(crate) fn metadata(metadata: wit::Metadata) -> Result<host::Metadata, UnknownCapability> {
+    Ok(host::Metadata {
+        capabilities: capabilities::parse_requested(&metadata.capabilities)?,
+        name: metadata.name,
+        version: metadata.version,
+        description: metadata.description,
+    })
 }

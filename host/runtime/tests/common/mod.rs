@@ -109,6 +109,7 @@ pub fn request(title: &str, body: &str) -> ProposalRequest {
             previous_proposal: None,
             persona: None,
             personality: None,
+            steering: Vec::new(),
         },
         token_allowance: None,
     }
