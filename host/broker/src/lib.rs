@@ -27,6 +27,7 @@ pub mod round;
 pub mod scoring;
 pub mod session;
 pub mod sessions;
+pub mod signals;
 pub mod simple;
 pub mod snapshot;
 pub mod workbench;

@@ -153,6 +153,12 @@ pub enum Step {
         complete: bool,
         notes: String,
     },
+    /// A live signal was claimed and acted on (its message is the
+    /// person's text).
+    Signal {
+        kind: crate::signals::SignalKind,
+        message: String,
+    },
     /// The loop waits for a usage limit to reset; no iteration is spent.
     Waiting {
         reason: String,
@@ -468,6 +474,24 @@ pub fn describe(step: &Step) -> String {
                 format!(" — {}", cut(notes.trim(), 200))
             }
         ),
+        Step::Signal { kind, message } => {
+            let what = match kind {
+                crate::signals::SignalKind::Steer => "the next prompt carries it",
+                crate::signals::SignalKind::Info => "added to the session's context",
+                crate::signals::SignalKind::Pause => "pausing after the step in hand",
+                crate::signals::SignalKind::Resume => "going on",
+                crate::signals::SignalKind::Stop => "stopping now",
+            };
+            if message.trim().is_empty() {
+                format!("Signal {}: {what}", kind.name())
+            } else {
+                format!(
+                    "Signal {}: {what}: {}",
+                    kind.name(),
+                    cut(message.trim(), 200)
+                )
+            }
+        }
         Step::Waiting { reason, seconds } => {
             format!("Waiting {seconds} s for a usage limit to reset (no iteration spent): {reason}")
         }

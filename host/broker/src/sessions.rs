@@ -107,6 +107,12 @@ pub struct Metadata {
     /// The feedback folders already acted on, relative to the session.
     #[serde(default)]
     pub feedbacks_read: Vec<String>,
+    /// The STEER messages claimed so far, oldest first.
+    #[serde(default)]
+    pub steering: Vec<String>,
+    /// The INFO messages claimed so far, oldest first.
+    #[serde(default)]
+    pub info: Vec<String>,
 }
 
 /// `iterations/<N>/metadata.yaml`: one iteration's timing.
@@ -461,6 +467,8 @@ impl SessionDir {
                 reason: None,
                 cost_usd: 0.0,
                 feedbacks_read: Vec::new(),
+                steering: Vec::new(),
+                info: Vec::new(),
             },
         };
         session.write_metadata()?;

@@ -73,6 +73,39 @@ ANTHROPIC_API_KEY=... ralph demo --llm-provider anthropic --llm-model claude-son
     #[command(subcommand)]
     Simple(SimpleCommand),
 
+    /// Steer, pause, resume, stop or inform a running loop
+    ///
+    /// Writes one file, atomically, into the running session's
+    /// `signals/inputs/`. The loop claims it between steps and while a long
+    /// step runs, and shows it. STEER: its MESSAGE goes into the
+    /// implementer's next prompt (and every prompt after). INFO: added to
+    /// the session's context. PAUSE: the loop finishes the step in hand and
+    /// waits until RESUME or STOP (paused time counts toward no limit).
+    /// STOP: like Ctrl-C: what runs ends at once, exit 130, resumable.
+    /// The loop is found by `--session`, else `--issue`, else as the only
+    /// one running; a signal for no running loop is an error (exit 2).
+    #[command(after_help = "Examples:\n  \
+ralph signal steer --issue 4 \"keep the public API as it is\"\n  \
+ralph signal pause --issue 4\n  \
+ralph signal resume --issue 4\n  \
+ralph signal stop --session 261203-161343 --json")]
+    Signal {
+        /// steer, pause, resume, stop or info
+        #[arg(value_enum, value_name = "SIGNAL")]
+        kind: SignalArg,
+        /// The issue whose running loop gets it
+        #[arg(long, value_name = "N", conflicts_with = "session")]
+        issue: Option<u64>,
+        /// The session (`.ralph-sessions/<ID>/`) that gets it
+        #[arg(long, value_name = "ID")]
+        session: Option<String>,
+        /// What the loop should hear (needed for steer and info)
+        #[arg(value_name = "MESSAGE", trailing_var_arg = true)]
+        message: Vec<String>,
+        #[command(flatten)]
+        json: JsonFlag,
+    },
+
     /// Plugins: list the configured ones, inspect a component, start a new one
     ///
     /// Bidders, specialists and checks are WebAssembly components
@@ -233,6 +266,21 @@ ralph plugin inspect target/wasm32-wasip2/release/my_bidder.wasm")]
         #[command(flatten)]
         json: JsonFlag,
     },
+}
+
+/// A live signal to a running loop.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
+pub enum SignalArg {
+    /// Add MESSAGE to the implementer's next prompt (and the bidders' round context)
+    Steer,
+    /// Finish the step in hand, then wait for resume or stop
+    Pause,
+    /// Go on after a pause
+    Resume,
+    /// Stop now, as Ctrl-C does; a re-run resumes
+    Stop,
+    /// Add MESSAGE to the session's context without changing the plan
+    Info,
 }
 
 /// The world a new plugin implements.

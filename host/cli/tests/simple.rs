@@ -23,7 +23,9 @@ impl Agent {
     /// worktree), `result` (its final answer), `cost` (US dollars),
     /// `echo` (text printed as a tool result before the answer),
     /// `limited_for` (refuse with a usage limit that resets in that many
-    /// seconds), `hang` (touch `agent-hangs` and sleep).
+    /// seconds), `hang` (touch `agent-hangs` and sleep), `wait_for` (a file
+    /// in its state folder to wait for first). Each call touches
+    /// `started-<n>` in its state folder.
     fn new(steps: &Value) -> Agent {
         let state = tempfile::tempdir().expect("temp dir");
         std::fs::write(state.path().join("script.json"), steps.to_string()).expect("script");
@@ -39,6 +41,21 @@ impl Agent {
         std::fs::read_to_string(self.state.path().join("calls"))
             .map(|text| text.trim().parse().expect("a count"))
             .unwrap_or(0)
+    }
+
+    /// Waits until call `n` (1-based) has started.
+    fn wait_until_started(&self, n: usize) {
+        let marker = self.state.path().join(format!("started-{n}"));
+        let waited = std::time::Instant::now();
+        while !marker.exists() {
+            assert!(waited.elapsed().as_secs() < 120, "call {n} never started");
+            std::thread::sleep(std::time::Duration::from_millis(20));
+        }
+    }
+
+    /// Lets a step with `wait_for: NAME` go on.
+    fn release(&self, name: &str) {
+        std::fs::write(self.state.path().join(name), "").expect("release");
     }
 
     /// The prompt of call `n` (1-based).
@@ -58,6 +75,10 @@ open(counter, "w").write(str(n + 1))
 prompt = sys.stdin.read()
 open(os.path.join(STATE, "prompt-%d.md" % (n + 1)), "w").write(prompt)
 step = steps[min(n, len(steps) - 1)]
+open(os.path.join(STATE, "started-%d" % (n + 1)), "w").close()
+if "wait_for" in step:
+    while not os.path.exists(os.path.join(STATE, step["wait_for"])):
+        time.sleep(0.05)
 def emit(event):
     print(json.dumps(event), flush=True)
 emit({"type": "system", "subtype": "init", "session_id": "stand-in"})
@@ -506,4 +527,168 @@ fn a_check_that_already_failed_before_the_change_must_pass_too() {
     );
     assert_eq!(log.lines().count(), 1, "{log}");
     assert!(agent.prompt(2).contains("FAILED: three is missing"));
+}
+
+/// `ralph simple loop 1 --json`, started.
+fn spawn_loop(repository: &Repository) -> std::process::Child {
+    repository
+        .command(&["simple", "loop", "1", "--json"])
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .expect("spawn")
+}
+
+fn signal(repository: &Repository, args: &[&str]) -> std::process::Output {
+    let mut all = vec!["signal"];
+    all.extend_from_slice(args);
+    repository.ralph(&all)
+}
+
+fn steps_of(output: &std::process::Output) -> Vec<Value> {
+    text(&output.stdout)
+        .lines()
+        .map(|line| serde_json::from_str(line).unwrap_or_else(|_| panic!("not JSON: {line}")))
+        .collect()
+}
+
+#[test]
+fn a_steer_sent_while_the_agent_works_reaches_the_next_prompt_once() {
+    let agent = Agent::new(&json!([
+        {"wait_for": "go", "edits": {"src/lib.rs": TWO}, "result": report(&["task-1"], false)},
+        {"edits": {"src/lib.rs": THREE}, "result": report(&["task-2"], true)},
+    ]));
+    let repository = repository(&agent, json!([contains_check("tests", &["one"])]));
+    let child = spawn_loop(&repository);
+    agent.wait_until_started(1);
+    let sent = signal(
+        &repository,
+        &["steer", "--issue", "1", "use", "a", "const", "fn"],
+    );
+    assert!(sent.status.success(), "{}", text(&sent.stderr));
+    assert!(
+        text(&sent.stdout).contains("sent STEER to session"),
+        "{}",
+        text(&sent.stdout)
+    );
+    agent.release("go");
+    let output = child.wait_with_output().expect("wait");
+    assert_eq!(output.status.code(), Some(0), "{}", text(&output.stderr));
+    assert!(!agent.prompt(1).contains("use a const fn"));
+    assert!(
+        agent
+            .prompt(2)
+            .contains("<<<steer\nuse a const fn\n>>>steer"),
+        "{}",
+        agent.prompt(2)
+    );
+    let steps = steps_of(&output);
+    let shown = steps_named(&steps, "signal");
+    assert_eq!(shown.len(), 1, "acted on once: {shown:?}");
+    assert_eq!(shown[0]["kind"], "steer");
+    let mailbox = session(&repository).join("signals");
+    assert_eq!(
+        std::fs::read_dir(mailbox.join("inputs"))
+            .expect("inputs")
+            .count(),
+        0
+    );
+    assert_eq!(
+        std::fs::read_dir(mailbox.join("processed"))
+            .expect("processed")
+            .count(),
+        1
+    );
+}
+
+#[test]
+fn pause_holds_the_loop_after_the_step_in_hand_until_resume() {
+    let agent = Agent::new(&json!([
+        {"wait_for": "go", "edits": {"src/lib.rs": TWO}, "result": report(&["task-1"], false)},
+        {"edits": {"src/lib.rs": THREE}, "result": report(&["task-2"], true)},
+    ]));
+    let repository = repository(&agent, json!([contains_check("tests", &["one"])]));
+    let child = spawn_loop(&repository);
+    agent.wait_until_started(1);
+    let sent = signal(&repository, &["pause", "--issue", "1"]);
+    assert!(sent.status.success(), "{}", text(&sent.stderr));
+    agent.release("go");
+    // The step in hand finishes; then the session is PAUSED and nothing
+    // else starts.
+    let metadata = session(&repository).join("metadata.yaml");
+    let waited = std::time::Instant::now();
+    while !read(&metadata).contains("state: PAUSED") {
+        assert!(
+            waited.elapsed().as_secs() < 120,
+            "never paused: {}",
+            read(&metadata)
+        );
+        std::thread::sleep(std::time::Duration::from_millis(20));
+    }
+    std::thread::sleep(std::time::Duration::from_millis(500));
+    assert_eq!(agent.calls(), 1);
+    assert!(issue(&repository).contains("- [x] Add `two`"));
+    let sent = signal(&repository, &["resume", "--issue", "1"]);
+    assert!(sent.status.success(), "{}", text(&sent.stderr));
+    let output = child.wait_with_output().expect("wait");
+    assert_eq!(output.status.code(), Some(0), "{}", text(&output.stderr));
+    assert_eq!(agent.calls(), 2);
+    let kinds: Vec<Value> = steps_named(&steps_of(&output), "signal")
+        .iter()
+        .map(|step| step["kind"].clone())
+        .collect();
+    assert_eq!(kinds, vec![json!("pause"), json!("resume")]);
+}
+
+#[test]
+fn stop_ends_the_loop_at_once_with_130_and_a_rerun_resumes() {
+    let agent = Agent::new(&json!([
+        {"wait_for": "never"},
+        {"edits": {"src/lib.rs": THREE}, "result": report(&["task-1", "task-2"], true)},
+    ]));
+    let repository = repository(&agent, json!([contains_check("tests", &["three"])]));
+    let child = spawn_loop(&repository);
+    agent.wait_until_started(1);
+    let stopped = std::time::Instant::now();
+    let sent = signal(&repository, &["stop", "--issue", "1", "--json"]);
+    assert!(sent.status.success(), "{}", text(&sent.stderr));
+    let answer: Value = serde_json::from_slice(&sent.stdout).expect("JSON");
+    assert_eq!(answer["signal"], "stop");
+    let output = child.wait_with_output().expect("wait");
+    assert_eq!(output.status.code(), Some(130), "{}", text(&output.stderr));
+    // The waiting agent was ended, not waited for.
+    assert!(stopped.elapsed() < std::time::Duration::from_secs(30));
+    let session_dir = session(&repository);
+    assert!(read(&session_dir.join("metadata.yaml")).contains("state: STOPPED"));
+    let (output, steps) = run_loop(&repository, &[]);
+    assert_eq!(output.status.code(), Some(0), "{}", text(&output.stderr));
+    assert_eq!(steps_named(&steps, "session_opened")[0]["resumed"], true);
+    assert!(agent.prompt(2).contains("## Iteration 1 of at most 4"));
+}
+
+#[test]
+fn a_signal_for_no_running_loop_is_an_error_naming_the_issue() {
+    let agent = Agent::new(&json!([{"result": ""}]));
+    let repository = repository(&agent, json!([]));
+    let sent = signal(&repository, &["steer", "--issue", "1", "hello"]);
+    assert_eq!(sent.status.code(), Some(2));
+    assert!(
+        text(&sent.stderr).contains("issue #1"),
+        "{}",
+        text(&sent.stderr)
+    );
+    let sent = signal(&repository, &["steer", "--issue", "1"]);
+    assert_eq!(sent.status.code(), Some(2));
+    assert!(
+        text(&sent.stderr).contains("STEER needs a MESSAGE"),
+        "{}",
+        text(&sent.stderr)
+    );
+    let sent = signal(&repository, &["pause"]);
+    assert_eq!(sent.status.code(), Some(2));
+    assert!(
+        text(&sent.stderr).contains("no loop is running"),
+        "{}",
+        text(&sent.stderr)
+    );
 }

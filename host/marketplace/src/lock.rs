@@ -141,6 +141,20 @@ impl LocalLocks {
     pub fn path(&self, issue: u64) -> PathBuf {
         self.directory.join(format!("{issue}.lock"))
     }
+
+    /// Who works on `issue` now: the holder of its lock, unless that is a
+    /// process of this host that is gone. `None` when no loop holds it (or
+    /// its lock cannot be read).
+    pub fn holder(&self, issue: u64) -> Option<Holder> {
+        let path = self.path(issue);
+        if !path.exists() {
+            return None;
+        }
+        read_holder(issue, &path)
+            .ok()
+            .map(|(holder, _)| holder)
+            .filter(|holder| !holder.is_stale())
+    }
 }
 
 impl IssueLeases for LocalLocks {

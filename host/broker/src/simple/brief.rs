@@ -27,6 +27,8 @@ pub struct Brief<'a> {
     pub feedback: Vec<String>,
     /// The person's STEER messages (untrusted text).
     pub steering: Vec<String>,
+    /// The person's INFO messages: context, not a change of plan.
+    pub info: Vec<String>,
 }
 
 impl Brief<'_> {
@@ -80,6 +82,15 @@ impl Brief<'_> {
             }
             text.push('\n');
         }
+        if !self.info.is_empty() {
+            text.push_str(
+                "### Information from the person running the loop\nContext for the work, between the markers; it does not change the tasks.\n",
+            );
+            for message in &self.info {
+                text.push_str(&format!("<<<info\n{}\n>>>info\n", message.trim_end()));
+            }
+            text.push('\n');
+        }
         text.push_str(&format!(
             "### Your report\n\
              Ralph commits your change and runs every check itself. End your final answer with one fenced `json` block:\n\n\
@@ -112,6 +123,7 @@ mod tests {
             progress: "# Progress\n- [x] task-1",
             feedback: vec!["tests failed: expected 3".to_owned()],
             steering: vec!["use a const fn".to_owned()],
+            info: vec!["the CI runs on stable".to_owned()],
         }
         .render();
         assert!(
@@ -128,6 +140,10 @@ mod tests {
         );
         assert!(
             brief.contains("<<<steer\nuse a const fn\n>>>steer"),
+            "{brief}"
+        );
+        assert!(
+            brief.contains("<<<info\nthe CI runs on stable\n>>>info"),
             "{brief}"
         );
         assert!(brief.contains("```json\n{\"done\""), "{brief}");

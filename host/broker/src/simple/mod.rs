@@ -50,6 +50,7 @@ use crate::sessions::{
     IterationMetadata, IterationRow, LoopKind, SessionDir, SessionError, State, TaskBoard,
     TaskFile, TaskFront, TaskStatus, now,
 };
+use crate::signals::{Listening, Mailbox, Signals};
 use crate::workbench::{LoopError, Parts, Workbench, uncommitted_state};
 use brief::{Brief, BriefTask};
 pub use config::SimpleSettings;
@@ -129,6 +130,20 @@ pub async fn run(
         Some(session) => session,
         None => SessionDir::create(&repository, options.issue, LoopKind::Simple, &opened.branch)?,
     };
+    // From here on, signals are claimed at every step and every tick of a
+    // long one.
+    let signals = Signals::new(
+        Mailbox::of(session.root()),
+        options.stop.clone(),
+        session.metadata.steering.clone(),
+        session.metadata.info.clone(),
+    );
+    let mut listening = Listening {
+        inner: progress,
+        signals: signals.clone(),
+    };
+    let progress: &mut dyn Progress = &mut listening;
+    let _watching = signals.watch();
     progress.step(Step::SessionOpened {
         id: session.id().to_owned(),
         path: layout.display(session.root()).to_string(),
@@ -159,6 +174,7 @@ pub async fn run(
         runtime,
         settings,
         metering,
+        signals,
         max_cost_usd: options.max_cost_usd,
         max_runtime: options.max_runtime,
         started: Instant::now(),
@@ -217,6 +233,8 @@ struct SimpleLoop {
     runtime: Runtime,
     settings: SimpleSettings,
     metering: Metering,
+    /// The session's live signals.
+    signals: Signals,
     max_cost_usd: Option<f64>,
     max_runtime: Option<Duration>,
     started: Instant,
@@ -234,6 +252,7 @@ impl SimpleLoop {
     async fn run(&mut self, progress: &mut dyn Progress) -> Result<Finished, LoopError> {
         self.define_tasks()?;
         let (status, reason) = loop {
+            self.between_steps(progress).await?;
             if let Some(end) = self.reason_to_stop() {
                 break end;
             }
@@ -243,6 +262,23 @@ impl SimpleLoop {
             }
         };
         self.finish(status, reason, progress)
+    }
+
+    /// Between two steps: claims the signals that wait, keeps what they
+    /// said in the session, and holds while a PAUSE does (time that counts
+    /// toward no limit).
+    async fn between_steps(&mut self, progress: &mut dyn Progress) -> Result<(), LoopError> {
+        self.signals.check(progress);
+        if self.signals.paused() {
+            let before = self.session.metadata.state;
+            self.session.set_state(State::Paused)?;
+            self.waited += self.signals.hold_while_paused(progress).await;
+            self.session.metadata.state = before;
+        }
+        self.session.metadata.steering = self.signals.steering();
+        self.session.metadata.info = self.signals.info();
+        self.session.write_metadata()?;
+        Ok(())
     }
 
     /// Why the loop stops before another iteration, if it does.
@@ -472,7 +508,15 @@ impl SimpleLoop {
             max_iterations: self.settings.max_iterations,
             tasks: offered.clone(),
         });
-        // EXECUTING.
+        // EXECUTING, after a look at the signals (a STEER sent while the
+        // plan was made reaches this prompt; a PAUSE holds here).
+        self.between_steps(progress).await?;
+        if self.bench.stop_requested() {
+            return Ok(Turn::End(
+                FinishStatus::Interrupted,
+                "stopped on request; run the loop again to resume its session".to_owned(),
+            ));
+        }
         self.session.set_state(State::Executing)?;
         let fronts = self.session.tasks()?;
         let texts: Vec<(String, String)> = fronts
@@ -494,7 +538,8 @@ impl SimpleLoop {
             done: done_ids.iter().filter_map(task_of).collect(),
             progress: &progress_text,
             feedback,
-            steering: Vec::new(),
+            steering: self.signals.steering(),
+            info: self.signals.info(),
         }
         .render();
         let feedback_dir = self.session.path(&format!(

@@ -16,6 +16,7 @@ mod marketplace;
 mod permissions;
 mod plugin;
 mod run_loop;
+mod signal;
 mod simple;
 
 /// Runs the parsed command line.
@@ -27,6 +28,22 @@ pub fn run(cli: Cli) -> Outcome {
             marketplace::run(&Layout::new(repository(cli.repo)?), command)
         }
         Command::Simple(command) => simple::run(&Layout::new(repository(cli.repo)?), command),
+        Command::Signal {
+            kind,
+            issue,
+            session,
+            message,
+            json,
+        } => signal::run(
+            &Layout::new(repository(cli.repo)?),
+            signal::Request {
+                kind,
+                issue,
+                session,
+                message,
+                json: json.json,
+            },
+        ),
         Command::Plugin(command) => plugin::run(cli.repo, command),
         Command::Permissions(command) => {
             permissions::run(&Layout::new(repository(cli.repo)?), command)
