@@ -79,6 +79,9 @@ pub const CALLER: &str = "implementer";
 pub struct Task<'a> {
     pub issue: &'a Issue,
     pub assignment: Assignment<'a>,
+    /// The person's STEER messages (SPEC §9), oldest first; a brief
+    /// carries its own.
+    pub steering: &'a [String],
 }
 
 /// The work within the issue.
@@ -97,7 +100,13 @@ impl<'a> Task<'a> {
         Task {
             issue,
             assignment: Assignment::Proposal(proposal),
+            steering: &[],
         }
+    }
+
+    /// This task with the person's STEER messages.
+    pub fn steered(self, steering: &'a [String]) -> Task<'a> {
+        Task { steering, ..self }
     }
 
     /// The simple loop's task: `brief` on `issue`.
@@ -105,6 +114,7 @@ impl<'a> Task<'a> {
         Task {
             issue,
             assignment: Assignment::Brief(brief),
+            steering: &[],
         }
     }
 
@@ -455,7 +465,7 @@ pub fn prompt(task: &Task<'_>) -> String {
                 .iter()
                 .map(|file| format!("- {} (about {} lines)", file.path, file.estimated_lines))
                 .collect();
-            format!(
+            let mut text = format!(
                 "Implement this proposal in the current directory. Change only what it needs; do not commit.\n\n\
                  {issue_part}\n\
                  ## Summary\n{}\n\n## Plan\n{}\n\n## Files\n{}\n\n## Tests to add\n{}\n",
@@ -463,7 +473,16 @@ pub fn prompt(task: &Task<'_>) -> String {
                 proposal.pseudo_code,
                 files.join("\n"),
                 proposal.planned_tests.join("\n")
-            )
+            );
+            if !task.steering.is_empty() {
+                text.push_str(
+                    "\n## Steering from the person running the loop\nTheir messages, oldest first, between the markers: follow them where they concern this change.\n",
+                );
+                for message in task.steering {
+                    text.push_str(&format!("<<<steer\n{}\n>>>steer\n", message.trim_end()));
+                }
+            }
+            text
         }
         Assignment::Brief(brief) => format!(
             "Work on this issue in the current directory. Change only what it needs; do not commit: Ralph commits and runs the checks.\n\n\

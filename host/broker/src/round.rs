@@ -27,6 +27,8 @@ use crate::progress::{FinishStatus, Progress, RankedProposal, Step, watched};
 use crate::recording::{self, Attempt, AttemptUsage, ErrorSource, Place, RoundKind, Standing};
 use crate::scoring::{self, Scored, tie_break};
 use crate::session::{Finished, LoopError, LoopOptions, Session, open};
+use crate::sessions::State;
+use crate::signals::Listening;
 
 /// What a round is told about the rounds before it.
 #[derive(Clone, Debug)]
@@ -47,6 +49,15 @@ pub async fn run(
     progress: &mut dyn Progress,
 ) -> Result<Finished, LoopError> {
     let mut session = open(layout, &options, progress).await?;
+    // From here on, signals are claimed at every step, and by a watcher
+    // while a step blocks.
+    let signals = session.signals.clone();
+    let mut listening = Listening {
+        inner: progress,
+        signals: signals.clone(),
+    };
+    let progress: &mut dyn Progress = &mut listening;
+    let _watching = signals.watch();
     let mut state = RoundState {
         round: 1,
         kind: RoundKind::Initial,
@@ -55,6 +66,7 @@ pub async fn run(
         previous: Vec::new(),
     };
     let (status, reason) = loop {
+        session.between_rounds(&state, progress).await?;
         if let Some(stop) = session.reason_to_stop() {
             break stop;
         }
@@ -93,6 +105,29 @@ pub async fn run(
 }
 
 impl Session {
+    /// Before a round: claims the signals that wait, holds while a PAUSE
+    /// does, and writes the session's state (EXECUTING, or REPLANNING for a
+    /// replan round) with what the signals said.
+    async fn between_rounds(
+        &mut self,
+        state: &RoundState,
+        progress: &mut dyn Progress,
+    ) -> Result<(), LoopError> {
+        self.signals.check(progress);
+        if self.signals.paused() {
+            self.journal.set_state(State::Paused)?;
+            self.signals.hold_while_paused(progress).await;
+        }
+        self.journal.metadata.iteration = state.round;
+        self.journal.metadata.steering = self.signals.steering();
+        self.journal.metadata.info = self.signals.info();
+        self.journal.set_state(match state.kind {
+            RoundKind::Initial => State::Executing,
+            _ => State::Replanning,
+        })?;
+        Ok(())
+    }
+
     /// Why the loop should not start another round, if it should not.
     fn reason_to_stop(&self) -> Option<(FinishStatus, String)> {
         if self.stop_requested() {
@@ -260,7 +295,7 @@ impl Session {
                 previous_proposal: previous,
                 persona: settings.persona,
                 personality: settings.personality,
-                steering: Vec::new(),
+                steering: self.signals.steering(),
             },
             token_allowance: self.token_allowance(bot_id),
         }
@@ -660,8 +695,9 @@ impl Session {
         progress: &mut dyn Progress,
     ) -> Result<RoundEnd, LoopError> {
         tracing::info!(label = %winner.label, "Implementing the winning proposal");
+        let steering = self.signals.steering();
         let request = attempt::Request {
-            task: Task::new(&self.bench.issue, &winner.proposal),
+            task: Task::new(&self.bench.issue, &winner.proposal).steered(&steering),
             label: winner.label.clone(),
             requirements: self.remaining_for_plugins(),
             feedback_dir: self.feedback_dir(place),

@@ -28,7 +28,8 @@ use crate::plugins::{Lineup, PluginEntry};
 use crate::progress::{FinishStatus, Progress, Step};
 use crate::recording::BidderRound;
 use crate::scoring::Scored;
-use crate::sessions::LoopKind;
+use crate::sessions::{LoopKind, SessionDir};
+use crate::signals::{Mailbox, Signals};
 use crate::snapshot::{Snapshot, tree_of};
 use crate::workbench::{Parts, Workbench, uncommitted_state};
 
@@ -97,6 +98,10 @@ pub struct Session {
     pub(crate) check_usage: ModelUsage,
     budgets: Vec<(String, u64)>,
     pub(crate) used: u64,
+    /// This loop's session folder (SPEC §8): its state, each round's
+    /// timing, and the mailbox of its live signals.
+    pub(crate) journal: SessionDir,
+    pub(crate) signals: Signals,
 }
 
 impl Session {
@@ -224,6 +229,7 @@ impl Session {
         reason: String,
         progress: &mut dyn Progress,
     ) -> Result<Finished, LoopError> {
+        self.journal.end(status, &reason)?;
         let pull_request =
             self.bench
                 .conclude(self.marketplace.layout(), status, &reason, |bench| {
@@ -347,6 +353,25 @@ pub(crate) async fn open(
             .count(),
     });
     let bench = opened.bench;
+    let (journal, resumed) = SessionDir::resume_or_create(
+        layout.repository(),
+        number,
+        LoopKind::Marketplace,
+        &opened.branch,
+        false,
+    )?;
+    progress.step(Step::SessionOpened {
+        id: journal.id().to_owned(),
+        path: layout.display(journal.root()).to_string(),
+        resumed,
+        iteration: journal.metadata.iteration,
+    });
+    let signals = Signals::new(
+        Mailbox::of(journal.root()),
+        options.stop.clone(),
+        journal.metadata.steering.clone(),
+        journal.metadata.info.clone(),
+    );
     progress.step(Step::Sandbox {
         kind: bench.confinement.kind(),
         message: bench.confinement.describe(),
@@ -383,6 +408,8 @@ pub(crate) async fn open(
         review_usage: ModelUsage::default(),
         check_usage: ModelUsage::default(),
         used: 0,
+        journal,
+        signals,
     };
     session.load(&lineup, progress).await?;
     session.bench.run_baseline(progress).await;

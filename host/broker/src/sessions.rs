@@ -25,6 +25,8 @@ use std::path::{Path, PathBuf};
 
 use chrono::{DateTime, SecondsFormat, Utc};
 use ralph_issues::atomic;
+
+use crate::progress::FinishStatus;
 use serde::{Deserialize, Serialize};
 
 /// The folder of every session, at the repository's root.
@@ -404,6 +406,12 @@ impl SessionError {
     }
 }
 
+impl From<SessionError> for crate::workbench::LoopError {
+    fn from(error: SessionError) -> crate::workbench::LoopError {
+        crate::workbench::LoopError::Failed(error.to_string())
+    }
+}
+
 /// The time now, as the session's files write it.
 pub fn now() -> String {
     stamp(Utc::now())
@@ -475,6 +483,34 @@ impl SessionDir {
         Ok(session)
     }
 
+    /// The session a run of `loop_kind` on `issue` works in: the newest
+    /// unfinished one (unless `new`), else a new one; and whether it was
+    /// resumed. Metadata that cannot be read is bad input naming the file.
+    pub fn resume_or_create(
+        repository: &Path,
+        issue: u64,
+        loop_kind: LoopKind,
+        branch: &str,
+        new: bool,
+    ) -> Result<(SessionDir, bool), crate::workbench::LoopError> {
+        let found = if new {
+            None
+        } else {
+            SessionDir::unfinished(repository, issue, loop_kind).map_err(|error| {
+                crate::workbench::LoopError::BadInput(format!(
+                    "{error}; fix or remove that session's metadata.yaml, or start another session (`ralph simple loop {issue} --new`)"
+                ))
+            })?
+        };
+        Ok(match found {
+            Some(session) => (session, true),
+            None => (
+                SessionDir::create(repository, issue, loop_kind, branch)?,
+                false,
+            ),
+        })
+    }
+
     /// Opens the session `id` of `repository`.
     pub fn open(repository: &Path, id: &str) -> Result<SessionDir, SessionError> {
         let root = SessionDir::all_in(repository).join(id);
@@ -542,6 +578,19 @@ impl SessionDir {
             self.metadata.completed_at = Some(now());
         }
         self.write_metadata()
+    }
+
+    /// Ends the session as its loop ended: COMPLETE, ATTENTION_NEEDED, or
+    /// STOPPED (a stop, an outage, a limit: a re-run resumes), with why.
+    pub fn end(&mut self, status: FinishStatus, reason: &str) -> Result<(), SessionError> {
+        self.metadata.reason = Some(reason.to_owned());
+        self.set_state(match status {
+            FinishStatus::Complete => State::Complete,
+            FinishStatus::AttentionNeeded => State::AttentionNeeded,
+            FinishStatus::Interrupted
+            | FinishStatus::ProviderUnavailable
+            | FinishStatus::LimitReached => State::Stopped,
+        })
     }
 
     /// Writes `metadata.yaml` as it stands, with the time now.

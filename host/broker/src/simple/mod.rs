@@ -47,8 +47,8 @@ use crate::metering::Metering;
 use crate::progress::{FinishStatus, Progress, Step};
 use crate::session::{Finished, integrations_of, runtime_options};
 use crate::sessions::{
-    IterationMetadata, IterationRow, LoopKind, SessionDir, SessionError, State, TaskBoard,
-    TaskFile, TaskFront, TaskStatus, now,
+    IterationMetadata, IterationRow, LoopKind, SessionDir, State, TaskBoard, TaskFile, TaskFront,
+    TaskStatus, now,
 };
 use crate::signals::{Listening, Mailbox, Signals};
 use crate::workbench::{LoopError, Parts, Workbench, uncommitted_state};
@@ -74,12 +74,6 @@ pub struct SimpleOptions {
 const LONGEST_WAIT: Duration = Duration::from_secs(6 * 3600);
 /// The wait when an agent says it is limited but not until when.
 const UNKNOWN_WAIT: Duration = Duration::from_secs(60);
-
-impl From<SessionError> for LoopError {
-    fn from(error: SessionError) -> LoopError {
-        LoopError::Failed(error.to_string())
-    }
-}
 
 /// Runs the simple loop on `options.issue` until it is complete, needs a
 /// person, is stopped, or reaches a limit.
@@ -116,20 +110,13 @@ pub async fn run(
     .await?;
     let mut bench = opened.bench;
     let repository = layout.repository().to_owned();
-    let resumed = if options.new_session {
-        None
-    } else {
-        SessionDir::unfinished(&repository, options.issue, LoopKind::Simple).map_err(|error| {
-            LoopError::BadInput(format!(
-                "{error}; fix or remove that session's metadata.yaml, or pass --new to start another session"
-            ))
-        })?
-    };
-    let is_resumed = resumed.is_some();
-    let session = match resumed {
-        Some(session) => session,
-        None => SessionDir::create(&repository, options.issue, LoopKind::Simple, &opened.branch)?,
-    };
+    let (session, is_resumed) = SessionDir::resume_or_create(
+        &repository,
+        options.issue,
+        LoopKind::Simple,
+        &opened.branch,
+        options.new_session,
+    )?;
     // From here on, signals are claimed at every step and every tick of a
     // long one.
     let signals = Signals::new(
@@ -1124,14 +1111,7 @@ impl SimpleLoop {
                 .conclude(&self.layout, status, &reason, |bench: &Workbench| {
                     bench.pull_request(summary, &checks)
                 })?;
-        self.session.metadata.reason = Some(reason.clone());
-        self.session.set_state(match status {
-            FinishStatus::Complete => State::Complete,
-            FinishStatus::AttentionNeeded => State::AttentionNeeded,
-            FinishStatus::Interrupted
-            | FinishStatus::ProviderUnavailable
-            | FinishStatus::LimitReached => State::Stopped,
-        })?;
+        self.session.end(status, &reason)?;
         self.write_board(&self.session.board()?)?;
         tracing::info!(?status, reason = %reason, "Simple loop finished");
         progress.step(Step::Finished {
