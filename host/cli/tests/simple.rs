@@ -692,3 +692,44 @@ fn a_signal_for_no_running_loop_is_an_error_naming_the_issue() {
         text(&sent.stderr)
     );
 }
+
+#[test]
+fn the_repositorys_pre_commit_hook_judges_every_change_as_a_check() {
+    let with_todo = format!("{TWO}// TODO: three\n");
+    let agent = Agent::new(&json!([
+        {"edits": {"src/lib.rs": with_todo}, "result": report(&["task-1"], false)},
+        {"edits": {"src/lib.rs": THREE}, "result": report(&["task-1", "task-2"], true)},
+    ]));
+    let repository = repository(&agent, json!([]));
+    let hook = repository.path().join(".git/hooks/pre-commit");
+    std::fs::create_dir_all(hook.parent().expect("hooks")).expect("mkdir");
+    std::fs::write(
+        &hook,
+        "#!/bin/sh\nif grep -q TODO src/lib.rs; then echo 'pre-commit: remove the TODO first'; exit 1; fi\n",
+    )
+    .expect("hook");
+    use std::os::unix::fs::PermissionsExt;
+    std::fs::set_permissions(&hook, std::fs::Permissions::from_mode(0o755)).expect("chmod");
+    let (output, steps) = run_loop(&repository, &[]);
+    assert_eq!(output.status.code(), Some(0), "{}", text(&output.stderr));
+    let hook_runs: Vec<&Value> = steps_named(&steps, "check")
+        .into_iter()
+        .filter(|step| step["name"] == "pre-commit hook")
+        .collect();
+    assert_eq!(hook_runs.len(), 2, "{steps:?}");
+    assert_eq!(hook_runs[0]["passed"], false);
+    assert_eq!(hook_runs[1]["passed"], true);
+    assert!(
+        agent
+            .prompt(2)
+            .contains("pre-commit: remove the TODO first"),
+        "{}",
+        agent.prompt(2)
+    );
+    // Only the clean change was committed.
+    let log = git(
+        repository.path(),
+        &["log", "-p", "main..ralph/1-add-numbers"],
+    );
+    assert!(!log.contains("TODO"), "{log}");
+}

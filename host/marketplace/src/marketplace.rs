@@ -264,7 +264,9 @@ impl Marketplace {
                 if let Some(cached) = proven {
                     // The event is in the log whatever happens to the caches;
                     // one left stale is rebuilt by the next reader.
-                    let _ = self.extend_caches(&cached, &appended);
+                    if let Err(error) = self.extend_caches(&cached, &appended) {
+                        tracing::warn!(%error, "Could not extend the caches with the new event; the next read rebuilds them");
+                    }
                 }
                 Ok(appended)
             }
