@@ -70,6 +70,7 @@ pub async fn run(
         if let Some(stop) = session.reason_to_stop() {
             break stop;
         }
+        session.begin_iteration(state.kind)?;
         tracing::info!(round = state.round, kind = ?state.kind, "Starting round");
         progress.step(Step::RoundStarted {
             round: state.round,
@@ -83,6 +84,7 @@ pub async fn run(
             failure_report: state.failure_report.clone(),
         });
         let (end, ranked) = session.round(&state, progress).await?;
+        session.end_iteration(&end)?;
         if let (RoundEnd::Failed { report }, Some(winner)) = (&end, ranked.first()) {
             session.failed_attempts.push(FailedAttempt {
                 round: state.round,
@@ -118,7 +120,6 @@ impl Session {
             self.journal.set_state(State::Paused)?;
             self.signals.hold_while_paused(progress).await;
         }
-        self.journal.metadata.iteration = state.round;
         self.journal.metadata.steering = self.signals.steering();
         self.journal.metadata.info = self.signals.info();
         self.journal.set_state(match state.kind {
@@ -527,6 +528,7 @@ impl Session {
                 })
                 .collect(),
         });
+        self.planned(&ranked)?;
         let Some(winner) = ranked.first() else {
             return Ok((RoundEnd::NoProposals, ranked));
         };

@@ -24,7 +24,7 @@
 use std::path::{Path, PathBuf};
 
 use chrono::{DateTime, SecondsFormat, Utc};
-use ralph_issues::atomic;
+use ralph_issues::{Issue, Requirement, RequirementKind, atomic};
 
 use crate::progress::FinishStatus;
 use serde::{Deserialize, Serialize};
@@ -798,6 +798,153 @@ impl SessionDir {
         }
         Ok(found)
     }
+}
+
+impl SessionDir {
+    /// Makes a task of every checkbox of `issue` that has none yet (all of
+    /// them in a new session; those added to the issue since, in a resumed
+    /// one), in `iteration`; writes `plan.md` when it is missing, and
+    /// `progress.md`. A task whose checkbox is ticked already is done.
+    pub fn define_tasks(&self, issue: &Issue, iteration: u32) -> Result<TaskBoard, SessionError> {
+        let fronts = self.tasks()?;
+        let mut board = self.board()?;
+        let mut next = fronts.len() + 1;
+        let mut added = false;
+        for requirement in checkboxes(issue) {
+            if fronts
+                .iter()
+                .any(|front| front.requirement == requirement.id.0)
+            {
+                continue;
+            }
+            let id = format!("task-{next}");
+            next += 1;
+            self.write_task(&TaskFile {
+                front: TaskFront {
+                    id: id.clone(),
+                    iteration,
+                    kind: "Sequential".to_owned(),
+                    created_at: now(),
+                    requirement: requirement.id.0.clone(),
+                },
+                title: requirement.text.clone(),
+                files: requirement
+                    .components
+                    .iter()
+                    .map(|component| component.name.clone())
+                    .collect(),
+                objective: requirement.text.clone(),
+                success_criteria: vec![
+                    requirement.text.clone(),
+                    "Every check passes on the committed change".to_owned(),
+                ],
+                depends_on: Vec::new(),
+            })?;
+            board.add(&id, iteration);
+            if requirement.done {
+                board.set(&id, TaskStatus::Done, iteration, &now());
+            }
+            added = true;
+        }
+        if added || self.read("plan.md")?.is_none() {
+            let tasks = self.tasks()?;
+            let lines: Vec<String> = tasks
+                .iter()
+                .map(|front| format!("- {}: {}", front.id, self.requirement_text(issue, front)))
+                .collect();
+            if self.read("plan.md")?.is_none() {
+                self.write(
+                    "plan.md",
+                    &format!(
+                        "# Plan for #{}: {}\n\n{}\n\n## Tasks\n{}\n",
+                        issue.number,
+                        issue.title,
+                        match self.metadata.loop_kind {
+                            LoopKind::Simple => "One task a checkbox of the issue, worked through in iterations of plan → implement → commit → checks; a failure is fed back into the next iteration's plan.",
+                            LoopKind::Marketplace => "One task a checkbox of the issue. Each round the bidders propose, the winner's plan is added below and implemented; a failure starts a replan round.",
+                        },
+                        lines.join("\n")
+                    ),
+                )?;
+            }
+            self.write_progress(&board)?;
+        }
+        Ok(board)
+    }
+
+    /// The checkbox text of `front`'s requirement in `issue`.
+    pub fn requirement_text(&self, issue: &Issue, front: &TaskFront) -> String {
+        checkboxes(issue)
+            .into_iter()
+            .find(|requirement| requirement.id.0 == front.requirement)
+            .map_or_else(
+                || "(no longer in the issue)".to_owned(),
+                |requirement| requirement.text,
+            )
+    }
+
+    /// Writes `progress.md` with the table of iterations.
+    pub fn write_progress(&self, board: &TaskBoard) -> Result<(), SessionError> {
+        let mut rows = Vec::new();
+        for number in 1..=self.metadata.iteration {
+            let Some(metadata) = self.iteration(number)? else {
+                continue;
+            };
+            let feedbacks = std::fs::read_dir(self.path(&format!("iterations/{number}/feedbacks")))
+                .map(|entries| {
+                    let mut names: Vec<String> = entries
+                        .filter_map(Result::ok)
+                        .map(|entry| entry.file_name().to_string_lossy().into_owned())
+                        .collect();
+                    names.sort();
+                    names
+                })
+                .unwrap_or_default();
+            rows.push(IterationRow {
+                iteration: number,
+                status: metadata
+                    .outcome
+                    .clone()
+                    .unwrap_or_else(|| "in progress".to_owned()),
+                done: metadata.tasks_done,
+                tasks: metadata.tasks_defined,
+                feedbacks,
+            });
+        }
+        self.write_board(board, &rows)
+    }
+
+    /// The tasks to work on: open, with their checkbox still unticked.
+    pub fn open_tasks(&self, issue: &Issue, board: &TaskBoard) -> Vec<String> {
+        let Ok(fronts) = self.tasks() else {
+            return Vec::new();
+        };
+        let checkboxes = checkboxes(issue);
+        board
+            .with_status(TaskStatus::Open)
+            .into_iter()
+            .filter(|id| {
+                fronts
+                    .iter()
+                    .find(|front| &front.id == id)
+                    .and_then(|front| {
+                        checkboxes
+                            .iter()
+                            .find(|requirement| requirement.id.0 == front.requirement)
+                    })
+                    .is_some_and(|requirement| !requirement.done)
+            })
+            .collect()
+    }
+}
+
+/// The checkboxes of `issue`.
+pub fn checkboxes(issue: &Issue) -> Vec<Requirement> {
+    issue
+        .requirements()
+        .into_iter()
+        .filter(|requirement| requirement.kind == RequirementKind::Checkbox)
+        .collect()
 }
 
 /// `task-2` before `task-10`.

@@ -153,4 +153,27 @@ fn a_steer_reaches_the_next_rounds_bidders_and_implementer() {
     assert!(metadata.contains("loop: marketplace"), "{metadata}");
     assert!(metadata.contains("state: COMPLETE"), "{metadata}");
     assert!(metadata.contains("- keep it small"), "{metadata}");
+    // Its rounds are the session's iterations (SPEC §8).
+    let read = |file: &str| {
+        std::fs::read_to_string(sessions[0].join(file))
+            .unwrap_or_else(|error| panic!("{file}: {error}"))
+    };
+    let progress = read("progress.md");
+    assert!(
+        progress.contains("- [F] task-2 (Attempt 1, Iteration 1, failed: "),
+        "{progress}"
+    );
+    assert!(
+        progress.contains("- [x] task-2 (Attempt 2, Iteration 2, qualified: "),
+        "{progress}"
+    );
+    assert!(read("iterations/1/metadata.yaml").contains("outcome: failed"));
+    let second = read("iterations/2/metadata.yaml");
+    assert!(
+        second.contains("outcome: succeeded") && second.contains("planning_completed_at:"),
+        "{second}"
+    );
+    assert!(read("plan.iteration-2.md").contains("steering: [keep it small]"));
+    assert!(!read("plan.iteration-1.md").contains("keep it small"));
+    assert!(read("tasks/task-1.md").contains("type: Sequential"));
 }

@@ -33,7 +33,7 @@ use std::sync::Arc;
 use std::sync::atomic::AtomicBool;
 use std::time::{Duration, Instant};
 
-use ralph_issues::{Requirement, RequirementKind};
+use ralph_issues::Requirement;
 use ralph_marketplace::Layout;
 use ralph_models::Unavailable;
 use ralph_runtime::Runtime;
@@ -47,8 +47,8 @@ use crate::metering::Metering;
 use crate::progress::{FinishStatus, Progress, Step};
 use crate::session::{Finished, integrations_of, runtime_options};
 use crate::sessions::{
-    IterationMetadata, IterationRow, LoopKind, SessionDir, State, TaskBoard, TaskFile, TaskFront,
-    TaskStatus, now,
+    IterationMetadata, LoopKind, SessionDir, State, TaskBoard, TaskFront, TaskStatus, checkboxes,
+    now,
 };
 use crate::signals::{Listening, Mailbox, Signals};
 use crate::workbench::{LoopError, Parts, Workbench, uncommitted_state};
@@ -305,121 +305,28 @@ impl SimpleLoop {
 
     /// The issue's checkboxes.
     fn checkboxes(&self) -> Vec<Requirement> {
-        self.bench
-            .issue
-            .requirements()
-            .into_iter()
-            .filter(|requirement| requirement.kind == RequirementKind::Checkbox)
-            .collect()
+        checkboxes(&self.bench.issue)
     }
 
-    /// Makes a task of every checkbox that has none yet (all of them in a
-    /// new session; those added to the issue since, in a resumed one).
+    /// Makes a task of every checkbox that has none yet.
     fn define_tasks(&mut self) -> Result<(), LoopError> {
-        let fronts = self.session.tasks()?;
-        let mut board = self.session.board()?;
         let iteration = self.session.metadata.iteration.max(1);
-        let mut next = fronts.len() + 1;
-        let mut added = false;
-        for requirement in self.checkboxes() {
-            if fronts
-                .iter()
-                .any(|front| front.requirement == requirement.id.0)
-            {
-                continue;
-            }
-            let id = format!("task-{next}");
-            next += 1;
-            self.session.write_task(&TaskFile {
-                front: TaskFront {
-                    id: id.clone(),
-                    iteration,
-                    kind: "Sequential".to_owned(),
-                    created_at: now(),
-                    requirement: requirement.id.0.clone(),
-                },
-                title: requirement.text.clone(),
-                files: requirement
-                    .components
-                    .iter()
-                    .map(|component| component.name.clone())
-                    .collect(),
-                objective: requirement.text.clone(),
-                success_criteria: vec![
-                    requirement.text.clone(),
-                    "Every check passes on the committed change".to_owned(),
-                ],
-                depends_on: Vec::new(),
-            })?;
-            board.add(&id, iteration);
-            if requirement.done {
-                board.set(&id, TaskStatus::Done, iteration, &now());
-            }
-            added = true;
-        }
-        if added || self.session.read("plan.md")?.is_none() {
-            let tasks = self.session.tasks()?;
-            let lines: Vec<String> = tasks
-                .iter()
-                .map(|front| format!("- {}: {}", front.id, self.requirement_text(front)))
-                .collect();
-            if self.session.read("plan.md")?.is_none() {
-                self.session.write(
-                    "plan.md",
-                    &format!(
-                        "# Plan for #{}: {}\n\nOne task a checkbox of the issue, worked through in iterations of plan → implement → commit → checks; a failure is fed back into the next iteration's plan.\n\n## Tasks\n{}\n",
-                        self.bench.issue.number,
-                        self.bench.issue.title,
-                        lines.join("\n")
-                    ),
-                )?;
-            }
-            self.write_board(&board)?;
-        }
+        self.session.define_tasks(&self.bench.issue, iteration)?;
         Ok(())
     }
 
     fn requirement_text(&self, front: &TaskFront) -> String {
-        self.checkboxes()
-            .into_iter()
-            .find(|requirement| requirement.id.0 == front.requirement)
-            .map_or_else(
-                || "(no longer in the issue)".to_owned(),
-                |requirement| requirement.text,
-            )
+        self.session.requirement_text(&self.bench.issue, front)
     }
 
     /// Writes `progress.md` with the table of iterations.
     fn write_board(&self, board: &TaskBoard) -> Result<(), LoopError> {
-        let mut rows = Vec::new();
-        for number in 1..=self.session.metadata.iteration {
-            let Some(metadata) = self.session.iteration(number)? else {
-                continue;
-            };
-            let feedbacks =
-                std::fs::read_dir(self.session.path(&format!("iterations/{number}/feedbacks")))
-                    .map(|entries| {
-                        let mut names: Vec<String> = entries
-                            .filter_map(Result::ok)
-                            .map(|entry| entry.file_name().to_string_lossy().into_owned())
-                            .collect();
-                        names.sort();
-                        names
-                    })
-                    .unwrap_or_default();
-            rows.push(IterationRow {
-                iteration: number,
-                status: metadata
-                    .outcome
-                    .clone()
-                    .unwrap_or_else(|| "in progress".to_owned()),
-                done: metadata.tasks_done,
-                tasks: metadata.tasks_defined,
-                feedbacks,
-            });
-        }
-        self.session.write_board(board, &rows)?;
-        Ok(())
+        Ok(self.session.write_progress(board)?)
+    }
+
+    /// The tasks to work on: open, with their checkbox still unticked.
+    fn open_tasks(&self, board: &TaskBoard) -> Vec<String> {
+        self.session.open_tasks(&self.bench.issue, board)
     }
 
     /// The iteration to work on: the one a stop interrupted, else the next.
@@ -709,29 +616,6 @@ impl SimpleLoop {
         self.write_board(&board)?;
         self.write_review(number, &metadata, &board)?;
         Ok(turn)
-    }
-
-    /// The tasks to work on: open, with their checkbox still unticked.
-    fn open_tasks(&self, board: &TaskBoard) -> Vec<String> {
-        let Ok(fronts) = self.session.tasks() else {
-            return Vec::new();
-        };
-        let checkboxes = self.checkboxes();
-        board
-            .with_status(TaskStatus::Open)
-            .into_iter()
-            .filter(|id| {
-                fronts
-                    .iter()
-                    .find(|front| &front.id == id)
-                    .and_then(|front| {
-                        checkboxes
-                            .iter()
-                            .find(|requirement| requirement.id.0 == front.requirement)
-                    })
-                    .is_some_and(|requirement| !requirement.done)
-            })
-            .collect()
     }
 
     /// REPLANNING, when feedback waits: the plan gets what failed (or the
