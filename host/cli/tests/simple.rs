@@ -23,7 +23,8 @@ impl Agent {
     /// worktree), `result` (its final answer), `cost` (US dollars),
     /// `echo` (text printed as a tool result before the answer),
     /// `limited_for` (refuse with a usage limit that resets in that many
-    /// seconds), `hang` (touch `agent-hangs` and sleep), `wait_for` (a file
+    /// seconds), `sleep` (seconds to take), `hang` (touch `agent-hangs` and
+    /// sleep), `wait_for` (a file
     /// in its state folder to wait for first). Each call touches
     /// `started-<n>` in its state folder.
     fn new(steps: &Value) -> Agent {
@@ -88,6 +89,8 @@ if "limited_for" in step:
     emit({"type": "rate_limit_event", "rate_limit_info": {"status": "rejected", "resetsAt": int(time.time()) + step["limited_for"], "rateLimitType": "five_hour"}})
     emit({"type": "result", "subtype": "success", "is_error": True, "result": "You've hit your limit", "total_cost_usd": 0, "num_turns": 1})
     sys.exit(1)
+if "sleep" in step:
+    time.sleep(step["sleep"])
 if step.get("hang"):
     open("agent-hangs", "w").close()
     time.sleep(600)
@@ -732,4 +735,25 @@ fn the_repositorys_pre_commit_hook_judges_every_change_as_a_check() {
         &["log", "-p", "main..ralph/1-add-numbers"],
     );
     assert!(!log.contains("TODO"), "{log}");
+}
+
+#[test]
+fn max_runtime_stops_before_the_next_iteration_resumably() {
+    let agent = Agent::new(&json!([
+        {"sleep": 1.5, "edits": {"src/lib.rs": TWO}, "result": report(&["task-1"], false)},
+        {"edits": {"src/lib.rs": THREE}, "result": report(&["task-2"], true)},
+    ]));
+    let repository = repository(&agent, json!([contains_check("tests", &["one"])]));
+    let (output, steps) = run_loop(&repository, &["--max-runtime", "1s"]);
+    assert_eq!(output.status.code(), Some(3), "{}", text(&output.stderr));
+    let finished = steps_named(&steps, "finished");
+    assert_eq!(finished[0]["status"], "limit_reached");
+    let reason = finished[0]["reason"].as_str().expect("a reason");
+    assert!(reason.contains("--max-runtime 1 s"), "{reason}");
+    assert_eq!(agent.calls(), 1);
+    // The first iteration's work is kept; the next run resumes after it.
+    assert!(issue(&repository).contains("- [x] Add `two`"));
+    let (output, _) = run_loop(&repository, &[]);
+    assert_eq!(output.status.code(), Some(0), "{}", text(&output.stderr));
+    assert!(agent.prompt(2).contains("## Iteration 2 of at most 4"));
 }
