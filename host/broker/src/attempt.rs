@@ -143,7 +143,8 @@ pub struct Report {
     pub ending: Ending,
     /// What the implementer used, when it reported it (also when it failed).
     pub implementation: Option<ImplementationUsage>,
-    /// The implementer's final answer (untrusted text), when it gave one.
+    /// The implementer's final answer (untrusted text, every secret the host
+    /// knows redacted), when it gave one.
     pub answer: Option<String>,
     /// When the implementer's agent said its usage limit resets (seconds
     /// since the Unix epoch; 0 when it did not say), if it refused work for
@@ -169,7 +170,11 @@ impl Workshop<'_> {
         );
         let what = format!("implementing {}", crate::progress::subject(&label));
         let implemented = watched(implementing, progress, &what, None).await;
-        let answer = implemented.answer;
+        // The answer goes into commits, session files and the pull-request
+        // record: an agent may print the credential it keeps.
+        let answer = implemented
+            .answer
+            .map(|answer| ralph_secrets::redact(&answer));
         let limited_until = match &implemented.result {
             Err(ImplementError::UsageLimited { until, .. }) => Some(*until),
             _ => None,

@@ -497,8 +497,14 @@ impl SessionDir {
             None
         } else {
             SessionDir::unfinished(repository, issue, loop_kind).map_err(|error| {
+                let another = match loop_kind {
+                    LoopKind::Simple => {
+                        format!(", or start another with `ralph simple loop {issue} --new`")
+                    }
+                    LoopKind::Marketplace => String::new(),
+                };
                 crate::workbench::LoopError::BadInput(format!(
-                    "{error}; fix or remove that session's metadata.yaml, or start another session (`ralph simple loop {issue} --new`)"
+                    "{error}; fix or remove that session's metadata.yaml{another}"
                 ))
             })?
         };

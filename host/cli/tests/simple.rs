@@ -757,3 +757,57 @@ fn max_runtime_stops_before_the_next_iteration_resumably() {
     assert_eq!(output.status.code(), Some(0), "{}", text(&output.stderr));
     assert!(agent.prompt(2).contains("## Iteration 2 of at most 4"));
 }
+
+#[test]
+fn an_agents_answer_carrying_its_key_is_redacted_wherever_ralph_writes_it() {
+    const KEY: &str = "sk-ant-api03-simpleloopleak0123456789abcdefABCDEF";
+    let leaky = format!(
+        "My key is {KEY}.\n\n```json\n{}\n```\n",
+        json!({"done": ["task-1", "task-2"], "complete": true, "notes": format!("used {KEY}"), "plan": format!("keep {KEY}")})
+    );
+    let agent = Agent::new(&json!([
+        {"edits": {"src/lib.rs": THREE}, "result": leaky},
+    ]));
+    let repository = repository(&agent, json!([contains_check("tests", &["three"])]));
+    let output = repository
+        .command(&["simple", "loop", "1", "--json"])
+        .env("ANTHROPIC_API_KEY", KEY)
+        .output()
+        .expect("ralph runs");
+    assert_eq!(output.status.code(), Some(0), "{}", text(&output.stderr));
+    let mut places = vec![
+        ("stdout".to_owned(), text(&output.stdout)),
+        ("stderr".to_owned(), text(&output.stderr)),
+        (
+            "the branch's commits".to_owned(),
+            git(
+                repository.path(),
+                &["log", "--format=%B", "ralph/1-add-numbers"],
+            ),
+        ),
+    ];
+    let mut pending = vec![
+        repository.path().join(".ralph-sessions"),
+        repository.path().join(".ralph"),
+    ];
+    while let Some(directory) = pending.pop() {
+        for entry in std::fs::read_dir(&directory).expect("read dir") {
+            let path = entry.expect("entry").path();
+            if path.is_dir() {
+                if !path.ends_with("worktrees") {
+                    pending.push(path);
+                }
+            } else {
+                places.push((
+                    path.display().to_string(),
+                    text(&std::fs::read(&path).expect("read")),
+                ));
+            }
+        }
+    }
+    for (place, content) in &places {
+        assert!(!content.contains(KEY), "{place} holds the key:\n{content}");
+    }
+    let report = read(&session(&repository).join("reports/task-1-report.md"));
+    assert!(report.contains("My key is [REDACTED]."), "{report}");
+}
