@@ -298,7 +298,9 @@ pub enum PluginKind {
 pub enum MarketplaceCommand {
     /// Create `.ralph/` (config, events, .gitignore) and `.claude/agents/`
     ///
-    /// Never overwrites an existing file: running it twice changes nothing.
+    /// Also adds `/.ralph-sessions/` (the loops' sessions) to the
+    /// repository's `.gitignore`, creating it if needed. Never overwrites an
+    /// existing file: running it twice changes nothing.
     #[command(
         after_help = "Examples:\n  ralph marketplace setup\n  ralph --repo ../service marketplace setup --json"
     )]
