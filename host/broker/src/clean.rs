@@ -4,12 +4,12 @@
 //! output) so that a stopped loop can resume and a failed one can be looked
 //! at. Once the issue is closed (the loop finished it, or a person closed
 //! it) or gone, the worktree is only disk space: `clean` removes it with
-//! `git worktree remove`, and the issue's kept check output
-//! (`.ralph/feedback/<N>/`). The branch and its commits always stay. An
+//! `git worktree remove`. The branch and its commits always stay, and so
+//! do the loops' sessions (`.ralph-sessions/`), which tell what happened. An
 //! issue a loop is working on right now (its lock is held) is never
 //! touched; an open issue's worktree is kept unless `all` is asked for.
 
-use std::path::{Path, PathBuf};
+use std::path::Path;
 
 use ralph_issues::{IssueSource, LocalIssues};
 use ralph_marketplace::Layout;
@@ -93,7 +93,7 @@ pub fn clean(layout: &Layout, all: bool, dry_run: bool) -> std::io::Result<Vec<C
         let action = if dry_run {
             Action::WouldRemove
         } else {
-            match remove(layout, &path, number) {
+            match remove(layout, &path) {
                 Ok(()) => Action::Removed,
                 Err(reason) => Action::Kept { reason },
             }
@@ -108,9 +108,8 @@ pub fn clean(layout: &Layout, all: bool, dry_run: bool) -> std::io::Result<Vec<C
     Ok(cleaned)
 }
 
-/// Removes the worktree at `path` (git forgets it; the branch stays) and
-/// the issue's kept check output.
-fn remove(layout: &Layout, path: &Path, number: u64) -> Result<(), String> {
+/// Removes the worktree at `path` (git forgets it; the branch stays).
+fn remove(layout: &Layout, path: &Path) -> Result<(), String> {
     let text = path.to_string_lossy().into_owned();
     if let Err(error) = git(
         layout.repository(),
@@ -124,12 +123,7 @@ fn remove(layout: &Layout, path: &Path, number: u64) -> Result<(), String> {
         }
         let _ = git(layout.repository(), &["worktree", "prune"], None);
     }
-    let feedback: PathBuf = layout.feedback_dir().join(number.to_string());
-    match std::fs::remove_dir_all(&feedback) {
-        Ok(()) => Ok(()),
-        Err(error) if error.kind() == std::io::ErrorKind::NotFound => Ok(()),
-        Err(error) => Err(format!("{}: {error}", layout.display(&feedback))),
-    }
+    Ok(())
 }
 
 /// The bytes of every file under `path` (links not followed).
@@ -178,9 +172,6 @@ mod tests {
     #[test]
     fn a_finished_issues_worktree_goes_and_its_branch_stays() {
         let (directory, layout) = repository();
-        let feedback = layout.feedback_dir().join("1/round-1");
-        std::fs::create_dir_all(&feedback).expect("mkdir");
-        std::fs::write(feedback.join("tests.log"), "output").expect("write");
         let dry = clean(&layout, false, true).expect("dry run");
         assert_eq!(dry[0].action, Action::WouldRemove);
         assert!(
@@ -196,7 +187,6 @@ mod tests {
         assert!(cleaned[0].bytes > 0);
         assert!(matches!(&cleaned[1].action, Action::Kept { reason } if reason.contains("open")));
         assert!(!layout.worktrees_dir().join("1").exists());
-        assert!(!layout.feedback_dir().join("1").exists());
         assert!(layout.worktrees_dir().join("2").exists());
         let branches = git(directory.path(), &["branch", "--list", "ralph/1"], None).expect("git");
         assert!(String::from_utf8_lossy(&branches.stdout).contains("ralph/1"));

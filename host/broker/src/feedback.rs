@@ -6,8 +6,10 @@
 //! compiler's errors — not merely the end of its output (which, with
 //! `RUST_BACKTRACE=1`, is backtrace frames). It stays within
 //! [`REPORT_BUDGET`] bytes, shared between the failing checks and cut at line
-//! boundaries; each check's whole output is written to
-//! `.ralph/feedback/<N>/round-<R>/<check>.log` and the report names that file.
+//! boundaries; each check's whole output is written to `<check>.log` in the
+//! session's feedback folder for the next iteration
+//! (`.ralph-sessions/<id>/iterations/<N>/feedbacks/<time>/`), and the report
+//! names that file.
 
 use std::path::{Path, PathBuf};
 
@@ -21,25 +23,14 @@ const PASSAGE_LINES: usize = 12;
 const FINDINGS_SHOWN: usize = 10;
 
 /// Writes the whole output of every check in `judged` that failed to
-/// `directory/<check>.log` (the directory gets a `.gitignore` of its own),
-/// returning each written file by check name.
+/// `directory/<check>.log` (a feedback folder of the session, which git
+/// ignores), returning each written file by check name.
 pub fn save(directory: &Path, judged: &[Judged]) -> std::io::Result<Vec<(String, PathBuf)>> {
     let failed: Vec<&Judged> = judged.iter().filter(|j| !j.run.passed()).collect();
     if failed.is_empty() {
         return Ok(Vec::new());
     }
     std::fs::create_dir_all(directory)?;
-    let feedback = directory
-        .ancestors()
-        .find(|ancestor| ancestor.file_name().is_some_and(|name| name == "feedback"))
-        .unwrap_or(directory);
-    let ignore = feedback.join(".gitignore");
-    if !ignore.exists() {
-        std::fs::write(
-            &ignore,
-            "# Check output kept by Ralph's loop; never committed.\n*\n",
-        )?;
-    }
     let mut written = Vec::new();
     for entry in failed {
         let path = directory.join(format!("{}.log", file_name(&entry.run.name)));
@@ -373,7 +364,7 @@ error: test failed, to rerun pass `--lib`
     }
 
     #[test]
-    fn the_whole_output_of_each_failed_check_is_saved_and_ignored_by_git() {
+    fn the_whole_output_of_each_failed_check_is_saved() {
         let directory = tempfile::tempdir().expect("temp dir");
         let round = directory.path().join("feedback/1/round-2");
         let passed = judge_one(
@@ -392,8 +383,5 @@ error: test failed, to rerun pass `--lib`
             saved.contains("rust_begin_unwind"),
             "the whole output, backtrace included"
         );
-        let ignore = std::fs::read_to_string(directory.path().join("feedback/.gitignore"))
-            .expect("gitignore");
-        assert!(ignore.lines().any(|line| line == "*"));
     }
 }

@@ -70,7 +70,7 @@ pub async fn run(
         if let Some(stop) = session.reason_to_stop() {
             break stop;
         }
-        session.begin_iteration(state.kind)?;
+        session.begin_iteration(state.kind, progress)?;
         tracing::info!(round = state.round, kind = ?state.kind, "Starting round");
         progress.step(Step::RoundStarted {
             round: state.round,
@@ -296,7 +296,7 @@ impl Session {
                 previous_proposal: previous,
                 persona: settings.persona,
                 personality: settings.personality,
-                steering: self.signals.steering(),
+                steering: self.guidance(),
             },
             token_allowance: self.token_allowance(bot_id),
         }
@@ -697,12 +697,20 @@ impl Session {
         progress: &mut dyn Progress,
     ) -> Result<RoundEnd, LoopError> {
         tracing::info!(label = %winner.label, "Implementing the winning proposal");
-        let steering = self.signals.steering();
+        // INFO reaches the implementer only: it adds to what the session
+        // knows without changing the plan the bidders made.
+        let mut steering = self.guidance();
+        steering.extend(
+            self.signals
+                .info()
+                .into_iter()
+                .map(|info| format!("For your information (the plan stays as it is): {info}")),
+        );
         let request = attempt::Request {
             task: Task::new(&self.bench.issue, &winner.proposal).steered(&steering),
             label: winner.label.clone(),
             requirements: self.remaining_for_plugins(),
-            feedback_dir: self.feedback_dir(place),
+            feedback_dir: self.feedback_folder.clone(),
         };
         let report = self
             .bench
@@ -710,6 +718,7 @@ impl Session {
             .attempt(request, progress)
             .await;
         self.check_usage = report.check_usage;
+        self.last_answer = report.answer.clone();
         let implementation_usage = report
             .implementation
             .map(|usage| self.implementation_record(&usage));
@@ -785,6 +794,7 @@ impl Session {
         )
         .map_err(LoopError::failed)?;
         self.last_checks = checked.judged.clone();
+        self.kept_output = checked.kept_output.clone();
         if !succeeded {
             self.bench
                 .worktree
@@ -805,15 +815,6 @@ impl Session {
             .stage_tree(&checked.tree)
             .map_err(LoopError::failed)?;
         self.finish_success(winner, work, place, progress)
-    }
-
-    /// Where the round's failing checks keep their whole output.
-    fn feedback_dir(&self, place: Place) -> std::path::PathBuf {
-        self.marketplace
-            .layout()
-            .feedback_dir()
-            .join(place.issue.to_string())
-            .join(format!("round-{}", place.round))
     }
 
     /// The winner's change could not be made. By its own fault (its patch

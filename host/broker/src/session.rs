@@ -102,6 +102,19 @@ pub struct Session {
     /// timing, and the mailbox of its live signals.
     pub(crate) journal: SessionDir,
     pub(crate) signals: Signals,
+    /// Where this round's failing checks keep their whole output (a
+    /// feedback folder of the next iteration), and what they kept there.
+    pub(crate) feedback_folder: PathBuf,
+    pub(crate) kept_output: Vec<(String, String)>,
+    /// The feedback folder this loop wrote last, relative to the session:
+    /// its report already reaches the replan round.
+    pub(crate) own_feedback: Option<String>,
+    /// What the feedback folders a person added said, for this round's
+    /// prompts.
+    pub(crate) round_feedback: Vec<String>,
+    /// The implementer's final answer in this round, for the session's
+    /// reports.
+    pub(crate) last_answer: Option<String>,
 }
 
 impl Session {
@@ -408,8 +421,13 @@ pub(crate) async fn open(
         review_usage: ModelUsage::default(),
         check_usage: ModelUsage::default(),
         used: 0,
+        feedback_folder: journal.next_feedback_folder(),
         journal,
         signals,
+        kept_output: Vec::new(),
+        own_feedback: None,
+        round_feedback: Vec::new(),
+        last_answer: None,
     };
     session.load(&lineup, progress).await?;
     session.bench.run_baseline(progress).await;

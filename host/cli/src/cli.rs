@@ -397,9 +397,9 @@ Exit codes: 0 every requirement done (a pull-request record is in .ralph/pulls/)
     ///
     /// A loop keeps its issue's worktree (`.ralph/worktrees/<N>/`, with its
     /// build output) so a stopped loop can resume. Once the issue is closed,
-    /// or gone, `clean` removes the worktree and the issue's kept check
-    /// output (`.ralph/feedback/<N>/`); the branch and its commits stay. An
-    /// issue a loop is working on is never touched.
+    /// or gone, `clean` removes the worktree; the branch and its commits
+    /// stay, and so do the sessions (`.ralph-sessions/`). An issue a loop is
+    /// working on is never touched.
     #[command(after_help = "Examples:\n  \
 ralph marketplace clean --dry-run\n  \
 ralph marketplace clean --all --json")]

@@ -241,15 +241,41 @@ fn a_failing_assertions_message_reaches_the_replan_with_a_backtrace_on() {
         !report.contains("rust_begin_unwind") && !report.contains("panicking.rs"),
         "{report}"
     );
-    let file = ".ralph/feedback/1/round-1/tests.log";
-    assert!(report.contains(file), "{report}");
-    let whole = std::fs::read_to_string(repository.path().join(file)).expect("the whole output");
+    // The report names the whole output, kept in the session's feedback
+    // folder for the replan round's iteration.
+    let file = report
+        .split_whitespace()
+        .map(|word| word.trim_matches(|c: char| "()".contains(c)))
+        .find(|word| word.starts_with(".ralph-sessions/") && word.ends_with("/tests.log"))
+        .unwrap_or_else(|| panic!("no kept output named in {report}"))
+        .to_owned();
+    assert!(file.contains("/iterations/2/feedbacks/"), "{file}");
+    let whole = std::fs::read_to_string(repository.path().join(&file)).expect("the whole output");
     assert!(whole.contains("stack backtrace"), "{whole}");
+    let folder = std::path::Path::new(&file).parent().expect("folder");
+    let feedback = std::fs::read_to_string(repository.path().join(folder).join("feedbacks.md"))
+        .expect("feedbacks.md");
+    assert!(
+        feedback.contains("the major version of 1.2.3"),
+        "{feedback}"
+    );
+    let session = folder.ancestors().nth(4).expect("session");
+    let rationale = std::fs::read_to_string(
+        repository
+            .path()
+            .join(session)
+            .join("iterations/2/replanning/rationale.md"),
+    )
+    .expect("rationale.md");
+    assert!(
+        rationale.contains("the major version of 1.2.3"),
+        "{rationale}"
+    );
     assert_eq!(outcomes(&repository), ["failure", "success"]);
     // The kept output is never something to commit.
     let status = git(
         repository.path(),
-        &["status", "--porcelain", "--", ".ralph/feedback"],
+        &["status", "--porcelain", "--", ".ralph-sessions"],
     );
     assert!(status.trim().is_empty(), "{status}");
 }

@@ -165,6 +165,7 @@ fn session(repository: &Repository) -> PathBuf {
     let mut sessions: Vec<PathBuf> = std::fs::read_dir(&all)
         .expect("a sessions folder")
         .map(|entry| entry.expect("entry").path())
+        .filter(|path| path.is_dir())
         .collect();
     assert_eq!(sessions.len(), 1, "{sessions:?}");
     sessions.remove(0)

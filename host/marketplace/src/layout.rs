@@ -3,6 +3,9 @@
 //! ```text
 //! <repository>/
 //! ├── .claude/agents/          agent definitions (tracked)
+//! ├── .ralph-sessions/<id>/    the loops' sessions: plans, tasks, progress, feedback
+//! │                            with the failing checks' output (ignored; see
+//! │                            `ralph_broker::sessions`)
 //! └── .ralph/
 //!     ├── config.json          the marketplace config (tracked)
 //!     ├── events/              the append-only event log (tracked)
@@ -18,8 +21,6 @@
 //!     ├── locks/events.lock    held while Ralph appends an event (ignored)
 //!     ├── approvals.json       the user's approvals of plugins' integrations (per user, ignored)
 //!     ├── audit/<date>.jsonl   the integration calls plugins made (per user, ignored)
-//!     ├── feedback/<N>/round-<R>/<check>.log
-//!     │                        the whole output of a check that failed (ignored)
 //!     └── tmp/                 files being written, before they are linked into place (ignored)
 //! ```
 
@@ -36,6 +37,7 @@ pub const IGNORED: &[&str] = &[
     "locks/",
     "approvals.json",
     "audit/",
+    // Earlier versions kept failing checks' output here; it stays ignored.
     "feedback/",
 ];
 
@@ -127,11 +129,6 @@ impl Layout {
     /// The integration audit log, one `<YYYY-MM-DD>.jsonl` file per UTC day.
     pub fn audit_dir(&self) -> PathBuf {
         self.ralph_dir().join("audit")
-    }
-
-    /// The whole output of the checks that failed, by issue and round.
-    pub fn feedback_dir(&self) -> PathBuf {
-        self.ralph_dir().join("feedback")
     }
 
     pub fn agents_dir(&self) -> PathBuf {

@@ -47,8 +47,8 @@ use crate::metering::Metering;
 use crate::progress::{FinishStatus, Progress, Step};
 use crate::session::{Finished, integrations_of, runtime_options};
 use crate::sessions::{
-    IterationMetadata, LoopKind, SessionDir, State, TaskBoard, TaskFront, TaskStatus, checkboxes,
-    now,
+    Failure, IterationMetadata, LoopKind, SessionDir, State, TaskBoard, TaskFront, TaskStatus,
+    checkboxes, now,
 };
 use crate::signals::{Listening, Mailbox, Signals};
 use crate::workbench::{LoopError, Parts, Workbench, uncommitted_state};
@@ -436,11 +436,7 @@ impl SimpleLoop {
             info: self.signals.info(),
         }
         .render();
-        let feedback_dir = self.session.path(&format!(
-            "iterations/{}/feedbacks/{}",
-            number + 1,
-            chrono::Utc::now().format("%Y%m%d-%H%M%S")
-        ));
+        let feedback_dir = self.session.next_feedback_folder();
         let request = Request {
             task: Task::brief(&self.bench.issue, &brief),
             label: format!("iteration {number}"),
@@ -595,7 +591,7 @@ impl SimpleLoop {
                         &text,
                         &checked.kept_output,
                     )?;
-                    self.write_reports(
+                    self.session.write_reports(
                         &offered,
                         &board,
                         number,
@@ -614,82 +610,28 @@ impl SimpleLoop {
         metadata.tasks_done = board.with_status(TaskStatus::Done).len();
         self.session.write_iteration(&metadata)?;
         self.write_board(&board)?;
-        self.write_review(number, &metadata, &board)?;
+        self.session
+            .write_review(&metadata, &board, &self.last_checks)?;
         Ok(turn)
     }
 
-    /// REPLANNING, when feedback waits: the plan gets what failed (or the
-    /// implementer's new plan stays), `replanning/delta.md` and
-    /// `rationale.md` are written, the failed tasks open again, and the
-    /// feedback is marked read. Returns the feedback texts for the brief.
+    /// REPLANNING, when feedback waits (see [`SessionDir::replan`]);
+    /// returns the feedback texts for the brief.
     fn replan(
         &mut self,
         number: u32,
         board: &mut TaskBoard,
         progress: &mut dyn Progress,
     ) -> Result<Vec<String>, LoopError> {
-        let unread = self.session.unread_feedbacks()?;
-        if unread.is_empty() {
+        let Some(replanned) = self.session.replan(number, board)? else {
             return Ok(Vec::new());
-        }
-        self.session.set_state(State::Replanning)?;
-        let at = now();
-        let reset = board.reset_failed(number, &at);
-        let folders: Vec<String> = unread.iter().map(|(folder, _)| folder.clone()).collect();
-        let delta: Vec<String> = reset
-            .iter()
-            .map(|id| {
-                format!(
-                    "- {id}: failed → open again (attempt {})",
-                    board.attempt(id)
-                )
-            })
-            .collect();
-        self.session.write(
-            &format!("iterations/{number}/replanning/delta.md"),
-            &format!(
-                "# Delta for iteration {number}\n\n## Tasks\n{}\n\n## Plan\nA section \"Replanning for iteration {number}\" was added to plan.md.\n",
-                if delta.is_empty() {
-                    "- no task had failed; the feedback adds to the work".to_owned()
-                } else {
-                    delta.join("\n")
-                }
-            ),
-        )?;
-        let quoted: Vec<String> = unread
-            .iter()
-            .map(|(folder, text)| {
-                format!(
-                    "From `{folder}/feedbacks.md`:\n\n<<<feedback\n{}\n>>>feedback",
-                    text.trim_end()
-                )
-            })
-            .collect();
-        self.session.write(
-            &format!("iterations/{number}/replanning/rationale.md"),
-            &format!(
-                "# Rationale for iteration {number}\n\nThe plan changes because of this feedback: the next attempt must fix what it names before anything else.\n\n{}\n",
-                quoted.join("\n\n")
-            ),
-        )?;
-        let plan = self.session.read("plan.md")?.unwrap_or_default();
-        self.session.write(
-            "plan.md",
-            &format!(
-                "{}\n\n## Replanning for iteration {number}\nFeedback read: {}.\nOpen again: {}.\nFix first what the feedback names (see `iterations/{number}/replanning/rationale.md`).\n",
-                plan.trim_end(),
-                folders.join(", "),
-                if reset.is_empty() { "none".to_owned() } else { reset.join(", ") }
-            ),
-        )?;
-        self.session.metadata.feedbacks_read.extend(folders.clone());
-        self.session.write_metadata()?;
+        };
         progress.step(Step::Replanned {
             iteration: number,
-            feedbacks: folders,
-            reset,
+            feedbacks: replanned.folders,
+            reset: replanned.reset,
         });
-        Ok(unread.into_iter().map(|(_, text)| text).collect())
+        Ok(replanned.texts)
     }
 
     /// The offered tasks the implementer reports done (by task id or
@@ -757,7 +699,8 @@ impl SimpleLoop {
             };
             board.set(id, status, number, &at);
         }
-        self.write_reports(done, board, number, &format_report(answer, reported))?;
+        self.session
+            .write_reports(done, board, number, &format_report(answer, reported))?;
         if let Some(plan) = &reported.plan {
             self.session.write(
                 "plan.md",
@@ -779,116 +722,21 @@ impl SimpleLoop {
         offered: &[String],
         board: &mut TaskBoard,
         feedback_dir: &std::path::Path,
-        report_text: &str,
+        report: &str,
         kept_output: &[(String, String)],
     ) -> Result<(), LoopError> {
         let at = now();
         for id in offered {
             board.set(id, TaskStatus::Failed, number, &at);
         }
-        let relative = feedback_dir
-            .strip_prefix(self.session.root())
-            .map(|path| path.to_string_lossy().into_owned())
-            .map_err(|_| {
-                LoopError::Failed("the feedback folder is outside the session".to_owned())
-            })?;
-        let stamp = feedback_dir
-            .file_name()
-            .map(|name| name.to_string_lossy().into_owned())
-            .unwrap_or_default();
-        let artifacts: Vec<String> = kept_output
-            .iter()
-            .map(|(name, file)| {
-                let file_name = std::path::Path::new(file)
-                    .file_name()
-                    .map(|name| name.to_string_lossy().into_owned())
-                    .unwrap_or_else(|| file.clone());
-                format!("| {file_name} | the whole output of the check `{name}` |")
-            })
-            .collect();
-        self.session.write(
-            &format!("{relative}/feedbacks.md"),
-            &format!(
-                "---\niteration: {}\ntimestamp: {at}\nsource: ralph\n---\n\n# Feedback Batch: {stamp}\n\n## Critical Issues\nIteration {number} failed; its tasks ({}) failed with it.\n\n```text\n{}\n```\n\n## Artifacts Index\n| File | Description |\n| --- | --- |\n{}\n",
-                number + 1,
-                offered.join(", "),
-                report_text.trim_end(),
-                if artifacts.is_empty() {
-                    "| (none) | |".to_owned()
-                } else {
-                    artifacts.join("\n")
-                }
-            ),
-        )?;
-        Ok(())
-    }
-
-    /// Writes `reports/<task>-report[-r<N>].md` for each of `tasks`.
-    fn write_reports(
-        &self,
-        tasks: &[String],
-        board: &TaskBoard,
-        number: u32,
-        text: &str,
-    ) -> Result<(), LoopError> {
-        for id in tasks {
-            let attempt = board.attempt(id);
-            self.session.write(
-                &SessionDir::report_path(id, attempt),
-                &format!(
-                    "# Report: {id} (attempt {attempt}, iteration {number})\n\nThe implementer's final answer, as it gave it (untrusted text):\n\n<<<answer\n{}\n>>>answer\n",
-                    text.trim_end()
-                ),
-            )?;
-        }
-        Ok(())
-    }
-
-    /// `iterations/<N>/review.md`: what the iteration did.
-    fn write_review(
-        &self,
-        number: u32,
-        metadata: &IterationMetadata,
-        board: &TaskBoard,
-    ) -> Result<(), LoopError> {
-        let lines: Vec<String> = board
-            .lines
-            .iter()
-            .filter(|line| line.iteration == number)
-            .map(|line| {
-                format!(
-                    "- {} ({:?}, attempt {})",
-                    line.id, line.status, line.attempt
-                )
-            })
-            .collect();
-        let checks: Vec<String> = self
-            .last_checks
-            .iter()
-            .map(|judged| {
-                format!(
-                    "- {}: {}",
-                    judged.run.name,
-                    if judged.counts_against() {
-                        "counts against"
-                    } else {
-                        "passed"
-                    }
-                )
-            })
-            .collect();
-        self.session.write(
-            &format!("iterations/{number}/review.md"),
-            &format!(
-                "# Review of iteration {number}\n\nOutcome: {}\nStarted: {}\nCompleted: {}\nTasks done after it: {} of {}\n\n## Tasks this iteration\n{}\n\n## Checks of the last passing change\n{}\n",
-                metadata.outcome.as_deref().unwrap_or("in progress"),
-                metadata.started_at,
-                metadata.completed_at.as_deref().unwrap_or("—"),
-                metadata.tasks_done,
-                metadata.tasks_defined,
-                lines.join("\n"),
-                if checks.is_empty() { "- none yet".to_owned() } else { checks.join("\n") }
-            ),
+        self.session.write_feedback(
+            feedback_dir,
+            &Failure {
+                iteration: number,
+                tasks: offered,
+                report,
+                kept_output,
+            },
         )?;
         Ok(())
     }

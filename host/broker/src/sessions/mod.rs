@@ -29,6 +29,10 @@ use ralph_issues::{Issue, Requirement, RequirementKind, atomic};
 use crate::progress::FinishStatus;
 use serde::{Deserialize, Serialize};
 
+mod iteration;
+
+pub use iteration::{Failure, Replanned};
+
 /// The folder of every session, at the repository's root.
 pub const SESSIONS_DIR: &str = ".ralph-sessions";
 
@@ -444,6 +448,16 @@ impl SessionDir {
     ) -> Result<SessionDir, SessionError> {
         let all = SessionDir::all_in(repository);
         std::fs::create_dir_all(&all).map_err(|error| SessionError::io(&all, &error))?;
+        // The folder ignores itself, also in a repository whose setup did
+        // not add it to the root `.gitignore`.
+        let ignore = all.join(".gitignore");
+        if !ignore.exists() {
+            std::fs::write(
+                &ignore,
+                "# Ralph's sessions: working state, never committed.\n*\n",
+            )
+            .map_err(|error| SessionError::io(&ignore, &error))?;
+        }
         let base = Utc::now().format("%y%m%d-%H%M%S").to_string();
         let mut suffix = 1;
         let (id, root) = loop {
@@ -738,71 +752,6 @@ impl SessionDir {
         } else {
             format!("reports/{task}-report-r{attempt}.md")
         }
-    }
-
-    /// A new feedback folder for `iteration`, named after the time now
-    /// (`YYYYMMDD-hhmmss`), relative to the session.
-    pub fn new_feedback(&self, iteration: u32) -> Result<String, SessionError> {
-        let base = format!(
-            "iterations/{iteration}/feedbacks/{}",
-            Utc::now().format("%Y%m%d-%H%M%S")
-        );
-        let mut suffix = 1;
-        loop {
-            let relative = if suffix == 1 {
-                base.clone()
-            } else {
-                format!("{base}-{suffix}")
-            };
-            let path = self.path(&relative);
-            if let Some(parent) = path.parent() {
-                std::fs::create_dir_all(parent)
-                    .map_err(|error| SessionError::io(parent, &error))?;
-            }
-            match std::fs::create_dir(&path) {
-                Ok(()) => return Ok(relative),
-                Err(error) if error.kind() == std::io::ErrorKind::AlreadyExists => suffix += 1,
-                Err(error) => return Err(SessionError::io(&path, &error)),
-            }
-        }
-    }
-
-    /// The feedback folders with a `feedbacks.md` not yet acted on, oldest
-    /// first, each with its text: what the loop wrote after a failure and
-    /// what a person added by hand.
-    pub fn unread_feedbacks(&self) -> Result<Vec<(String, String)>, SessionError> {
-        let mut found = Vec::new();
-        let iterations = self.path("iterations");
-        let Ok(entries) = std::fs::read_dir(&iterations) else {
-            return Ok(found);
-        };
-        let mut numbers: Vec<u32> = entries
-            .filter_map(Result::ok)
-            .filter_map(|entry| entry.file_name().to_string_lossy().parse().ok())
-            .collect();
-        numbers.sort_unstable();
-        for number in numbers {
-            let folder = format!("iterations/{number}/feedbacks");
-            let Ok(entries) = std::fs::read_dir(self.path(&folder)) else {
-                continue;
-            };
-            let mut names: Vec<String> = entries
-                .filter_map(Result::ok)
-                .filter(|entry| entry.file_type().is_ok_and(|kind| kind.is_dir()))
-                .map(|entry| entry.file_name().to_string_lossy().into_owned())
-                .collect();
-            names.sort();
-            for name in names {
-                let relative = format!("{folder}/{name}");
-                if self.metadata.feedbacks_read.contains(&relative) {
-                    continue;
-                }
-                if let Some(text) = self.read(&format!("{relative}/feedbacks.md"))? {
-                    found.push((relative, text));
-                }
-            }
-        }
-        Ok(found)
     }
 }
 
