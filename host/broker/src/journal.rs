@@ -16,7 +16,7 @@ use crate::recording::RoundKind;
 use crate::round::RoundEnd;
 use crate::scoring::Scored;
 use crate::session::Session;
-use crate::sessions::{Failure, IterationMetadata, TaskStatus, now};
+use crate::sessions::{Failure, IterationMetadata, TaskStatus, now, task_checkbox};
 use crate::workbench::LoopError;
 
 impl Session {
@@ -106,15 +106,8 @@ impl Session {
         let checkboxes = crate::sessions::checkboxes(&self.bench.issue);
         let in_progress = board.with_status(TaskStatus::InProgress);
         for id in &in_progress {
-            let ticked = fronts
-                .iter()
-                .find(|front| &front.id == id)
-                .and_then(|front| {
-                    checkboxes
-                        .iter()
-                        .find(|requirement| requirement.id.0 == front.requirement)
-                })
-                .is_some_and(|requirement| requirement.done);
+            let ticked =
+                task_checkbox(&fronts, &checkboxes, id).is_some_and(|requirement| requirement.done);
             let status = match end {
                 _ if ticked => TaskStatus::Done,
                 RoundEnd::Failed { .. } => TaskStatus::Failed,

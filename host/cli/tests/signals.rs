@@ -37,6 +37,20 @@ fn implementer(state: &Path) -> Vec<String> {
     ]
 }
 
+/// One 0.2.0 bidder (it echoes its round's steering in its summary), the
+/// `implementer` above, and `check`.
+fn config(state: &Path, check: Value) -> Value {
+    json!({
+        "num_bots": 1,
+        "weight_constraints": {"min": 0.1, "max": 1.0},
+        "bidders": {"bidder_1": {"plugin": ralph_runtime_fixtures::BIDDER_0_2_0_PATH, "grants": ["repository"]}},
+        "specialists": [],
+        "checks": [check],
+        "implementer": {"kind": "command", "argv": implementer(state), "timeout_seconds": 300},
+        "sandbox": {"kind": "none"}
+    })
+}
+
 /// Waits for `path` while `child` runs; a child that ends first fails the
 /// test with what it printed.
 fn wait_for(path: &Path, child: &mut std::process::Child) {
@@ -85,15 +99,7 @@ fn a_steer_reaches_the_next_rounds_bidders_and_implementer() {
         "category": "test",
         "timeout_seconds": 60
     });
-    let config = json!({
-        "num_bots": 1,
-        "weight_constraints": {"min": 0.1, "max": 1.0},
-        "bidders": {"bidder_1": {"plugin": ralph_runtime_fixtures::BIDDER_0_2_0_PATH, "grants": ["repository"]}},
-        "specialists": [],
-        "checks": [check],
-        "implementer": {"kind": "command", "argv": implementer(state.path()), "timeout_seconds": 300},
-        "sandbox": {"kind": "none"}
-    });
+    let config = config(state.path(), check);
     let repository = Repository::for_loop(
         &[("src/lib.rs", "pub fn one() -> u32 {\n    1\n}\n")],
         &config,
@@ -217,15 +223,7 @@ fn a_feedback_folder_a_person_adds_reaches_the_next_rounds_bidders_and_implement
     let state = tempfile::tempdir().expect("temp dir");
     let check =
         json!({"name": "true", "argv": ["true"], "category": "test", "timeout_seconds": 60});
-    let config = json!({
-        "num_bots": 1,
-        "weight_constraints": {"min": 0.1, "max": 1.0},
-        "bidders": {"bidder_1": {"plugin": ralph_runtime_fixtures::BIDDER_0_2_0_PATH, "grants": ["repository"]}},
-        "specialists": [],
-        "checks": [check],
-        "implementer": {"kind": "command", "argv": implementer(state.path()), "timeout_seconds": 300},
-        "sandbox": {"kind": "none"}
-    });
+    let config = config(state.path(), check);
     let repository = Repository::for_loop(
         &[("src/lib.rs", "pub fn one() -> u32 {\n    1\n}\n")],
         &config,

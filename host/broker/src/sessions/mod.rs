@@ -879,18 +879,22 @@ impl SessionDir {
             .with_status(TaskStatus::Open)
             .into_iter()
             .filter(|id| {
-                fronts
-                    .iter()
-                    .find(|front| &front.id == id)
-                    .and_then(|front| {
-                        checkboxes
-                            .iter()
-                            .find(|requirement| requirement.id.0 == front.requirement)
-                    })
-                    .is_some_and(|requirement| !requirement.done)
+                task_checkbox(&fronts, &checkboxes, id).is_some_and(|requirement| !requirement.done)
             })
             .collect()
     }
+}
+
+/// The checkbox (among `checkboxes`) that task `id` works on.
+pub fn task_checkbox<'a>(
+    fronts: &[TaskFront],
+    checkboxes: &'a [Requirement],
+    id: &str,
+) -> Option<&'a Requirement> {
+    let front = fronts.iter().find(|front| front.id == id)?;
+    checkboxes
+        .iter()
+        .find(|requirement| requirement.id.0 == front.requirement)
 }
 
 /// The checkboxes of `issue`.
