@@ -11,7 +11,7 @@
 
 use std::path::Path;
 
-use ralph_issues::{IssueSource, LocalIssues};
+use ralph_issues::IssueSource;
 use ralph_marketplace::Layout;
 use ralph_marketplace::lock::{IssueLeases, LeaseError, LocalLocks};
 use serde::Serialize;
@@ -42,9 +42,15 @@ pub enum Action {
     },
 }
 
-/// Cleans the worktrees under `layout`; `all` includes open issues'
-/// (never one a loop holds); `dry_run` only says what it would do.
-pub fn clean(layout: &Layout, all: bool, dry_run: bool) -> std::io::Result<Vec<Cleaned>> {
+/// Cleans the worktrees under `layout` of the issues in `issues`; `all`
+/// includes open issues' (never one a loop holds); `dry_run` only says
+/// what it would do.
+pub fn clean(
+    layout: &Layout,
+    issues: &dyn IssueSource,
+    all: bool,
+    dry_run: bool,
+) -> std::io::Result<Vec<Cleaned>> {
     let directory = layout.worktrees_dir();
     let mut numbers: Vec<u64> = match std::fs::read_dir(&directory) {
         Ok(entries) => entries
@@ -55,7 +61,6 @@ pub fn clean(layout: &Layout, all: bool, dry_run: bool) -> std::io::Result<Vec<C
         Err(error) => return Err(error),
     };
     numbers.sort_unstable();
-    let issues = LocalIssues::new(layout);
     let locks = LocalLocks::new(layout);
     let mut cleaned = Vec::new();
     for number in numbers {
@@ -148,6 +153,7 @@ fn size_of(path: &Path) -> u64 {
 mod tests {
     use super::*;
     use crate::worktree::Worktree;
+    use ralph_issues::LocalIssues;
 
     fn repository() -> (tempfile::TempDir, Layout) {
         let directory = crate::worktree::test_support::repository();
@@ -172,13 +178,13 @@ mod tests {
     #[test]
     fn a_finished_issues_worktree_goes_and_its_branch_stays() {
         let (directory, layout) = repository();
-        let dry = clean(&layout, false, true).expect("dry run");
+        let dry = clean(&layout, &LocalIssues::new(&layout), false, true).expect("dry run");
         assert_eq!(dry[0].action, Action::WouldRemove);
         assert!(
             layout.worktrees_dir().join("1").exists(),
             "a dry run removes nothing"
         );
-        let cleaned = clean(&layout, false, false).expect("clean");
+        let cleaned = clean(&layout, &LocalIssues::new(&layout), false, false).expect("clean");
         assert_eq!(cleaned.len(), 2);
         assert_eq!(
             (cleaned[0].issue, &cleaned[0].action),
@@ -190,7 +196,7 @@ mod tests {
         assert!(layout.worktrees_dir().join("2").exists());
         let branches = git(directory.path(), &["branch", "--list", "ralph/1"], None).expect("git");
         assert!(String::from_utf8_lossy(&branches.stdout).contains("ralph/1"));
-        let all = clean(&layout, true, false).expect("clean all");
+        let all = clean(&layout, &LocalIssues::new(&layout), true, false).expect("clean all");
         assert_eq!(all[0].action, Action::Removed);
         assert!(!layout.worktrees_dir().join("2").exists());
     }
@@ -199,7 +205,7 @@ mod tests {
     fn a_worktree_a_loop_holds_is_kept() {
         let (_directory, layout) = repository();
         let _held = LocalLocks::new(&layout).take(1).expect("lock");
-        let cleaned = clean(&layout, true, false).expect("clean");
+        let cleaned = clean(&layout, &LocalIssues::new(&layout), true, false).expect("clean");
         assert!(
             matches!(&cleaned[0].action, Action::Kept { reason } if reason.contains("loop")),
             "{cleaned:?}"

@@ -15,6 +15,7 @@ pub mod confinement;
 pub mod facts;
 pub mod feedback;
 pub mod implementer;
+pub mod issue_source;
 mod journal;
 pub mod llm;
 pub mod loop_config;

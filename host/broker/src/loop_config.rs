@@ -8,6 +8,7 @@ use ralph_marketplace::{ConfigError, Layout, Marketplace};
 
 use crate::confinement::Sandbox;
 use crate::implementer::Implementer;
+use crate::issue_source::IssuesSettings;
 use crate::llm::{LlmOptions, Models};
 use crate::metering::Metering;
 use crate::plugins::Lineup;
@@ -25,6 +26,7 @@ pub struct LoopConfig {
     pub sandbox: Sandbox,
     pub models: Models,
     pub metering: Metering,
+    pub issues: IssuesSettings,
 }
 
 /// Types every section a loop reads, without building the model providers
@@ -39,6 +41,7 @@ pub fn validate(marketplace: &Marketplace, path: &std::path::Path) -> Result<(),
     Sandbox::from_config(config, path)?;
     Metering::from_config(config, path)?;
     crate::simple::SimpleSettings::from_config(config, path)?;
+    IssuesSettings::from_config(config, path)?;
     if let Some(section) = &config.llm {
         ralph_models::LlmSettings::from_value(section, "llm").map_err(|error| {
             ConfigError::Invalid {
@@ -87,6 +90,7 @@ impl LoopConfig {
             llm,
         )?;
         let metering = Metering::from_config(config, &path)?;
+        let issues = IssuesSettings::from_config(config, &path)?;
         Ok(LoopConfig {
             marketplace,
             lineup,
@@ -95,6 +99,7 @@ impl LoopConfig {
             sandbox,
             models,
             metering,
+            issues,
         })
     }
 }

@@ -340,6 +340,7 @@ pub(crate) async fn open(
         sandbox,
         models,
         metering,
+        issues,
     } = LoopConfig::read(&layout, &options.llm)?;
     let integrations = integrations_of(&marketplace, &layout)?;
     let settings = bidder_settings(&lineup, &metering, &layout)?;
@@ -349,6 +350,7 @@ pub(crate) async fn open(
         protected,
         sandbox,
         models,
+        issues,
     };
     let opened = Workbench::open(&layout, number, parts, options.stop.clone(), progress).await?;
     let state = marketplace.state().map_err(LoopError::failed)?;

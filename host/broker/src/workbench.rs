@@ -14,7 +14,7 @@ use std::sync::atomic::AtomicBool;
 use ralph_issues::pulls::{
     ChangeSummary, ChangedFile, CheckCategory, CheckResult, PullRequest, PullRequests,
 };
-use ralph_issues::{Issue, IssueSource, Label, LabelChange, LocalIssues};
+use ralph_issues::{Issue, IssueSource, Label, LabelChange};
 use ralph_marketplace::lock::{IssueLeases, Lease, LeaseError, LocalLocks};
 use ralph_marketplace::{ConfigError, Layout};
 use ralph_runtime::Runtime;
@@ -23,6 +23,7 @@ use crate::attempt::{Checks, Workshop};
 use crate::checks::{self, Judged};
 use crate::confinement::{Confinement, Sandbox};
 use crate::implementer::Implementer;
+use crate::issue_source::{self, IssuesSettings};
 use crate::llm::Models;
 use crate::plugins::CheckEntry;
 use crate::progress::{FinishStatus, Progress, Step};
@@ -59,6 +60,8 @@ pub struct Parts {
     pub protected: ProtectedPaths,
     pub sandbox: Sandbox,
     pub models: Models,
+    /// Where the issue lives.
+    pub issues: IssuesSettings,
 }
 
 /// A workbench just opened, and where its work goes.
@@ -109,6 +112,7 @@ impl Workbench {
             protected,
             sandbox,
             models,
+            issues,
         } = parts;
         let discovered = if implementer.needs_context_window() {
             models.implementer_context_window().await
@@ -126,9 +130,8 @@ impl Workbench {
         // loop alone; released when the workbench is dropped, however the
         // loop ends.
         let lease = take_lease(&LocalLocks::new(layout), number, progress)?;
-        let local_issues = LocalIssues::new(layout);
-        let issue_file = layout.display(&local_issues.path(number)).to_string();
-        let issues: Box<dyn IssueSource> = Box::new(local_issues);
+        let issues = issue_source::open(layout, &issues).map_err(LoopError::Failed)?;
+        let issue_file = issues.location(number);
         let issue = issues.get(number).map_err(|error| {
             if error.is_bad_input() {
                 LoopError::BadInput(error.to_string())

@@ -67,16 +67,6 @@ impl LocalIssues {
             .collect()
     }
 
-    /// Where issue `number` lives, for messages: relative to the
-    /// repository, as every path Ralph shows.
-    fn location(&self, number: u64) -> String {
-        let path = self.path(number);
-        path.strip_prefix(&self.repository)
-            .unwrap_or(&path)
-            .display()
-            .to_string()
-    }
-
     fn write(&self, issue: &Issue) -> Result<(), SourceError> {
         atomic::replace(
             &self.tmp,
@@ -104,6 +94,16 @@ impl LocalIssues {
 }
 
 impl IssueSource for LocalIssues {
+    /// The issue's file, relative to the repository, as every path Ralph
+    /// shows.
+    fn location(&self, number: u64) -> String {
+        let path = self.path(number);
+        path.strip_prefix(&self.repository)
+            .unwrap_or(&path)
+            .display()
+            .to_string()
+    }
+
     fn list_open(&self) -> Result<Vec<Issue>, SourceError> {
         Ok(self.list()?.into_iter().filter(Issue::is_open).collect())
     }

@@ -18,6 +18,12 @@ use crate::requirements::{RequirementId, TickError};
 /// A change either happens whole or not at all. The trait is object safe:
 /// the loop holds a `Box<dyn IssueSource>` chosen from the config.
 pub trait IssueSource: Send + Sync {
+    /// Where issue `number` lives, for messages: its file relative to the
+    /// repository, or the tracker's name for it (`OWNER/NAME#N`).
+    fn location(&self, number: u64) -> String {
+        format!("issue #{number}")
+    }
+
     /// The open issues, by number.
     fn list_open(&self) -> Result<Vec<Issue>, SourceError>;
 

@@ -37,7 +37,7 @@ pub struct Config {
     /// The loop's sections, kept as written here and typed (with errors
     /// naming their fields) by the part of Ralph that owns each:
     /// `bidders`, `specialists`, `checks`, `implementer`, `metering`,
-    /// `sandbox` and `simple` by the broker, `integrations` by `ralph-integrations`, `llm` by
+    /// `sandbox`, `simple` and `issues` by the broker, `integrations` by `ralph-integrations`, `llm` by
     /// `ralph-models`.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub bidders: Option<serde_json::Value>,
@@ -58,6 +58,9 @@ pub struct Config {
     /// The simple loop's settings (SPEC §8).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub simple: Option<serde_json::Value>,
+    /// Where issues come from (SPEC §7): `local` or `github`.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub issues: Option<serde_json::Value>,
 }
 
 fn is_false(value: &bool) -> bool {
@@ -103,6 +106,7 @@ impl Default for Config {
             metering: None,
             sandbox: None,
             simple: None,
+            issues: None,
         }
     }
 }

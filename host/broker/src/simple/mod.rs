@@ -90,6 +90,7 @@ pub async fn run(
         sandbox,
         models,
         metering,
+        issues,
     } = LoopConfig::read_for(&layout, &options.llm, LoopKind::Simple)?;
     let settings = SimpleSettings::from_config(marketplace.config(), &layout.config_file())?;
     let integrations = integrations_of(&marketplace, &layout)?;
@@ -99,6 +100,7 @@ pub async fn run(
         protected,
         sandbox,
         models,
+        issues,
     };
     let opened = Workbench::open(
         &layout,

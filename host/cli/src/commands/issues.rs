@@ -7,13 +7,14 @@ use std::io::{IsTerminal, Read};
 use std::path::Path;
 
 use anyhow::{Context, anyhow};
+use ralph_broker::issue_source::{self, IssuesSettings};
 use ralph_issues::backlog::{self, Backlog, DUPLICATE_THRESHOLD};
 use ralph_issues::issue::check_title;
 use ralph_issues::issue_file::{self, FrontMatter};
 use ralph_issues::pulls::{self, PullError};
 use ralph_issues::{
-    Draft, IssueSource, IssueState, Label, LabelChange, LocalIssues, PullRequest, PullRequests,
-    RequirementKind, SourceError, Spec,
+    Draft, IssueSource, IssueState, Label, LabelChange, PullRequest, PullRequests, RequirementKind,
+    SourceError, Spec,
 };
 use ralph_marketplace::Layout;
 
@@ -28,6 +29,13 @@ const STATUS_WIDTH: usize = 16;
 const DONE_WIDTH: usize = 7;
 const BRANCH_WIDTH: usize = 26;
 const LINE_WIDTH: usize = 80;
+
+/// The repository's issue source, as `.ralph/config.json`'s `issues`
+/// section names it (the local files when there is no config yet).
+pub fn open_issues(layout: &Layout) -> Result<Box<dyn IssueSource>, Failure> {
+    let settings = IssuesSettings::of(layout).map_err(Failure::bad_input)?;
+    issue_source::open(layout, &settings).map_err(|message| Failure::problem(anyhow!(message)))
+}
 
 fn source_failure(error: SourceError) -> Failure {
     if error.is_bad_input() {
@@ -47,7 +55,7 @@ fn pull_failure(error: PullError) -> Failure {
 
 /// `spec [N] [--file F]`: creates issue N+1 or updates issue N.
 pub fn spec(layout: &Layout, number: Option<u64>, file: Option<&Path>, json: bool) -> Outcome {
-    let issues = LocalIssues::new(layout);
+    let issues = open_issues(layout)?;
     let (source_name, text) = read_spec(file)?;
     let document = issue_file::split(&text).map_err(|error| {
         Failure::bad_input(anyhow!("{source_name}:{}: {}", error.line, error.problem))
@@ -73,8 +81,13 @@ pub fn spec(layout: &Layout, number: Option<u64>, file: Option<&Path>, json: boo
     check_title(&title).map_err(|error| Failure::bad_input(anyhow!("{source_name}: {error}")))?;
     let body = document.body.to_owned();
     let issue = match existing {
-        None => create(&issues, title, body, &front_matter)?,
-        Some(issue) => update(&issues, issue.number, Spec { title, body }, &front_matter)?,
+        None => create(issues.as_ref(), title, body, &front_matter)?,
+        Some(issue) => update(
+            issues.as_ref(),
+            issue.number,
+            Spec { title, body },
+            &front_matter,
+        )?,
     };
     let verb = if number.is_some() {
         "updated"
@@ -87,7 +100,7 @@ pub fn spec(layout: &Layout, number: Option<u64>, file: Option<&Path>, json: boo
                 "issue": issue.number,
                 "action": verb,
                 "title": issue.title,
-                "file": layout.display(&issues.path(issue.number)).to_string(),
+                "file": issues.location(issue.number),
             })
             .to_string(),
         );
@@ -96,7 +109,7 @@ pub fn spec(layout: &Layout, number: Option<u64>, file: Option<&Path>, json: boo
     errln!(
         "{verb} issue #{} in {}",
         issue.number,
-        layout.display(&issues.path(issue.number))
+        issues.location(issue.number)
     );
     outln!("{}", issue.number);
     Ok(Exit::Success)
@@ -157,7 +170,7 @@ fn first_heading(body: &str) -> Option<String> {
 }
 
 fn create(
-    issues: &LocalIssues,
+    issues: &dyn IssueSource,
     title: String,
     body: String,
     front_matter: &FrontMatter,
@@ -179,7 +192,7 @@ fn create(
 }
 
 fn update(
-    issues: &LocalIssues,
+    issues: &dyn IssueSource,
     number: u64,
     spec: Spec,
     front_matter: &FrontMatter,
@@ -202,14 +215,14 @@ fn update(
 /// `ready N`: labels the issue `ready` and removes `in-refinement` and
 /// `attention-needed` (a person looked, and hands it back to the loop).
 pub fn ready(layout: &Layout, number: u64, json: bool) -> Outcome {
-    let issues = LocalIssues::new(layout);
+    let issues = open_issues(layout)?;
     let issue = issues.get(number).map_err(source_failure)?;
     if !issue.is_open() {
         return Err(Failure::message(
             Exit::BadInput,
             format!(
                 "{}: issue #{number} is closed; only an open issue can be ready",
-                layout.display(&issues.path(number))
+                issues.location(number)
             ),
         ));
     }
@@ -240,7 +253,7 @@ pub fn ready(layout: &Layout, number: u64, json: bool) -> Outcome {
 
 /// `backlog [--json]`.
 pub fn backlog(layout: &Layout, json: bool) -> Outcome {
-    let issues = LocalIssues::new(layout);
+    let issues = open_issues(layout)?;
     let open = issues.list_open().map_err(source_failure)?;
     let backlog = backlog::backlog(&open);
     if json {

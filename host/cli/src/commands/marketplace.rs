@@ -60,12 +60,14 @@ fn open(layout: &Layout) -> Result<Marketplace, Failure> {
 
 fn clean(layout: &Layout, all: bool, dry_run: bool, json: bool) -> Outcome {
     use ralph_broker::clean::Action;
-    let cleaned = ralph_broker::clean::clean(layout, all, dry_run).map_err(|error| {
-        Failure::problem(anyhow::anyhow!(
-            "{}: {error}",
-            layout.display(&layout.worktrees_dir())
-        ))
-    })?;
+    let issues = super::issues::open_issues(layout)?;
+    let cleaned =
+        ralph_broker::clean::clean(layout, issues.as_ref(), all, dry_run).map_err(|error| {
+            Failure::problem(anyhow::anyhow!(
+                "{}: {error}",
+                layout.display(&layout.worktrees_dir())
+            ))
+        })?;
     if json {
         output::json_line(&serde_json::to_string(&cleaned).map_err(Failure::problem)?);
         return Ok(Exit::Success);
