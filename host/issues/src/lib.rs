@@ -14,6 +14,7 @@ pub mod issue;
 pub mod issue_file;
 pub mod local;
 pub mod pulls;
+pub mod remote;
 pub mod requirements;
 pub mod source;
 
@@ -24,5 +25,6 @@ pub use pulls::{
     ChangeSummary, ChangedFile, CheckCategory, CheckResult, DimensionScores, FailedAttempt,
     FindingSeverity, ProposalScore, PullRequest, PullRequests, ReviewFinding, SpecialistReview,
 };
+pub use remote::{RateLimit, RejectedField, RemoteError};
 pub use requirements::{Complexity, Requirement, RequirementId, RequirementKind};
 pub use source::{Draft, IssueSource, LabelChange, SourceError, Spec};

@@ -10,6 +10,7 @@ use std::path::PathBuf;
 
 use crate::issue::{InvalidTitle, Issue, Label};
 use crate::issue_file::Problem;
+use crate::remote::RemoteError;
 use crate::requirements::{RequirementId, TickError};
 
 /// Everything the loop needs from an issue tracker.
@@ -143,6 +144,9 @@ pub enum SourceError {
     Io { path: PathBuf, source: io::Error },
     #[error("{location}: no free issue number after {attempts} attempts")]
     NoFreeNumber { location: String, attempts: u32 },
+    /// A source behind a network service (GitHub) failed.
+    #[error(transparent)]
+    Remote(#[from] RemoteError),
 }
 
 impl SourceError {
@@ -157,7 +161,14 @@ impl SourceError {
                 | SourceError::Tick { .. }
                 | SourceError::Title { .. }
                 | SourceError::EmptyNote { .. }
-        )
+        ) || matches!(self, SourceError::Remote(remote) if remote.is_bad_input())
+    }
+
+    /// Whether running again later may succeed with nothing changed (a
+    /// rate limit past the wait budget, a lost connection): the caller
+    /// stops resumably, spending nothing.
+    pub fn is_resumable(&self) -> bool {
+        matches!(self, SourceError::Remote(remote) if remote.is_resumable())
     }
 }
 
@@ -184,5 +195,26 @@ mod tests {
         assert_eq!(change.add, BTreeSet::from([Label::Ready]));
         assert_eq!(change.remove, BTreeSet::from([Label::InRefinement]));
         assert_eq!(change.apply(&from), to);
+    }
+
+    #[test]
+    fn a_remote_failure_is_bad_input_or_resumable_as_the_remote_says() {
+        let not_found = SourceError::from(RemoteError::NotFound {
+            service: "GitHub".to_owned(),
+            what: "issue #7 in octo/hello".to_owned(),
+        });
+        assert!(not_found.is_bad_input());
+        assert!(!not_found.is_resumable());
+        assert_eq!(
+            not_found.to_string(),
+            "issue #7 in octo/hello was not found on GitHub (404)"
+        );
+        let lost = SourceError::from(RemoteError::Transport {
+            method: "GET".to_owned(),
+            path: "/repos/octo/hello/issues".to_owned(),
+            message: "connection refused".to_owned(),
+        });
+        assert!(lost.is_resumable());
+        assert!(!lost.is_bad_input());
     }
 }
