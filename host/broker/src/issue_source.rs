@@ -11,7 +11,7 @@
 
 use std::path::Path;
 
-use ralph_issues::{IssueSource, LocalIssues};
+use ralph_issues::{IssueSource, LocalIssues, PullRequestPublisher, PullRequests};
 use ralph_marketplace::{Config, ConfigError, Layout};
 use serde::Deserialize;
 
@@ -151,14 +151,38 @@ fn is_repository_name(text: &str) -> bool {
     matches!(text.split_once('/'), Some((owner, name)) if valid(owner) && valid(name))
 }
 
-/// The issue source `settings` name, for `layout`'s repository.
-pub fn open(layout: &Layout, settings: &IssuesSettings) -> Result<Box<dyn IssueSource>, String> {
+/// An issue source and where its finished issues' pull requests go.
+pub struct Tracker {
+    pub issues: Box<dyn IssueSource>,
+    pub publisher: Box<dyn PullRequestPublisher>,
+    /// The GitHub source itself, for what only GitHub has (labels to set
+    /// up, review feedback); `None` for local issues.
+    pub github: Option<std::sync::Arc<ralph_github::GithubIssues>>,
+}
+
+/// The tracker `settings` name, for `layout`'s repository. A GitHub source
+/// needs a token (`GITHUB_TOKEN`, `GH_TOKEN` or `gh auth token`); its
+/// absence is the error.
+pub fn open(layout: &Layout, settings: &IssuesSettings) -> Result<Tracker, String> {
     match settings {
-        IssuesSettings::Local => Ok(Box::new(LocalIssues::new(layout))),
-        IssuesSettings::Github(github) => Err(format!(
-            "issues.source `github` ({}) cannot be opened yet",
-            github.repository
-        )),
+        IssuesSettings::Local => Ok(Tracker {
+            issues: Box::new(LocalIssues::new(layout)),
+            publisher: Box::new(PullRequests::new(layout)),
+            github: None,
+        }),
+        IssuesSettings::Github(github) => {
+            let issues = crate::github::open(github)?;
+            Ok(Tracker {
+                issues: Box::new(issues.clone()),
+                publisher: Box::new(crate::github::GithubPublisher {
+                    issues: issues.clone(),
+                    records: PullRequests::new(layout),
+                    repository: layout.repository().to_owned(),
+                    remote: github.remote.clone(),
+                }),
+                github: Some(issues),
+            })
+        }
     }
 }
 

@@ -14,6 +14,7 @@ pub mod clean;
 pub mod confinement;
 pub mod facts;
 pub mod feedback;
+pub mod github;
 pub mod implementer;
 pub mod issue_source;
 mod journal;

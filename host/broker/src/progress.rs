@@ -164,6 +164,15 @@ pub enum Step {
         reason: String,
         seconds: u64,
     },
+    /// The finished issue's pull request: its record, and on GitHub the
+    /// pull request itself.
+    PullRequest {
+        record: String,
+        number: Option<u64>,
+        url: Option<String>,
+        /// Whether this run opened it (else it was open already).
+        opened: bool,
+    },
     Finished {
         status: FinishStatus,
         reason: String,
@@ -495,6 +504,18 @@ pub fn describe(step: &Step) -> String {
         Step::Waiting { reason, seconds } => {
             format!("Waiting {seconds} s for a usage limit to reset (no iteration spent): {reason}")
         }
+        Step::PullRequest {
+            record,
+            number,
+            url,
+            opened,
+        } => match (number, url) {
+            (Some(number), Some(url)) => format!(
+                "Pull request #{number} {}: {url}",
+                if *opened { "opened" } else { "updated" }
+            ),
+            _ => format!("Pull-request record: {record}"),
+        },
         Step::Finished {
             status,
             reason,
@@ -784,6 +805,12 @@ mod tests {
             },
             Step::Ticked {
                 requirements: vec!["Add two".into()],
+            },
+            Step::PullRequest {
+                record: ".ralph/pulls/4.md".into(),
+                number: Some(12),
+                url: Some("https://github.com/octo/hello/pull/12".into()),
+                opened: true,
             },
             Step::Finished {
                 status: FinishStatus::AttentionNeeded,

@@ -40,7 +40,7 @@ pub use crate::workbench::LoopError;
 pub struct Finished {
     pub status: FinishStatus,
     pub reason: String,
-    pub pull_request: Option<PathBuf>,
+    pub pull_request: Option<ralph_issues::Published>,
 }
 
 /// What the loop needs besides the repository.
@@ -243,17 +243,21 @@ impl Session {
         progress: &mut dyn Progress,
     ) -> Result<Finished, LoopError> {
         self.journal.end(status, &reason)?;
-        let pull_request =
-            self.bench
-                .conclude(self.marketplace.layout(), status, &reason, |bench| {
-                    pull_request_record(
-                        bench,
-                        &self.last_ranking,
-                        &self.last_checks,
-                        &self.last_reviews,
-                        &self.failed_attempts,
-                    )
-                })?;
+        let pull_request = self.bench.conclude(
+            self.marketplace.layout(),
+            status,
+            &reason,
+            |bench| {
+                pull_request_record(
+                    bench,
+                    &self.last_ranking,
+                    &self.last_checks,
+                    &self.last_reviews,
+                    &self.failed_attempts,
+                )
+            },
+            progress,
+        )?;
         tracing::info!(?status, reason = %reason, "Loop finished");
         progress.step(Step::Finished {
             status,

@@ -11,10 +11,8 @@ use std::path::PathBuf;
 use std::sync::Arc;
 use std::sync::atomic::AtomicBool;
 
-use ralph_issues::pulls::{
-    ChangeSummary, ChangedFile, CheckCategory, CheckResult, PullRequest, PullRequests,
-};
-use ralph_issues::{Issue, IssueSource, Label, LabelChange};
+use ralph_issues::pulls::{ChangeSummary, ChangedFile, CheckCategory, CheckResult, PullRequest};
+use ralph_issues::{Issue, IssueSource, Label, LabelChange, Published, PullRequestPublisher};
 use ralph_marketplace::lock::{IssueLeases, Lease, LeaseError, LocalLocks};
 use ralph_marketplace::{ConfigError, Layout};
 use ralph_runtime::Runtime;
@@ -23,7 +21,7 @@ use crate::attempt::{Checks, Workshop};
 use crate::checks::{self, Judged};
 use crate::confinement::{Confinement, Sandbox};
 use crate::implementer::Implementer;
-use crate::issue_source::{self, IssuesSettings};
+use crate::issue_source::{self, IssuesSettings, Tracker};
 use crate::llm::Models;
 use crate::plugins::CheckEntry;
 use crate::progress::{FinishStatus, Progress, Step};
@@ -74,6 +72,8 @@ pub struct Opened {
 /// Everything one loop on one issue works with.
 pub struct Workbench {
     pub issues: Box<dyn IssueSource>,
+    /// Where the finished issue's pull request goes.
+    pub publisher: Box<dyn PullRequestPublisher>,
     /// The issue as last read or written.
     pub issue: Issue,
     pub worktree: Worktree,
@@ -130,7 +130,9 @@ impl Workbench {
         // loop alone; released when the workbench is dropped, however the
         // loop ends.
         let lease = take_lease(&LocalLocks::new(layout), number, progress)?;
-        let issues = issue_source::open(layout, &issues).map_err(LoopError::Failed)?;
+        let Tracker {
+            issues, publisher, ..
+        } = issue_source::open(layout, &issues).map_err(LoopError::BadInput)?;
         let issue_file = issues.location(number);
         let issue = issues.get(number).map_err(|error| {
             if error.is_bad_input() {
@@ -140,6 +142,15 @@ impl Workbench {
             }
         })?;
         refuse_unless_ready(&issue, &issue_file, kind)?;
+        // Who made it ready must be trusted to hand work to the loop (on
+        // GitHub: write access), also when a run resumes it.
+        issues.check_ready(number).map_err(|error| {
+            if error.is_bad_input() {
+                LoopError::BadInput(error.to_string())
+            } else {
+                LoopError::failed(error)
+            }
+        })?;
         let issue = issues
             .set_labels(
                 number,
@@ -159,6 +170,7 @@ impl Workbench {
         Ok(Opened {
             bench: Workbench {
                 issues,
+                publisher,
                 issue,
                 worktree,
                 checks: Checks::default(),
@@ -246,15 +258,31 @@ impl Workbench {
         status: FinishStatus,
         reason: &str,
         record: impl FnOnce(&Workbench) -> PullRequest,
-    ) -> Result<Option<PathBuf>, LoopError> {
+        progress: &mut dyn Progress,
+    ) -> Result<Option<Published>, LoopError> {
         let number = self.issue.number;
         let mut pull_request = None;
         match status {
             FinishStatus::Complete => {
-                let path = PullRequests::new(layout)
-                    .write(&record(self))
-                    .map_err(LoopError::failed)?;
-                pull_request = Some(path);
+                let published = self.publisher.publish(&record(self)).map_err(|error| {
+                    if error.is_resumable() {
+                        LoopError::Failed(format!(
+                            "{error}; every change is committed on the branch, so running the loop again publishes it"
+                        ))
+                    } else {
+                        LoopError::failed(error)
+                    }
+                })?;
+                progress.step(Step::PullRequest {
+                    record: layout.display(&published.record).to_string(),
+                    number: published.pull_request.as_ref().map(|pull| pull.number),
+                    url: published.pull_request.as_ref().map(|pull| pull.url.clone()),
+                    opened: published
+                        .pull_request
+                        .as_ref()
+                        .is_some_and(|pull| pull.opened),
+                });
+                pull_request = Some(published);
                 self.issues
                     .set_labels(
                         number,

@@ -131,7 +131,10 @@ impl Client {
     pub fn new(config: ClientConfig) -> Result<Self, ClientSetupError> {
         let mut headers = HeaderMap::new();
         headers.insert(header::ACCEPT, HeaderValue::from_static(MEDIA_TYPE));
-        headers.insert("x-github-api-version", HeaderValue::from_static(API_VERSION));
+        headers.insert(
+            "x-github-api-version",
+            HeaderValue::from_static(API_VERSION),
+        );
         let mut authorization =
             HeaderValue::from_str(&format!("Bearer {}", config.credentials.token.expose()))
                 .map_err(|_| {
@@ -148,8 +151,8 @@ impl Client {
             .timeout(config.request_timeout)
             .build()
             .map_err(|error| ClientSetupError(error.to_string()))?;
-        let redactor = ralph_secrets::host()
-            .extended([config.credentials.token.expose().to_owned()]);
+        let redactor =
+            ralph_secrets::host().extended([config.credentials.token.expose().to_owned()]);
         Ok(Client {
             http,
             budget: WaitBudget::new(config.wait_budget),
@@ -257,14 +260,15 @@ impl Client {
         let mut waits = 0;
         loop {
             let cached = self.cached(method, url);
-            let (status, headers, text) = self.send_once(method, url, body, cached.as_ref()).await?;
-            if status == StatusCode::NOT_MODIFIED {
-                if let Some(cached) = cached {
-                    return Ok(Answer {
-                        text: cached.text,
-                        next: cached.next,
-                    });
-                }
+            let (status, headers, text) =
+                self.send_once(method, url, body, cached.as_ref()).await?;
+            if status == StatusCode::NOT_MODIFIED
+                && let Some(cached) = cached
+            {
+                return Ok(Answer {
+                    text: cached.text,
+                    next: cached.next,
+                });
             }
             if status.is_success() {
                 let next = pagination::next_page(&headers, &self.config.api_url);
@@ -348,7 +352,10 @@ impl Client {
         if method != Method::GET {
             return;
         }
-        let Some(etag) = headers.get(header::ETAG).and_then(|value| value.to_str().ok()) else {
+        let Some(etag) = headers
+            .get(header::ETAG)
+            .and_then(|value| value.to_str().ok())
+        else {
             return;
         };
         self.lock_cache().insert(
@@ -407,11 +414,19 @@ mod tests {
 
     #[test]
     fn addresses_encode_each_segment_under_the_api_root() {
-        let config = ClientConfig::new("https://github.example.com/api/v3", credentials())
-            .expect("valid");
+        let config =
+            ClientConfig::new("https://github.example.com/api/v3", credentials()).expect("valid");
         let client = Client::new(config).expect("client");
         let url = client.url(
-            &["repos", "octo", "hello", "issues", "5", "labels", "in progress/x"],
+            &[
+                "repos",
+                "octo",
+                "hello",
+                "issues",
+                "5",
+                "labels",
+                "in progress/x",
+            ],
             &[("state", "open")],
         );
         assert_eq!(

@@ -73,6 +73,23 @@ impl GithubIssues {
 }
 
 impl IssueSource for GithubIssues {
+    /// `OWNER/NAME#N`.
+    fn location(&self, number: u64) -> String {
+        format!("{}#{number}", self.github.repository())
+    }
+
+    /// Only a `ready` label added by someone with write access counts.
+    fn check_ready(&self, number: u64) -> Result<(), SourceError> {
+        let trust = self.ready_trust(number)?;
+        if trust.is_trusted() {
+            return Ok(());
+        }
+        Err(SourceError::Untrusted {
+            location: self.location(number),
+            reason: trust.to_string(),
+        })
+    }
+
     fn list_open(&self) -> Result<Vec<Issue>, SourceError> {
         self.source(|github| async move { github.list_open_issues().await })
     }
@@ -98,9 +115,7 @@ impl IssueSource for GithubIssues {
 
     fn tick_requirements(&self, number: u64, ids: &[RequirementId]) -> Result<Issue, SourceError> {
         let ids = ids.to_vec();
-        self.source(
-            move |github| async move { github.tick_issue_requirements(number, &ids).await },
-        )
+        self.source(move |github| async move { github.tick_issue_requirements(number, &ids).await })
     }
 
     fn append_note(&self, number: u64, note: &str) -> Result<Issue, SourceError> {
@@ -115,9 +130,9 @@ impl IssueSource for GithubIssues {
     }
 
     fn reopen(&self, number: u64) -> Result<Issue, SourceError> {
-        self.source(move |github| async move {
-            github.set_issue_state(number, IssueState::Open).await
-        })
+        self.source(
+            move |github| async move { github.set_issue_state(number, IssueState::Open).await },
+        )
     }
 
     /// Leaves the issue open: the pull request's `Closes #N` closes it

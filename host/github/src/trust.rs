@@ -67,9 +67,15 @@ impl fmt::Display for Permission {
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum ReadyTrust {
     /// Added most recently by `login`, who has write access.
-    Trusted { login: String, permission: Permission },
+    Trusted {
+        login: String,
+        permission: Permission,
+    },
     /// Added most recently by `login`, who has no write access.
-    Untrusted { login: String, permission: Permission },
+    Untrusted {
+        login: String,
+        permission: Permission,
+    },
     /// The events show no one adding `ready`.
     NeverAdded,
 }
@@ -115,7 +121,11 @@ impl Github {
         }
         let subject = format!("the permission of {login} on {}", self.repository());
         let path = self.repo_path(&["collaborators", login, "permission"]);
-        let permission = match self.client().get::<PermissionObject>(&path, &[], &subject).await {
+        let permission = match self
+            .client()
+            .get::<PermissionObject>(&path, &[], &subject)
+            .await
+        {
             Ok(object) => {
                 Permission::parse(&object.permission).ok_or_else(|| RemoteError::Unexpected {
                     method: "GET".to_owned(),

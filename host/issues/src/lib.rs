@@ -13,6 +13,7 @@ pub mod components;
 pub mod issue;
 pub mod issue_file;
 pub mod local;
+pub mod publish;
 pub mod pulls;
 pub mod remote;
 pub mod requirements;
@@ -21,6 +22,7 @@ pub mod source;
 pub use components::{Component, ComponentKind};
 pub use issue::{Issue, IssueState, Label};
 pub use local::LocalIssues;
+pub use publish::{OpenedPullRequest, PublishError, Published, PullRequestPublisher};
 pub use pulls::{
     ChangeSummary, ChangedFile, CheckCategory, CheckResult, DimensionScores, FailedAttempt,
     FindingSeverity, ProposalScore, PullRequest, PullRequests, ReviewFinding, SpecialistReview,

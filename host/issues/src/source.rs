@@ -31,6 +31,15 @@ pub trait IssueSource: Send + Sync {
     /// One issue, open or closed.
     fn get(&self, number: u64) -> Result<Issue, SourceError>;
 
+    /// Refuses issue `number` when its `ready` label was added by someone
+    /// the tracker does not trust to hand work to the loop (on GitHub: a
+    /// user without write access), naming them. Whoever can write a local
+    /// issue file is trusted.
+    fn check_ready(&self, number: u64) -> Result<(), SourceError> {
+        let _ = number;
+        Ok(())
+    }
+
     /// A new, open issue under a number no issue had before.
     fn create(&self, draft: &Draft) -> Result<Issue, SourceError>;
 
@@ -60,6 +69,47 @@ pub trait IssueSource: Send + Sync {
     /// issues when merged overrides this to leave it open until then.
     fn finish(&self, number: u64) -> Result<Issue, SourceError> {
         self.close(number)
+    }
+}
+
+/// A shared source is a source: the loop holds one handle, and what only
+/// one tracker offers (GitHub's labels, review feedback) uses another.
+impl<T: IssueSource + ?Sized> IssueSource for std::sync::Arc<T> {
+    fn location(&self, number: u64) -> String {
+        (**self).location(number)
+    }
+    fn check_ready(&self, number: u64) -> Result<(), SourceError> {
+        (**self).check_ready(number)
+    }
+    fn list_open(&self) -> Result<Vec<Issue>, SourceError> {
+        (**self).list_open()
+    }
+    fn get(&self, number: u64) -> Result<Issue, SourceError> {
+        (**self).get(number)
+    }
+    fn create(&self, draft: &Draft) -> Result<Issue, SourceError> {
+        (**self).create(draft)
+    }
+    fn update_spec(&self, number: u64, spec: &Spec) -> Result<Issue, SourceError> {
+        (**self).update_spec(number, spec)
+    }
+    fn set_labels(&self, number: u64, change: &LabelChange) -> Result<Issue, SourceError> {
+        (**self).set_labels(number, change)
+    }
+    fn tick_requirements(&self, number: u64, ids: &[RequirementId]) -> Result<Issue, SourceError> {
+        (**self).tick_requirements(number, ids)
+    }
+    fn append_note(&self, number: u64, note: &str) -> Result<Issue, SourceError> {
+        (**self).append_note(number, note)
+    }
+    fn close(&self, number: u64) -> Result<Issue, SourceError> {
+        (**self).close(number)
+    }
+    fn reopen(&self, number: u64) -> Result<Issue, SourceError> {
+        (**self).reopen(number)
+    }
+    fn finish(&self, number: u64) -> Result<Issue, SourceError> {
+        (**self).finish(number)
     }
 }
 
@@ -147,6 +197,10 @@ pub enum SourceError {
     /// A source behind a network service (GitHub) failed.
     #[error(transparent)]
     Remote(#[from] RemoteError),
+    /// The issue was made ready by someone not trusted to hand work to
+    /// the loop.
+    #[error("{location}: {reason}")]
+    Untrusted { location: String, reason: String },
 }
 
 impl SourceError {
@@ -161,6 +215,7 @@ impl SourceError {
                 | SourceError::Tick { .. }
                 | SourceError::Title { .. }
                 | SourceError::EmptyNote { .. }
+                | SourceError::Untrusted { .. }
         ) || matches!(self, SourceError::Remote(remote) if remote.is_bad_input())
     }
 

@@ -840,11 +840,13 @@ impl SimpleLoop {
     ) -> Result<Finished, LoopError> {
         let summary = self.last_notes.clone();
         let checks = self.last_checks.clone();
-        let pull_request =
-            self.bench
-                .conclude(&self.layout, status, &reason, |bench: &Workbench| {
-                    bench.pull_request(summary, &checks)
-                })?;
+        let pull_request = self.bench.conclude(
+            &self.layout,
+            status,
+            &reason,
+            |bench: &Workbench| bench.pull_request(summary, &checks),
+            progress,
+        )?;
         self.session.end(status, &reason)?;
         self.write_board(&self.session.board()?)?;
         tracing::info!(?status, reason = %reason, "Simple loop finished");

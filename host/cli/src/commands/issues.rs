@@ -34,7 +34,9 @@ const LINE_WIDTH: usize = 80;
 /// section names it (the local files when there is no config yet).
 pub fn open_issues(layout: &Layout) -> Result<Box<dyn IssueSource>, Failure> {
     let settings = IssuesSettings::of(layout).map_err(Failure::bad_input)?;
-    issue_source::open(layout, &settings).map_err(|message| Failure::problem(anyhow!(message)))
+    issue_source::open(layout, &settings)
+        .map(|tracker| tracker.issues)
+        .map_err(|message| Failure::bad_input(anyhow!(message)))
 }
 
 fn source_failure(error: SourceError) -> Failure {

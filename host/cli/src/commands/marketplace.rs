@@ -4,6 +4,8 @@ use std::io::{IsTerminal, Read};
 use std::path::Path;
 
 use anyhow::Context;
+use ralph_broker::issue_source::{self, IssuesSettings};
+use ralph_issues::Label;
 use ralph_marketplace::marketplace::RecordError;
 use ralph_marketplace::setup::{Action, setup};
 use ralph_marketplace::verify::verify;
@@ -120,6 +122,7 @@ fn megabytes(bytes: u64) -> String {
 
 pub fn run_setup(layout: &Layout, json: bool) -> Outcome {
     let actions = setup(layout, AGENTS).map_err(Failure::problem)?;
+    let labels = github_labels(layout)?;
     if json {
         let paths = |wanted: fn(&Action) -> Option<&std::path::PathBuf>| -> Vec<String> {
             actions
@@ -140,9 +143,14 @@ pub fn run_setup(layout: &Layout, json: bool) -> Outcome {
             Action::Kept(path) => Some(path),
             _ => None,
         });
-        output::json_line(
-            &serde_json::json!({"created": created, "updated": updated, "kept": kept}).to_string(),
-        );
+        let mut answer = serde_json::json!({"created": created, "updated": updated, "kept": kept});
+        if let Some((repository, labels)) = &labels {
+            answer["github"] = serde_json::json!({
+                "repository": repository,
+                "labels_created": labels.iter().map(|label| label.as_str()).collect::<Vec<_>>(),
+            });
+        }
+        output::json_line(&answer.to_string());
         return Ok(Exit::Success);
     }
     for action in &actions {
@@ -152,7 +160,33 @@ pub fn run_setup(layout: &Layout, json: bool) -> Outcome {
             Action::Kept(path) => outln!("kept    {}", layout.display(path)),
         }
     }
+    if let Some((repository, labels)) = &labels {
+        if labels.is_empty() {
+            outln!("kept    the labels of {repository}: Ralph's six are there");
+        } else {
+            let names: Vec<&str> = labels.iter().map(|label| label.as_str()).collect();
+            outln!("created the labels {} on {repository}", names.join(", "));
+        }
+    }
     Ok(Exit::Success)
+}
+
+/// With the `github` issue source: creates Ralph's six labels the
+/// repository lacks (existing ones stay as they are); which it created.
+fn github_labels(layout: &Layout) -> Result<Option<(String, Vec<Label>)>, Failure> {
+    let settings = IssuesSettings::of(layout).map_err(Failure::bad_input)?;
+    let IssuesSettings::Github(github) = &settings else {
+        return Ok(None);
+    };
+    let tracker = issue_source::open(layout, &settings)
+        .map_err(|message| Failure::bad_input(anyhow::anyhow!(message)))?;
+    let Some(source) = tracker.github else {
+        return Ok(None);
+    };
+    let created = source
+        .ensure_labels()
+        .map_err(|error| Failure::problem(anyhow::anyhow!("{}: {error}", github.repository)))?;
+    Ok(Some((github.repository.clone(), created)))
 }
 
 fn status(layout: &Layout, json: bool) -> Outcome {

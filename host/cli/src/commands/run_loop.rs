@@ -66,7 +66,10 @@ pub fn run_with(layout: &Layout, issue: u64, json: bool, llm: LlmOptions) -> Out
         }
     } else {
         if let Some(path) = &finished.pull_request {
-            outln!("pull-request record: {}", layout.display(path));
+            outln!("pull-request record: {}", layout.display(&path.record));
+            if let Some(pull) = &path.pull_request {
+                outln!("pull request #{}: {}", pull.number, pull.url);
+            }
         }
         if let Ok(marketplace) = Marketplace::open(layout.clone())
             && let Ok(loaded) = marketplace.state()

@@ -47,7 +47,10 @@ pub fn run(layout: &Layout, command: SimpleCommand) -> Outcome {
             if !json.json
                 && let Some(path) = &finished.pull_request
             {
-                outln!("pull-request record: {}", layout.display(path));
+                outln!("pull-request record: {}", layout.display(&path.record));
+                if let Some(pull) = &path.pull_request {
+                    outln!("pull request #{}: {}", pull.number, pull.url);
+                }
             }
             Ok(run_loop::exit_of(finished.status))
         }
