@@ -116,7 +116,6 @@ struct Answer {
 }
 
 /// The GitHub REST client.
-#[derive(Debug)]
 pub struct Client {
     http: reqwest::Client,
     config: ClientConfig,
@@ -127,11 +126,28 @@ pub struct Client {
     budget: WaitBudget,
 }
 
+/// Names the server and where the token came from; the redactor (which
+/// holds the token's value) is left out.
+impl std::fmt::Debug for Client {
+    fn fmt(&self, formatter: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        formatter
+            .debug_struct("Client")
+            .field("api_url", &self.config.api_url.as_str())
+            .field("token_origin", &self.config.credentials.origin)
+            .field("mutation_interval", &self.config.mutation_interval)
+            .field("wait_budget", &self.config.wait_budget)
+            .finish_non_exhaustive()
+    }
+}
+
 impl Client {
     pub fn new(config: ClientConfig) -> Result<Self, ClientSetupError> {
         let mut headers = HeaderMap::new();
         headers.insert(header::ACCEPT, HeaderValue::from_static(MEDIA_TYPE));
-        headers.insert("x-github-api-version", HeaderValue::from_static(API_VERSION));
+        headers.insert(
+            "x-github-api-version",
+            HeaderValue::from_static(API_VERSION),
+        );
         let mut authorization =
             HeaderValue::from_str(&format!("Bearer {}", config.credentials.token.expose()))
                 .map_err(|_| {
@@ -148,8 +164,8 @@ impl Client {
             .timeout(config.request_timeout)
             .build()
             .map_err(|error| ClientSetupError(error.to_string()))?;
-        let redactor = ralph_secrets::host()
-            .extended([config.credentials.token.expose().to_owned()]);
+        let redactor =
+            ralph_secrets::host().extended([config.credentials.token.expose().to_owned()]);
         Ok(Client {
             http,
             budget: WaitBudget::new(config.wait_budget),
@@ -257,14 +273,13 @@ impl Client {
         let mut waits = 0;
         loop {
             let cached = self.cached(method, url);
-            let (status, headers, text) = self.send_once(method, url, body, cached.as_ref()).await?;
-            if status == StatusCode::NOT_MODIFIED {
-                if let Some(cached) = cached {
-                    return Ok(Answer {
-                        text: cached.text,
-                        next: cached.next,
-                    });
-                }
+            let (status, headers, text) =
+                self.send_once(method, url, body, cached.as_ref()).await?;
+            if let Some(cached) = cached.filter(|_| status == StatusCode::NOT_MODIFIED) {
+                return Ok(Answer {
+                    text: cached.text,
+                    next: cached.next,
+                });
             }
             if status.is_success() {
                 let next = pagination::next_page(&headers, &self.config.api_url);
@@ -348,7 +363,10 @@ impl Client {
         if method != Method::GET {
             return;
         }
-        let Some(etag) = headers.get(header::ETAG).and_then(|value| value.to_str().ok()) else {
+        let Some(etag) = headers
+            .get(header::ETAG)
+            .and_then(|value| value.to_str().ok())
+        else {
             return;
         };
         self.lock_cache().insert(
@@ -407,11 +425,19 @@ mod tests {
 
     #[test]
     fn addresses_encode_each_segment_under_the_api_root() {
-        let config = ClientConfig::new("https://github.example.com/api/v3", credentials())
-            .expect("valid");
+        let config =
+            ClientConfig::new("https://github.example.com/api/v3", credentials()).expect("valid");
         let client = Client::new(config).expect("client");
         let url = client.url(
-            &["repos", "octo", "hello", "issues", "5", "labels", "in progress/x"],
+            &[
+                "repos",
+                "octo",
+                "hello",
+                "issues",
+                "5",
+                "labels",
+                "in progress/x",
+            ],
             &[("state", "open")],
         );
         assert_eq!(

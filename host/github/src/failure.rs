@@ -128,7 +128,10 @@ mod tests {
         let text = r#"{"message":"Validation Failed","errors":[{"resource":"Issue","field":"title","code":"missing_field"},"title is too short"]}"#;
         let error = failure(&request(), StatusCode::UNPROCESSABLE_ENTITY, text);
         let message = error.to_string();
-        assert!(message.contains("field `title` of Issue (missing_field)"), "{message}");
+        assert!(
+            message.contains("field `title` of Issue (missing_field)"),
+            "{message}"
+        );
         assert!(message.contains("title is too short"), "{message}");
         assert!(message.contains("a new issue in octo/hello"), "{message}");
     }

@@ -79,7 +79,12 @@ impl Github {
         let subject = format!("a new issue in {}", self.repository());
         let object: IssueObject = self
             .client()
-            .send(Method::POST, &self.repo_path(&["issues"]), Some(&body), &subject)
+            .send(
+                Method::POST,
+                &self.repo_path(&["issues"]),
+                Some(&body),
+                &subject,
+            )
             .await
             .map_err(|error| self.fail_repository(error))?;
         self.to_issue(object)

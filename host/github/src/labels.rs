@@ -46,7 +46,12 @@ impl Github {
             });
             let subject = format!("the label `{label}` in {}", self.repository());
             self.client()
-                .send::<Value>(Method::POST, &self.repo_path(&["labels"]), Some(&body), &subject)
+                .send::<Value>(
+                    Method::POST,
+                    &self.repo_path(&["labels"]),
+                    Some(&body),
+                    &subject,
+                )
                 .await?;
             created.push(label);
         }
@@ -64,7 +69,10 @@ mod tests {
             let (color, description) = appearance(label);
             assert_eq!(color.len(), 6, "{label}");
             assert!(color.chars().all(|c| c.is_ascii_hexdigit()), "{label}");
-            assert!(!description.is_empty() && description.len() <= 100, "{label}");
+            assert!(
+                !description.is_empty() && description.len() <= 100,
+                "{label}"
+            );
         }
     }
 }

@@ -37,7 +37,10 @@ mod tests {
 
     fn link(value: &str) -> HeaderMap {
         let mut headers = HeaderMap::new();
-        headers.insert(reqwest::header::LINK, HeaderValue::from_str(value).expect("header"));
+        headers.insert(
+            reqwest::header::LINK,
+            HeaderValue::from_str(value).expect("header"),
+        );
         headers
     }
 

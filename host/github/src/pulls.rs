@@ -123,10 +123,18 @@ impl Github {
             "base": base,
             "body": self.client().redact(body),
         });
-        let subject = format!("a pull request from `{head}` into `{base}` in {}", self.repository());
+        let subject = format!(
+            "a pull request from `{head}` into `{base}` in {}",
+            self.repository()
+        );
         let created: PullObject = self
             .client()
-            .send(Method::POST, &self.repo_path(&["pulls"]), Some(&request), &subject)
+            .send(
+                Method::POST,
+                &self.repo_path(&["pulls"]),
+                Some(&request),
+                &subject,
+            )
             .await?;
         Ok(pull_request(created, true))
     }
@@ -159,16 +167,28 @@ impl Github {
         let subject = self.pull_subject(pull);
         let comments: Vec<ReviewCommentObject> = self
             .client()
-            .get_all(&self.repo_path(&["pulls", &number, "comments"]), &[], &subject)
+            .get_all(
+                &self.repo_path(&["pulls", &number, "comments"]),
+                &[],
+                &subject,
+            )
             .await
             .map_err(|error| self.fail_pull(error, pull))?;
         let reviews: Vec<ReviewObject> = self
             .client()
-            .get_all(&self.repo_path(&["pulls", &number, "reviews"]), &[], &subject)
+            .get_all(
+                &self.repo_path(&["pulls", &number, "reviews"]),
+                &[],
+                &subject,
+            )
             .await?;
         let answers: Vec<CommentObject> = self
             .client()
-            .get_all(&self.repo_path(&["issues", &number, "comments"]), &[], &subject)
+            .get_all(
+                &self.repo_path(&["issues", &number, "comments"]),
+                &[],
+                &subject,
+            )
             .await?;
         let mut feedback = ReviewFeedback::default();
         for comment in unanswered_threads(&comments, &me) {
@@ -183,7 +203,10 @@ impl Github {
                 });
             }
         }
-        for review in reviews.iter().filter(|review| review.state == "CHANGES_REQUESTED") {
+        for review in reviews
+            .iter()
+            .filter(|review| review.state == "CHANGES_REQUESTED")
+        {
             let author = login(review.user.as_ref());
             if author.is_empty() || author == me || answered(&answers, &me, review.id) {
                 continue;

@@ -174,7 +174,10 @@ mod tests {
         let reset = (NOW.as_secs() + 90).to_string();
         let wait = wait_for(
             StatusCode::FORBIDDEN,
-            &headers(&[("x-ratelimit-remaining", "0"), ("x-ratelimit-reset", &reset)]),
+            &headers(&[
+                ("x-ratelimit-remaining", "0"),
+                ("x-ratelimit-reset", &reset),
+            ]),
             "API rate limit exceeded",
             0,
             now(),
@@ -214,7 +217,13 @@ mod tests {
             now(),
         );
         assert_eq!(refusal, None);
-        let missing = wait_for(StatusCode::NOT_FOUND, &headers(&[("retry-after", "1")]), "", 0, now());
+        let missing = wait_for(
+            StatusCode::NOT_FOUND,
+            &headers(&[("retry-after", "1")]),
+            "",
+            0,
+            now(),
+        );
         assert_eq!(missing, None);
     }
 

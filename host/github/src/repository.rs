@@ -12,7 +12,9 @@ pub struct Repository {
 
 /// Text that is not `OWNER/NAME`.
 #[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
-#[error("`{text}` is not a GitHub repository: {problem} (expected OWNER/NAME, e.g. octo-org/hello-world)")]
+#[error(
+    "`{text}` is not a GitHub repository: {problem} (expected OWNER/NAME, e.g. octo-org/hello-world)"
+)]
 pub struct InvalidRepository {
     pub text: String,
     pub problem: &'static str,

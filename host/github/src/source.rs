@@ -98,9 +98,7 @@ impl IssueSource for GithubIssues {
 
     fn tick_requirements(&self, number: u64, ids: &[RequirementId]) -> Result<Issue, SourceError> {
         let ids = ids.to_vec();
-        self.source(
-            move |github| async move { github.tick_issue_requirements(number, &ids).await },
-        )
+        self.source(move |github| async move { github.tick_issue_requirements(number, &ids).await })
     }
 
     fn append_note(&self, number: u64, note: &str) -> Result<Issue, SourceError> {
@@ -115,9 +113,9 @@ impl IssueSource for GithubIssues {
     }
 
     fn reopen(&self, number: u64) -> Result<Issue, SourceError> {
-        self.source(move |github| async move {
-            github.set_issue_state(number, IssueState::Open).await
-        })
+        self.source(
+            move |github| async move { github.set_issue_state(number, IssueState::Open).await },
+        )
     }
 
     /// Leaves the issue open: the pull request's `Closes #N` closes it

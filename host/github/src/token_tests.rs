@@ -82,8 +82,7 @@ fn no_token_and_no_gh_says_how_to_get_one() {
 fn gh_is_found_on_path() {
     let directory = tempfile::tempdir().expect("tempdir");
     let gh = fake_gh(directory.path(), "x", 0);
-    let path = std::env::join_paths([Path::new("/nonexistent"), directory.path()])
-        .expect("a PATH");
+    let path = std::env::join_paths([Path::new("/nonexistent"), directory.path()]).expect("a PATH");
     assert_eq!(find_on_path("gh", &path), Some(gh));
     assert_eq!(find_on_path("not-gh", &path), None);
 }

@@ -67,9 +67,15 @@ impl fmt::Display for Permission {
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum ReadyTrust {
     /// Added most recently by `login`, who has write access.
-    Trusted { login: String, permission: Permission },
+    Trusted {
+        login: String,
+        permission: Permission,
+    },
     /// Added most recently by `login`, who has no write access.
-    Untrusted { login: String, permission: Permission },
+    Untrusted {
+        login: String,
+        permission: Permission,
+    },
     /// The events show no one adding `ready`.
     NeverAdded,
 }
@@ -115,14 +121,23 @@ impl Github {
         }
         let subject = format!("the permission of {login} on {}", self.repository());
         let path = self.repo_path(&["collaborators", login, "permission"]);
-        let permission = match self.client().get::<PermissionObject>(&path, &[], &subject).await {
-            Ok(object) => {
-                Permission::parse(&object.permission).ok_or_else(|| RemoteError::Unexpected {
+        let permission = match self
+            .client()
+            .get::<PermissionObject>(&path, &[], &subject)
+            .await
+        {
+            // The role names maintain and triage; a custom role's name
+            // is not one of these, and its base `permission` counts.
+            Ok(object) => object
+                .role_name
+                .as_deref()
+                .and_then(Permission::parse)
+                .or_else(|| Permission::parse(&object.permission))
+                .ok_or_else(|| RemoteError::Unexpected {
                     method: "GET".to_owned(),
                     path: format!("/{}", path.join("/")),
                     message: format!("unknown permission `{}`", object.permission),
-                })?
-            }
+                })?,
             // GitHub knows no such user: they cannot write.
             Err(RemoteError::NotFound { .. }) => Permission::None,
             Err(error) => return Err(error),
