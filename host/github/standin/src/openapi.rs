@@ -154,6 +154,13 @@ impl Description {
         }
     }
 
+    /// The path template of the operation `request` is checked against
+    /// (e.g. `/repos/{owner}/{repo}/issues/{issue_number}`).
+    pub fn template_of(&self, request: &RecordedRequest) -> Option<&str> {
+        self.operation_for(&request.method, &request.segments())
+            .map(|(operation, _)| operation.template.as_str())
+    }
+
     /// What is wrong with one request.
     pub fn problems(&self, request: &RecordedRequest) -> Vec<String> {
         let segments = request.segments();

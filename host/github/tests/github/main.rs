@@ -10,6 +10,7 @@ mod support;
 mod bridge;
 mod errors;
 mod etags;
+mod headers;
 mod issues;
 mod labels;
 mod mutations;

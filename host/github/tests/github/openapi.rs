@@ -84,6 +84,27 @@ fn requests_as_ralph_sends_them_are_valid() {
 }
 
 #[test]
+fn a_request_is_checked_against_the_most_literal_template() {
+    let template = |method, path| {
+        description()
+            .template_of(&request(method, path, None, ""))
+            .map(str::to_owned)
+    };
+    assert_eq!(
+        template("GET", "/repos/o/r/issues/comments").as_deref(),
+        Some("/repos/{owner}/{repo}/issues/comments")
+    );
+    assert_eq!(
+        template("GET", "/repos/o/r/issues/12").as_deref(),
+        Some("/repos/{owner}/{repo}/issues/{issue_number}")
+    );
+    assert_eq!(
+        template("DELETE", "/repos/o/r/issues/12/labels/ready").as_deref(),
+        Some("/repos/{owner}/{repo}/issues/{issue_number}/labels/{name}")
+    );
+}
+
+#[test]
 fn an_unknown_route_is_caught() {
     let found = problems(&request("GET", "/repos/o/r/tickets", None, ""));
     assert!(found[0].contains("no operation"), "{found:?}");
@@ -185,4 +206,45 @@ fn a_missing_description_says_how_to_get_it() {
         .expect_err("no file");
     assert!(error.contains("scripts/github-openapi"), "{error}");
     assert!(PINNED_VERSION.split('.').count() == 3);
+}
+
+#[test]
+fn the_stand_in_records_what_the_client_sent_and_it_maps_to_the_intended_operations() {
+    use ralph_github_standin::{SeedIssue, StandIn};
+    use ralph_issues::{IssueSource, Label, LabelChange};
+
+    let standin = StandIn::start();
+    let number = standin.seed_issue(&SeedIssue {
+        title: "Mapped",
+        labels: &["ready"],
+        ..SeedIssue::default()
+    });
+    let source = crate::support::issues(&standin);
+    source
+        .set_labels(
+            number,
+            &LabelChange::add([Label::InProgress]).removing([Label::Ready]),
+        )
+        .expect("labels");
+    let templates: Vec<String> = standin
+        .requests()
+        .iter()
+        .map(|request| {
+            format!(
+                "{} {}",
+                request.method,
+                description().template_of(request).unwrap_or("none")
+            )
+        })
+        .collect();
+    assert_eq!(
+        templates,
+        [
+            "GET /repos/{owner}/{repo}/issues/{issue_number}",
+            "DELETE /repos/{owner}/{repo}/issues/{issue_number}/labels/{name}",
+            "POST /repos/{owner}/{repo}/issues/{issue_number}/labels",
+            "GET /repos/{owner}/{repo}/issues/{issue_number}",
+        ]
+    );
+    crate::support::assert_valid_requests(&standin);
 }
