@@ -116,7 +116,6 @@ struct Answer {
 }
 
 /// The GitHub REST client.
-#[derive(Debug)]
 pub struct Client {
     http: reqwest::Client,
     config: ClientConfig,
@@ -125,6 +124,20 @@ pub struct Client {
     /// Held through each mutation; the instant the last one ended.
     mutations: tokio::sync::Mutex<Option<Instant>>,
     budget: WaitBudget,
+}
+
+/// Names the server and where the token came from; the redactor (which
+/// holds the token's value) is left out.
+impl std::fmt::Debug for Client {
+    fn fmt(&self, formatter: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        formatter
+            .debug_struct("Client")
+            .field("api_url", &self.config.api_url.as_str())
+            .field("token_origin", &self.config.credentials.origin)
+            .field("mutation_interval", &self.config.mutation_interval)
+            .field("wait_budget", &self.config.wait_budget)
+            .finish_non_exhaustive()
+    }
 }
 
 impl Client {
@@ -262,9 +275,7 @@ impl Client {
             let cached = self.cached(method, url);
             let (status, headers, text) =
                 self.send_once(method, url, body, cached.as_ref()).await?;
-            if status == StatusCode::NOT_MODIFIED
-                && let Some(cached) = cached
-            {
+            if let Some(cached) = cached.filter(|_| status == StatusCode::NOT_MODIFIED) {
                 return Ok(Answer {
                     text: cached.text,
                     next: cached.next,

@@ -5,7 +5,7 @@ use std::sync::Mutex;
 
 use ralph_issues::RemoteError;
 
-use crate::client::Client;
+use crate::client::{Client, ClientConfig, ClientSetupError};
 use crate::repository::Repository;
 use crate::trust::Permission;
 
@@ -29,6 +29,11 @@ impl Github {
             permissions: Mutex::new(HashMap::new()),
             login: Mutex::new(None),
         }
+    }
+
+    /// A client with `config` on `repository`.
+    pub fn connect(config: ClientConfig, repository: Repository) -> Result<Self, ClientSetupError> {
+        Ok(Github::new(Client::new(config)?, repository))
     }
 
     pub fn client(&self) -> &Client {

@@ -240,4 +240,25 @@ mod tests {
         );
         assert_eq!(budget.take(Duration::from_secs(4)), Ok(()));
     }
+
+    proptest::proptest! {
+        #[test]
+        fn the_budget_never_gives_more_than_its_total_and_a_refusal_takes_nothing(
+            total in 0u64..1_000,
+            waits in proptest::collection::vec(0u64..400, 0..20),
+        ) {
+            let budget = WaitBudget::new(Duration::from_secs(total));
+            let mut given = 0;
+            for wait in waits {
+                match budget.take(Duration::from_secs(wait)) {
+                    Ok(()) => given += wait,
+                    Err(over) => {
+                        proptest::prop_assert_eq!(over.left, Duration::from_secs(total - given));
+                        proptest::prop_assert!(wait > total - given);
+                    }
+                }
+                proptest::prop_assert!(given <= total);
+            }
+        }
+    }
 }

@@ -126,13 +126,18 @@ impl Github {
             .get::<PermissionObject>(&path, &[], &subject)
             .await
         {
-            Ok(object) => {
-                Permission::parse(&object.permission).ok_or_else(|| RemoteError::Unexpected {
+            // The role names maintain and triage; a custom role's name
+            // is not one of these, and its base `permission` counts.
+            Ok(object) => object
+                .role_name
+                .as_deref()
+                .and_then(Permission::parse)
+                .or_else(|| Permission::parse(&object.permission))
+                .ok_or_else(|| RemoteError::Unexpected {
                     method: "GET".to_owned(),
                     path: format!("/{}", path.join("/")),
                     message: format!("unknown permission `{}`", object.permission),
-                })?
-            }
+                })?,
             // GitHub knows no such user: they cannot write.
             Err(RemoteError::NotFound { .. }) => Permission::None,
             Err(error) => return Err(error),

@@ -50,7 +50,13 @@ pub struct EventObject {
 
 #[derive(Clone, Debug, Deserialize)]
 pub struct PermissionObject {
+    /// `admin`, `write`, `read` or `none` (maintain reads as write,
+    /// triage as read).
     pub permission: String,
+    /// The role: `admin`, `maintain`, `write`, `triage`, `read`, or a
+    /// custom role's name.
+    #[serde(default)]
+    pub role_name: Option<String>,
 }
 
 #[derive(Clone, Debug, Deserialize)]
