@@ -91,8 +91,8 @@ fn push(repository: &Path, remote: &str, branch: &str) -> Result<(), PublishErro
 }
 
 /// The pull request's body: the repository's template when it has one,
-/// `Closes #N`, and the record. Redacted (it is public) and within
-/// GitHub's limit.
+/// then the record (its markdown, which says `Closes #N`, and its data).
+/// Redacted (it is public) and within GitHub's limit.
 pub fn body(repository: &Path, record: &PullRequest) -> String {
     let template = std::fs::read_to_string(repository.join(TEMPLATE))
         .ok()
@@ -102,8 +102,7 @@ pub fn body(repository: &Path, record: &PullRequest) -> String {
         body.push_str(template.trim_end());
         body.push_str("\n\n");
     }
-    body.push_str(&format!("Closes #{}\n\n", record.issue_number));
-    body.push_str(&pulls::markdown(record));
+    body.push_str(&pulls::render(record).unwrap_or_else(|_| pulls::markdown(record)));
     let mut body = ralph_secrets::redact(&body);
     if body.chars().count() > BODY_LIMIT {
         let note = format!(
@@ -145,9 +144,10 @@ mod tests {
         std::fs::write(directory.path().join(TEMPLATE), "## What\n\n## Why\n").expect("template");
         let body = body(directory.path(), &record("adds --flag"));
         assert!(
-            body.starts_with("## What\n\n## Why\n\nCloses #7\n\n"),
+            body.starts_with("## What\n\n## Why\n\n# Add a flag\n"),
             "{body}"
         );
+        assert!(body.contains("Closes #7\n"), "{body}");
         assert!(body.contains("adds --flag"), "{body}");
     }
 
@@ -155,8 +155,9 @@ mod tests {
     fn without_a_template_the_body_is_the_record() {
         let directory = tempfile::tempdir().expect("temp dir");
         let body = body(directory.path(), &record("adds --flag"));
-        assert!(body.starts_with("Closes #7\n\n"), "{body}");
-        assert!(body.contains(&pulls::markdown(&record("adds --flag"))));
+        let record = record("adds --flag");
+        assert_eq!(body, pulls::render(&record).expect("render"));
+        assert!(body.contains("Closes #7\n") && body.contains("<!-- ralph:pull-request"));
     }
 
     #[test]

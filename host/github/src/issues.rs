@@ -103,9 +103,13 @@ impl Github {
         self.patch_issue(number, &body).await
     }
 
-    /// Removes each label of `change.remove` the issue has (`DELETE
-    /// …/labels/{name}`), then adds those of `change.add` it lacks (`POST
-    /// …/labels`). Other labels are left alone.
+    /// Adds the labels of `change.add` the issue lacks (`POST …/labels`),
+    /// then removes each of `change.remove` it has (`DELETE
+    /// …/labels/{name}`). Other labels are left alone. GitHub has no
+    /// request that does both at once, so the order is the one a stop in
+    /// between leaves resumable: a failed addition changes nothing, and a
+    /// failed removal leaves a label too many (`ready` next to
+    /// `in-progress`), never an issue with neither.
     pub async fn set_issue_labels(
         &self,
         number: u64,
@@ -114,17 +118,9 @@ impl Github {
         let before = self.issue(number).await?;
         let number_text = number.to_string();
         let subject = self.issue_subject(number);
-        for label in change.remove.intersection(&before.labels) {
-            let path = self.repo_path(&["issues", &number_text, "labels", label.as_str()]);
-            self.client()
-                .send::<Value>(Method::DELETE, &path, None, &subject)
-                .await?;
-        }
-        let after_removal: BTreeSet<Label> =
-            before.labels.difference(&change.remove).copied().collect();
         let missing: Vec<&str> = change
             .add
-            .difference(&after_removal)
+            .difference(&before.labels)
             .map(|label| label.as_str())
             .collect();
         if !missing.is_empty() {
@@ -136,6 +132,16 @@ impl Github {
                     Some(&json!({ "labels": missing })),
                     &subject,
                 )
+                .await?;
+        }
+        for label in change
+            .remove
+            .intersection(&before.labels)
+            .filter(|label| !change.add.contains(label))
+        {
+            let path = self.repo_path(&["issues", &number_text, "labels", label.as_str()]);
+            self.client()
+                .send::<Value>(Method::DELETE, &path, None, &subject)
                 .await?;
         }
         self.issue(number).await

@@ -241,8 +241,8 @@ fn the_stand_in_records_what_the_client_sent_and_it_maps_to_the_intended_operati
         templates,
         [
             "GET /repos/{owner}/{repo}/issues/{issue_number}",
-            "DELETE /repos/{owner}/{repo}/issues/{issue_number}/labels/{name}",
             "POST /repos/{owner}/{repo}/issues/{issue_number}/labels",
+            "DELETE /repos/{owner}/{repo}/issues/{issue_number}/labels/{name}",
             "GET /repos/{owner}/{repo}/issues/{issue_number}",
         ]
     );

@@ -1,0 +1,288 @@
+//! The marketplace loop on a GitHub issue (SPEC §7), through the real
+//! binary, against the GitHub stand-in on loopback and a bare repository on
+//! disk as the remote: from a `ready` issue to an opened pull request, the
+//! trust rule, and what the token never reaches. Every request Ralph sent
+//! is checked against GitHub's OpenAPI description.
+
+mod common;
+
+use std::path::Path;
+use std::process::Output;
+
+use common::{Repository, git, text};
+use ralph_github_standin::{SeedIssue, StandIn, openapi};
+use serde_json::{Value, json};
+
+const TWO: &str = "pub fn one() -> u32 {\n    1\n}\n\npub fn two() -> u32 {\n    2\n}\n";
+
+/// A `command` implementer that writes `TWO`.
+fn implementer(state: &Path) -> Vec<String> {
+    let script = state.join("implement.sh");
+    std::fs::write(&script, format!("printf '%s' '{TWO}' > src/lib.rs\n")).expect("script");
+    vec!["sh".to_owned(), script.display().to_string()]
+}
+
+/// A repository whose issues are on `standin`, with a bare repository as
+/// its `origin`.
+fn repository(standin: &StandIn, state: &Path) -> (Repository, tempfile::TempDir) {
+    let config = json!({
+        "num_bots": 1,
+        "weight_constraints": {"min": 0.1, "max": 1.0},
+        "bidders": {"bidder_1": {"plugin": ralph_runtime_fixtures::BIDDER_0_2_0_PATH, "grants": ["repository"]}},
+        "specialists": [],
+        "checks": [{"name": "true", "argv": ["true"], "category": "test", "timeout_seconds": 60}],
+        "implementer": {"kind": "command", "argv": implementer(state), "timeout_seconds": 120},
+        "sandbox": {"kind": "none"},
+        "issues": {"source": "github", "repository": standin.repository(), "api_url": standin.url()}
+    });
+    let repository = Repository::for_loop(
+        &[("src/lib.rs", "pub fn one() -> u32 {\n    1\n}\n")],
+        &config,
+        &[],
+    );
+    let remote = tempfile::tempdir().expect("remote");
+    git(remote.path(), &["init", "--quiet", "--bare"]);
+    let url = remote.path().display().to_string();
+    git(repository.path(), &["remote", "add", "origin", &url]);
+    git(repository.path(), &["push", "--quiet", "origin", "main"]);
+    (repository, remote)
+}
+
+/// `ralph ARGS` with the stand-in's token in `GITHUB_TOKEN`.
+fn ralph(repository: &Repository, token: &str, args: &[&str]) -> Output {
+    repository
+        .command(args)
+        .env("GITHUB_TOKEN", token)
+        .env_remove("GH_TOKEN")
+        .output()
+        .expect("ralph runs")
+}
+
+fn steps(output: &Output) -> Vec<Value> {
+    text(&output.stdout)
+        .lines()
+        .map(|line| serde_json::from_str(line).unwrap_or_else(|_| panic!("not JSON: {line}")))
+        .collect()
+}
+
+/// Every request Ralph sent is one GitHub's description allows.
+fn assert_valid_requests(standin: &StandIn) {
+    if let Err(violations) = openapi::validate(&standin.requests()) {
+        let lines: Vec<String> = violations.iter().map(ToString::to_string).collect();
+        panic!("requests GitHub would reject:\n{}", lines.join("\n"));
+    }
+}
+
+/// Every file under `directory`, as text where it is text.
+fn every_file(directory: &Path) -> Vec<(String, String)> {
+    let mut files = Vec::new();
+    let mut pending = vec![directory.to_owned()];
+    while let Some(folder) = pending.pop() {
+        let Ok(entries) = std::fs::read_dir(&folder) else {
+            continue;
+        };
+        for entry in entries {
+            let path = entry.expect("entry").path();
+            if path.is_dir() {
+                pending.push(path);
+            } else if let Ok(bytes) = std::fs::read(&path) {
+                files.push((
+                    path.display().to_string(),
+                    String::from_utf8_lossy(&bytes).into_owned(),
+                ));
+            }
+        }
+    }
+    files
+}
+
+#[test]
+fn a_ready_github_issue_ends_in_an_opened_pull_request_that_closes_it() {
+    let standin = StandIn::start();
+    let state = tempfile::tempdir().expect("state");
+    let (repository, remote) = repository(&standin, state.path());
+    let token = standin.config().token.clone();
+    let setup = ralph(&repository, &token, &["marketplace", "setup", "--json"]);
+    assert!(setup.status.success(), "{}", text(&setup.stderr));
+    let created = steps(&setup);
+    assert_eq!(
+        created[0]["github"]["labels_created"]
+            .as_array()
+            .map(Vec::len),
+        Some(6),
+        "{created:?}"
+    );
+    let number = standin.seed_issue(&SeedIssue {
+        title: "Add two",
+        body: "Add a function.\n\n- [ ] Add `two`\n",
+        labels: &["ready", "enhancement"],
+        author: "",
+    });
+    let output = ralph(
+        &repository,
+        &token,
+        &["marketplace", "loop", &number.to_string(), "--json"],
+    );
+    assert_eq!(output.status.code(), Some(0), "{}", text(&output.stderr));
+    let steps = steps(&output);
+    let published = steps
+        .iter()
+        .find(|step| step["step"] == "pull_request")
+        .unwrap_or_else(|| panic!("no pull_request step in {steps:#?}"));
+    assert_eq!(published["opened"], true);
+    // The issue: its box ticked (only its byte), Ralph's labels gone, the
+    // other label kept, open until the pull request is merged.
+    let issue = standin.issue(number).expect("the issue");
+    assert_eq!(
+        issue.body.as_deref(),
+        Some("Add a function.\n\n- [x] Add `two`\n")
+    );
+    assert_eq!(issue.state, "open");
+    let labels: Vec<&str> = issue.labels.iter().map(String::as_str).collect();
+    assert_eq!(labels, ["enhancement"], "{labels:?}");
+    assert_eq!(issue.assignees, [standin.config().login.clone()]);
+    // The pull request: from the branch into main, closing the issue, with
+    // the record in it, assigned to the token's user.
+    let pull = standin
+        .with_state(|state| {
+            state
+                .issues
+                .values()
+                .find(|record| record.pull.is_some())
+                .cloned()
+        })
+        .expect("a pull request");
+    let head = pull
+        .pull
+        .as_ref()
+        .map(|pull| pull.head.clone())
+        .expect("head");
+    assert!(head.starts_with("ralph/1-add-two"), "{head}");
+    assert_eq!(
+        pull.pull.as_ref().map(|pull| pull.base.as_str()),
+        Some("main")
+    );
+    assert_eq!(published["number"], pull.number);
+    let body = pull.body.clone().unwrap_or_default();
+    assert!(body.contains(&format!("Closes #{number}")), "{body}");
+    assert!(body.contains("<!-- ralph:pull-request"), "{body}");
+    assert_eq!(pull.assignees, [standin.config().login.clone()]);
+    // The branch is on the remote, at the commit the loop made.
+    let pushed = git(remote.path(), &["rev-parse", &format!("refs/heads/{head}")]);
+    let local = git(
+        repository.path(),
+        &["rev-parse", &format!("refs/heads/{head}")],
+    );
+    assert_eq!(pushed, local);
+    let message = git(repository.path(), &["log", "-1", "--format=%B", &head]);
+    assert!(
+        message.contains(&format!("Ralph-Issue: {number}")) && message.contains("Ralph-Round: 1"),
+        "{message}"
+    );
+    // The token is in no output, no file and no request body.
+    for printed in [
+        text(&output.stdout),
+        text(&output.stderr),
+        text(&setup.stdout),
+    ] {
+        assert!(!printed.contains(&token));
+    }
+    for (path, content) in every_file(repository.path()) {
+        assert!(!content.contains(&token), "the token is in {path}");
+    }
+    for request in standin.requests() {
+        assert!(
+            !String::from_utf8_lossy(&request.body).contains(&token),
+            "the token is in the body of {}",
+            request.line()
+        );
+    }
+    assert_valid_requests(&standin);
+}
+
+#[test]
+fn an_issue_a_user_without_write_access_made_ready_is_refused_naming_them() {
+    let standin = StandIn::start();
+    let state = tempfile::tempdir().expect("state");
+    let (repository, _remote) = repository(&standin, state.path());
+    standin.add_collaborator("drive-by", "triage");
+    let number = standin.seed_issue(&SeedIssue {
+        title: "Add two",
+        body: "- [ ] Add `two`\n",
+        labels: &[],
+        author: "drive-by",
+    });
+    standin.add_label_as(number, "ready", "drive-by");
+    let token = standin.config().token.clone();
+    let output = ralph(
+        &repository,
+        &token,
+        &["marketplace", "loop", &number.to_string()],
+    );
+    assert_eq!(output.status.code(), Some(2), "{}", text(&output.stderr));
+    let stderr = text(&output.stderr);
+    assert!(
+        stderr.contains("drive-by") && stderr.contains("write access"),
+        "{stderr}"
+    );
+    let issue = standin.issue(number).expect("the issue");
+    assert_eq!(issue.labels, ["ready"], "nothing changed");
+    assert!(repository.events().is_empty());
+    assert_valid_requests(&standin);
+}
+
+#[test]
+fn a_refused_token_exits_2_naming_where_it_came_from() {
+    let standin = StandIn::start();
+    let state = tempfile::tempdir().expect("state");
+    let (repository, _remote) = repository(&standin, state.path());
+    let output = ralph(&repository, "not-the-token", &["marketplace", "backlog"]);
+    assert_eq!(output.status.code(), Some(2), "{}", text(&output.stderr));
+    let stderr = text(&output.stderr);
+    assert!(
+        stderr.contains("GITHUB_TOKEN") && stderr.contains("401"),
+        "{stderr}"
+    );
+    assert!(!stderr.contains("not-the-token"), "{stderr}");
+}
+
+#[test]
+fn a_rate_limit_past_the_wait_budget_stops_the_loop_resumably() {
+    let standin = StandIn::start();
+    let state = tempfile::tempdir().expect("state");
+    let (repository, _remote) = repository(&standin, state.path());
+    let number = standin.seed_issue(&SeedIssue {
+        title: "Add two",
+        body: "- [ ] Add `two`\n",
+        labels: &["ready"],
+        author: "",
+    });
+    // Setting the labels at the start meets a primary limit an hour away.
+    standin.fail_next(
+        "POST",
+        &format!("/repos/{}/issues/{number}/labels", standin.repository()),
+        1,
+        StandIn::primary_limit_for_an_hour(),
+    );
+    let token = standin.config().token.clone();
+    let output = ralph(
+        &repository,
+        &token,
+        &["marketplace", "loop", &number.to_string()],
+    );
+    let stderr = text(&output.stderr);
+    assert_eq!(output.status.code(), Some(1), "{stderr}");
+    assert!(
+        stderr.contains("wait budget") && stderr.contains("run again"),
+        "{stderr}"
+    );
+    assert!(repository.events().is_empty(), "no event, no budget spent");
+    // Run again once the limit is gone: the loop resumes and finishes.
+    let output = ralph(
+        &repository,
+        &token,
+        &["marketplace", "loop", &number.to_string()],
+    );
+    assert_eq!(output.status.code(), Some(0), "{}", text(&output.stderr));
+    assert_valid_requests(&standin);
+}
