@@ -26,6 +26,7 @@ pub mod plugins;
 pub mod progress;
 pub mod protected;
 pub mod recording;
+pub mod review_feedback;
 pub mod round;
 pub mod scoring;
 pub mod session;

@@ -94,15 +94,12 @@ impl Github {
         Ok(repository.default_branch)
     }
 
-    /// Opens a pull request from `head` (a branch of this repository) into
-    /// `base`, or returns the one already open from `head`.
-    pub async fn open_pull_request(
+    /// The pull request open from `head` (a branch of this repository),
+    /// if there is one.
+    pub async fn open_pull_request_from(
         &self,
         head: &str,
-        base: &str,
-        title: &str,
-        body: &str,
-    ) -> Result<PullRequest, RemoteError> {
+    ) -> Result<Option<PullRequest>, RemoteError> {
         let qualified_head = format!("{}:{head}", self.repository().owner);
         let subject = format!("the pull requests of {}", self.repository());
         let open: Vec<PullObject> = self
@@ -114,8 +111,23 @@ impl Github {
             )
             .await
             .map_err(|error| self.fail_repository(error))?;
-        if let Some(existing) = open.into_iter().find(|pull| pull.head.name == head) {
-            return Ok(pull_request(existing, false));
+        Ok(open
+            .into_iter()
+            .find(|pull| pull.head.name == head)
+            .map(|existing| pull_request(existing, false)))
+    }
+
+    /// Opens a pull request from `head` (a branch of this repository) into
+    /// `base`, or returns the one already open from `head`.
+    pub async fn open_pull_request(
+        &self,
+        head: &str,
+        base: &str,
+        title: &str,
+        body: &str,
+    ) -> Result<PullRequest, RemoteError> {
+        if let Some(existing) = self.open_pull_request_from(head).await? {
+            return Ok(existing);
         }
         let request = json!({
             "title": self.client().redact(title),

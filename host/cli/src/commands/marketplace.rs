@@ -35,9 +35,12 @@ pub fn run(layout: &Layout, command: MarketplaceCommand) -> Outcome {
         }
         MarketplaceCommand::Ready { number, json } => issues::ready(layout, number, json.json),
         MarketplaceCommand::Backlog(flag) => issues::backlog(layout, flag.json),
-        MarketplaceCommand::PullRequest { number, json } => {
-            issues::pull_request(layout, number, json.json)
-        }
+        MarketplaceCommand::PullRequest { number, json } => super::review::pull_request(
+            layout,
+            number,
+            json.json,
+            ralph_broker::sessions::LoopKind::Marketplace,
+        ),
     }
 }
 

@@ -15,6 +15,7 @@ mod issues;
 mod marketplace;
 mod permissions;
 mod plugin;
+mod review;
 mod run_loop;
 mod signal;
 mod simple;

@@ -18,9 +18,12 @@ pub fn run(layout: &Layout, command: SimpleCommand) -> Outcome {
         }
         SimpleCommand::Ready { number, json } => issues::ready(layout, number, json.json),
         SimpleCommand::Backlog(flag) => issues::backlog(layout, flag.json),
-        SimpleCommand::PullRequest { number, json } => {
-            issues::pull_request(layout, number, json.json)
-        }
+        SimpleCommand::PullRequest { number, json } => super::review::pull_request(
+            layout,
+            number,
+            json.json,
+            ralph_broker::sessions::LoopKind::Simple,
+        ),
         SimpleCommand::Loop {
             issue,
             max_cost,
