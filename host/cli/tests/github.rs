@@ -407,3 +407,130 @@ fn review_feedback_becomes_a_follow_up_round_and_each_piece_is_answered_with_its
     assert!(text(&again.stderr).contains("no unresolved review feedback"));
     assert_valid_requests(&standin);
 }
+
+#[test]
+fn spec_ready_and_backlog_work_on_github_issues() {
+    let standin = StandIn::start();
+    let state = tempfile::tempdir().expect("state");
+    let (repository, _remote) = repository(&standin, state.path());
+    let token = standin.config().token.clone();
+    let spec = state.path().join("spec.md");
+    let write_spec = |title: &str, body: &str| {
+        std::fs::write(&spec, format!("# {title}\n\n{body}\n")).expect("spec");
+    };
+    let spec_path = spec.display().to_string();
+    write_spec(
+        "Add a backlog command",
+        "List the open issues and their status.\n\n- [ ] `ralph backlog` lists them",
+    );
+    let created = ralph(
+        &repository,
+        &token,
+        &["marketplace", "spec", "--file", &spec_path, "--json"],
+    );
+    assert!(created.status.success(), "{}", text(&created.stderr));
+    let created: Value = serde_json::from_slice(&created.stdout).expect("JSON");
+    let first = created["issue"].as_u64().expect("a number");
+    assert_eq!(created["file"], format!("{}#{first}", standin.repository()));
+    write_spec(
+        "Add a backlog command",
+        "List the open issues and their status, please.\n\n- [ ] `ralph backlog` lists them",
+    );
+    let second = ralph(
+        &repository,
+        &token,
+        &["marketplace", "spec", "--file", &spec_path],
+    );
+    assert!(second.status.success(), "{}", text(&second.stderr));
+    // `spec N` edits the issue on GitHub.
+    write_spec(
+        "Add a backlog command",
+        "Changed.\n\n- [ ] `ralph backlog` lists them",
+    );
+    let edited = ralph(
+        &repository,
+        &token,
+        &[
+            "marketplace",
+            "spec",
+            &first.to_string(),
+            "--file",
+            &spec_path,
+        ],
+    );
+    assert!(edited.status.success(), "{}", text(&edited.stderr));
+    assert!(
+        standin
+            .issue(first)
+            .and_then(|issue| issue.body)
+            .is_some_and(|body| body.contains("\n\nChanged.\n"))
+    );
+    let ready = ralph(
+        &repository,
+        &token,
+        &["marketplace", "ready", &first.to_string()],
+    );
+    assert!(ready.status.success(), "{}", text(&ready.stderr));
+    assert!(
+        standin
+            .issue(first)
+            .is_some_and(|issue| issue.labels.iter().any(|label| label == "ready"))
+    );
+    let backlog = ralph(&repository, &token, &["marketplace", "backlog", "--json"]);
+    assert!(backlog.status.success(), "{}", text(&backlog.stderr));
+    let backlog: Value = serde_json::from_slice(&backlog.stdout).expect("JSON");
+    assert_eq!(
+        backlog["entries"].as_array().map(Vec::len),
+        Some(2),
+        "{backlog}"
+    );
+    assert_eq!(backlog["entries"][0]["status"], "ready", "{backlog}");
+    assert_valid_requests(&standin);
+}
+
+#[test]
+fn a_loop_that_needs_attention_labels_the_github_issue_and_says_why_in_a_comment() {
+    let standin = StandIn::start();
+    let state = tempfile::tempdir().expect("state");
+    let (repository, _remote) = repository(&standin, state.path());
+    // Every change fails its check: the replan fails too.
+    let config_path = repository.path().join(".ralph/config.json");
+    let mut config: Value =
+        serde_json::from_str(&std::fs::read_to_string(&config_path).expect("config"))
+            .expect("JSON");
+    config["checks"] = json!([{"name": "never", "argv": ["sh", "-c", "grep -q two src/lib.rs && exit 1; exit 0"], "category": "test", "timeout_seconds": 60}]);
+    std::fs::write(&config_path, config.to_string()).expect("config");
+    git(
+        repository.path(),
+        &["commit", "--quiet", "-am", "a failing check"],
+    );
+    let number = standin.seed_issue(&SeedIssue {
+        title: "Add two",
+        body: "- [ ] Add `two`\n",
+        labels: &["ready"],
+        author: "",
+    });
+    let token = standin.config().token.clone();
+    let output = ralph(
+        &repository,
+        &token,
+        &["marketplace", "loop", &number.to_string()],
+    );
+    assert_eq!(output.status.code(), Some(3), "{}", text(&output.stderr));
+    let issue = standin.issue(number).expect("the issue");
+    assert_eq!(issue.labels, ["attention-needed"], "{:?}", issue.labels);
+    assert!(
+        issue
+            .comments
+            .iter()
+            .any(|comment| comment.body.contains("Ralph stopped and needs attention")),
+        "{:?}",
+        issue.comments
+    );
+    assert_eq!(
+        issue.body.as_deref(),
+        Some("- [ ] Add `two`\n"),
+        "nothing ticked"
+    );
+    assert_valid_requests(&standin);
+}
