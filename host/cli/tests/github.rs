@@ -534,3 +534,49 @@ fn a_loop_that_needs_attention_labels_the_github_issue_and_says_why_in_a_comment
     );
     assert_valid_requests(&standin);
 }
+
+#[test]
+fn the_simple_loop_finishes_a_github_issue_with_a_pull_request() {
+    let standin = StandIn::start();
+    let state = tempfile::tempdir().expect("state");
+    let (repository, _remote) = repository(&standin, state.path());
+    let number = standin.seed_issue(&SeedIssue {
+        title: "Add two",
+        body: "- [ ] Add `two`\n",
+        labels: &["ready"],
+        author: "",
+    });
+    // The command implementer's standard output is its report.
+    let script = state.path().join("simple.sh");
+    std::fs::write(
+        &script,
+        format!("printf '%s' '{TWO}' > src/lib.rs\necho '```json'\necho '{{\"done\": [\"task-1\"], \"complete\": true}}'\necho '```'\n"),
+    )
+    .expect("script");
+    let config_path = repository.path().join(".ralph/config.json");
+    let mut config: Value =
+        serde_json::from_str(&std::fs::read_to_string(&config_path).expect("config"))
+            .expect("JSON");
+    config["simple"] = json!({"implementer": {"kind": "command", "argv": ["sh", script.display().to_string()], "timeout_seconds": 60}});
+    std::fs::write(&config_path, config.to_string()).expect("config");
+    git(
+        repository.path(),
+        &["commit", "--quiet", "-am", "the simple loop's implementer"],
+    );
+    let token = standin.config().token.clone();
+    let output = ralph(
+        &repository,
+        &token,
+        &["simple", "loop", &number.to_string(), "--json"],
+    );
+    assert_eq!(output.status.code(), Some(0), "{}", text(&output.stderr));
+    assert!(
+        steps(&output)
+            .iter()
+            .any(|step| step["step"] == "pull_request" && step["opened"] == true)
+    );
+    let issue = standin.issue(number).expect("the issue");
+    assert_eq!(issue.body.as_deref(), Some("- [x] Add `two`\n"));
+    assert!(issue.labels.is_empty(), "{:?}", issue.labels);
+    assert_valid_requests(&standin);
+}
