@@ -84,9 +84,11 @@ pub struct Workshop<'a> {
 /// One attempt to make.
 pub struct Request<'a> {
     pub task: Task<'a>,
-    /// How progress names what is implemented: a proposal's letter (`B`),
+    /// The attempt's label in progress steps: a proposal's letter (`B`),
     /// or the simple loop's "iteration 2".
     pub label: String,
+    /// What is implemented, for people: "proposal B", "iteration 2".
+    pub subject: String,
     /// The requirements still open, for the check plugins.
     pub requirements: Vec<Requirement>,
     /// Where the whole output of a failing check is kept.
@@ -159,8 +161,10 @@ impl Workshop<'_> {
     /// afterwards, whatever the ending: the loop keeps or discards it.
     pub async fn attempt(&self, request: Request<'_>, progress: &mut dyn Progress) -> Report {
         let label = request.label.clone();
+        let subject = request.subject.clone();
         progress.step(Step::Implementing {
             label: label.clone(),
+            subject: subject.clone(),
         });
         let implementing = self.implementer.implement(
             self.worktree,
@@ -168,7 +172,7 @@ impl Workshop<'_> {
             self.models.implementer(),
             self.confinement,
         );
-        let what = format!("implementing {}", crate::progress::subject(&label));
+        let what = format!("implementing {subject}");
         let implemented = watched(implementing, progress, &what, None).await;
         // The answer goes into commits, session files and the pull-request
         // record: an agent may print the credential it keeps.
@@ -220,6 +224,7 @@ impl Workshop<'_> {
         };
         progress.step(Step::Implemented {
             label,
+            subject,
             files: stats.files.len(),
             lines: stats.lines_changed(),
         });

@@ -431,17 +431,17 @@ pub fn judge_one(baseline: &[CheckRun], run: CheckRun) -> Judged {
     }
 }
 
-/// Pairs each run on the change with the same check's baseline run.
-pub fn judge(baseline: &[CheckRun], change: Vec<CheckRun>) -> Vec<Judged> {
-    change
-        .into_iter()
-        .map(|run| judge_one(baseline, run))
-        .collect()
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// Pairs each run on the change with the same check's baseline run.
+    fn judge(baseline: &[CheckRun], change: Vec<CheckRun>) -> Vec<Judged> {
+        change
+            .into_iter()
+            .map(|run| judge_one(baseline, run))
+            .collect()
+    }
 
     /// The loop's default: bubblewrap where it works.
     fn sandbox(directory: &Path) -> Confinement {

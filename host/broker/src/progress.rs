@@ -82,6 +82,8 @@ pub enum Step {
     },
     Implementing {
         label: String,
+        /// What is implemented, for people: "proposal B", "iteration 2".
+        subject: String,
     },
     /// The winner's change could not be made; `blamed` when that is its
     /// own fault (its patch does not apply), not the implementer's.
@@ -92,6 +94,7 @@ pub enum Step {
     },
     Implemented {
         label: String,
+        subject: String,
         files: usize,
         lines: usize,
     },
@@ -347,7 +350,7 @@ pub fn describe(step: &Step) -> String {
             cut(specialist, 30),
             cut(first_line(error), 40)
         ),
-        Step::Implementing { label } => format!("  implementing {}", subject(label)),
+        Step::Implementing { subject, .. } => format!("  implementing {subject}"),
         Step::ImplementationFailed {
             label,
             error,
@@ -369,15 +372,11 @@ pub fn describe(step: &Step) -> String {
             )
         }
         Step::Implemented {
-            label,
+            subject,
             files,
             lines,
-        } => {
-            format!(
-                "  {} implemented: {files} files, {lines} lines",
-                subject(label)
-            )
-        }
+            ..
+        } => format!("  {subject} implemented: {files} files, {lines} lines"),
         Step::CheckStarted { name } => format!("  checking {name} …"),
         Step::Check {
             name,
@@ -612,16 +611,6 @@ fn first_line(text: &str) -> &str {
     text.lines().next().unwrap_or("")
 }
 
-/// What an attempt's label names: a proposal (`A` is "proposal A") or the
-/// simple loop's iteration ("iteration 2").
-pub fn subject(label: &str) -> String {
-    if !label.is_empty() && label.chars().all(|c| c.is_ascii_uppercase()) {
-        format!("proposal {label}")
-    } else {
-        label.to_owned()
-    }
-}
-
 /// `text` cut to `width` characters, with an ellipsis when cut.
 pub fn cut(text: &str, width: usize) -> String {
     if text.chars().count() <= width {
@@ -747,7 +736,10 @@ mod tests {
                 specialist: "trading".into(),
                 error: "trading: the deadline of 100 ms passed\nwhile reading".into(),
             },
-            Step::Implementing { label: label() },
+            Step::Implementing {
+                label: label(),
+                subject: format!("proposal {}", label()),
+            },
             Step::ImplementationFailed {
                 label: label(),
                 error: "patch does not apply\nat line 3".into(),
@@ -755,6 +747,7 @@ mod tests {
             },
             Step::Implemented {
                 label: label(),
+                subject: format!("proposal {}", label()),
                 files: 1,
                 lines: 4,
             },

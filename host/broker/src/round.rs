@@ -709,6 +709,7 @@ impl Session {
         let request = attempt::Request {
             task: Task::new(&self.bench.issue, &winner.proposal).steered(&steering),
             label: winner.label.clone(),
+            subject: format!("proposal {}", winner.label),
             requirements: self.remaining_for_plugins(),
             feedback_dir: self.feedback_folder.clone(),
         };

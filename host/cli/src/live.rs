@@ -139,10 +139,7 @@ impl Progress for Live {
                     .proposals
                     .push((label.clone(), "refused".to_owned()));
             }
-            Step::Implementing { label } => self.idle(&format!(
-                "implementing {}",
-                ralph_broker::progress::subject(label)
-            )),
+            Step::Implementing { subject, .. } => self.idle(&format!("implementing {subject}")),
             Step::CheckStarted { name } => self.idle(&format!("checking {name}")),
             Step::Check { .. } => self.idle("checks"),
             Step::Finished { .. } => {

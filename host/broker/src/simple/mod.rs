@@ -442,6 +442,7 @@ impl SimpleLoop {
         let request = Request {
             task: Task::brief(&self.bench.issue, &brief),
             label: format!("iteration {number}"),
+            subject: format!("iteration {number}"),
             requirements: self.bench.open_requirements(),
             feedback_dir: feedback_dir.clone(),
         };
