@@ -49,10 +49,12 @@ impl Bridge {
         F: Future<Output = T> + Send + 'static,
         T: Send + 'static,
     {
-        let stopped = || RemoteError::Transport {
+        // Only a panic in the call (or a runtime already shut down) ends
+        // it without an answer: not something a rerun would fix.
+        let stopped = || RemoteError::Unexpected {
             method: "-".to_owned(),
             path: "-".to_owned(),
-            message: "the GitHub client's runtime stopped before answering".to_owned(),
+            message: "the GitHub client's task stopped before answering".to_owned(),
         };
         let runtime = self.runtime.as_ref().ok_or_else(stopped)?;
         let (sender, receiver) = mpsc::sync_channel(1);
@@ -71,5 +73,24 @@ impl Drop for Bridge {
         if let Some(runtime) = self.runtime.take() {
             runtime.shutdown_background();
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_call_gives_its_output() {
+        let bridge = Bridge::new().expect("a bridge");
+        assert_eq!(bridge.run(async { 6 * 7 }).expect("an answer"), 42);
+    }
+
+    #[test]
+    fn a_call_that_panics_is_an_error_and_the_bridge_still_works() {
+        let bridge = Bridge::new().expect("a bridge");
+        let error = bridge.run(async { panic!("boom") }).expect_err("no answer");
+        assert!(!error.is_resumable(), "{error}");
+        assert_eq!(bridge.run(async { 1 }).expect("still works"), 1);
     }
 }

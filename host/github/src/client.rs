@@ -461,4 +461,30 @@ mod tests {
         assert!(config.user_agent.starts_with("ralph/"));
         assert_eq!(config.api_url.as_str(), "https://api.github.com/");
     }
+
+    #[test]
+    fn a_token_that_cannot_be_a_header_is_refused_naming_its_origin_only() {
+        let mut config = ClientConfig::new(GITHUB_API_URL, credentials()).expect("valid");
+        config.credentials.token = Token::new("line\nbreak-secret");
+        let error = Client::new(config).expect_err("not a header value");
+        let message = error.to_string();
+        assert!(message.contains("the token given to Ralph"), "{message}");
+        assert!(!message.contains("break-secret"), "{message}");
+    }
+
+    #[tokio::test]
+    async fn a_server_that_does_not_answer_is_a_resumable_transport_failure() {
+        let closed = std::net::TcpListener::bind("127.0.0.1:0").expect("a port");
+        let address = closed.local_addr().expect("its address");
+        drop(closed);
+        let config = ClientConfig::new(&format!("http://{address}"), credentials()).expect("valid");
+        let client = Client::new(config).expect("client");
+        let error = client
+            .get::<Value>(&["user"], &[], "the authenticated user")
+            .await
+            .expect_err("nothing listens");
+        assert!(matches!(error, RemoteError::Transport { .. }), "{error:?}");
+        assert!(error.is_resumable());
+        assert!(error.to_string().starts_with("GET /user: "), "{error}");
+    }
 }

@@ -23,7 +23,8 @@ impl Github {
         let objects: Vec<IssueObject> = self
             .client()
             .get_all(&self.repo_path(&["issues"]), &[("state", "open")], &subject)
-            .await?;
+            .await
+            .map_err(|error| self.fail_repository(error))?;
         let mut issues = objects
             .into_iter()
             .filter(|object| object.pull_request.is_none())

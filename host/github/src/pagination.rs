@@ -76,4 +76,20 @@ mod tests {
         let inside = link("<https://github.example.com/api/v3/x?page=2>; rel=\"next\"");
         assert!(next_page(&inside, &enterprise).is_some());
     }
+
+    proptest::proptest! {
+        #[test]
+        fn a_followed_next_page_is_always_on_the_api_server(
+            host in "[a-z]{1,8}(\\.[a-z]{1,5})?",
+            path in "(/[a-z0-9]{1,6}){0,3}",
+            port in proptest::option::of(1u16..),
+        ) {
+            let port = port.map(|port| format!(":{port}")).unwrap_or_default();
+            let address = format!("https://{host}{port}{path}?page=2");
+            let headers = link(&format!("<{address}>; rel=\"next\""));
+            if let Some(next) = next_page(&headers, &base()) {
+                proptest::prop_assert_eq!(next.origin(), base().origin());
+            }
+        }
+    }
 }

@@ -54,3 +54,20 @@ async fn it_works_inside_a_multi_thread_runtime() {
         .expect("from spawn_blocking");
     assert_valid_requests(&standin);
 }
+
+#[test]
+fn the_stand_in_stops_while_a_client_still_holds_its_connections() {
+    let standin = StandIn::start();
+    let number = seed(&standin);
+    let source = issues(&standin);
+    source.get(number).expect("get");
+    assert_valid_requests(&standin);
+    let started = std::time::Instant::now();
+    drop(standin);
+    assert!(
+        started.elapsed() < std::time::Duration::from_secs(5),
+        "stopping waited for the idle connection"
+    );
+    let error = source.get(number).expect_err("the stand-in is gone");
+    assert!(error.is_resumable(), "{error}");
+}

@@ -57,9 +57,9 @@ fn a_404_names_the_issue_or_the_repository() {
         "{message}"
     );
     let error = missing.list_open().expect_err("no repository");
-    assert!(
-        error.to_string().contains("octo-org/no-such-repository"),
-        "{error}"
+    assert_eq!(
+        error.to_string(),
+        "repository octo-org/no-such-repository was not found on GitHub (404)"
     );
     assert_valid_requests(&standin);
 }

@@ -8,13 +8,16 @@ use ralph_issues::IssueSource;
 
 use crate::support::{assert_valid_requests, config, issues, issues_with};
 
-fn notes_from_threads(sources: &[Arc<ralph_github::GithubIssues>], number: u64) {
+/// Each source writes `rounds` notes from a thread of its own, all at once.
+fn notes_from_threads(sources: &[Arc<ralph_github::GithubIssues>], number: u64, rounds: usize) {
     std::thread::scope(|scope| {
         for (index, source) in sources.iter().enumerate() {
             scope.spawn(move || {
-                source
-                    .append_note(number, &format!("note {index}"))
-                    .expect("note");
+                for round in 0..rounds {
+                    source
+                        .append_note(number, &format!("note {index}.{round}"))
+                        .expect("note");
+                }
             });
         }
     });
@@ -29,8 +32,8 @@ fn mutations_from_many_threads_never_overlap() {
         ..SeedIssue::default()
     });
     let source = Arc::new(issues(&standin));
-    notes_from_threads(&vec![Arc::clone(&source); 4], number);
-    assert_eq!(standin.issue(number).expect("issue").comments.len(), 4);
+    notes_from_threads(&vec![Arc::clone(&source); 4], number, 2);
+    assert_eq!(standin.issue(number).expect("issue").comments.len(), 8);
     assert_eq!(standin.overlapping_mutations(), 0);
     assert_valid_requests(&standin);
 }
@@ -45,7 +48,7 @@ fn the_stand_in_sees_overlap_when_two_clients_write_at_once() {
         ..SeedIssue::default()
     });
     let sources = [Arc::new(issues(&standin)), Arc::new(issues(&standin))];
-    notes_from_threads(&sources, number);
+    notes_from_threads(&sources, number, 3);
     assert!(standin.overlapping_mutations() > 0);
     assert_valid_requests(&standin);
 }

@@ -110,3 +110,28 @@ async fn review_feedback_is_the_unanswered_feedback_of_writers_until_answered() 
     );
     assert_valid_requests(&standin);
 }
+
+#[test]
+fn the_pull_request_helpers_run_from_a_synchronous_caller_through_the_source() {
+    let standin = StandIn::start();
+    let source = crate::support::issues(&standin);
+    let (login, branch) = source
+        .run(|github| async move {
+            Ok((
+                github.authenticated_user().await?,
+                github.default_branch().await?,
+            ))
+        })
+        .expect("through the bridge");
+    assert_eq!((login.as_str(), branch.as_str()), ("ralph-bot", "main"));
+    let error = source
+        .run(|github| async move { github.review_feedback(404).await })
+        .expect_err("no pull request 404");
+    assert!(
+        error
+            .to_string()
+            .contains(&format!("pull request #404 in {}", standin.repository())),
+        "{error}"
+    );
+    assert_valid_requests(&standin);
+}
