@@ -152,6 +152,33 @@ fn a_ready_github_issue_ends_in_an_opened_pull_request_that_closes_it() {
     let labels: Vec<&str> = issue.labels.iter().map(String::as_str).collect();
     assert_eq!(labels, ["enhancement"], "{labels:?}");
     assert_eq!(issue.assignees, [standin.config().login.clone()]);
+    // Labels through the run, as the issue's events tell them.
+    let events: Vec<String> = issue
+        .events
+        .iter()
+        .filter_map(|event| {
+            Some(format!(
+                "{} {} by {}",
+                event.event,
+                event.label.as_ref()?,
+                event.actor
+            ))
+        })
+        .collect();
+    let login = &standin.config().login;
+    assert_eq!(
+        events,
+        [
+            format!("labeled ready by {login}"),
+            format!("labeled enhancement by {login}"),
+            format!("labeled in-progress by {login}"),
+            format!("labeled ralph by {login}"),
+            format!("unlabeled ready by {login}"),
+            format!("unlabeled in-progress by {login}"),
+            format!("unlabeled ralph by {login}"),
+        ],
+        "{events:?}"
+    );
     // The pull request: from the branch into main, closing the issue, with
     // the record in it, assigned to the token's user.
     let pull = standin
