@@ -439,20 +439,12 @@ ralph marketplace clean --all --json")]
     /// `# Heading`, else (on update) stays. Without a number a new issue is
     /// created, labelled `in-refinement` unless the front matter says
     /// otherwise. Prints the issue's number. Issues live in
-    /// `.ralph/issues/<N>.md`.
+    /// `.ralph/issues/<N>.md`, or on GitHub with the `issues` section of
+    /// `.ralph/config.json` (docs/github.md).
     #[command(after_help = "Examples:\n  \
 printf '# Backlog command\\n\\n- [ ] list open issues\\n' | ralph marketplace spec\n  \
 ralph marketplace spec 4 --file spec.md")]
-    Spec {
-        /// The issue to update [default: create a new one]
-        #[arg(value_name = "NUMBER")]
-        number: Option<u64>,
-        /// The spec's markdown file, or `-` for standard input [default: standard input]
-        #[arg(long, value_name = "FILE")]
-        file: Option<PathBuf>,
-        #[command(flatten)]
-        json: JsonFlag,
-    },
+    Spec(SpecArgs),
 
     /// Mark an issue's spec complete: label it `ready`, drop `in-refinement`
     ///
@@ -460,13 +452,7 @@ ralph marketplace spec 4 --file spec.md")]
     #[command(
         after_help = "Examples:\n  ralph marketplace ready 4\n  ralph marketplace ready 4 --json"
     )]
-    Ready {
-        /// The issue to mark ready
-        #[arg(value_name = "NUMBER")]
-        number: u64,
-        #[command(flatten)]
-        json: JsonFlag,
-    },
+    Ready(ReadyArgs),
 
     /// List open issues with their status and flag likely duplicates
     ///
@@ -483,17 +469,14 @@ ralph marketplace spec 4 --file spec.md")]
     ///
     /// The loop writes a record to `.ralph/pulls/<N>.md` when it finishes
     /// issue N: title, `Closes #N`, the branch, a summary, the proposals with
-    /// their scores and the checks with their results.
+    /// their scores and the checks with their results. On GitHub,
+    /// `pull-request N` turns the pull request's unresolved review feedback
+    /// (by users with write access) into a follow-up round on the same
+    /// branch and answers each piece with the commit that addressed it.
     #[command(
         after_help = "Examples:\n  ralph marketplace pull-request\n  ralph marketplace pull-request 4 --json"
     )]
-    PullRequest {
-        /// The issue whose record to show [default: list every record]
-        #[arg(value_name = "NUMBER")]
-        number: Option<u64>,
-        #[command(flatten)]
-        json: JsonFlag,
-    },
+    PullRequest(PullRequestArgs),
 }
 
 #[derive(Debug, Subcommand)]
@@ -512,26 +495,11 @@ pub enum SimpleCommand {
     #[command(after_help = "Examples:\n  \
 printf '# Backlog command\\n\\n- [ ] list open issues\\n' | ralph simple spec\n  \
 ralph simple spec 4 --file spec.md")]
-    Spec {
-        /// The issue to update [default: create a new one]
-        #[arg(value_name = "NUMBER")]
-        number: Option<u64>,
-        /// The spec's markdown file, or `-` for standard input [default: standard input]
-        #[arg(long, value_name = "FILE")]
-        file: Option<PathBuf>,
-        #[command(flatten)]
-        json: JsonFlag,
-    },
+    Spec(SpecArgs),
 
     /// Mark an issue's spec complete: label it `ready`, drop `in-refinement`
     #[command(after_help = "Examples:\n  ralph simple ready 4\n  ralph simple ready 4 --json")]
-    Ready {
-        /// The issue to mark ready
-        #[arg(value_name = "NUMBER")]
-        number: u64,
-        #[command(flatten)]
-        json: JsonFlag,
-    },
+    Ready(ReadyArgs),
 
     /// Run the simple loop on a ready issue until it is complete
     ///
@@ -584,13 +552,41 @@ Exit codes: 0 complete (a pull-request record is in .ralph/pulls/), 1 something 
     #[command(
         after_help = "Examples:\n  ralph simple pull-request\n  ralph simple pull-request 4 --json"
     )]
-    PullRequest {
-        /// The issue whose record to show [default: list every record]
-        #[arg(value_name = "NUMBER")]
-        number: Option<u64>,
-        #[command(flatten)]
-        json: JsonFlag,
-    },
+    PullRequest(PullRequestArgs),
+}
+
+/// `spec [N] [--file F]`, in both command groups.
+#[derive(Debug, Args)]
+pub struct SpecArgs {
+    /// The issue to update [default: create a new one]
+    #[arg(value_name = "NUMBER")]
+    pub number: Option<u64>,
+    /// The spec's markdown file, or `-` for standard input [default: standard input]
+    #[arg(long, value_name = "FILE")]
+    pub file: Option<PathBuf>,
+    #[command(flatten)]
+    pub json: JsonFlag,
+}
+
+/// `ready N`, in both command groups.
+#[derive(Debug, Args)]
+pub struct ReadyArgs {
+    /// The issue to mark ready
+    #[arg(value_name = "NUMBER")]
+    pub number: u64,
+    #[command(flatten)]
+    pub json: JsonFlag,
+}
+
+/// `pull-request [N]`, in both command groups.
+#[derive(Debug, Args)]
+pub struct PullRequestArgs {
+    /// The issue whose record to show (on GitHub: whose review feedback to
+    /// work on) [default: list every record]
+    #[arg(value_name = "NUMBER")]
+    pub number: Option<u64>,
+    #[command(flatten)]
+    pub json: JsonFlag,
 }
 
 fn parse_cost(text: &str) -> Result<f64, String> {

@@ -30,15 +30,15 @@ pub fn run(layout: &Layout, command: MarketplaceCommand) -> Outcome {
         MarketplaceCommand::Loop { issue, llm, json } => {
             crate::commands::run_loop::run(layout, issue, json.json, &llm)
         }
-        MarketplaceCommand::Spec { number, file, json } => {
-            issues::spec(layout, number, file.as_deref(), json.json)
+        MarketplaceCommand::Spec(spec) => {
+            issues::spec(layout, spec.number, spec.file.as_deref(), spec.json.json)
         }
-        MarketplaceCommand::Ready { number, json } => issues::ready(layout, number, json.json),
+        MarketplaceCommand::Ready(ready) => issues::ready(layout, ready.number, ready.json.json),
         MarketplaceCommand::Backlog(flag) => issues::backlog(layout, flag.json),
-        MarketplaceCommand::PullRequest { number, json } => super::review::pull_request(
+        MarketplaceCommand::PullRequest(pull) => super::review::pull_request(
             layout,
-            number,
-            json.json,
+            pull.number,
+            pull.json.json,
             ralph_broker::sessions::LoopKind::Marketplace,
         ),
     }

@@ -13,15 +13,15 @@ use crate::output::outln;
 pub fn run(layout: &Layout, command: SimpleCommand) -> Outcome {
     match command {
         SimpleCommand::Setup(flag) => marketplace::run_setup(layout, flag.json),
-        SimpleCommand::Spec { number, file, json } => {
-            issues::spec(layout, number, file.as_deref(), json.json)
+        SimpleCommand::Spec(spec) => {
+            issues::spec(layout, spec.number, spec.file.as_deref(), spec.json.json)
         }
-        SimpleCommand::Ready { number, json } => issues::ready(layout, number, json.json),
+        SimpleCommand::Ready(ready) => issues::ready(layout, ready.number, ready.json.json),
         SimpleCommand::Backlog(flag) => issues::backlog(layout, flag.json),
-        SimpleCommand::PullRequest { number, json } => super::review::pull_request(
+        SimpleCommand::PullRequest(pull) => super::review::pull_request(
             layout,
-            number,
-            json.json,
+            pull.number,
+            pull.json.json,
             ralph_broker::sessions::LoopKind::Simple,
         ),
         SimpleCommand::Loop {
