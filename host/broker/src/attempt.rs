@@ -48,12 +48,7 @@ impl Checks {
         progress: &mut dyn Progress,
     ) {
         for check in self.commands.clone() {
-            let directory = worktree.path().to_owned();
-            let confinement = confinement.clone();
-            let run =
-                tokio::task::spawn_blocking(move || checks::run(&check, &directory, &confinement))
-                    .await;
-            if let Ok(run) = run {
+            if let Ok(run) = spawn_check(check, worktree, confinement, None).await {
                 // What the check left behind is not part of any change.
                 let _ = worktree.clean_untracked();
                 progress.step(Step::Baseline {
@@ -65,6 +60,22 @@ impl Checks {
             }
         }
     }
+}
+
+/// Runs one command check in the worktree on a blocking thread, keeping
+/// `lines` up to date with its last lines when given.
+async fn spawn_check(
+    check: CommandCheck,
+    worktree: &Worktree,
+    confinement: &Arc<Confinement>,
+    lines: Option<checks::LastLines>,
+) -> Result<CheckRun, tokio::task::JoinError> {
+    let directory = worktree.path().to_owned();
+    let confinement = confinement.clone();
+    tokio::task::spawn_blocking(move || {
+        checks::run_watched(&check, &directory, &confinement, lines.as_ref())
+    })
+    .await
 }
 
 /// What an attempt works with, borrowed from the loop.
@@ -280,13 +291,8 @@ impl Workshop<'_> {
                 name: check.name.clone(),
             });
             let name = check.name.clone();
-            let directory = self.worktree.path().to_owned();
-            let confinement = self.confinement.clone();
             let watch = checks::LastLines::default();
-            let lines = watch.clone();
-            let running = tokio::task::spawn_blocking(move || {
-                checks::run_watched(&check, &directory, &confinement, Some(&lines))
-            });
+            let running = spawn_check(check, self.worktree, self.confinement, Some(watch.clone()));
             let what = format!("checking {name}");
             let run = watched(running, progress, &what, Some(&watch))
                 .await
