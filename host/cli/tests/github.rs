@@ -59,6 +59,17 @@ fn repository(standin: &StandIn, state: &Path) -> (Repository, tempfile::TempDir
     (repository, remote)
 }
 
+/// Issue "Add two" with one checkbox, made ready by the token's user (an
+/// admin of the stand-in's repository); its number.
+fn seed_ready(standin: &StandIn) -> u64 {
+    standin.seed_issue(&SeedIssue {
+        title: "Add two",
+        body: "- [ ] Add `two`\n",
+        labels: &["ready"],
+        author: "",
+    })
+}
+
 /// `ralph ARGS` with the stand-in's token in `GITHUB_TOKEN`.
 fn ralph(repository: &Repository, token: &str, args: &[&str]) -> Output {
     repository
@@ -289,12 +300,7 @@ fn a_rate_limit_past_the_wait_budget_stops_the_loop_resumably() {
     let standin = StandIn::start();
     let state = tempfile::tempdir().expect("state");
     let (repository, _remote) = repository(&standin, state.path());
-    let number = standin.seed_issue(&SeedIssue {
-        title: "Add two",
-        body: "- [ ] Add `two`\n",
-        labels: &["ready"],
-        author: "",
-    });
+    let number = seed_ready(&standin);
     // Setting the labels at the start meets a primary limit an hour away.
     standin.fail_next(
         "POST",
@@ -331,12 +337,7 @@ fn review_feedback_becomes_a_follow_up_round_and_each_piece_is_answered_with_its
     let state = tempfile::tempdir().expect("state");
     let (repository, remote) = repository(&standin, state.path());
     let token = standin.config().token.clone();
-    let number = standin.seed_issue(&SeedIssue {
-        title: "Add two",
-        body: "- [ ] Add `two`\n",
-        labels: &["ready"],
-        author: "",
-    });
+    let number = seed_ready(&standin);
     let output = ralph(
         &repository,
         &token,
@@ -531,12 +532,7 @@ fn a_loop_that_needs_attention_labels_the_github_issue_and_says_why_in_a_comment
         repository.path(),
         &["commit", "--quiet", "-am", "a failing check"],
     );
-    let number = standin.seed_issue(&SeedIssue {
-        title: "Add two",
-        body: "- [ ] Add `two`\n",
-        labels: &["ready"],
-        author: "",
-    });
+    let number = seed_ready(&standin);
     let token = standin.config().token.clone();
     let output = ralph(
         &repository,
@@ -567,12 +563,7 @@ fn the_simple_loop_finishes_a_github_issue_with_a_pull_request() {
     let standin = StandIn::start();
     let state = tempfile::tempdir().expect("state");
     let (repository, _remote) = repository(&standin, state.path());
-    let number = standin.seed_issue(&SeedIssue {
-        title: "Add two",
-        body: "- [ ] Add `two`\n",
-        labels: &["ready"],
-        author: "",
-    });
+    let number = seed_ready(&standin);
     // The command implementer's standard output is its report.
     let script = state.path().join("simple.sh");
     std::fs::write(
