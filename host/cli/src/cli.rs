@@ -299,8 +299,11 @@ pub enum MarketplaceCommand {
     /// Create `.ralph/` (config, events, .gitignore) and `.claude/agents/`
     ///
     /// Also adds `/.ralph-sessions/` (the loops' sessions) to the
-    /// repository's `.gitignore`, creating it if needed. Never overwrites an
-    /// existing file: running it twice changes nothing.
+    /// repository's `.gitignore`, creating it if needed. With the `github`
+    /// issue source (`issues` in `.ralph/config.json`), also creates Ralph's
+    /// six labels the GitHub repository lacks, never changing one that
+    /// exists. Never overwrites an existing file: running it twice changes
+    /// nothing.
     #[command(
         after_help = "Examples:\n  ralph marketplace setup\n  ralph --repo ../service marketplace setup --json"
     )]
@@ -483,8 +486,9 @@ ralph marketplace spec 4 --file spec.md")]
 pub enum SimpleCommand {
     /// Create `.ralph/` and `.claude/agents/`, and git-ignore `.ralph-sessions/`
     ///
-    /// The same setup as `ralph marketplace setup`: both loops share the
-    /// issues, config and records. Never overwrites an existing file.
+    /// The same setup as `ralph marketplace setup` (with the `github` issue
+    /// source, the six labels too): both loops share the issues, config and
+    /// records. Never overwrites an existing file.
     #[command(after_help = "Examples:\n  ralph simple setup\n  ralph simple setup --json")]
     Setup(JsonFlag),
 
