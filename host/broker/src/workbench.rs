@@ -414,7 +414,7 @@ fn refuse_unless_ready(issue: &Issue, issue_file: &str, kind: LoopKind) -> Resul
     let group = kind.command();
     if !issue.is_open() {
         return Err(LoopError::BadInput(format!(
-            "issue #{number} is closed; to work on it again, change `state: closed` to `state: open` in the front matter of {issue_file}, then run `ralph {group} ready {number}`"
+            "issue #{number} is closed ({issue_file}); to work on it again, reopen it (a local issue: `state: open` in its front matter; a GitHub issue: reopen it there), then run `ralph {group} ready {number}`"
         )));
     }
     let resuming = issue.has(Label::InProgress) && issue.has(Label::Ralph);
