@@ -21,6 +21,7 @@ pub mod marketplace;
 pub mod projection;
 pub mod setup;
 pub mod state;
+pub mod statistics;
 pub mod store;
 pub mod summary;
 pub mod usage;
