@@ -338,6 +338,28 @@ ralph marketplace usage --issue 4 --json | jq .total.cost_usd")]
         json: JsonFlag,
     },
 
+    /// Analyse how well the scores predicted success, from the log alone
+    ///
+    /// Needs at least 20 implementations (success or failure events with
+    /// their proposal's dimensions) and says how many more otherwise. Per
+    /// dimension: Spearman's rank correlation and the AUC of its score
+    /// against success. For the total: the AUC, the Brier score and a
+    /// ten-bin calibration table. Also how often ties decided a round, how
+    /// often the first proposal submitted won (against chance), how often a
+    /// person overrode the ranking, and recommended scoring weights (each
+    /// in [0.05, 0.50], summing to 1). Writes `.ralph/meta_analysis.json`;
+    /// changes no weight.
+    #[command(after_help = "Examples:\n  \
+ralph marketplace analyze\n  \
+ralph marketplace analyze --last 50 --json | jq .recommended_weights")]
+    Analyze {
+        /// Only the newest N implementations
+        #[arg(long, value_name = "N", value_parser = clap::value_parser!(u64).range(1..))]
+        last: Option<u64>,
+        #[command(flatten)]
+        json: JsonFlag,
+    },
+
     /// Validate one event and append it to the log
     ///
     /// The event is written atomically under its canonical name,

@@ -16,6 +16,7 @@
 //!     ├── marketplace.json     the folded state (derived, ignored)
 //!     ├── .state_version       what marketplace.json was folded from (derived, ignored)
 //!     ├── summary.json         usage totals and recent events, for `status` (derived, ignored)
+//!     ├── meta_analysis.json   what `analyze` found in the log (derived, ignored)
 //!     ├── worktrees/<N>/       the git worktree an issue is implemented in (ignored)
 //!     ├── locks/<N>.lock       the loop working on issue N: host, pid, start (ignored)
 //!     ├── locks/events.lock    held while Ralph appends an event (ignored)
@@ -31,6 +32,7 @@ pub const IGNORED: &[&str] = &[
     "marketplace.json",
     ".state_version",
     "summary.json",
+    "meta_analysis.json",
     "tmp/",
     "cache/",
     "worktrees/",

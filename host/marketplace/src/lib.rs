@@ -9,6 +9,7 @@
 //! apart from the state.
 
 pub mod allocation;
+pub mod analysis;
 pub mod cache;
 pub mod config;
 pub mod deltas;

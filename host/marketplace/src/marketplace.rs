@@ -176,6 +176,33 @@ impl Marketplace {
         Ok(report)
     }
 
+    /// The meta-analysis of the log (SPEC §12), over its last `last`
+    /// implementations when given. Every event file is read in name order
+    /// (its timestamp comes first); a file that cannot be read or has none
+    /// of the fields the analysis reads is passed over, as the fold would.
+    pub fn analyze(
+        &self,
+        last: Option<usize>,
+    ) -> Result<Result<crate::analysis::Analysis, crate::analysis::TooFew>, StoreError> {
+        let mut names = self.store.list()?.files;
+        names.sort();
+        let records: Vec<crate::analysis::Record> = self
+            .store
+            .map_files(&names, |_, bytes| {
+                bytes
+                    .ok()
+                    .and_then(|bytes| serde_json::from_slice(bytes).ok())
+            })
+            .into_iter()
+            .flatten()
+            .collect();
+        Ok(crate::analysis::analyze(
+            &records,
+            last,
+            &self.config.scoring_weights,
+        ))
+    }
+
     /// The usage totals over the whole log and the newest events, for
     /// `status`: from `.ralph/summary.json` when it is current (without
     /// listing the events when the state's cache proves them unchanged),

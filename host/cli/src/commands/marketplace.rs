@@ -23,6 +23,9 @@ pub fn run(layout: &Layout, command: MarketplaceCommand) -> Outcome {
         MarketplaceCommand::Setup(flag) => run_setup(layout, flag.json),
         MarketplaceCommand::Status(flag) => status(layout, flag.json),
         MarketplaceCommand::Usage { issue, json } => usage(layout, issue, json.json),
+        MarketplaceCommand::Analyze { last, json } => {
+            super::analyze::run(layout, last.map(|n| n as usize), json.json)
+        }
         MarketplaceCommand::Record { file, json } => record(layout, &file, json.json),
         MarketplaceCommand::Verify(flag) => run_verify(layout, flag.json),
         MarketplaceCommand::Reset { yes, json } => reset(layout, yes, json.json),
@@ -45,7 +48,7 @@ pub fn run(layout: &Layout, command: MarketplaceCommand) -> Outcome {
 }
 
 /// Opens the marketplace; a missing or invalid config stops the command.
-fn open(layout: &Layout) -> Result<Marketplace, Failure> {
+pub(super) fn open(layout: &Layout) -> Result<Marketplace, Failure> {
     if !layout.config_file().exists() {
         return Err(Failure::message(
             Exit::BadInput,

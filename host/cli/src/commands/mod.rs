@@ -9,6 +9,7 @@ use ralph_marketplace::layout::find_repository_root;
 use crate::cli::{Cli, Command};
 use crate::exit::{Exit, Failure, Outcome};
 
+mod analyze;
 mod audit;
 mod demo;
 mod issues;
