@@ -360,6 +360,23 @@ ralph marketplace analyze --last 50 --json | jq .recommended_weights")]
         json: JsonFlag,
     },
 
+    /// Apply the scoring weights `analyze` recommended, after confirmation
+    ///
+    /// Shows each dimension's weight now and as `.ralph/meta_analysis.json`
+    /// recommends, and writes them to `scoring_weights` in
+    /// `.ralph/config.json` only when confirmed (on a terminal, or with
+    /// `--yes`). Nothing changes weights by itself.
+    #[command(
+        after_help = "Examples:\n  ralph marketplace analyze && ralph marketplace tune\n  ralph marketplace tune --yes --json"
+    )]
+    Tune {
+        /// Do not ask for confirmation
+        #[arg(long, short = 'y')]
+        yes: bool,
+        #[command(flatten)]
+        json: JsonFlag,
+    },
+
     /// Validate one event and append it to the log
     ///
     /// The event is written atomically under its canonical name,

@@ -97,3 +97,45 @@ fn under_twenty_implementations_analyze_says_how_many_more() {
     );
     assert!(!repository.path().join(".ralph/meta_analysis.json").exists());
 }
+
+#[test]
+fn tune_applies_the_recommended_weights_only_when_confirmed() {
+    let repository = Repository::set_up();
+    let config_path = repository.path().join(".ralph/config.json");
+    let before_analysis = repository.ralph(&["marketplace", "tune", "--yes"]);
+    assert_eq!(before_analysis.status.code(), Some(2));
+    assert!(text(&before_analysis.stderr).contains("run `ralph marketplace analyze` first"));
+    write_log(&repository, 40);
+    assert!(
+        repository
+            .ralph(&["marketplace", "analyze"])
+            .status
+            .success()
+    );
+    let original = std::fs::read_to_string(&config_path).expect("config");
+    // No terminal and no --yes: nothing changes.
+    let refused = repository.ralph(&["marketplace", "tune"]);
+    assert_eq!(refused.status.code(), Some(2), "{}", text(&refused.stderr));
+    assert!(text(&refused.stderr).contains("pass --yes"));
+    assert_eq!(
+        std::fs::read_to_string(&config_path).expect("config"),
+        original
+    );
+    let applied = repository.ralph(&["marketplace", "tune", "--yes", "--json"]);
+    assert!(applied.status.success(), "{}", text(&applied.stderr));
+    let analysis: Value = serde_json::from_str(
+        &std::fs::read_to_string(repository.path().join(".ralph/meta_analysis.json"))
+            .expect("analysis"),
+    )
+    .expect("JSON");
+    let config: Value =
+        serde_json::from_str(&std::fs::read_to_string(&config_path).expect("config"))
+            .expect("JSON");
+    assert_eq!(config["scoring_weights"], analysis["recommended_weights"]);
+    assert!(
+        repository
+            .ralph(&["marketplace", "status"])
+            .status
+            .success()
+    );
+}

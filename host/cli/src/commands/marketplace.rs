@@ -26,6 +26,7 @@ pub fn run(layout: &Layout, command: MarketplaceCommand) -> Outcome {
         MarketplaceCommand::Analyze { last, json } => {
             super::analyze::run(layout, last.map(|n| n as usize), json.json)
         }
+        MarketplaceCommand::Tune { yes, json } => super::analyze::tune(layout, yes, json.json),
         MarketplaceCommand::Record { file, json } => record(layout, &file, json.json),
         MarketplaceCommand::Verify(flag) => run_verify(layout, flag.json),
         MarketplaceCommand::Reset { yes, json } => reset(layout, yes, json.json),
@@ -322,7 +323,10 @@ fn reset(layout: &Layout, yes: bool, json: bool) -> Outcome {
         }
         return Ok(Exit::Success);
     }
-    if !yes && !confirm(count)? {
+    let question = format!(
+        "Move {count} event files to .ralph/archive/ and reset every bidder to equal weight?"
+    );
+    if !yes && !confirm("reset", &question)? {
         outln!("reset cancelled; nothing moved");
         return Ok(Exit::Problems);
     }
@@ -345,17 +349,16 @@ fn reset(layout: &Layout, yes: bool, json: bool) -> Outcome {
     Ok(Exit::Success)
 }
 
-/// Asks on the terminal; refuses when there is none.
-fn confirm(count: usize) -> Result<bool, Failure> {
+/// Asks `question` on the terminal for `command`; refuses when there is
+/// none.
+pub(super) fn confirm(command: &str, question: &str) -> Result<bool, Failure> {
     if !std::io::stdin().is_terminal() {
         return Err(Failure::message(
             Exit::BadInput,
-            "reset needs confirmation: pass --yes when not running on a terminal",
+            format!("{command} needs confirmation: pass --yes when not running on a terminal"),
         ));
     }
-    out!(
-        "Move {count} event files to .ralph/archive/ and reset every bidder to equal weight? [y/N] "
-    );
+    out!("{question} [y/N] ");
 
     let mut answer = String::new();
     std::io::stdin()
