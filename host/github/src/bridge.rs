@@ -11,9 +11,9 @@
 //! that made them — a runtime per call would leave the pool holding
 //! connections whose runtime is gone.
 //!
-//! A caller on an async runtime's worker thread blocks that worker for the
-//! call's length, as any synchronous call does; the loop should call from
-//! `spawn_blocking` where that matters.
+//! A caller on a multi-threaded runtime's worker (the loop) waits inside
+//! `block_in_place`, so that runtime's other tasks go on while a call
+//! waits out a rate limit; elsewhere the caller's thread just blocks.
 
 use std::future::Future;
 use std::sync::mpsc;
@@ -62,7 +62,17 @@ impl Bridge {
             // The caller may have gone; nothing is left to tell then.
             let _ = sender.send(future.await);
         });
-        receiver.recv().map_err(|_| stopped())
+        // On a worker of a multi-threaded runtime (the loop's), tell it
+        // this thread blocks, so its other tasks (the signal watcher, the
+        // progress ticks) move on to another worker meanwhile.
+        let wait = || receiver.recv();
+        let answer = match tokio::runtime::Handle::try_current() {
+            Ok(handle) if handle.runtime_flavor() == tokio::runtime::RuntimeFlavor::MultiThread => {
+                tokio::task::block_in_place(wait)
+            }
+            _ => wait(),
+        };
+        answer.map_err(|_| stopped())
     }
 }
 
@@ -92,5 +102,47 @@ mod tests {
         let error = bridge.run(async { panic!("boom") }).expect_err("no answer");
         assert!(!error.is_resumable(), "{error}");
         assert_eq!(bridge.run(async { 1 }).expect("still works"), 1);
+    }
+
+    #[test]
+    fn a_waiting_call_on_a_runtime_worker_lets_the_runtimes_other_tasks_run() {
+        use std::sync::Arc;
+        use std::sync::atomic::{AtomicU32, Ordering};
+        // One worker: without handing it off, the ticker could not run
+        // until the call is answered.
+        let runtime = tokio::runtime::Builder::new_multi_thread()
+            .worker_threads(1)
+            .enable_all()
+            .build()
+            .expect("a runtime");
+        let bridge = Arc::new(Bridge::new().expect("a bridge"));
+        let ticks = Arc::new(AtomicU32::new(0));
+        let seen = runtime.block_on({
+            let (bridge, ticks) = (bridge.clone(), ticks.clone());
+            async move {
+                tokio::spawn(async move {
+                    let counter = ticks.clone();
+                    let ticker = tokio::spawn(async move {
+                        loop {
+                            counter.fetch_add(1, Ordering::SeqCst);
+                            tokio::time::sleep(std::time::Duration::from_millis(10)).await;
+                        }
+                    });
+                    tokio::task::yield_now().await;
+                    let before = ticks.load(Ordering::SeqCst);
+                    bridge
+                        .run(async {
+                            tokio::time::sleep(std::time::Duration::from_millis(300)).await;
+                        })
+                        .expect("an answer");
+                    let during = ticks.load(Ordering::SeqCst) - before;
+                    ticker.abort();
+                    during
+                })
+                .await
+                .expect("the task")
+            }
+        });
+        assert!(seen >= 5, "the ticker ran {seen} times during the call");
     }
 }
