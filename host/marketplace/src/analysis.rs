@@ -184,25 +184,39 @@ pub fn analyze(
 #[derive(Default)]
 struct Round {
     proposals: usize,
+    has_winner: bool,
     tie_break: bool,
     winner_was_first: bool,
 }
 
-/// Every round with a ranking, by issue and round number.
-fn rounds(records: &[Record]) -> BTreeMap<(u64, u64), Round> {
-    let mut rounds: BTreeMap<(u64, u64), Round> = BTreeMap::new();
+/// Every round with a ranking, by issue, loop run and round number. A loop
+/// run numbers its rounds from 1, so a second `rank` 1 for an issue's
+/// round starts that issue's next run (the records are in time order).
+fn rounds(records: &[Record]) -> BTreeMap<(u64, u64, u64), Round> {
+    let mut rounds: BTreeMap<(u64, u64, u64), Round> = BTreeMap::new();
+    let mut runs: BTreeMap<u64, u64> = BTreeMap::new();
     for record in records {
         let (Some(round), Some(rank)) = (record.round, record.rank) else {
             continue;
         };
-        let entry = rounds.entry((record.issue_number, round)).or_default();
+        let run = runs.entry(record.issue_number).or_insert(0);
+        if rank == 1
+            && rounds
+                .get(&(record.issue_number, *run, round))
+                .is_some_and(|known| known.has_winner)
+        {
+            *run += 1;
+        }
+        let entry = rounds
+            .entry((record.issue_number, *run, round))
+            .or_default();
         entry.proposals += 1;
         if rank == 1 {
+            entry.has_winner = true;
             entry.tie_break = record.tie_break.unwrap_or(false);
             entry.winner_was_first = record.proposal_id.as_deref() == Some("A");
         }
     }
-    rounds.retain(|_, round| round.proposals > 0);
     rounds
 }
 
@@ -326,6 +340,32 @@ mod tests {
             analyze(&records, Some(10), &weights()).err(),
             Some(TooFew { have: 10 })
         );
+    }
+
+    #[test]
+    fn a_second_run_on_an_issue_is_a_round_of_its_own() {
+        let ranked = |rank: u64, label: &str| -> Record {
+            serde_json::from_value(serde_json::json!({
+                "issue_number": 7, "outcome": "ranked", "round": 1, "rank": rank,
+                "proposal_id": label, "tie_break": false
+            }))
+            .expect("a record")
+        };
+        // Run one: A won over B; run two: B won over A, C.
+        let records = [
+            ranked(1, "A"),
+            ranked(2, "B"),
+            ranked(1, "B"),
+            ranked(2, "A"),
+            ranked(3, "C"),
+        ];
+        let rounds = rounds(&records);
+        assert_eq!(rounds.len(), 2);
+        let shares: Vec<(usize, bool)> = rounds
+            .values()
+            .map(|round| (round.proposals, round.winner_was_first))
+            .collect();
+        assert_eq!(shares, [(2, true), (3, false)]);
     }
 
     #[test]
