@@ -101,12 +101,22 @@ pub enum Parameter {
     Attractiveness,
 }
 
+impl std::fmt::Display for Parameter {
+    fn fmt(&self, formatter: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        formatter.write_str(match self {
+            Parameter::SuccessProbability => "success probability",
+            Parameter::Honesty => "honesty",
+            Parameter::Attractiveness => "attractiveness",
+        })
+    }
+}
+
 /// Why a simulation cannot run.
 #[derive(Debug, PartialEq, thiserror::Error)]
 pub enum SimulationError {
     #[error("at least one bidder is needed")]
     NoBidders,
-    #[error("bidder {number}'s {parameter:?} must be within [0, 1], got {value}")]
+    #[error("bidder {number}'s {parameter} must be within [0, 1], got {value}")]
     OutOfRange {
         /// 1 for the first bidder.
         number: usize,
