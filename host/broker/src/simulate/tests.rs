@@ -239,3 +239,57 @@ fn bad_inputs_are_refused_naming_what_is_wrong() {
         Err(SimulationError::Config { count: 1, .. })
     ));
 }
+
+#[test]
+fn budgets_are_the_allocations_at_the_start_of_each_issue_and_a_spent_one_leaves_the_round() {
+    // The attractive bidder wins every ranking it enters; once its weight
+    // is low its allocation is 1, and after its failure the replan round
+    // must go on without it.
+    let bidders = vec![
+        SyntheticBidder {
+            success_probability: 0.2,
+            honesty: 0.0,
+            attractiveness: 0.95,
+        },
+        SyntheticBidder::honest(0.6),
+        SyntheticBidder::honest(0.6),
+    ];
+    let report = run(&bidders, 200, 1);
+    let mut replans_without_a_spent_bidder = 0;
+    for issue in 1..=report.issues {
+        let earlier: Vec<Event> = report
+            .events
+            .iter()
+            .filter(|event| event.issue_number < issue)
+            .cloned()
+            .collect();
+        let start = refold(bidders.len(), &earlier);
+        let events: Vec<&Event> = report
+            .events
+            .iter()
+            .filter(|event| event.issue_number == issue)
+            .collect();
+        for (id, bot) in &start.bots.0 {
+            let tried: Vec<u64> = events
+                .iter()
+                .filter(|event| &event.bot_id == id)
+                .filter(|event| matches!(event.outcome, Outcome::Success | Outcome::Failure))
+                .filter_map(|event| event.iteration_count)
+                .collect();
+            assert!(tried.len() as u64 <= bot.allocation, "issue {issue}, {id}");
+            if tried.len() as u64 == bot.allocation && tried == [1] {
+                let in_replan = events
+                    .iter()
+                    .any(|event| &event.bot_id == id && event.iteration_count == Some(2));
+                assert!(!in_replan, "issue {issue}: {id} had no budget left");
+                if events.iter().any(|event| event.iteration_count == Some(2)) {
+                    replans_without_a_spent_bidder += 1;
+                }
+            }
+        }
+    }
+    assert!(
+        replans_without_a_spent_bidder > 10,
+        "{replans_without_a_spent_bidder}"
+    );
+}
