@@ -126,7 +126,7 @@ pub enum SimulationError {
     #[error("the number of issues must be between 1 and {MAX_ISSUES}, got {0}")]
     Issues(u64),
     #[error(
-        "{count} bidders do not fit the default marketplace config: field `{field}`: {message}"
+        "the default marketplace config fits 2 to 20 bidders, not {count}: field `{field}`: {message}"
     )]
     Config {
         count: usize,
