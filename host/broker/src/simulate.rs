@@ -26,7 +26,7 @@ use serde::Serialize;
 
 use crate::recording::{RoundKind, implementation_case};
 use crate::scoring::{rank, rank_implementable};
-use luck::{IssueLuck, issue_seeds};
+use luck::{IssueLuck, RoundLuck, issue_seeds};
 
 /// The issues a run simulates unless told otherwise.
 pub const DEFAULT_ISSUES: u64 = 200;
@@ -409,68 +409,10 @@ impl<'a> Market<'a> {
         let mut kind = RoundKind::Initial;
         let mut iteration = 0;
         while budgets.iter().any(|budget| *budget > 0) {
-            let round = luck.round(self.bidders.len());
-            let proposals: Vec<Proposed> = round
-                .order
-                .iter()
-                .filter(|bidder| budgets[**bidder] > 0)
-                .map(|bidder| Proposed {
-                    bidder: *bidder,
-                    score: (self.bidders[*bidder].claimed_score() + round.proposal_noise[*bidder])
-                        .clamp(0.0, 1.0),
-                })
-                .collect();
-            let ranked = self.order(&proposals, chooser, round.pick);
-            let winner = &proposals[ranked[0]];
-            let bidder = self.bidders[winner.bidder];
-            budgets[winner.bidder] -= 1;
             iteration += 1;
-            self.tallies[winner.bidder].wins += 1;
-            self.tallies[winner.bidder].implementations += 1;
-            let succeeded = round.success[winner.bidder] < bidder.success_probability;
-            let implementation_score = (bidder.success_probability
-                + round.implementation_noise[winner.bidder])
-                .clamp(0.0, 1.0);
-            let scores = (winner.score, implementation_score);
-            let delta = self
-                .rule
-                .delta(implementation_case(kind, succeeded), Some(scores));
-            let outcome = if succeeded {
-                Outcome::Success
-            } else {
-                Outcome::Failure
-            };
-            let written = Written {
-                issue,
-                iteration,
-                bidder: winner.bidder,
-                proposal_score: winner.score,
-                implementation_score: Some(implementation_score),
-            };
-            self.record(written, outcome, delta)?;
-            for position in &ranked[1..] {
-                let other = &proposals[*position];
-                let written = Written {
-                    bidder: other.bidder,
-                    proposal_score: other.score,
-                    implementation_score: None,
-                    ..written
-                };
-                if succeeded {
-                    self.record(
-                        written,
-                        Outcome::NotTried,
-                        self.rule.delta(Case::NotTried, None),
-                    )?;
-                } else {
-                    let none = WeightDelta {
-                        cases: Vec::new(),
-                        delta: 0.0,
-                    };
-                    self.record(written, Outcome::Ranked, none)?;
-                }
-            }
-            if succeeded {
+            let round = luck.round(self.bidders.len());
+            let place = (issue, iteration, kind);
+            if self.round(place, &round, &mut budgets, chooser)? {
                 return Ok(true);
             }
             if kind == RoundKind::Replan {
@@ -479,6 +421,77 @@ impl<'a> Market<'a> {
             kind = RoundKind::Replan;
         }
         Ok(false)
+    }
+
+    /// One round: every bidder with budget proposes, the chosen proposal
+    /// is implemented (spending a unit of its bidder's budget), and every
+    /// proposal gets its event. True when the implementation succeeded.
+    fn round(
+        &mut self,
+        (issue, iteration, kind): (u64, u64, RoundKind),
+        round: &RoundLuck,
+        budgets: &mut [u64],
+        chooser: Chooser,
+    ) -> Result<bool, SimulationError> {
+        let proposals: Vec<Proposed> = round
+            .order
+            .iter()
+            .filter(|bidder| budgets[**bidder] > 0)
+            .map(|bidder| Proposed {
+                bidder: *bidder,
+                score: (self.bidders[*bidder].claimed_score() + round.proposal_noise[*bidder])
+                    .clamp(0.0, 1.0),
+            })
+            .collect();
+        let ranked = self.order(&proposals, chooser, round.pick);
+        let winner = &proposals[ranked[0]];
+        let bidder = self.bidders[winner.bidder];
+        budgets[winner.bidder] -= 1;
+        self.tallies[winner.bidder].wins += 1;
+        self.tallies[winner.bidder].implementations += 1;
+        let succeeded = round.success[winner.bidder] < bidder.success_probability;
+        let implementation_score = (bidder.success_probability
+            + round.implementation_noise[winner.bidder])
+            .clamp(0.0, 1.0);
+        let delta = self.rule.delta(
+            implementation_case(kind, succeeded),
+            Some((winner.score, implementation_score)),
+        );
+        let outcome = if succeeded {
+            Outcome::Success
+        } else {
+            Outcome::Failure
+        };
+        let written = Written {
+            issue,
+            iteration,
+            bidder: winner.bidder,
+            proposal_score: winner.score,
+            implementation_score: Some(implementation_score),
+        };
+        self.record(written, outcome, delta)?;
+        for position in &ranked[1..] {
+            let other = &proposals[*position];
+            let written = Written {
+                bidder: other.bidder,
+                proposal_score: other.score,
+                implementation_score: None,
+                ..written
+            };
+            // As the loop records them: not tried beside a success,
+            // ranked (delta 0) beside a failure.
+            if succeeded {
+                let delta = self.rule.delta(Case::NotTried, None);
+                self.record(written, Outcome::NotTried, delta)?;
+            } else {
+                let none = WeightDelta {
+                    cases: Vec::new(),
+                    delta: 0.0,
+                };
+                self.record(written, Outcome::Ranked, none)?;
+            }
+        }
+        Ok(succeeded)
     }
 
     /// Positions in `proposals` (in submission order), the one to
