@@ -33,6 +33,7 @@ pub mod session;
 pub mod sessions;
 pub mod signals;
 pub mod simple;
+pub mod simulate;
 pub mod snapshot;
 pub mod workbench;
 pub mod worktree;

@@ -139,6 +139,17 @@ fn write(
     marketplace.record("the loop", &bytes)
 }
 
+/// The row of the weight-delta table (SPEC §2.7) for a round's winner
+/// whose implementation succeeded or failed.
+pub fn implementation_case(kind: RoundKind, succeeded: bool) -> Case {
+    match (kind, succeeded) {
+        (RoundKind::Initial, true) => Case::InitialWinnerSucceeded,
+        (RoundKind::Initial, false) => Case::InitialWinnerFailed,
+        (RoundKind::Replan, true) => Case::ReplanSucceeded,
+        (RoundKind::Replan, false) => Case::ReplanFailed,
+    }
+}
+
 /// The winner's implementation succeeded or failed.
 pub fn implementation(
     marketplace: &Marketplace,
@@ -149,14 +160,8 @@ pub fn implementation(
     usage: &AttemptUsage,
     succeeded: bool,
 ) -> Result<Appended, RecordError> {
-    let case = match (place.kind, succeeded) {
-        (RoundKind::Initial, true) => Case::InitialWinnerSucceeded,
-        (RoundKind::Initial, false) => Case::InitialWinnerFailed,
-        (RoundKind::Replan, true) => Case::ReplanSucceeded,
-        (RoundKind::Replan, false) => Case::ReplanFailed,
-    };
     let delta = weight_delta(
-        case,
+        implementation_case(place.kind, succeeded),
         Some((standing.proposal_score, attempt.implementation_score)),
     );
     let mut extra = Map::new();

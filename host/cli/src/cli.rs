@@ -519,6 +519,56 @@ ralph marketplace spec 4 --file spec.md")]
         after_help = "Examples:\n  ralph marketplace pull-request\n  ralph marketplace pull-request 4 --json"
     )]
     PullRequest(PullRequestArgs),
+
+    /// Simulate synthetic bidders through the marketplace's real learning
+    ///
+    /// Each bidder's implementations succeed with its probability P. Over N
+    /// issues every bidder with budget proposes, the broker's own ranking
+    /// picks the winner, and the outcome becomes events folded by the real
+    /// fold (deltas, projection, efficiency, allocation), exactly as the loop
+    /// would. An oracle (always the bidder with the highest P) and a random
+    /// choice run the same issues with the same luck. Deterministic for a
+    /// seed; reads and writes no file. `docs/learning.md` describes the model.
+    #[command(after_help = "Examples:\n  \
+ralph marketplace simulate --bidders 0.9,0.3,0.3\n  \
+ralph marketplace simulate --bidders 0.2,0.6,0.6 --attractiveness 0.95,0.6,0.6 --honesty 0,1,1\n  \
+ralph marketplace simulate --bidders 0.7,0.5 --issues 1000 --seed 7 --json | jq .solved")]
+    Simulate(SimulateArgs),
+}
+
+/// `simulate --bidders P1,P2,…`.
+#[derive(Debug, Args)]
+pub struct SimulateArgs {
+    /// Each bidder's chance that its implementation succeeds, in [0, 1]: one
+    /// bidder per value
+    #[arg(long, value_name = "P1,P2,…", value_delimiter = ',', required = true)]
+    pub bidders: Vec<f64>,
+    /// How far each bidder's proposal scores follow its true chance (1) rather
+    /// than its attractiveness (0), one value per bidder [default: 1 each]
+    #[arg(long, value_name = "H1,H2,…", value_delimiter = ',')]
+    pub honesty: Vec<f64>,
+    /// How good each bidder's proposals look to the scorer when it is not
+    /// honest, one value per bidder [default: its P]
+    #[arg(long, value_name = "A1,A2,…", value_delimiter = ',')]
+    pub attractiveness: Vec<f64>,
+    /// The number of issues, 1 to 10000
+    #[arg(long, value_name = "N", default_value_t = ralph_broker::simulate::DEFAULT_ISSUES)]
+    pub issues: u64,
+    /// The seed of every random draw: the same seed gives the same run
+    #[arg(long, value_name = "S", default_value_t = 1)]
+    pub seed: u64,
+    /// The rule set whose weight deltas apply
+    #[arg(long, value_enum, value_name = "NAME", default_value_t = RuleArg::Seed)]
+    pub rule: RuleArg,
+    #[command(flatten)]
+    pub json: JsonFlag,
+}
+
+/// A rule set for `simulate --rule`.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
+pub enum RuleArg {
+    /// The weight-delta table of SPEC §2.7 as written
+    Seed,
 }
 
 #[derive(Debug, Subcommand)]

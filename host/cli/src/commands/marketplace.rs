@@ -45,6 +45,7 @@ pub fn run(layout: &Layout, command: MarketplaceCommand) -> Outcome {
             pull.json.json,
             ralph_broker::sessions::LoopKind::Marketplace,
         ),
+        MarketplaceCommand::Simulate(args) => super::simulate::run(&args),
     }
 }
 

@@ -6,7 +6,7 @@ use anyhow::Context;
 use ralph_marketplace::Layout;
 use ralph_marketplace::layout::find_repository_root;
 
-use crate::cli::{Cli, Command};
+use crate::cli::{Cli, Command, MarketplaceCommand};
 use crate::exit::{Exit, Failure, Outcome};
 
 mod analyze;
@@ -20,12 +20,15 @@ mod review;
 mod run_loop;
 mod signal;
 mod simple;
+mod simulate;
 
 /// Runs the parsed command line.
 pub fn run(cli: Cli) -> Outcome {
     match cli.command {
         // The demo makes its own repository.
         Command::Demo { dir, llm, json } => demo::run(dir, json.json, &llm),
+        // The simulator needs no repository.
+        Command::Marketplace(MarketplaceCommand::Simulate(args)) => simulate::run(&args),
         Command::Marketplace(command) => {
             marketplace::run(&Layout::new(repository(cli.repo)?), command)
         }
