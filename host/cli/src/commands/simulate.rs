@@ -87,7 +87,7 @@ fn render(report: &Report) -> String {
     let mut text = String::new();
     let _ = writeln!(
         text,
-        "Simulated {} issues (rule {}, seed {}): the marketplace solved {}, the oracle {}, random choice {}.",
+        "Simulated {} issues (rule {}, seed {}).\nSolved: the marketplace {}, the oracle {}, random choice {}.",
         report.issues,
         rule_name(report.rule),
         report.seed,
@@ -102,23 +102,23 @@ fn render(report: &Report) -> String {
     );
     let _ = writeln!(
         text,
-        "{:<10} {:>5} {:>7} {:>7} {:>7} {:>10} {:>10} {:>6} {:>6} {:>9} {:>8}",
+        "{:<10} {:>4} {:>6} {:>5} {:>6} {:>6} {:>5} {:>4} {:>5} {:>5} {:>6}",
         "bidder",
         "P",
         "honest",
         "looks",
         "weight",
-        "efficiency",
-        "allocation",
-        "lowest",
+        "effic.",
+        "alloc",
+        "min",
         "wins",
-        "successes",
-        "failures"
+        "won",
+        "failed"
     );
     for bidder in &report.bidders {
         let _ = writeln!(
             text,
-            "{:<10} {:>5.2} {:>7.2} {:>7.2} {:>7.3} {:>10.3} {:>10} {:>6} {:>6} {:>9} {:>8}",
+            "{:<10} {:>4.2} {:>6.2} {:>5.2} {:>6.3} {:>6.3} {:>5} {:>4} {:>5} {:>5} {:>6}",
             bidder.id,
             bidder.success_probability,
             bidder.honesty,
