@@ -11,6 +11,7 @@ use std::sync::Arc;
 
 use ralph_issues::pulls::{FailedAttempt, FindingSeverity, ReviewFinding, SpecialistReview};
 use ralph_marketplace::Layout;
+use ralph_marketplace::config::Selection;
 use ralph_models::Unavailable;
 use ralph_runtime::{
     BidderPlugin, Finding, IssueSpec, PluginError, Proposal, ProposalRequest,
@@ -480,9 +481,34 @@ impl Session {
             })
             .collect();
         let totals: Vec<f64> = scored.iter().map(|entry| entry.total).collect();
+        let selection = self.marketplace.config().selection;
+        let efficiencies: Vec<f64> = match selection {
+            Selection::Seed => Vec::new(),
+            Selection::Efficiency => {
+                let state = self.marketplace.state().map(|loaded| loaded.state);
+                scored
+                    .iter()
+                    .map(|entry| {
+                        state
+                            .as_ref()
+                            .ok()
+                            .and_then(|state| {
+                                state
+                                    .bots
+                                    .0
+                                    .iter()
+                                    .find(|(id, _)| *id == entry.bot_id)
+                                    .map(|(_, bot)| bot.efficiency)
+                            })
+                            .unwrap_or(0.5)
+                    })
+                    .collect()
+            }
+        };
+        let keys = scoring::selection_keys(&totals, &efficiencies, selection);
         let implementable: Vec<bool> = scored.iter().map(|entry| entry.implementable).collect();
         let mut slots: Vec<Option<Scored>> = scored.into_iter().map(Some).collect();
-        scoring::rank_implementable(&totals, &implementable)
+        scoring::rank_implementable(&keys, &implementable)
             .into_iter()
             .filter_map(|index| slots[index].take())
             .collect()

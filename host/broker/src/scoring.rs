@@ -7,7 +7,7 @@
 //! both with the same functions makes the two scores comparable, which is
 //! what the accuracy bonus rewards. `docs/scoring.md` explains each formula.
 
-use ralph_marketplace::config::ScoringWeights;
+use ralph_marketplace::config::{ScoringWeights, Selection};
 use ralph_runtime::Proposal;
 use serde::{Deserialize, Serialize};
 
@@ -216,6 +216,19 @@ impl Scored {
 
 /// True when the round's top two totals are equal within 1e-9 (SPEC §2.2):
 /// the winner won by submission order.
+/// What a round ranks its proposals by under `selection`: the totals
+/// (`seed`), or each total × its bidder's efficiency (`efficiency`).
+pub fn selection_keys(totals: &[f64], efficiencies: &[f64], selection: Selection) -> Vec<f64> {
+    match selection {
+        Selection::Seed => totals.to_vec(),
+        Selection::Efficiency => totals
+            .iter()
+            .zip(efficiencies)
+            .map(|(total, efficiency)| total * efficiency)
+            .collect(),
+    }
+}
+
 pub fn tie_break(ranked: &[Scored]) -> bool {
     match ranked {
         [first, second, ..] => (first.total - second.total).abs() <= 1e-9,
@@ -226,6 +239,19 @@ pub fn tie_break(ranked: &[Scored]) -> bool {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn the_efficiency_selection_weighs_each_total_by_its_bidders_efficiency() {
+        let totals = [0.9, 0.6];
+        let efficiencies = [0.2, 0.7];
+        assert_eq!(
+            selection_keys(&totals, &efficiencies, Selection::Seed),
+            totals
+        );
+        let keys = selection_keys(&totals, &efficiencies, Selection::Efficiency);
+        assert_eq!(rank(&keys), [1, 0], "{keys:?}");
+        assert_eq!(rank(&totals), [0, 1]);
+    }
 
     fn facts() -> Facts {
         Facts {

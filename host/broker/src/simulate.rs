@@ -17,7 +17,7 @@
 mod luck;
 
 use chrono::{DateTime, TimeDelta, Utc};
-use ralph_marketplace::config::Config;
+use ralph_marketplace::config::{Config, Selection};
 use ralph_marketplace::deltas::{Case, WeightDelta, accuracy, weight_delta};
 use ralph_marketplace::event::format_timestamp;
 use ralph_marketplace::fold::{extend, fold};
@@ -25,7 +25,7 @@ use ralph_marketplace::{Event, Outcome, State};
 use serde::Serialize;
 
 use crate::recording::{RoundKind, implementation_case};
-use crate::scoring::{rank, rank_implementable};
+use crate::scoring::{rank, rank_implementable, selection_keys};
 use luck::{IssueLuck, RoundLuck, issue_seeds};
 
 /// The issues a run simulates unless told otherwise.
@@ -67,20 +67,32 @@ impl SyntheticBidder {
     }
 }
 
-/// The rule set whose deltas the run applies.
+/// The rule set the run applies: how the winner is chosen, and the
+/// deltas.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize)]
 #[serde(rename_all = "snake_case")]
 pub enum Rule {
-    /// The weight-delta table of SPEC §2.7 as written.
+    /// SPEC §2.7 as written: the winner by proposal score alone.
     #[default]
     Seed,
+    /// The config's `"selection": "efficiency"`: the winner by proposal
+    /// score × its bidder's efficiency; the deltas as the seed's.
+    Efficiency,
 }
 
 impl Rule {
     /// The delta for `case` under this rule.
     fn delta(self, case: Case, scores: Option<(f64, f64)>) -> WeightDelta {
         match self {
-            Rule::Seed => weight_delta(case, scores),
+            Rule::Seed | Rule::Efficiency => weight_delta(case, scores),
+        }
+    }
+
+    /// The config's selection this rule runs with.
+    pub fn selection(self) -> Selection {
+        match self {
+            Rule::Seed => Selection::Seed,
+            Rule::Efficiency => Selection::Efficiency,
         }
     }
 }
@@ -230,6 +242,7 @@ pub fn config_for(
     }
     let config = Config {
         num_bots: bidders.len() as u64,
+        selection: settings.rule.selection(),
         ..Config::default()
     };
     config.validate().map_err(|error| SimulationError::Config {
@@ -499,7 +512,14 @@ impl<'a> Market<'a> {
     fn order(&self, proposals: &[Proposed], chooser: Chooser, pick: f64) -> Vec<usize> {
         let scores: Vec<f64> = proposals.iter().map(|proposal| proposal.score).collect();
         match chooser {
-            Chooser::Ranking => rank_implementable(&scores, &vec![true; proposals.len()]),
+            Chooser::Ranking => {
+                let efficiencies: Vec<f64> = proposals
+                    .iter()
+                    .map(|proposal| self.state.bots.0[proposal.bidder].1.efficiency)
+                    .collect();
+                let keys = selection_keys(&scores, &efficiencies, self.config.selection);
+                rank_implementable(&keys, &vec![true; proposals.len()])
+            }
             Chooser::Oracle => {
                 let chances: Vec<f64> = proposals
                     .iter()

@@ -567,8 +567,11 @@ pub struct SimulateArgs {
 /// A rule set for `simulate --rule`.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
 pub enum RuleArg {
-    /// The weight-delta table of SPEC §2.7 as written
+    /// SPEC §2.7 as written: the winner by proposal score alone
     Seed,
+    /// `"selection": "efficiency"`: the winner by proposal score × its
+    /// bidder's efficiency
+    Efficiency,
 }
 
 #[derive(Debug, Subcommand)]

@@ -993,3 +993,52 @@ fn plans_the_patch_implementer_cannot_carry_out_charge_no_bidder_and_say_what_to
     }
     assert!(issue_text(&repository).contains("attention-needed"));
 }
+
+#[test]
+fn the_efficiency_selection_lets_a_bidder_with_a_better_record_win_over_a_better_looking_proposal()
+{
+    // The same two proposals as the clean success above, where bidder_1's
+    // scores higher and wins under the seed's rule; here bidder_1 has
+    // failed four times before and bidder_3 succeeded four times.
+    let repository = repository(json!([grep_check("no-bugs", "BUG")]), &["Add two"]);
+    configure(&repository, |config| {
+        config["selection"] = json!("efficiency")
+    });
+    script(
+        &repository,
+        "a",
+        json!([{"summary": "add two", "patch": add_function(3, "two", 2),
+        "files": [["src/lib.rs", 4]], "tests": ["two returns 2"]}]),
+    );
+    script(
+        &repository,
+        "b",
+        json!([{"summary": "plan only, no patch"}]),
+    );
+    script(
+        &repository,
+        "c",
+        json!([{"summary": "add two, badly", "patch": add_function(3, "two", 2),
+        "files": [["src/lib.rs", 400], ["src/other.rs", 200], ["a/b/c.rs", 90]]}]),
+    );
+    for index in 0..4 {
+        for (bot, outcome, delta) in [
+            ("bidder_1", "failure", -0.05),
+            ("bidder_3", "success", 0.05),
+        ] {
+            let timestamp = format!("2026-11-01T10:00:0{index}.000000Z");
+            repository.write_event(
+                &format!("2026-11-01T10-00-0{index}-000000Z-{bot}-{outcome}.json"),
+                &common::event(&timestamp, bot, outcome, delta),
+            );
+        }
+    }
+    let (output, _) = run_loop(&repository);
+    assert_succeeded(&output);
+    let outcomes = sorted_outcomes(&repository);
+    assert!(
+        outcomes.contains(&"bidder_3:success".to_owned())
+            && !outcomes.contains(&"bidder_1:success".to_owned()),
+        "{outcomes:?}"
+    );
+}

@@ -26,6 +26,10 @@ pub struct Config {
     /// starting a replan round (SPEC §2.7; off by default).
     #[serde(skip_serializing_if = "is_false")]
     pub try_runner_up: bool,
+    /// How a round's winner is chosen among its scored proposals (`seed`
+    /// by default; see [`Selection`]).
+    #[serde(skip_serializing_if = "Selection::is_seed")]
+    pub selection: Selection,
     /// More paths a change may not touch (SPEC §5a), relative to the
     /// repository root; a path ending in `/` is a directory.
     #[serde(skip_serializing_if = "Vec::is_empty")]
@@ -67,6 +71,27 @@ fn is_false(value: &bool) -> bool {
     !value
 }
 
+/// How a round's winner is chosen among its scored proposals. The scores
+/// themselves stay blind either way; `efficiency` uses who proposed only
+/// after scoring.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Selection {
+    /// By proposal score alone: SPEC §2.7 as written.
+    #[default]
+    Seed,
+    /// By proposal score × the proposing bidder's efficiency (its success
+    /// rate of SPEC §2.3, 0.5 untried), so a bidder whose proposals look
+    /// better than they turn out stops winning on looks.
+    Efficiency,
+}
+
+impl Selection {
+    pub fn is_seed(&self) -> bool {
+        *self == Selection::Seed
+    }
+}
+
 /// How much each scoring dimension counts in a proposal's total (sum 1).
 #[derive(Clone, Copy, Debug, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -95,6 +120,7 @@ impl Default for Config {
             scoring_weights: ScoringWeights::default(),
             weight_constraints: WeightConstraints::default(),
             try_runner_up: false,
+            selection: Selection::Seed,
             protected_paths: Vec::new(),
             allow_protected: Vec::new(),
             bidders: None,
@@ -385,6 +411,23 @@ impl ParseError {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn selection_defaults_to_the_seeds_rule_and_names_its_field_when_wrong() {
+        let config = Config::from_slice(b"{}").expect("defaults");
+        assert_eq!(config.selection, Selection::Seed);
+        assert!(
+            !config.to_json().contains("selection"),
+            "the default is not written"
+        );
+        let config = Config::from_slice(br#"{"selection": "efficiency"}"#).expect("efficiency");
+        assert_eq!(config.selection, Selection::Efficiency);
+        let error = Config::from_slice(br#"{"selection": "luck"}"#)
+            .map(|_| ())
+            .expect_err("an unknown selection")
+            .at(Path::new(".ralph/config.json"));
+        assert_eq!(error.field(), Some("selection"), "{error}");
+    }
 
     fn field_error(json: &str) -> FieldError {
         match Config::from_slice(json.as_bytes()) {

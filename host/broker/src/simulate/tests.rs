@@ -293,3 +293,44 @@ fn budgets_are_the_allocations_at_the_start_of_each_issue_and_a_spent_one_leaves
         "{replans_without_a_spent_bidder}"
     );
 }
+
+#[test]
+fn under_the_efficiency_rule_an_overconfident_bidder_stops_winning_on_looks() {
+    // Attractive proposals that fail four times in five, beside two honest
+    // bidders that succeed six times in ten.
+    let bidders = vec![
+        SyntheticBidder {
+            success_probability: 0.2,
+            honesty: 0.0,
+            attractiveness: 0.95,
+        },
+        SyntheticBidder::honest(0.6),
+        SyntheticBidder::honest(0.6),
+    ];
+    let seed_rule = run(&bidders, 1000, 1);
+    let efficiency_rule = simulate(
+        &bidders,
+        &Settings {
+            rule: Rule::Efficiency,
+            ..settings(1000, 1)
+        },
+    )
+    .expect("the simulation runs");
+    assert!(
+        seed_rule.solved < seed_rule.random_solved,
+        "the seed's rule does worse than random here: {} < {}",
+        seed_rule.solved,
+        seed_rule.random_solved
+    );
+    assert!(
+        efficiency_rule.solved > efficiency_rule.random_solved,
+        "{} > {}",
+        efficiency_rule.solved,
+        efficiency_rule.random_solved
+    );
+    assert!(efficiency_rule.bidders[0].wins < seed_rule.bidders[0].wins / 4);
+    // The same issues, the same draws: the references do not depend on the
+    // rule.
+    assert_eq!(efficiency_rule.oracle_solved, seed_rule.oracle_solved);
+    assert_eq!(efficiency_rule.random_solved, seed_rule.random_solved);
+}

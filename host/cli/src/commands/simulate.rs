@@ -19,6 +19,7 @@ pub fn run(args: &SimulateArgs) -> Outcome {
         seed: args.seed,
         rule: match args.rule {
             RuleArg::Seed => Rule::Seed,
+            RuleArg::Efficiency => Rule::Efficiency,
         },
     };
     let report = simulate(&bidders, &settings).map_err(failure_of)?;
@@ -150,5 +151,6 @@ fn render(report: &Report) -> String {
 fn rule_name(rule: Rule) -> &'static str {
     match rule {
         Rule::Seed => "seed",
+        Rule::Efficiency => "efficiency",
     }
 }
