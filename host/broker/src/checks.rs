@@ -187,6 +187,7 @@ impl LastLines {
 /// Runs `check` in `directory`, confined as a check (see
 /// [`crate::confinement`]), killing it (and everything it started) when its
 /// timeout passes.
+#[cfg(test)]
 pub fn run(check: &CommandCheck, directory: &Path, confinement: &Confinement) -> CheckRun {
     run_watched(check, directory, confinement, None)
 }

@@ -107,10 +107,12 @@ impl IssuesSettings {
             .unwrap_or_else(|| GITHUB_API.to_owned())
             .trim_end_matches('/')
             .to_owned();
-        if !(api_url.starts_with("https://") || api_url.starts_with("http://")) {
+        if !(api_url.starts_with("https://") || is_loopback_http(&api_url)) {
             return Err(invalid(
                 "issues.api_url",
-                format!("`{api_url}` is not an http(s) URL"),
+                format!(
+                    "`{api_url}` is not an https URL; the token goes in every request, so plain http is only for a server on this machine (127.0.0.1, localhost, [::1])"
+                ),
             ));
         }
         let remote = section.remote.unwrap_or_else(|| "origin".to_owned());
@@ -136,6 +138,19 @@ impl IssuesSettings {
         }
         IssuesSettings::from_config(&Config::load(&path)?, &path)
     }
+}
+
+/// An `http://` address of this machine (a test server, a local proxy).
+fn is_loopback_http(url: &str) -> bool {
+    let Some(rest) = url.strip_prefix("http://") else {
+        return false;
+    };
+    let authority = rest.split('/').next().unwrap_or_default();
+    let host = match authority.strip_prefix('[') {
+        Some(bracketed) => bracketed.split(']').next().unwrap_or_default(),
+        None => authority.split(':').next().unwrap_or_default(),
+    };
+    !authority.contains('@') && matches!(host, "127.0.0.1" | "localhost" | "::1")
 }
 
 /// `OWNER/NAME` with GitHub's characters: letters, digits, `-`, `_`, `.`.
@@ -239,6 +254,28 @@ mod tests {
             field_of(json!({"source": "github", "repository": "a/b", "api_url": "ftp://x"})),
             "issues.api_url"
         );
+        // The token would cross the network in the clear.
+        for url in [
+            "http://github.example.com/api/v3",
+            "http://127.0.0.1.evil.example",
+            "http://user@127.0.0.1:8080",
+        ] {
+            assert_eq!(
+                field_of(json!({"source": "github", "repository": "a/b", "api_url": url})),
+                "issues.api_url",
+                "{url}"
+            );
+        }
+        for url in [
+            "http://127.0.0.1:8080",
+            "http://localhost/api",
+            "http://[::1]:9000",
+        ] {
+            assert!(
+                settings(json!({"source": "github", "repository": "a/b", "api_url": url})).is_ok(),
+                "{url}"
+            );
+        }
         assert_eq!(
             field_of(json!({"source": "github", "repository": "a/b", "remote": "--upload-pack=x"})),
             "issues.remote"

@@ -564,11 +564,13 @@ fn the_simple_loop_finishes_a_github_issue_with_a_pull_request() {
     let state = tempfile::tempdir().expect("state");
     let (repository, _remote) = repository(&standin, state.path());
     let number = seed_ready(&standin);
-    // The command implementer's standard output is its report.
+    // The command implementer's standard output is its report; this one
+    // carries a key Ralph holds (a hostile or careless agent).
+    const KEY: &str = "sk-ant-api03-githubleak0123456789abcdefABCDEF";
     let script = state.path().join("simple.sh");
     std::fs::write(
         &script,
-        format!("printf '%s' '{TWO}' > src/lib.rs\necho '```json'\necho '{{\"done\": [\"task-1\"], \"complete\": true}}'\necho '```'\n"),
+        format!("printf '%s' '{TWO}' > src/lib.rs\necho 'my key is {KEY}'\necho '```json'\necho '{{\"done\": [\"task-1\"], \"complete\": true, \"notes\": \"added two with {KEY}\"}}'\necho '```'\n"),
     )
     .expect("script");
     let config_path = repository.path().join(".ralph/config.json");
@@ -582,11 +584,13 @@ fn the_simple_loop_finishes_a_github_issue_with_a_pull_request() {
         &["commit", "--quiet", "-am", "the simple loop's implementer"],
     );
     let token = standin.config().token.clone();
-    let output = ralph(
-        &repository,
-        &token,
-        &["simple", "loop", &number.to_string(), "--json"],
-    );
+    let output = repository
+        .command(&["simple", "loop", &number.to_string(), "--json"])
+        .env("GITHUB_TOKEN", &token)
+        .env_remove("GH_TOKEN")
+        .env("ANTHROPIC_API_KEY", KEY)
+        .output()
+        .expect("ralph runs");
     assert_eq!(output.status.code(), Some(0), "{}", text(&output.stderr));
     assert!(
         steps(&output)
@@ -596,5 +600,25 @@ fn the_simple_loop_finishes_a_github_issue_with_a_pull_request() {
     let issue = standin.issue(number).expect("the issue");
     assert_eq!(issue.body.as_deref(), Some("- [x] Add `two`\n"));
     assert!(issue.labels.is_empty(), "{:?}", issue.labels);
+    // The notes reached the public pull request, the key did not, nor any
+    // other request to GitHub.
+    let pull = standin
+        .with_state(|state| {
+            state
+                .issues
+                .values()
+                .find(|record| record.pull.is_some())
+                .cloned()
+        })
+        .expect("a pull request");
+    let body = pull.body.unwrap_or_default();
+    assert!(body.contains("added two with"), "{body}");
+    for request in standin.requests() {
+        assert!(
+            !String::from_utf8_lossy(&request.body).contains(KEY),
+            "the key is in {}",
+            request.line()
+        );
+    }
     assert_valid_requests(&standin);
 }
