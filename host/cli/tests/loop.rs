@@ -99,8 +99,10 @@ fn grep_check(name: &str, forbidden: &str) -> Value {
            "category": "test", "timeout_seconds": 20})
 }
 
-#[test]
-fn a_clean_success_ticks_every_checkbox_and_writes_a_pull_request_record() {
+/// Issue #1 "Add two" with a check against `BUG`, and three proposals:
+/// bidder_1's adds `two` and scores best, bidder_2's is a plan without a
+/// patch, bidder_3's adds `two` claiming a far larger change.
+fn two_ways_to_add_two() -> Repository {
     let repository = repository(json!([grep_check("no-bugs", "BUG")]), &["Add two"]);
     script(
         &repository,
@@ -119,6 +121,12 @@ fn a_clean_success_ticks_every_checkbox_and_writes_a_pull_request_record() {
         json!([{"summary": "add two, badly", "patch": add_function(3, "two", 2),
         "files": [["src/lib.rs", 400], ["src/other.rs", 200], ["a/b/c.rs", 90]]}]),
     );
+    repository
+}
+
+#[test]
+fn a_clean_success_ticks_every_checkbox_and_writes_a_pull_request_record() {
+    let repository = two_ways_to_add_two();
     let (output, steps) = run_loop(&repository);
     assert_succeeded(&output);
     assert_eq!(steps_named(&steps, "finished")[0]["status"], "complete");
@@ -1000,27 +1008,10 @@ fn the_efficiency_selection_lets_a_bidder_with_a_better_record_win_over_a_better
     // The same two proposals as the clean success above, where bidder_1's
     // scores higher and wins under the seed's rule; here bidder_1 has
     // failed four times before and bidder_3 succeeded four times.
-    let repository = repository(json!([grep_check("no-bugs", "BUG")]), &["Add two"]);
+    let repository = two_ways_to_add_two();
     configure(&repository, |config| {
         config["selection"] = json!("efficiency")
     });
-    script(
-        &repository,
-        "a",
-        json!([{"summary": "add two", "patch": add_function(3, "two", 2),
-        "files": [["src/lib.rs", 4]], "tests": ["two returns 2"]}]),
-    );
-    script(
-        &repository,
-        "b",
-        json!([{"summary": "plan only, no patch"}]),
-    );
-    script(
-        &repository,
-        "c",
-        json!([{"summary": "add two, badly", "patch": add_function(3, "two", 2),
-        "files": [["src/lib.rs", 400], ["src/other.rs", 200], ["a/b/c.rs", 90]]}]),
-    );
     for index in 0..4 {
         for (bot, outcome, delta) in [
             ("bidder_1", "failure", -0.05),
