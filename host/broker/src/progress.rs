@@ -510,7 +510,7 @@ pub fn describe(step: &Step) -> String {
             opened,
         } => match (number, url) {
             (Some(number), Some(url)) => format!(
-                "Pull request #{number} {}: {url}",
+                "Pull request #{number} {}: {url}\n  record: {record}",
                 if *opened { "opened" } else { "updated" }
             ),
             _ => format!("Pull-request record: {record}"),

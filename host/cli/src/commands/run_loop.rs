@@ -65,12 +65,6 @@ pub fn run_with(layout: &Layout, issue: u64, json: bool, llm: LlmOptions) -> Out
             output::json_line(&serde_json::json!({"step": "status", "state": state}).to_string());
         }
     } else {
-        if let Some(path) = &finished.pull_request {
-            outln!("pull-request record: {}", layout.display(&path.record));
-            if let Some(pull) = &path.pull_request {
-                outln!("pull request #{}: {}", pull.number, pull.url);
-            }
-        }
         if let Ok(marketplace) = Marketplace::open(layout.clone())
             && let Ok(loaded) = marketplace.state()
         {

@@ -8,7 +8,6 @@ use ralph_marketplace::Layout;
 use super::{issues, marketplace, run_loop};
 use crate::cli::SimpleCommand;
 use crate::exit::Outcome;
-use crate::output::outln;
 
 pub fn run(layout: &Layout, command: SimpleCommand) -> Outcome {
     match command {
@@ -47,14 +46,6 @@ pub fn run(layout: &Layout, command: SimpleCommand) -> Outcome {
                 };
                 simple::run(layout.clone(), options, progress).await
             })?;
-            if !json.json
-                && let Some(path) = &finished.pull_request
-            {
-                outln!("pull-request record: {}", layout.display(&path.record));
-                if let Some(pull) = &path.pull_request {
-                    outln!("pull request #{}: {}", pull.number, pull.url);
-                }
-            }
             Ok(run_loop::exit_of(finished.status))
         }
     }
