@@ -1,11 +1,12 @@
 //! Ralph's broker: the native side of both loops.
 //!
 //! The marketplace ([`round`], [`session`]) scores proposals blind
-//! ([`scoring`]) and implements only the winner; the simple loop
-//! ([`simple`]) has one implementer work through the issue. Both make each
-//! change the same way ([`attempt`], on a [`workbench`]): in an isolated
-//! git [`worktree`], verified by [`checks`] run one by one against a
-//! baseline, and keep their working state in [`sessions`].
+//! ([`scoring`], and a model [`judge`] when configured) and implements only
+//! the winner; the simple loop ([`simple`]) has one implementer work
+//! through the issue. Both make each change the same way ([`attempt`], on
+//! a [`workbench`]): in an isolated git [`worktree`], verified by
+//! [`checks`] run one by one against a baseline, and keep their working
+//! state in [`sessions`].
 
 pub mod agents;
 pub mod attempt;
@@ -18,6 +19,7 @@ pub mod github;
 pub mod implementer;
 pub mod issue_source;
 mod journal;
+pub mod judge;
 pub mod llm;
 pub mod loop_config;
 pub mod metering;

@@ -20,6 +20,7 @@ use ralph_models::{
 use ralph_runtime::{ModelProvider, Recording, RecordingProvider};
 
 use crate::implementer::Implementer;
+use crate::judge::{JudgeKind, JudgeSettings};
 use crate::plugins::Lineup;
 
 /// What the caller adds to the config.
@@ -64,6 +65,9 @@ pub struct Models {
     recording: Option<Arc<Recording>>,
     /// The top-level model name, for pricing.
     model: Option<String>,
+    /// The model judge (`scoring.judge: "model"`): its backend, and what
+    /// scoring calls (redacted, recorded when asked).
+    judge: Option<(Arc<Backend>, Arc<dyn ModelProvider>)>,
 }
 
 /// Providers already built, one per distinct settings, so plugins with the
@@ -168,6 +172,16 @@ impl Models {
             }
             None => default.clone(),
         };
+        let judge_settings = JudgeSettings::from_config(config, path)?;
+        let judge_backend = match (judge_settings.kind, &judge_settings.llm) {
+            (JudgeKind::Heuristic, _) => None,
+            (JudgeKind::Model, None) => Some(default.clone()),
+            (JudgeKind::Model, Some(own)) => Some(
+                built
+                    .backend(&own.merged_over(&top), "scoring.llm")
+                    .map_err(invalid)?,
+            ),
+        };
         let default_for_entries = default.clone();
         let routing = Arc::new(RoutingProvider::new(default));
         // Completions are routed by plugin id, which is unique in the
@@ -199,7 +213,16 @@ impl Models {
             implementer = Arc::new(RecordingProvider::new(implementer, started.clone()));
             recording = Some(started);
         }
+        let judge = judge_backend.map(|backend| {
+            let mut provider: Arc<dyn ModelProvider> =
+                Arc::new(RedactingProvider::host(backend.clone()));
+            if let Some(started) = &recording {
+                provider = Arc::new(RecordingProvider::new(provider, started.clone()));
+            }
+            (backend, provider)
+        });
         Ok(Models {
+            judge,
             model: top.model.clone(),
             routing,
             plugins,
@@ -251,6 +274,26 @@ impl Models {
         self.plugins.clone()
     }
 
+    /// What the model judge calls, when `scoring.judge` is `model`.
+    pub fn judge(&self) -> Option<&dyn ModelProvider> {
+        self.judge.as_ref().map(|(_, provider)| provider.as_ref())
+    }
+
+    /// The model the judge's calls are priced by: its own `scoring.llm`
+    /// model, else the top-level one.
+    pub fn judge_model(&self) -> Option<&str> {
+        let (backend, _) = self.judge.as_ref()?;
+        if Arc::ptr_eq(backend, &self.default_backend) {
+            return self.model();
+        }
+        backend.model()
+    }
+
+    /// Why the judge's provider cannot be used this round, if it cannot.
+    pub fn judge_unavailable(&self) -> Option<Unavailable> {
+        self.judge.as_ref()?.0.unavailable()
+    }
+
     /// What the `model` implementer calls.
     pub fn implementer(&self) -> &dyn ModelProvider {
         self.implementer.as_ref()
@@ -266,6 +309,9 @@ impl Models {
     pub fn new_round(&self) {
         self.routing.new_round();
         self.implementer_backend.new_round();
+        if let Some((backend, _)) = &self.judge {
+            backend.new_round();
+        }
     }
 
     /// Whether the provider of the plugin configured as `key` (a bidder id)

@@ -42,6 +42,7 @@ pub fn validate(marketplace: &Marketplace, path: &std::path::Path) -> Result<(),
     Metering::from_config(config, path)?;
     crate::simple::SimpleSettings::from_config(config, path)?;
     IssuesSettings::from_config(config, path)?;
+    crate::judge::JudgeSettings::from_config(config, path)?;
     if let Some(section) = &config.llm {
         ralph_models::LlmSettings::from_value(section, "llm").map_err(|error| {
             ConfigError::Invalid {

@@ -10,6 +10,7 @@ use ralph_issues::pulls::{FindingSeverity, ReviewFinding};
 use serde::Serialize;
 
 use crate::confinement::SandboxKind;
+use crate::judge::Subject;
 use crate::recording::RoundKind;
 
 /// One step of the loop.
@@ -63,6 +64,14 @@ pub enum Step {
     ProposalRefused {
         label: String,
         reason: String,
+    },
+    /// The model judge scored proposals `labels` (or the change made for
+    /// one); `fallback` says why its answer could not be used, and the
+    /// heuristic's scores stand.
+    Judged {
+        subject: Subject,
+        labels: Vec<String>,
+        fallback: Option<String>,
     },
     Ranked {
         ranking: Vec<RankedProposal>,
@@ -329,6 +338,20 @@ pub fn describe(step: &Step) -> String {
         ),
         Step::ProposalFailed { label, error } => format!("  proposal {label}: error: {error}"),
         Step::ProposalRefused { label, reason } => format!("  proposal {label}: refused: {reason}"),
+        Step::Judged {
+            subject,
+            labels,
+            fallback,
+        } => {
+            let what = match subject {
+                Subject::Proposals => format!("proposals {}", labels.join(", ")),
+                Subject::Implementation => format!("the change for proposal {}", labels.join(", ")),
+            };
+            match fallback {
+                None => format!("  judge: the model scored {what}"),
+                Some(reason) => format!("  judge: {reason}; the heuristic scores of {what} stand"),
+            }
+        }
         Step::Ranked { ranking } => {
             let order: Vec<String> = ranking
                 .iter()

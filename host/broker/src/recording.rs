@@ -9,7 +9,11 @@
 //! check plugins. Every ranked proposal's event carries its `rank`,
 //! `proposal_id` (the blind label), `proposal_score`, `proposal_dimensions`
 //! and the round's `tie_break`; an implemented one's also its
-//! `implementation_dimensions`. All are additive fields the fold ignores.
+//! `implementation_dimensions`. Under the model judge, the winner's event
+//! also carries the `judge_usage` of scoring the round, and each ranked
+//! proposal's `judge: "model"` and `judges` (what the heuristic and the
+//! model each scored; an implemented one's `implementation_judges` too).
+//! All are additive fields the fold ignores.
 
 use chrono::Utc;
 use ralph_marketplace::deltas::{Case, WeightDelta, accuracy, weight_delta};
@@ -19,8 +23,10 @@ use ralph_marketplace::store::Appended;
 use ralph_marketplace::{Marketplace, Outcome};
 use serde_json::{Map, Value, json};
 
+use crate::judge::Judgement;
 use crate::metering::UsageRecord;
 use crate::scoring::Scores;
+use ralph_marketplace::config::ScoringWeights;
 
 /// Whether a round is the first try at the work or a replan after a failure.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, serde::Serialize)]
@@ -58,6 +64,8 @@ pub struct Standing<'a> {
     pub proposal_dimensions: Scores,
     /// True when the round's top two totals were equal within 1e-9.
     pub tie_break: bool,
+    /// Both judges' scores, under the model judge.
+    pub judgement: Option<&'a Judgement>,
 }
 
 /// The usage of the round's winning attempt beyond its bidder's own.
@@ -69,6 +77,8 @@ pub struct AttemptUsage {
     pub review: Option<UsageRecord>,
     /// The check plugins run on the change.
     pub check: Option<UsageRecord>,
+    /// The model judge's scoring of the round's proposals and change.
+    pub judge: Option<UsageRecord>,
 }
 
 /// What one implementation attempt measured, for the winner's event.
@@ -76,13 +86,36 @@ pub struct AttemptUsage {
 pub struct Attempt {
     pub implementation_score: f64,
     pub implementation_dimensions: Option<Scores>,
+    /// Both judges' scores of the change, under the model judge.
+    pub implementation_judgement: Option<Judgement>,
     pub tests_passed: bool,
     pub code_quality_passed: bool,
     pub lines_changed: usize,
     pub files_affected: usize,
 }
 
-fn insert_standing(extra: &mut Map<String, Value>, standing: &Standing<'_>) {
+/// What each judge said, as an event keeps it: `{"heuristic": {"score",
+/// "dimensions"}, "model": {"score", "dimensions"} or {"error"}}`.
+fn judges(judgement: &Judgement, weights: &ScoringWeights) -> Value {
+    let scored = |scores: &Scores| json!({"score": scores.total(weights), "dimensions": scores});
+    json!({
+        "heuristic": scored(&judgement.heuristic),
+        "model": match &judgement.model {
+            Ok(scores) => scored(scores),
+            Err(error) => json!({"error": error}),
+        },
+    })
+}
+
+fn insert_standing(
+    extra: &mut Map<String, Value>,
+    standing: &Standing<'_>,
+    weights: &ScoringWeights,
+) {
+    if let Some(judgement) = standing.judgement {
+        extra.insert("judge".into(), json!("model"));
+        extra.insert("judges".into(), judges(judgement, weights));
+    }
     extra.insert("rank".into(), json!(standing.rank));
     extra.insert("proposal_id".into(), json!(standing.label));
     extra.insert("proposal_score".into(), json!(standing.proposal_score));
@@ -98,6 +131,7 @@ fn insert_attempt_usage(extra: &mut Map<String, Value>, usage: &AttemptUsage) {
         ("implementation_usage", usage.implementation),
         ("review_usage", usage.review),
         ("check_usage", usage.check),
+        ("judge_usage", usage.judge),
     ] {
         if let Some(record) = record.filter(|record| record.calls > 0 || record.cost_usd.is_some())
         {
@@ -165,13 +199,19 @@ pub fn implementation(
         Some((standing.proposal_score, attempt.implementation_score)),
     );
     let mut extra = Map::new();
-    insert_standing(&mut extra, standing);
+    insert_standing(&mut extra, standing, &marketplace.config().scoring_weights);
     extra.insert(
         "implementation_score".into(),
         json!(attempt.implementation_score),
     );
     if let Some(dimensions) = attempt.implementation_dimensions {
         extra.insert("implementation_dimensions".into(), json!(dimensions));
+    }
+    if let Some(judgement) = &attempt.implementation_judgement {
+        extra.insert(
+            "implementation_judges".into(),
+            judges(judgement, &marketplace.config().scoring_weights),
+        );
     }
     extra.insert(
         "accuracy".into(),
@@ -206,7 +246,7 @@ pub fn attempt_error(
     error: &str,
 ) -> Result<Appended, RecordError> {
     let mut extra = Map::new();
-    insert_standing(&mut extra, standing);
+    insert_standing(&mut extra, standing, &marketplace.config().scoring_weights);
     extra.insert("error".into(), json!(error));
     extra.insert("error_source".into(), json!("implementer"));
     insert_attempt_usage(&mut extra, usage);
@@ -231,7 +271,7 @@ pub fn ranked(
     usage: &AttemptUsage,
 ) -> Result<Appended, RecordError> {
     let mut extra = Map::new();
-    insert_standing(&mut extra, standing);
+    insert_standing(&mut extra, standing, &marketplace.config().scoring_weights);
     insert_attempt_usage(&mut extra, usage);
     write(
         marketplace,
@@ -258,7 +298,7 @@ pub fn not_tried(
     standing: &Standing<'_>,
 ) -> Result<Appended, RecordError> {
     let mut extra = Map::new();
-    insert_standing(&mut extra, standing);
+    insert_standing(&mut extra, standing, &marketplace.config().scoring_weights);
     let delta = weight_delta(Case::NotTried, None);
     write(marketplace, place, bidder, Outcome::NotTried, delta, extra)
 }

@@ -23,10 +23,11 @@ use crate::checks::Judged;
 use crate::facts::{self, Work};
 use crate::feedback;
 use crate::implementer::{ImplementError, Task};
+use crate::judge::{Candidate, Subject, change_text, proposal_text};
 use crate::metering::UsageRecord;
 use crate::progress::{FinishStatus, Progress, RankedProposal, Step, watched};
 use crate::recording::{self, Attempt, AttemptUsage, ErrorSource, Place, RoundKind, Standing};
-use crate::scoring::{self, Scored, tie_break};
+use crate::scoring::{self, Scored, Scores, tie_break};
 use crate::session::{Finished, LoopError, LoopOptions, Session, open};
 use crate::sessions::State;
 use crate::signals::Listening;
@@ -445,14 +446,22 @@ impl Session {
         Ok(())
     }
 
-    /// Scores and ranks proposals (best first), labelled in submission order.
-    fn score(&self, proposals: Vec<(String, Proposal)>, work: &Work) -> Vec<Scored> {
+    /// Scores and ranks proposals (best first), labelled in submission
+    /// order: by the heuristic, combined with the model judge's scores when
+    /// `scoring.judge` is `model`.
+    async fn score(
+        &mut self,
+        proposals: Vec<(String, Proposal)>,
+        work: &Work,
+        progress: &mut dyn Progress,
+    ) -> Vec<Scored> {
         let texts: Vec<String> = proposals
             .iter()
             .map(|(_, proposal)| format!("{}\n{}", proposal.summary, proposal.pseudo_code))
             .collect();
         let distinctness = scoring::distinctness(&texts);
-        let scored: Vec<Scored> = proposals
+        let weights = self.marketplace.config().scoring_weights;
+        let mut scored: Vec<Scored> = proposals
             .into_iter()
             .enumerate()
             .map(|(index, (bot_id, proposal))| {
@@ -468,18 +477,38 @@ impl Session {
                     distinctness[index],
                 );
                 let scores = scoring::score(&facts);
-                let total = scores.total(&self.marketplace.config().scoring_weights);
                 Scored {
                     bot_id,
                     label: label(index),
                     implementable: self.bench.implementer.can_implement(&proposal),
                     proposal,
                     scores,
-                    total,
+                    total: scores.total(&weights),
                     distinctness: distinctness[index],
+                    judgement: None,
                 }
             })
             .collect();
+        if !scored.is_empty() {
+            let candidates: Vec<Candidate> = scored
+                .iter()
+                .map(|entry| Candidate {
+                    label: entry.label.clone(),
+                    text: self.anonymised(&proposal_text(&entry.proposal)),
+                })
+                .collect();
+            let heuristic: Vec<Scores> = scored.iter().map(|entry| entry.scores).collect();
+            if let Some(judgements) = self
+                .judge(Subject::Proposals, &candidates, &heuristic, progress)
+                .await
+            {
+                for (entry, judgement) in scored.iter_mut().zip(judgements) {
+                    entry.scores = judgement.scores();
+                    entry.total = entry.scores.total(&weights);
+                    entry.judgement = Some(judgement);
+                }
+            }
+        }
         let totals: Vec<f64> = scored.iter().map(|entry| entry.total).collect();
         let selection = self.marketplace.config().selection;
         let efficiencies: Vec<f64> = match selection {
@@ -533,11 +562,12 @@ impl Session {
         self.usage_recorded.clear();
         self.review_usage = ralph_runtime::ModelUsage::default();
         self.check_usage = ralph_runtime::ModelUsage::default();
+        self.judge_usage = ralph_runtime::ModelUsage::default();
         let proposals = match self.collect_proposals(state, place, progress).await? {
             Ok(proposals) => proposals,
             Err(unavailable) => return Ok((unavailable_end(unavailable)?, Vec::new())),
         };
-        let ranked = self.score(proposals, &work);
+        let ranked = self.score(proposals, &work, progress).await;
         for entry in &ranked {
             progress.step(Step::ProposalReceived {
                 label: entry.label.clone(),
@@ -624,8 +654,9 @@ impl Session {
     ) -> Result<(), LoopError> {
         for (index, entry) in ranked.iter().enumerate().skip(skip) {
             let bidder = self.bidder_round(&entry.bot_id);
+            // The winner's event keeps what the round's judging used too.
             let usage = if index == 0 {
-                winner_usage.unwrap_or_default()
+                winner_usage.unwrap_or_else(|| self.attempt_usage(None))
             } else {
                 AttemptUsage::default()
             };
@@ -637,7 +668,8 @@ impl Session {
     }
 
     /// What the round's winning attempt used besides its bidder's proposal:
-    /// the implementer's usage, the reviews' and the check plugins'.
+    /// the implementer's usage, the reviews', the check plugins' and the
+    /// model judge's.
     fn attempt_usage(&self, implementation: Option<UsageRecord>) -> AttemptUsage {
         let record = |usage: &ralph_runtime::ModelUsage| {
             (usage.calls > 0).then(|| self.metering.record(self.plugin_model(), usage))
@@ -646,6 +678,10 @@ impl Session {
             implementation,
             review: record(&self.review_usage),
             check: record(&self.check_usage),
+            judge: (self.judge_usage.calls > 0).then(|| {
+                self.metering
+                    .record(self.bench.models.judge_model(), &self.judge_usage)
+            }),
         }
     }
 
@@ -797,7 +833,23 @@ impl Session {
             self.bench.worktree.path(),
             winner.distinctness,
         );
-        let implementation_dimensions = scoring::score(&facts);
+        let heuristic = scoring::score(&facts);
+        let candidate = Candidate {
+            label: winner.label.clone(),
+            text: self.anonymised(&change_text(&winner.proposal.summary, &checked.diff)),
+        };
+        let implementation_judgement = self
+            .judge(
+                Subject::Implementation,
+                &[candidate],
+                &[heuristic],
+                progress,
+            )
+            .await
+            .and_then(|judgements| judgements.into_iter().next());
+        let implementation_dimensions = implementation_judgement
+            .as_ref()
+            .map_or(heuristic, |judgement| judgement.scores());
         let implementation_score =
             implementation_dimensions.total(&self.marketplace.config().scoring_weights);
         progress.step(Step::Outcome {
@@ -808,6 +860,7 @@ impl Session {
         });
         let mut outcome = attempt_of(implementation_score, Some(&checked.judged), &checked.stats);
         outcome.implementation_dimensions = Some(implementation_dimensions);
+        outcome.implementation_judgement = implementation_judgement;
         let bidder = self.bidder_round(&winner.bot_id);
         let usage = self.attempt_usage(implementation_usage);
         recording::implementation(
@@ -981,6 +1034,7 @@ fn attempt_of(
     Attempt {
         implementation_score,
         implementation_dimensions: None,
+        implementation_judgement: None,
         tests_passed: none_against(false),
         code_quality_passed: none_against(true),
         lines_changed: stats.lines_changed(),

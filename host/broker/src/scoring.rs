@@ -199,6 +199,9 @@ pub struct Scored {
     pub distinctness: f64,
     /// Whether the configured implementer can carry it out.
     pub implementable: bool,
+    /// What the heuristic and the model judge each said, under
+    /// `scoring.judge: "model"` (`scores` are then their combination).
+    pub judgement: Option<crate::judge::Judgement>,
 }
 
 impl Scored {
@@ -210,6 +213,7 @@ impl Scored {
             proposal_score: self.total,
             proposal_dimensions: self.scores,
             tie_break,
+            judgement: self.judgement.as_ref(),
         }
     }
 }

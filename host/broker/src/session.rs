@@ -96,6 +96,8 @@ pub struct Session {
     pub(crate) review_usage: ModelUsage,
     /// What the check plugins used on this round's change.
     pub(crate) check_usage: ModelUsage,
+    /// What the model judge used on this round's proposals and change.
+    pub(crate) judge_usage: ModelUsage,
     budgets: Vec<(String, u64)>,
     pub(crate) used: u64,
     /// This loop's session folder (SPEC §8): its state, each round's
@@ -426,6 +428,7 @@ pub(crate) async fn open(
         usage_recorded: BTreeSet::new(),
         review_usage: ModelUsage::default(),
         check_usage: ModelUsage::default(),
+        judge_usage: ModelUsage::default(),
         used: 0,
         feedback_folder: journal.next_feedback_folder(),
         journal,

@@ -63,6 +63,41 @@ pub struct Record {
     pub proposal_dimensions: Option<Dimensions>,
     #[serde(default)]
     pub tie_break: Option<bool>,
+    /// What each judge scored, under the model judge.
+    #[serde(default)]
+    pub judges: Option<Judges>,
+}
+
+/// The `judges` of an event: each judge's total for the proposal.
+#[derive(Clone, Debug, Default, Deserialize)]
+pub struct Judges {
+    #[serde(default)]
+    pub heuristic: Option<JudgeScore>,
+    #[serde(default)]
+    pub model: Option<JudgeScore>,
+}
+
+/// One judge's total (absent when it could not score).
+#[derive(Clone, Debug, Default, Deserialize)]
+pub struct JudgeScore {
+    #[serde(default)]
+    pub score: Option<f64>,
+}
+
+impl Record {
+    /// The proposal's total as `judge` scored it: the heuristic's is the
+    /// `proposal_score` of an event without `judges`.
+    fn judged_by(&self, judge: &str) -> Option<f64> {
+        let judges = match &self.judges {
+            None => return (judge == "heuristic").then_some(self.proposal_score?),
+            Some(judges) => judges,
+        };
+        let entry = match judge {
+            "heuristic" => judges.heuristic.as_ref(),
+            _ => judges.model.as_ref(),
+        };
+        entry?.score.filter(|score| (0.0..=1.0).contains(score))
+    }
 }
 
 /// One dimension's power to predict success.
@@ -80,6 +115,19 @@ pub struct Total {
     pub calibration: Vec<Bin>,
 }
 
+/// How well one judge's proposal totals predicted success, over the
+/// implementations it scored.
+#[derive(Clone, Debug, PartialEq, Serialize)]
+pub struct JudgeCalibration {
+    pub implementations: usize,
+    pub auc: Option<f64>,
+    pub brier: Option<f64>,
+    pub calibration: Vec<Bin>,
+}
+
+/// The judges [`Analysis::judges`] reports on.
+pub const JUDGES: [&str; 2] = ["heuristic", "model"];
+
 /// The meta-analysis (SPEC §12, `analyze --json`).
 #[derive(Clone, Debug, PartialEq, Serialize)]
 pub struct Analysis {
@@ -96,6 +144,10 @@ pub struct Analysis {
     /// `override` events per ranked round.
     pub override_rate: Option<f64>,
     pub recommended_weights: BTreeMap<&'static str, f64>,
+    /// Each judge that scored any of the implementations: `heuristic`
+    /// (the facts alone) and `model` (the model judge's own scores, before
+    /// they were combined), on the same log.
+    pub judges: BTreeMap<&'static str, JudgeCalibration>,
 }
 
 /// Why there is no analysis yet.
@@ -116,7 +168,7 @@ pub fn analyze(
     last: Option<usize>,
     current: &ScoringWeights,
 ) -> Result<Analysis, TooFew> {
-    let mut implementations: Vec<(&Dimensions, f64, bool)> = records
+    let mut implementations: Vec<(&Dimensions, f64, bool, &Record)> = records
         .iter()
         .filter(|record| matches!(record.outcome.as_str(), "success" | "failure"))
         .filter_map(|record| {
@@ -124,6 +176,7 @@ pub fn analyze(
                 record.proposal_dimensions.as_ref()?,
                 record.proposal_score?,
                 record.outcome == "success",
+                record,
             ))
         })
         .collect();
@@ -138,7 +191,7 @@ pub fn analyze(
     }
     let successes: Vec<bool> = implementations
         .iter()
-        .map(|(_, _, success)| *success)
+        .map(|(_, _, success, _)| *success)
         .collect();
     let outcomes: Vec<f64> = successes.iter().map(|&s| f64::from(u8::from(s))).collect();
     let mut dimensions = BTreeMap::new();
@@ -146,7 +199,7 @@ pub fn analyze(
         let name = implementations[0].0.named()[index].0;
         let scores: Vec<f64> = implementations
             .iter()
-            .map(|(dimensions, _, _)| dimensions.named()[index].1)
+            .map(|(dimensions, _, _, _)| dimensions.named()[index].1)
             .collect();
         dimensions.insert(
             name,
@@ -156,11 +209,35 @@ pub fn analyze(
             },
         );
     }
-    let totals: Vec<f64> = implementations.iter().map(|(_, total, _)| *total).collect();
+    let totals: Vec<f64> = implementations
+        .iter()
+        .map(|(_, total, _, _)| *total)
+        .collect();
+    let judges = JUDGES
+        .into_iter()
+        .filter_map(|judge| {
+            let (scores, successes): (Vec<f64>, Vec<bool>) = implementations
+                .iter()
+                .filter_map(|(_, _, success, record)| Some((record.judged_by(judge)?, *success)))
+                .unzip();
+            (!scores.is_empty()).then(|| {
+                (
+                    judge,
+                    JudgeCalibration {
+                        implementations: scores.len(),
+                        auc: auc(&scores, &successes),
+                        brier: brier(&scores, &successes),
+                        calibration: calibration(&scores, &successes),
+                    },
+                )
+            })
+        })
+        .collect();
     let rounds = rounds(records);
     Ok(Analysis {
         implementations: implementations.len(),
         recommended_weights: recommend(&dimensions, current),
+        judges,
         dimensions,
         total: Total {
             auc: auc(&totals, &successes),
@@ -392,6 +469,55 @@ mod tests {
         assert!(
             recommended.values().all(|w| (w - 0.2).abs() < 1e-12),
             "{recommended:?}"
+        );
+    }
+
+    #[test]
+    fn each_judge_is_calibrated_on_the_implementations_it_scored() {
+        // The model's totals predict success; the heuristic's are noise.
+        // Half the log predates the model judge (no `judges`): the
+        // heuristic's total there is the proposal score.
+        let records: Vec<Record> = (0..40usize)
+            .map(|index| {
+                let success = index.is_multiple_of(2);
+                let mut record = implementation(index, success);
+                let noise = ((index * 7) % 10) as f64 / 10.0;
+                record.proposal_score = Some(noise);
+                if index >= 20 {
+                    let model = if success { 0.9 } else { 0.1 };
+                    record.judges = serde_json::from_value(serde_json::json!({
+                        "heuristic": {"score": noise, "dimensions": {}},
+                        "model": {"score": model, "dimensions": {}}
+                    }))
+                    .expect("judges");
+                }
+                if index == 39 {
+                    record.judges = serde_json::from_value(serde_json::json!({
+                        "heuristic": {"score": noise}, "model": {"error": "garbage"}
+                    }))
+                    .expect("judges");
+                }
+                record
+            })
+            .collect();
+        let analysis = analyze(&records, None, &weights()).expect("enough");
+        let heuristic = &analysis.judges["heuristic"];
+        let model = &analysis.judges["model"];
+        assert_eq!(heuristic.implementations, 40);
+        assert_eq!(
+            model.implementations, 19,
+            "the fallen-back one is not the model's"
+        );
+        assert_eq!(model.auc, Some(1.0));
+        assert!(heuristic.auc.unwrap_or(1.0) < 0.7, "{heuristic:?}");
+        assert!(model.brier < heuristic.brier, "{model:?} {heuristic:?}");
+        let only_heuristic: Vec<Record> = records[..20].to_vec();
+        let mut padded = only_heuristic.clone();
+        padded.extend(only_heuristic);
+        let analysis = analyze(&padded, None, &weights()).expect("enough");
+        assert_eq!(
+            analysis.judges.keys().copied().collect::<Vec<_>>(),
+            ["heuristic"]
         );
     }
 }

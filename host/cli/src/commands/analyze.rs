@@ -68,6 +68,20 @@ fn table(analysis: &Analysis, current: &[(&'static str, f64); 5]) -> String {
             number(bin.success_rate)
         ));
     }
+    if !analysis.judges.is_empty() {
+        text.push_str(&format!(
+            "\n{:<18} {:>15} {:>6} {:>6}\n",
+            "judge", "implementations", "auc", "brier"
+        ));
+        for (judge, calibration) in &analysis.judges {
+            text.push_str(&format!(
+                "{judge:<18} {:>15} {:>6} {:>6}\n",
+                calibration.implementations,
+                number(calibration.auc),
+                number(calibration.brier)
+            ));
+        }
+    }
     text.push_str(&format!(
         "\ntie-break rate {}\nfirst submitter's win rate {} (chance {})\noverride rate {}\n",
         number(analysis.tie_break_rate),
