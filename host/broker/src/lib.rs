@@ -13,6 +13,7 @@ pub mod attempt;
 pub mod checks;
 pub mod clean;
 pub mod confinement;
+pub mod delayed_signals;
 pub mod facts;
 pub mod feedback;
 pub mod github;

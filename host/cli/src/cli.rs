@@ -377,6 +377,35 @@ ralph marketplace analyze --last 50 --json | jq .recommended_weights")]
         json: JsonFlag,
     },
 
+    /// Record what happened to Ralph's changes after they landed (SPEC §10)
+    ///
+    /// Reads the default branch's history (`origin/HEAD` when the clone
+    /// knows it, else `HEAD`; `--branch` to choose). A Ralph commit carries
+    /// the trailers `Ralph-Issue`, `Ralph-Round` and `Ralph-Proposal`, which
+    /// the log maps to the bidder whose proposal it was. A commit reverting
+    /// it within 14 days is a `revert` (weight −0.10); each later commit
+    /// with a `Caused-by: <sha>` trailer naming it is a `defect` (−0.02); a
+    /// file it changed edited more than 3 times in the 14 days after it is
+    /// one `churn` (−0.03). Each event's content comes from the history
+    /// alone, so running this again, or in another clone, adds nothing.
+    #[command(after_help = "Examples:\n  \
+ralph marketplace signals --dry-run\n  \
+ralph marketplace signals --since 2026-11-01 --json")]
+    Signals {
+        /// Only signals committed on or after this date (YYYY-MM-DD, UTC) or
+        /// RFC 3339 time
+        #[arg(long, value_name = "DATE")]
+        since: Option<String>,
+        /// The branch or revision whose history is read
+        #[arg(long, value_name = "REV")]
+        branch: Option<String>,
+        /// Say what would be recorded, and record nothing
+        #[arg(long)]
+        dry_run: bool,
+        #[command(flatten)]
+        json: JsonFlag,
+    },
+
     /// Validate one event and append it to the log
     ///
     /// The event is written atomically under its canonical name,

@@ -32,6 +32,13 @@ pub enum Case {
     ReplanResubmitted,
     /// The accuracy bonus (success only, prediction within 0.15).
     AccuracyBonus,
+    /// Delayed (SPEC §10): a defect traced back to the change.
+    Defect,
+    /// Delayed: the change was reverted within 14 days of its commit.
+    Reverted,
+    /// Delayed: a file it changed was edited more than 3 times in the 14
+    /// days after.
+    HighChurn,
 }
 
 impl Case {
@@ -47,6 +54,9 @@ impl Case {
             Case::ReplanFailed => -0.20,
             Case::ReplanResubmitted => -0.05,
             Case::AccuracyBonus => ACCURACY_BONUS,
+            Case::Defect => -0.02,
+            Case::Reverted => -0.10,
+            Case::HighChurn => -0.03,
         }
     }
 

@@ -11,6 +11,7 @@ use crate::exit::{Exit, Failure, Outcome};
 
 mod analyze;
 mod audit;
+mod delayed_signals;
 mod demo;
 mod issues;
 mod marketplace;
