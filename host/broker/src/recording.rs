@@ -44,6 +44,8 @@ pub struct Place {
     pub kind: RoundKind,
     /// Implementation attempts so far in this loop.
     pub iteration: u64,
+    /// The issue's type (SPEC §13).
+    pub issue_type: ralph_marketplace::specialization::IssueType,
 }
 
 /// A bidder in a round: its id and the model usage of its `propose` call.
@@ -163,6 +165,7 @@ fn write(
         "round": place.round,
         "round_kind": place.kind,
         "iteration_count": place.iteration,
+        "issue_type": place.issue_type,
     });
     if let Some(object) = document.as_object_mut() {
         object.append(&mut extra);

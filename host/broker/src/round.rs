@@ -12,6 +12,7 @@ use std::sync::Arc;
 use ralph_issues::pulls::{FailedAttempt, FindingSeverity, ReviewFinding, SpecialistReview};
 use ralph_marketplace::Layout;
 use ralph_marketplace::config::Selection;
+use ralph_marketplace::specialization::{self, IssueType};
 use ralph_models::Unavailable;
 use ralph_runtime::{
     BidderPlugin, Finding, IssueSpec, PluginError, Proposal, ProposalRequest,
@@ -77,11 +78,7 @@ pub async fn run(
         progress.step(Step::RoundStarted {
             round: state.round,
             kind: state.kind,
-            bidders: session
-                .bidders
-                .iter()
-                .filter(|(id, _)| session.budget_of(id) > 0)
-                .count(),
+            bidders: session.participants().len(),
             budget_left: session.budget_left(),
             failure_report: state.failure_report.clone(),
         });
@@ -308,6 +305,55 @@ impl Session {
         self.bench.open_requirements()
     }
 
+    /// The issue's type (SPEC §13), from its title's words.
+    pub(crate) fn issue_type(&self) -> IssueType {
+        IssueType::of(&[], &self.bench.issue.title)
+    }
+
+    /// The bidders this round asks: those with budget left, and of them,
+    /// under `bidders_per_round` or `dynamic_bidders`, the best specialists
+    /// for the issue's type (SPEC §13). Left-out bidders get no event.
+    pub(crate) fn participants(&self) -> Vec<(String, Arc<BidderPlugin>)> {
+        let with_budget: Vec<(String, Arc<BidderPlugin>)> = self
+            .bidders
+            .iter()
+            .filter(|(id, _)| self.budget_of(id) > 0)
+            .cloned()
+            .collect();
+        let config = self.marketplace.config();
+        let count = if config.dynamic_bidders {
+            let checkboxes = self
+                .bench
+                .issue
+                .requirements()
+                .iter()
+                .filter(|r| r.kind == ralph_issues::RequirementKind::Checkbox)
+                .count();
+            specialization::dynamic_count(
+                checkboxes,
+                &self.bench.issue.title,
+                &[],
+                self.bidders.len(),
+            )
+        } else {
+            config
+                .bidders_per_round
+                .map_or(usize::MAX, |count| count as usize)
+        };
+        if count >= with_budget.len() {
+            return with_budget;
+        }
+        let Ok(loaded) = self.marketplace.state() else {
+            return with_budget.into_iter().take(count).collect();
+        };
+        let ids: Vec<String> = with_budget.iter().map(|(id, _)| id.clone()).collect();
+        let chosen = specialization::choose(&loaded.state, &ids, self.issue_type(), count);
+        with_budget
+            .into_iter()
+            .filter(|(id, _)| chosen.contains(id))
+            .collect()
+    }
+
     /// Asks every bidder with budget, concurrently; returns the usable
     /// proposals in submission order (fastest first).
     async fn collect_proposals(
@@ -316,12 +362,7 @@ impl Session {
         place: Place,
         progress: &mut dyn Progress,
     ) -> Result<Collected, LoopError> {
-        let participants: Vec<(String, Arc<BidderPlugin>)> = self
-            .bidders
-            .iter()
-            .filter(|(id, _)| self.budget_of(id) > 0)
-            .cloned()
-            .collect();
+        let participants = self.participants();
         let entries: Vec<_> = participants
             .iter()
             .map(|(id, plugin)| (plugin.clone(), self.request(state, id)))
@@ -554,6 +595,7 @@ impl Session {
             round: state.round,
             kind: state.kind,
             iteration: self.used,
+            issue_type: self.issue_type(),
         };
         let work = Work::from_requirements(&self.bench.issue.requirements());
         // Every round may call a provider the previous round found down.

@@ -559,6 +559,7 @@ impl<'a> Market<'a> {
                 .map(|implementation| accuracy(written.proposal_score, implementation)),
             iteration_count: Some(written.iteration),
             metrics: None,
+            issue_type: None,
         };
         self.state = extend(self.config, &self.state, &event)
             .ok_or_else(|| SimulationError::Refused(event.file_name()))?;

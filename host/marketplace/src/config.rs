@@ -30,6 +30,14 @@ pub struct Config {
     /// by default; see [`Selection`]).
     #[serde(skip_serializing_if = "Selection::is_seed")]
     pub selection: Selection,
+    /// How many bidders a round takes (SPEC §13): all by default; fewer
+    /// takes the best specialists for the type.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub bidders_per_round: Option<u64>,
+    /// A round's bidder count from the size (SPEC §13) instead of
+    /// `bidders_per_round`.
+    #[serde(skip_serializing_if = "is_false")]
+    pub dynamic_bidders: bool,
     /// More paths a change may not touch (SPEC §5a), relative to the
     /// repository root; a path ending in `/` is a directory.
     #[serde(skip_serializing_if = "Vec::is_empty")]
@@ -125,6 +133,8 @@ impl Default for Config {
             weight_constraints: WeightConstraints::default(),
             try_runner_up: false,
             selection: Selection::Seed,
+            bidders_per_round: None,
+            dynamic_bidders: false,
             protected_paths: Vec::new(),
             allow_protected: Vec::new(),
             bidders: None,
@@ -273,6 +283,12 @@ impl Config {
         }
         self.validate_scoring_weights()?;
         self.validate_weight_constraints()?;
+        if self.bidders_per_round == Some(0) {
+            return Err(FieldError::new(
+                "bidders_per_round",
+                "must be at least 1 (leave it out for every bidder)",
+            ));
+        }
         let needed = self.min_allocation_per_bot.checked_mul(self.num_bots);
         if needed.is_none_or(|needed| needed > self.pool()) {
             return Err(FieldError::new(

@@ -109,6 +109,9 @@ struct RawEvent {
     iteration_count: Option<u64>,
     #[serde(default)]
     metrics: Option<Metrics>,
+    /// Additive: an unknown or malformed type only goes uncounted.
+    #[serde(default)]
+    issue_type: Option<serde_json::Value>,
 }
 
 /// A validated event: every field within its range.
@@ -130,6 +133,8 @@ pub struct Event {
     pub accuracy: Option<f64>,
     pub iteration_count: Option<u64>,
     pub metrics: Option<Metrics>,
+    /// The issue's type (SPEC §13) when the event names a known one.
+    pub issue_type: Option<crate::specialization::IssueType>,
 }
 
 /// Why an event file was rejected: the field at fault (if any) and the problem.
@@ -378,6 +383,11 @@ impl RawEvent {
             accuracy: self.accuracy,
             iteration_count: self.iteration_count,
             metrics: self.metrics,
+            issue_type: self
+                .issue_type
+                .as_ref()
+                .and_then(serde_json::Value::as_str)
+                .and_then(crate::specialization::IssueType::from_name),
         })
     }
 }

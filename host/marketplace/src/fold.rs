@@ -6,6 +6,7 @@ use crate::config::Config;
 use crate::efficiency::efficiency;
 use crate::event::{Event, EventError, Outcome};
 use crate::projection::project_onto_capped_simplex;
+use crate::specialization::ByType;
 use crate::state::{BotState, Bots, ExcludedEvent, State};
 
 /// One file of the log: its name and what parsing it gave.
@@ -50,6 +51,7 @@ pub fn fold(config: &Config, files: Vec<EventFile>) -> State {
         weights: vec![1.0 / bot_count as f64; bot_count],
         successes: vec![0u64; bot_count],
         failures: vec![0u64; bot_count],
+        by_type: vec![ByType::new(); bot_count],
         events: 0,
     };
     for (index, _, event) in &valid {
@@ -89,6 +91,12 @@ pub fn extend(config: &Config, state: &State, event: &Event) -> Option<State> {
         weights: state.bots.0.iter().map(|(_, bot)| bot.weight).collect(),
         successes: state.bots.0.iter().map(|(_, bot)| bot.successes).collect(),
         failures: state.bots.0.iter().map(|(_, bot)| bot.failures).collect(),
+        by_type: state
+            .bots
+            .0
+            .iter()
+            .map(|(_, bot)| bot.by_type.clone())
+            .collect(),
         events: state.event_count,
     };
     tally.apply(config, index, event);
@@ -104,6 +112,8 @@ struct Tally {
     weights: Vec<f64>,
     successes: Vec<u64>,
     failures: Vec<u64>,
+    /// Each bidder's record per issue type (SPEC §13).
+    by_type: Vec<ByType>,
     events: u64,
 }
 
@@ -117,6 +127,17 @@ impl Tally {
             Outcome::Success => self.successes[index] += 1,
             Outcome::Failure => self.failures[index] += 1,
             _ => {}
+        }
+        if let (Some(kind), Outcome::Success | Outcome::Failure) = (event.issue_type, event.outcome)
+        {
+            let record = self.by_type[index]
+                .entry(kind.name().to_owned())
+                .or_default();
+            if event.outcome == Outcome::Success {
+                record.successes += 1;
+            } else {
+                record.failures += 1;
+            }
         }
         self.events += 1;
     }
@@ -139,6 +160,7 @@ impl Tally {
             config.pool(),
             config.min_allocation_per_bot,
         );
+        let mut by_type = self.by_type;
         let bots = config
             .bot_ids()
             .into_iter()
@@ -150,6 +172,7 @@ impl Tally {
                     successes: self.successes[index],
                     failures: self.failures[index],
                     allocation: allocations[index],
+                    by_type: std::mem::take(&mut by_type[index]),
                 };
                 (id, bot)
             })
@@ -335,20 +358,32 @@ mod tests {
         /// the bit.
         #[test]
         fn extending_by_the_last_event_equals_folding_all(
-            events in proptest::collection::vec((0usize..3, 0usize..10, -0.4f64..0.4), 1..40),
+            events in proptest::collection::vec(
+                (0usize..3, 0usize..10, -0.4f64..0.4, 0usize..7),
+                1..40,
+            ),
             excluded in proptest::bool::ANY,
         ) {
             let config = Config::default();
             let mut files: Vec<EventFile> = events
                 .iter()
                 .enumerate()
-                .map(|(second, (bot, outcome, delta))| {
-                    event(
-                        &format!("2026-03-01T00:{:02}:{:02}Z", second / 60, second % 60),
-                        &format!("bidder_{}", bot + 1),
-                        Outcome::ALL[*outcome].as_str(),
-                        *delta,
-                    )
+                .map(|(second, (bot, outcome, delta, kind))| {
+                    let timestamp = format!("2026-03-01T00:{:02}:{:02}Z", second / 60, second % 60);
+                    let bot = format!("bidder_{}", bot + 1);
+                    let outcome = Outcome::ALL[*outcome].as_str();
+                    // Some events name an issue type (SPEC §13), some none.
+                    match crate::specialization::IssueType::ALL.get(*kind) {
+                        None => event(&timestamp, &bot, outcome, *delta),
+                        Some(kind) => file(
+                            &format!("{timestamp}-{bot}-{outcome}.json"),
+                            &format!(
+                                r#"{{"timestamp": "{timestamp}", "issue_number": 1, "bot_id": "{bot}",
+                                    "outcome": "{outcome}", "weight_delta": {delta}, "issue_type": "{}"}}"#,
+                                kind.name()
+                            ),
+                        ),
+                    }
                 })
                 .collect();
             if excluded {

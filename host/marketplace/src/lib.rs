@@ -21,6 +21,7 @@ pub mod lock;
 pub mod marketplace;
 pub mod projection;
 pub mod setup;
+pub mod specialization;
 pub mod state;
 pub mod statistics;
 pub mod store;

@@ -18,6 +18,10 @@ pub struct BotState {
     pub successes: u64,
     pub failures: u64,
     pub allocation: u64,
+    /// Its successes and failures per issue type (SPEC §13), from the
+    /// events that name one; left out while there are none.
+    #[serde(default, skip_serializing_if = "std::collections::BTreeMap::is_empty")]
+    pub by_type: crate::specialization::ByType,
 }
 
 /// An event file left out of the fold, and why.
@@ -110,6 +114,7 @@ mod tests {
             successes: 0,
             failures: 0,
             allocation,
+            by_type: Default::default(),
         };
         State {
             bots: Bots(vec![
