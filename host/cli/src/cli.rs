@@ -302,12 +302,14 @@ pub enum MarketplaceCommand {
     /// repository's `.gitignore`, creating it if needed. With the `github`
     /// issue source (`issues` in `.ralph/config.json`), also creates Ralph's
     /// six labels the GitHub repository lacks, never changing one that
-    /// exists. Never overwrites an existing file: running it twice changes
-    /// nothing.
+    /// exists. With `--github-actions`, also writes
+    /// `.github/workflows/ralph.yml`: the loop on an issue labelled `ready`
+    /// (or run by hand), then `sync` (docs/team.md). Never overwrites an
+    /// existing file: running it twice changes nothing.
     #[command(
-        after_help = "Examples:\n  ralph marketplace setup\n  ralph --repo ../service marketplace setup --json"
+        after_help = "Examples:\n  ralph marketplace setup\n  ralph marketplace setup --github-actions\n  ralph --repo ../service marketplace setup --json"
     )]
-    Setup(JsonFlag),
+    Setup(SetupArgs),
 
     /// Show every bidder's weight, efficiency and budget
     ///
@@ -601,6 +603,15 @@ pub enum RuleArg {
     /// `"selection": "efficiency"`: the winner by proposal score × its
     /// bidder's efficiency
     Efficiency,
+}
+
+#[derive(Debug, Args)]
+pub struct SetupArgs {
+    /// Also write the GitHub Actions workflow `.github/workflows/ralph.yml`
+    #[arg(long)]
+    pub github_actions: bool,
+    #[command(flatten)]
+    pub json: JsonFlag,
 }
 
 #[derive(Debug, Subcommand)]

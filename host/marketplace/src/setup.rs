@@ -108,6 +108,22 @@ fn create_dir(path: &Path) -> Result<Action, SetupError> {
     Ok(Action::Created(path.to_owned()))
 }
 
+/// The GitHub Actions workflow `setup --github-actions` writes (SPEC §15;
+/// `docs/team.md`).
+pub const GITHUB_WORKFLOW: &str = include_str!("workflows/ralph.yml");
+
+/// Where it is written, relative to the repository.
+pub const GITHUB_WORKFLOW_PATH: &str = ".github/workflows/ralph.yml";
+
+/// Writes [`GITHUB_WORKFLOW`] to the repository's
+/// `.github/workflows/ralph.yml`, keeping one that exists as it is.
+pub fn github_workflow(layout: &Layout) -> Result<Action, SetupError> {
+    create_file(
+        &layout.repository().join(GITHUB_WORKFLOW_PATH),
+        GITHUB_WORKFLOW.as_bytes(),
+    )
+}
+
 fn create_file(path: &Path, contents: &[u8]) -> Result<Action, SetupError> {
     let error = |source| SetupError {
         path: path.to_owned(),
