@@ -15,6 +15,7 @@ pub mod confinement;
 pub mod facts;
 pub mod feedback;
 pub mod github;
+pub mod human_review;
 pub mod implementer;
 pub mod issue_source;
 mod journal;

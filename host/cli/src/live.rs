@@ -64,6 +64,11 @@ impl Live {
         }
     }
 
+    /// What draws the view, for pausing it while a question is asked.
+    pub fn screen(&self) -> MultiProgress {
+        self.multi.clone()
+    }
+
     fn redraw_round(&self) {
         if self.view.round.is_empty() {
             return;
