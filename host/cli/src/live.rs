@@ -147,6 +147,7 @@ impl Progress for Live {
             Step::Implementing { subject, .. } => self.idle(&format!("implementing {subject}")),
             Step::CheckStarted { name } => self.idle(&format!("checking {name}")),
             Step::Check { .. } => self.idle("checks"),
+            Step::ReviewAsked { .. } => self.idle("waiting for your review"),
             Step::Finished { .. } => {
                 self.round.finish_and_clear();
                 self.activity.finish_and_clear();

@@ -346,3 +346,43 @@ fn review_without_a_terminal_is_a_usage_error_that_writes_nothing() {
     assert!(!repository.path().join(".ralph/worktrees").exists());
     assert!(!repository.path().join(".ralph-sessions").exists());
 }
+
+#[test]
+fn the_specialists_findings_are_shown_and_a_chosen_proposal_is_reviewed_too() {
+    let repository = the_three_proposals();
+    let file = repository.path().join(".ralph/config.json");
+    let mut config: Value =
+        serde_json::from_str(&std::fs::read_to_string(&file).expect("config")).expect("JSON");
+    config["specialists"] = json!([{"plugin": "bundled:change-risk", "grants": ["repository"]}]);
+    std::fs::write(&file, config.to_string()).expect("config");
+    git(
+        repository.path(),
+        &["commit", "--quiet", "--all", "-m", "a specialist"],
+    );
+    let mut terminal = review(&repository, &["--json"], true);
+    let screen = terminal.wait_for(PROMPT, 1);
+    let top = label_of(&screen, "add two");
+    let badly = label_of(&screen, "add two, badly");
+    assert!(
+        screen.contains(&format!(
+            "The specialists' review of proposal {top} (advisory):\r\n  change-risk: "
+        )),
+        "{screen}"
+    );
+    terminal.type_in(&format!("{badly}\n"));
+    let (status, screen, stdout) = terminal.finish();
+    assert_eq!(status.code(), Some(0), "{screen}\n{stdout}");
+    let steps = json_steps(&stdout);
+    let reviewed: Vec<&str> = steps_named(&steps, "reviewed")
+        .iter()
+        .filter_map(|step| step["label"].as_str())
+        .collect();
+    assert_eq!(reviewed, [top.as_str(), badly.as_str()], "{stdout}");
+    let names: Vec<&str> = steps
+        .iter()
+        .filter_map(|step| step["step"].as_str())
+        .collect();
+    let decided = names.iter().position(|name| *name == "review_decided");
+    let implementing = names.iter().position(|name| *name == "implementing");
+    assert!(decided < implementing, "{names:?}");
+}
