@@ -151,6 +151,7 @@ impl Session {
                     RoundEnd::NothingImplementable { .. } => "nothing implementable",
                     RoundEnd::ImplementerFailed { .. } => "implementer failed",
                     RoundEnd::Interrupted => "stopped",
+                    RoundEnd::Feedback { .. } => "feedback",
                     RoundEnd::ProviderUnavailable { .. } => "provider unavailable",
                 }
                 .to_owned(),

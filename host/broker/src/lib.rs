@@ -17,6 +17,7 @@ pub mod delayed_signals;
 pub mod facts;
 pub mod feedback;
 pub mod github;
+pub mod human_review;
 pub mod implementer;
 pub mod issue_source;
 mod journal;

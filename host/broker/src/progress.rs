@@ -89,6 +89,18 @@ pub enum Step {
         specialist: String,
         error: String,
     },
+    /// The person running the loop is asked to review round `round`'s
+    /// ranking before anything is implemented (`--review`).
+    ReviewAsked {
+        round: u32,
+    },
+    /// The person's decision on round `round`'s ranking: `approve`,
+    /// `choose` (the `chosen` label), `feedback` or `quit`.
+    ReviewDecided {
+        round: u32,
+        decision: String,
+        chosen: Option<String>,
+    },
     Implementing {
         label: String,
         /// What is implemented, for people: "proposal B", "iteration 2".
@@ -364,6 +376,24 @@ pub fn describe(step: &Step) -> String {
             specialist,
             findings,
         } => reviewed(label, specialist, findings),
+        Step::ReviewAsked { round } => {
+            format!("  asking for your review of round {round}'s ranking")
+        }
+        Step::ReviewDecided {
+            decision, chosen, ..
+        } => match (decision.as_str(), chosen) {
+            ("choose", Some(label)) => {
+                format!(
+                    "  you chose proposal {} over the ranking's #1",
+                    cut(label, 8)
+                )
+            }
+            ("feedback", _) => {
+                "  you sent feedback: a new round starts, nobody is charged".to_owned()
+            }
+            ("quit", _) => "  you stopped the loop at the review".to_owned(),
+            _ => "  you approved the top proposal".to_owned(),
+        },
         Step::ReviewFailed {
             label,
             specialist,

@@ -9,11 +9,13 @@
 //! check plugins. Every ranked proposal's event carries its `rank`,
 //! `proposal_id` (the blind label), `proposal_score`, `proposal_dimensions`
 //! and the round's `tie_break`; an implemented one's also its
-//! `implementation_dimensions`. Under the model judge, the winner's event
-//! also carries the `judge_usage` of scoring the round, and each ranked
-//! proposal's `judge: "model"` and `judges` (what the heuristic and the
-//! model each scored; an implemented one's `implementation_judges` too).
-//! All are additive fields the fold ignores.
+//! `implementation_dimensions`; a #1 that a person passed over
+//! (`loop --review`) gets an `override` naming the `chosen` label. Under
+//! the model judge, the winner's event also carries the `judge_usage` of
+//! scoring the round, and each ranked proposal's `judge: "model"` and
+//! `judges` (what the heuristic and the model each scored; an implemented
+//! one's `implementation_judges` too). All are additive fields the fold
+//! ignores.
 
 use chrono::Utc;
 use ralph_marketplace::deltas::{Case, WeightDelta, accuracy, weight_delta};
@@ -281,6 +283,29 @@ pub fn ranked(
         place,
         bidder,
         Outcome::Ranked,
+        no_delta(),
+        extra,
+    )
+}
+
+/// A person chose another proposal than the ranking's #1 (SPEC §11): the
+/// #1's `override` event, delta 0, with its standing and the `chosen`
+/// label. It is the #1's only event in its round.
+pub fn overridden(
+    marketplace: &Marketplace,
+    place: Place,
+    bidder: BidderRound<'_>,
+    standing: &Standing<'_>,
+    chosen: &str,
+) -> Result<Appended, RecordError> {
+    let mut extra = Map::new();
+    insert_standing(&mut extra, standing, &marketplace.config().scoring_weights);
+    extra.insert("chosen".into(), json!(chosen));
+    write(
+        marketplace,
+        place,
+        bidder,
+        Outcome::Override,
         no_delta(),
         extra,
     )

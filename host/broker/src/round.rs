@@ -23,6 +23,7 @@ use crate::attempt;
 use crate::checks::Judged;
 use crate::facts::{self, Work};
 use crate::feedback;
+use crate::human_review::Reviewed;
 use crate::implementer::{ImplementError, Task};
 use crate::judge::{Candidate, Subject, change_text, proposal_text};
 use crate::metering::UsageRecord;
@@ -91,9 +92,10 @@ pub async fn run(
                 reason: attempt_reason(report),
             });
         }
+        let implemented = !matches!(end, RoundEnd::Feedback { .. });
         match next_round(state, end, &ranked) {
             Ok(next) => {
-                if next.kind == RoundKind::Initial {
+                if next.kind == RoundKind::Initial && implemented {
                     session.last_ranking = ranked;
                     session.last_reviews = std::mem::take(&mut session.round_reviews);
                 }
@@ -173,6 +175,18 @@ fn next_round(
                 "the model provider is unavailable: {reason}. No weight changed and no budget was spent (what the provider did answer is recorded); the issue stays in progress, so running the loop again later resumes"
             ),
         )),
+        RoundEnd::Feedback { .. } => Ok(RoundState {
+            round: state.round + 1,
+            kind: state.kind,
+            failure_report: state.failure_report,
+            failed_bidder: state.failed_bidder,
+            // A replan round's resubmissions are still measured against the
+            // proposals that failed.
+            previous: match state.kind {
+                RoundKind::Initial => previous,
+                RoundKind::Replan => state.previous,
+            },
+        }),
         RoundEnd::NoProposals => Err((
             FinishStatus::AttentionNeeded,
             "no bidder produced a usable proposal".to_owned(),
@@ -240,6 +254,11 @@ pub enum RoundEnd {
     /// A model provider stayed over its usage limit: no weight changed and
     /// no budget was spent; what the provider did answer is recorded.
     ProviderUnavailable { reason: String },
+    /// A person reviewing the ranking sent feedback (`--review`): every
+    /// proposal is recorded as `ranked`, nothing is spent, and the next
+    /// round's bidders get the text, kept in the session's feedback
+    /// `folder`.
+    Feedback { folder: String },
 }
 
 /// A round's proposals, or why a model provider could not make them.
@@ -584,7 +603,9 @@ impl Session {
             .collect()
     }
 
-    /// Runs one round.
+    /// Runs one round. The ranking it returns is best first, but for a
+    /// proposal a person chose over the #1 (`--review`), which is moved to
+    /// the front: the round's implemented proposal always comes first.
     pub async fn round(
         &mut self,
         state: &RoundState,
@@ -661,32 +682,69 @@ impl Session {
             self.record_ranked(place, &ranked, 0, tie_break, Some(usage))?;
             return Ok((RoundEnd::Interrupted, ranked));
         }
+        let chosen = match self
+            .human_review(state, place, &ranked, tie_break, progress)
+            .await?
+        {
+            Reviewed::Implement(chosen) => chosen,
+            Reviewed::Ended(end) => return Ok((end, ranked)),
+        };
+        let winner = &ranked[chosen];
         self.spend(&winner.bot_id);
         let place = Place {
             iteration: self.used,
             ..place
         };
+        // The ranking's #1 is written first, as `analyze` expects of a round.
+        let overridden = self.record_override(place, &ranked, chosen, tie_break)?;
         let end = self
-            .implement_and_verify(winner, tie_break, &work, place, progress)
+            .implement_and_verify(winner, chosen + 1, tie_break, &work, place, progress)
             .await?;
-        // The winner's event is written; the runner-ups' now.
-        if let RoundEnd::Succeeded { .. } = &end {
-            for (index, entry) in ranked.iter().enumerate().skip(1) {
-                let bidder = self.bidder_round(&entry.bot_id);
-                let standing = entry.standing(index + 1, tie_break);
-                recording::not_tried(&self.marketplace, place, bidder, &standing)
-                    .map_err(LoopError::failed)?;
-            }
-        } else {
-            self.record_ranked(place, &ranked, 1, tie_break, None)?;
-        }
+        // The winner's event is written; the others' now.
+        self.record_runner_ups(place, &ranked, chosen, overridden, tie_break, &end)?;
+        let mut ranked = ranked;
+        ranked[..=chosen].rotate_right(1);
         Ok((end, ranked))
+    }
+
+    /// After `ranked[chosen]` was implemented: a `not_tried` event for each
+    /// other proposal when it succeeded, else a `ranked` one; but not for
+    /// the #1 when it has its `override` already (`overridden`).
+    fn record_runner_ups(
+        &mut self,
+        place: Place,
+        ranked: &[Scored],
+        chosen: usize,
+        overridden: bool,
+        tie_break: bool,
+        end: &RoundEnd,
+    ) -> Result<(), LoopError> {
+        for (index, entry) in ranked.iter().enumerate() {
+            if index == chosen || (index == 0 && overridden) {
+                continue;
+            }
+            let bidder = self.bidder_round(&entry.bot_id);
+            let standing = entry.standing(index + 1, tie_break);
+            if let RoundEnd::Succeeded { .. } = end {
+                recording::not_tried(&self.marketplace, place, bidder, &standing)
+            } else {
+                recording::ranked(
+                    &self.marketplace,
+                    place,
+                    bidder,
+                    &standing,
+                    &AttemptUsage::default(),
+                )
+            }
+            .map_err(LoopError::failed)?;
+        }
+        Ok(())
     }
 
     /// Records a `ranked` event for every proposal from `ranked[skip]` on;
     /// the winner's (when not skipped) carries `winner_usage`, what its
     /// unfinished attempt used.
-    fn record_ranked(
+    pub(crate) fn record_ranked(
         &mut self,
         place: Place,
         ranked: &[Scored],
@@ -712,7 +770,7 @@ impl Session {
     /// What the round's winning attempt used besides its bidder's proposal:
     /// the implementer's usage, the reviews', the check plugins' and the
     /// model judge's.
-    fn attempt_usage(&self, implementation: Option<UsageRecord>) -> AttemptUsage {
+    pub(crate) fn attempt_usage(&self, implementation: Option<UsageRecord>) -> AttemptUsage {
         let record = |usage: &ralph_runtime::ModelUsage| {
             (usage.calls > 0).then(|| self.metering.record(self.plugin_model(), usage))
         };
@@ -732,7 +790,7 @@ impl Session {
     /// are advisory: they change no score, event, weight or budget, and even
     /// an `error` finding does not stop the implementation (the checks
     /// decide). A specialist that fails is reported and the round goes on.
-    async fn review(
+    pub(crate) async fn review(
         &mut self,
         winner: &Scored,
         progress: &mut dyn Progress,
@@ -790,11 +848,13 @@ impl Session {
         Ok(())
     }
 
-    /// Implements the winner in the worktree, runs every check, scores the
+    /// Implements the winner (at `rank` in the round's ranking: 1 unless a
+    /// person chose another) in the worktree, runs every check, scores the
     /// result and records the winner's event.
     async fn implement_and_verify(
         &mut self,
         winner: &Scored,
+        rank: usize,
         tie_break: bool,
         work: &Work,
         place: Place,
@@ -827,7 +887,7 @@ impl Session {
         let implementation_usage = report
             .implementation
             .map(|usage| self.implementation_record(&usage));
-        let standing = winner.standing(1, tie_break);
+        let standing = winner.standing(rank, tie_break);
         let checked = match report.ending {
             attempt::Ending::Checked(checked) => checked,
             attempt::Ending::Stopped => {

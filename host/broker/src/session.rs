@@ -20,6 +20,7 @@ use ralph_runtime::{
 };
 
 use crate::checks::Judged;
+use crate::human_review::Reviewer;
 use crate::implementer::ImplementationUsage;
 use crate::llm::LlmOptions;
 use crate::loop_config::LoopConfig;
@@ -51,6 +52,9 @@ pub struct LoopOptions {
     /// Which models answer: the command line's overrides of the `llm`
     /// section and the default provider.
     pub llm: LlmOptions,
+    /// Who reviews each ranking before it is implemented (`--review`,
+    /// SPEC §11); `None`, the default, runs the loop autonomously.
+    pub reviewer: Option<Arc<dyn Reviewer>>,
 }
 
 /// What a bidder's config entry asks of each round.
@@ -117,6 +121,8 @@ pub struct Session {
     /// The implementer's final answer in this round, for the session's
     /// reports.
     pub(crate) last_answer: Option<String>,
+    /// Who reviews each ranking, when a person does (`--review`).
+    pub(crate) reviewer: Option<Arc<dyn Reviewer>>,
 }
 
 impl Session {
@@ -437,6 +443,7 @@ pub(crate) async fn open(
         own_feedback: None,
         round_feedback: Vec::new(),
         last_answer: None,
+        reviewer: options.reviewer.clone(),
     };
     session.load(&lineup, progress).await?;
     session.bench.run_baseline(progress).await;

@@ -450,16 +450,30 @@ ralph marketplace signals --since 2026-11-01 --json")]
     /// Plugins' `complete` calls (and the `model` implementer) are answered
     /// by the provider the `llm` section of `.ralph/config.json` names, or
     /// the deterministic stand-in; the `--llm-*` flags override that section.
+    ///
+    /// With `--review` you judge each ranking before anything is
+    /// implemented (docs/loop.md, "Reviewing the ranking yourself").
     #[command(after_help = "Examples:\n  \
 ralph marketplace loop 4\n  \
+ralph marketplace loop 4 --review\n  \
 ralph marketplace loop 4 --llm-provider openai --llm-base-url http://localhost:11434/v1 --llm-model qwen2.5-coder:14b\n\n\
 Exit codes: 0 every requirement done (a pull-request record is in .ralph/pulls/),\n\
 1 something failed, or the model provider stayed over its usage limit (run again later to resume),\n\
-2 the issue or config is not usable (a missing API key included), 3 stopped early (attention-needed),\n\
-130 interrupted.")]
+2 the issue or config is not usable (a missing API key included; --review without a terminal),\n\
+3 stopped early (attention-needed), 130 interrupted (or `quit` at a --review question).")]
     Loop {
         /// The issue number (`.ralph/issues/<N>.md`)
         issue: u64,
+        /// Show each round's ranking (blind labels, scores per dimension,
+        /// summaries, the specialists' findings) and ask before
+        /// implementing: approve the top proposal, choose another label
+        /// (the top one gets an `override` event), send the bidders
+        /// feedback for a new round (nobody is charged), or quit. Needs a
+        /// terminal on standard input and standard error; with `--json`
+        /// the question goes to standard error and the JSON lines stay on
+        /// standard output
+        #[arg(long)]
+        review: bool,
         #[command(flatten)]
         json: JsonFlag,
         #[command(flatten)]

@@ -64,6 +64,11 @@ impl Live {
         }
     }
 
+    /// What draws the view, for pausing it while a question is asked.
+    pub fn screen(&self) -> MultiProgress {
+        self.multi.clone()
+    }
+
     fn redraw_round(&self) {
         if self.view.round.is_empty() {
             return;
@@ -142,6 +147,7 @@ impl Progress for Live {
             Step::Implementing { subject, .. } => self.idle(&format!("implementing {subject}")),
             Step::CheckStarted { name } => self.idle(&format!("checking {name}")),
             Step::Check { .. } => self.idle("checks"),
+            Step::ReviewAsked { .. } => self.idle("waiting for your review"),
             Step::Finished { .. } => {
                 self.round.finish_and_clear();
                 self.activity.finish_and_clear();

@@ -11,6 +11,7 @@ mod durations;
 mod exit;
 mod live;
 mod output;
+mod ranking_review;
 mod render;
 
 fn main() -> ExitCode {

@@ -94,6 +94,37 @@ impl SessionDir {
         Ok(relative)
     }
 
+    /// Writes `feedbacks.md` into `folder` with what the person reviewing
+    /// iteration `iteration`'s ranking wrote (`loop --review`), and returns
+    /// the folder relative to the session. The next iteration reads it as
+    /// it reads any folder a person added: its bidders and implementer get
+    /// the text with the steering.
+    pub fn write_person_feedback(
+        &self,
+        folder: &Path,
+        iteration: u32,
+        text: &str,
+    ) -> Result<String, SessionError> {
+        let relative = folder
+            .strip_prefix(self.root())
+            .map(|path| path.to_string_lossy().into_owned())
+            .map_err(|_| SessionError::new(folder, "the feedback folder is outside the session"))?;
+        let stamp = folder
+            .file_name()
+            .map(|name| name.to_string_lossy().into_owned())
+            .unwrap_or_default();
+        self.write(
+            &format!("{relative}/feedbacks.md"),
+            &format!(
+                "---\niteration: {}\ntimestamp: {}\nsource: review\n---\n\n# Feedback Batch: {stamp}\n\n## From the review of iteration {iteration}'s ranking\nNothing was implemented; the bidders propose again with this feedback.\n\n{}\n",
+                iteration + 1,
+                now(),
+                text.trim_end()
+            ),
+        )?;
+        Ok(relative)
+    }
+
     /// REPLANNING, when feedback waits (the loop's own after a failure, or
     /// a folder a person added): the failed tasks open again,
     /// `iterations/<N>/replanning/delta.md` and `rationale.md` say what

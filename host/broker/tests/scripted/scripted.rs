@@ -11,7 +11,9 @@
 // its summary as ` [refused: …]`. An entry with `"echo_context": true`
 // adds the persona and personality it was given to its summary, and one
 // with `"echo_failure_report": true` the failure report of its round
-// (` [failure report: …]`, its lines joined by ` / `). An entry
+// (` [failure report: …]`, its lines joined by ` / `); one with
+// `"echo_steering": true` adds the steering it was given
+// (` [steering: …]`, the messages' lines joined by ` / `). An entry
 // with `"consult": [SPECIALIST, QUESTION]` asks that specialist (it needs the
 // `consult` grant) and adds ` [SPECIALIST: ANSWER]` to its summary, the
 // answer's lines joined by ` / `. An entry with `"echo_completion": true`
@@ -49,6 +51,8 @@ struct Entry {
     echo_context: bool,
     #[serde(default)]
     echo_failure_report: bool,
+    #[serde(default)]
+    echo_steering: bool,
     #[serde(default)]
     consult: Option<(String, String)>,
     #[serde(default)]
@@ -143,6 +147,14 @@ impl Bidder for Scripted {
             let lines: Vec<&str> = report.lines().collect();
             let report = shown(lines.join(" / "));
             summary.push_str(&format!(" [failure report: {report}]"));
+        }
+        if entry.echo_steering {
+            let lines: Vec<&str> = context
+                .steering
+                .iter()
+                .flat_map(|message| message.lines())
+                .collect();
+            summary.push_str(&format!(" [steering: {}]", lines.join(" / ")));
         }
         if let Some((specialist, question)) = &entry.consult {
             let answer = host::consult(specialist, question)

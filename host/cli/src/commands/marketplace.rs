@@ -37,9 +37,12 @@ pub fn run(layout: &Layout, command: MarketplaceCommand) -> Outcome {
         MarketplaceCommand::Verify(flag) => run_verify(layout, flag.json),
         MarketplaceCommand::Reset { yes, json } => reset(layout, yes, json.json),
         MarketplaceCommand::Clean { all, dry_run, json } => clean(layout, all, dry_run, json.json),
-        MarketplaceCommand::Loop { issue, llm, json } => {
-            crate::commands::run_loop::run(layout, issue, json.json, &llm)
-        }
+        MarketplaceCommand::Loop {
+            issue,
+            review,
+            llm,
+            json,
+        } => crate::commands::run_loop::run(layout, issue, json.json, review, &llm),
         MarketplaceCommand::Spec(spec) => {
             issues::spec(layout, spec.number, spec.file.as_deref(), spec.json.json)
         }

@@ -61,6 +61,7 @@ pub fn pull_request(layout: &Layout, number: Option<u64>, json: bool, kind: Loop
                 issue: number,
                 stop,
                 llm: LlmOptions::default(),
+                reviewer: None,
             };
             round::run(layout.clone(), options, progress).await
         }

@@ -4,6 +4,7 @@
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
 
+use ralph_broker::human_review::Reviewer;
 use ralph_broker::llm::LlmOptions;
 use ralph_broker::progress::{Activity, FinishStatus, JsonLines, Lines, Progress, Step};
 use ralph_broker::round;
@@ -14,14 +15,20 @@ use ralph_models::LlmSettings;
 use crate::cli::LlmFlags;
 use crate::exit::{Exit, Failure, Outcome};
 use crate::output::{self, Form, Stream, Writer, errln, out, outln};
+use crate::ranking_review::{self, Screen};
 use crate::render;
 
-pub fn run(layout: &Layout, issue: u64, json: bool, flags: &LlmFlags) -> Outcome {
+pub fn run(layout: &Layout, issue: u64, json: bool, review: bool, flags: &LlmFlags) -> Outcome {
+    // A review needs a person at a terminal: said before anything runs.
+    if review {
+        ranking_review::require_terminal()?;
+    }
     let llm = LlmOptions {
         overrides: overrides(flags)?,
         ..LlmOptions::default()
     };
-    run_with(layout, issue, json, llm)
+    let screen = review.then(Screen::default);
+    run_on(layout, issue, json, llm, screen)
 }
 
 /// The `--llm-*` flags as an override of the `llm` section. A recording
@@ -52,8 +59,28 @@ const SHUTDOWN_GRACE: std::time::Duration = std::time::Duration::from_secs(2);
 
 /// Runs the loop, with `llm` saying which models answer.
 pub fn run_with(layout: &Layout, issue: u64, json: bool, llm: LlmOptions) -> Outcome {
-    let finished = drive(json, async |stop, progress| {
-        let options = LoopOptions { issue, stop, llm };
+    run_on(layout, issue, json, llm, None)
+}
+
+/// Runs the loop; with a `screen`, the person at the terminal reviews each
+/// ranking (`--review`), the live view paused while they are asked.
+fn run_on(
+    layout: &Layout,
+    issue: u64,
+    json: bool,
+    llm: LlmOptions,
+    screen: Option<Screen>,
+) -> Outcome {
+    let reviewer = screen
+        .clone()
+        .map(|screen| Arc::new(ranking_review::TerminalReviewer { screen }) as Arc<dyn Reviewer>);
+    let finished = drive_on(json, screen.as_ref(), async |stop, progress| {
+        let options = LoopOptions {
+            issue,
+            stop,
+            llm,
+            reviewer,
+        };
         round::run(layout.clone(), options, progress).await
     })?;
     if json {
@@ -92,6 +119,15 @@ pub fn drive(
     json: bool,
     start: impl AsyncFnOnce(Arc<AtomicBool>, &mut dyn Progress) -> Result<Finished, LoopError>,
 ) -> Result<Finished, Failure> {
+    drive_on(json, None, start)
+}
+
+/// [`drive`], telling `screen` which live view to pause for a question.
+fn drive_on(
+    json: bool,
+    screen: Option<&Screen>,
+    start: impl AsyncFnOnce(Arc<AtomicBool>, &mut dyn Progress) -> Result<Finished, LoopError>,
+) -> Result<Finished, Failure> {
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()
@@ -101,7 +137,11 @@ pub fn drive(
     let inner: Box<dyn Progress> = if json {
         Box::new(JsonLines(Writer::new(Stream::Stdout, Form::Json)))
     } else if std::io::IsTerminal::is_terminal(&std::io::stdout()) {
-        Box::new(crate::live::Live::on_stdout())
+        let live = crate::live::Live::on_stdout();
+        if let Some(screen) = screen {
+            screen.show_on(live.screen());
+        }
+        Box::new(live)
     } else {
         Box::new(Lines(Writer::new(Stream::Stdout, Form::Human)))
     };

@@ -4,6 +4,8 @@
 #![allow(dead_code)]
 
 pub mod chat_server;
+pub mod scripted;
+pub mod terminal;
 
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
