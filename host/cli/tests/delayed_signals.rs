@@ -88,20 +88,10 @@ fn history() -> History {
         (3, "bidder_3"),
         (4, "bidder_1"),
     ] {
-        let output = repository
-            .command(&["marketplace", "record", "--file", "-"])
-            .stdin(std::process::Stdio::piped())
-            .spawn()
-            .and_then(|mut child| {
-                use std::io::Write;
-                child
-                    .stdin
-                    .take()
-                    .expect("stdin")
-                    .write_all(success(issue, bot).as_bytes())?;
-                child.wait_with_output()
-            })
-            .expect("record");
+        let output = repository.ralph_with_input(
+            &["marketplace", "record", "--file", "-"],
+            success(issue, bot).as_bytes(),
+        );
         assert!(output.status.success(), "{}", text(&output.stderr));
     }
     commit_at(root, -1, "start");

@@ -5,34 +5,14 @@
 
 mod common;
 
-use std::io::Write;
-use std::process::Stdio;
-
-use common::{Repository, text};
+use common::{Repository, scripted, text};
 use serde_json::{Value, json};
 
-const LIBRARY: &str = "pub fn one() -> u32 {\n    1\n}\n";
-
-fn add_two() -> String {
-    "--- a/src/lib.rs\n+++ b/src/lib.rs\n@@ -3,0 +4,4 @@\n+\n+pub fn two() -> u32 {\n+    2\n+}\n"
-        .to_owned()
-}
-
 fn record(repository: &Repository, event: &Value) {
-    let mut child = repository
-        .command(&["marketplace", "record", "--file", "-"])
-        .stdin(Stdio::piped())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .expect("ralph runs");
-    child
-        .stdin
-        .take()
-        .expect("stdin")
-        .write_all(event.to_string().as_bytes())
-        .expect("write");
-    let output = child.wait_with_output().expect("record");
+    let output = repository.ralph_with_input(
+        &["marketplace", "record", "--file", "-"],
+        event.to_string().as_bytes(),
+    );
     assert!(output.status.success(), "{}", text(&output.stderr));
 }
 
@@ -41,25 +21,11 @@ fn record(repository: &Repository, event: &Value) {
 /// the config, and a history in which bidder_1 is strong on bugs but fails
 /// features, and bidder_2 has succeeded at a feature.
 fn repository(extra: Value) -> Repository {
-    let bidder = |path: &str| json!({"plugin": path, "grants": ["repository"]});
-    let mut config = json!({
-        "num_bots": 3,
-        "bidders": {
-            "bidder_1": bidder(ralph_broker_fixtures::SCRIPTED_A_PATH),
-            "bidder_2": bidder(ralph_broker_fixtures::SCRIPTED_B_PATH),
-            "bidder_3": bidder(ralph_broker_fixtures::SCRIPTED_C_PATH),
-        },
-        "specialists": [],
-        "checks": [],
-    });
-    if let (Some(config), Some(extra)) = (config.as_object_mut(), extra.as_object()) {
-        config.extend(extra.clone());
-    }
-    let repository = Repository::for_loop(&[("src/lib.rs", LIBRARY)], &config, &["Add two"]);
+    let repository = scripted::repository_with(extra, json!([]), &["Add two"]);
     for letter in ["a", "b", "c"] {
-        let script = json!([{"summary": format!("add two ({letter})"), "patch": add_two(),
-                             "files": [["src/lib.rs", 4]]}]);
-        repository.commit_file(&format!("ralph-script/{letter}.json"), &script.to_string());
+        let mut proposal = scripted::add_two();
+        proposal["summary"] = json!(format!("add two ({letter})"));
+        scripted::script(&repository, letter, json!([proposal]));
     }
     let history = [
         (

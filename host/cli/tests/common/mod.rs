@@ -63,6 +63,21 @@ impl Repository {
         command
     }
 
+    /// Runs `ralph --repo <this> ARGS` with `input` on its standard input.
+    pub fn ralph_with_input(&self, args: &[&str], input: &[u8]) -> Output {
+        let mut child = self
+            .command(args)
+            .stdin(Stdio::piped())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .spawn()
+            .expect("ralph runs");
+        let mut stdin = child.stdin.take().expect("stdin");
+        std::io::Write::write_all(&mut stdin, input).expect("write the input");
+        drop(stdin);
+        child.wait_with_output().expect("ralph ends")
+    }
+
     /// `ralph marketplace loop 1 --json` on this repository: its output and
     /// its steps, each line parsed.
     pub fn loop_steps(&self) -> (Output, Vec<serde_json::Value>) {

@@ -19,7 +19,12 @@ pub fn add_function(lines: usize, name: &str, value: u32) -> String {
 /// A git repository with a small library, a marketplace whose bidders are
 /// the scripted test bidders, `checks`, and issue #1 with `checkboxes`.
 pub fn repository(checks: Value, checkboxes: &[&str]) -> Repository {
-    let config = json!({
+    repository_with(json!({}), checks, checkboxes)
+}
+
+/// [`repository`] with the keys of `extra` added to its config.
+pub fn repository_with(extra: Value, checks: Value, checkboxes: &[&str]) -> Repository {
+    let mut config = json!({
         "num_bots": 3,
         "bidders": {
             "bidder_1": {"plugin": ralph_broker_fixtures::SCRIPTED_A_PATH, "grants": ["repository"]},
@@ -29,6 +34,9 @@ pub fn repository(checks: Value, checkboxes: &[&str]) -> Repository {
         "specialists": [],
         "checks": checks,
     });
+    if let (Some(config), Some(extra)) = (config.as_object_mut(), extra.as_object()) {
+        config.extend(extra.clone());
+    }
     let repository = Repository::for_loop(&[("src/lib.rs", LIBRARY)], &config, checkboxes);
     std::fs::create_dir_all(repository.path().join("ralph-script")).expect("mkdir");
     repository
