@@ -27,6 +27,9 @@ pub fn run(layout: &Layout, command: MarketplaceCommand) -> Outcome {
             super::analyze::run(layout, last.map(|n| n as usize), json.json)
         }
         MarketplaceCommand::Tune { yes, json } => super::analyze::tune(layout, yes, json.json),
+        MarketplaceCommand::Report { out, json } => {
+            super::report::run(layout, out.as_deref(), json.json)
+        }
         MarketplaceCommand::Record { file, json } => record(layout, &file, json.json),
         MarketplaceCommand::Verify(flag) => run_verify(layout, flag.json),
         MarketplaceCommand::Reset { yes, json } => reset(layout, yes, json.json),
