@@ -65,6 +65,14 @@ pub struct Record {
     pub tie_break: Option<bool>,
 }
 
+impl Record {
+    /// What the analysis reads of the event in `bytes`; `None` when they
+    /// are not JSON or lack the fields it needs.
+    pub fn read(bytes: &[u8]) -> Option<Record> {
+        serde_json::from_slice(bytes).ok()
+    }
+}
+
 /// One dimension's power to predict success.
 #[derive(Clone, Debug, PartialEq, Serialize)]
 pub struct Prediction {

@@ -3,11 +3,12 @@
 //! file ([`html`], with the [`charts`] inline as SVG).
 //!
 //! Every number comes from the functions the other commands use: the state
-//! from [`Marketplace::state`] (`status --json`), the costs from
-//! [`Marketplace::usage`] (`usage --json`), the calibration and the
-//! per-dimension AUC and Spearman from [`Marketplace::analyze`]
-//! (`analyze --json`), and the weights and allocations over time from
-//! [`fold::history`], the fold itself replayed over prefixes of the log.
+//! from [`Marketplace::state`] (`status --json`), the costs from the
+//! readers of [`Marketplace::usage`] (`usage --json`), the calibration and
+//! the per-dimension AUC and Spearman from those of
+//! [`Marketplace::analyze`] (`analyze --json`), and the weights and
+//! allocations over time from [`fold::history`], the fold itself replayed
+//! over prefixes of the log.
 
 pub mod charts;
 pub mod html;
@@ -20,8 +21,8 @@ use crate::analysis::{self, Analysis, Record, TooFew};
 use crate::fold::{self, EventFile};
 use crate::marketplace::Marketplace;
 use crate::state::State;
-use crate::store::{StoreError, event_file};
-use crate::usage::UsageReport;
+use crate::store::{ReadError, StoreError, event_file};
+use crate::usage::{self, UsageReport};
 use crate::{Config, Outcome};
 
 /// How many states of the history the charts plot, at most (one more for
@@ -113,40 +114,80 @@ pub struct Standing {
     pub outcome: Outcome,
 }
 
-/// What the report reads of an event beyond the fold's fields.
+/// What the report reads of an event beyond the fold's and the analysis's
+/// fields; free-form, so any other type reads as missing.
 #[derive(Deserialize)]
+struct Extras {
+    #[serde(default)]
+    round_kind: Option<serde_json::Value>,
+    #[serde(default)]
+    implementation_score: Option<serde_json::Value>,
+}
+
+/// What the report keeps of one event file beyond the fold's fields.
 struct Details {
-    #[serde(flatten)]
     record: Record,
-    #[serde(default)]
     round_kind: Option<String>,
-    #[serde(default)]
     implementation_score: Option<f64>,
 }
 
-/// Gathers the report of `marketplace`'s log at time `generated`.
+/// One event file as every part of the report reads it.
+struct Read {
+    file: EventFile,
+    usage: Option<usage::FileUsage>,
+    record: Option<Record>,
+    extras: Option<Extras>,
+}
+
+fn read(name: &str, bytes: Result<&[u8], ReadError>) -> Read {
+    let ok = bytes.as_ref().ok();
+    Read {
+        usage: ok.and_then(|bytes| usage::read_file(name, bytes)),
+        record: ok.and_then(|bytes| Record::read(bytes)),
+        extras: ok.and_then(|bytes| serde_json::from_slice(bytes).ok()),
+        file: event_file(name, bytes),
+    }
+}
+
+/// Gathers the report of `marketplace`'s log at time `generated`. The
+/// event files are read once, in parallel; the usage and the analysis are
+/// computed from them exactly as [`Marketplace::usage`] and
+/// [`Marketplace::analyze`] compute theirs (the same readers, the same
+/// file-name order).
 pub fn gather(marketplace: &Marketplace, generated: String) -> Result<Report, StoreError> {
     let config = marketplace.config();
     let loaded = marketplace.state()?;
-    let usage = marketplace.usage(None)?;
-    let analysis = marketplace.analyze(None)?;
     let store = marketplace.store();
     let listing = store.list()?;
-    let read: Vec<(EventFile, Option<Details>)> = store.map_files(&listing.files, |name, bytes| {
-        let details = bytes
-            .as_ref()
-            .ok()
-            .and_then(|bytes| serde_json::from_slice(bytes).ok());
-        (event_file(name, bytes), details)
-    });
-    let mut files = Vec::with_capacity(read.len() + listing.refused.len());
-    let mut details = HashMap::with_capacity(read.len());
-    for (file, detail) in read {
-        if let Some(detail) = detail {
-            details.insert(file.name.clone(), detail);
+    let mut usage = UsageReport::new(config.bot_ids().iter().map(String::as_str), None);
+    let mut records = Vec::with_capacity(listing.files.len());
+    let mut files = Vec::with_capacity(listing.len());
+    let mut details = HashMap::with_capacity(listing.files.len());
+    // `listing.files` is sorted, as both `usage` and `analyze` read it.
+    for read in store.map_files(&listing.files, read) {
+        if let Some(file_usage) = read.usage {
+            usage.add_read(file_usage);
         }
-        files.push(file);
+        if let Some(record) = read.record {
+            if let Some(extras) = read.extras {
+                details.insert(
+                    read.file.name.clone(),
+                    Details {
+                        record: record.clone(),
+                        round_kind: extras
+                            .round_kind
+                            .and_then(|kind| kind.as_str().map(str::to_owned)),
+                        implementation_score: extras
+                            .implementation_score
+                            .and_then(|score| score.as_f64()),
+                    },
+                );
+            }
+            records.push(record);
+        }
+        files.push(read.file);
     }
+    let analysis = analysis::analyze(&records, None, &config.scoring_weights);
     files.extend(store.read_listing(&crate::store::Listing {
         files: Vec::new(),
         refused: listing.refused,
