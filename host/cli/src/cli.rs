@@ -362,6 +362,30 @@ ralph marketplace analyze --last 50 --json | jq .recommended_weights")]
         json: JsonFlag,
     },
 
+    /// Write one self-contained HTML page of what the marketplace has learned
+    ///
+    /// From `.ralph/` alone: every bidder's weight, allocation, wins,
+    /// losses, efficiency and cost (the numbers of `status --json` and
+    /// `usage --json`); its weight and allocation over time, charted by
+    /// replaying the fold over up to 100 prefixes of the log; the
+    /// calibration table and each dimension's AUC and Spearman (the numbers
+    /// of `analyze --json`, or how many more implementations it needs); the
+    /// delayed signals per bidder; the last 10 rounds with their rankings;
+    /// and the event files left out. The page loads nothing from anywhere:
+    /// styles and SVG charts are inline. Written whole or not at all (a
+    /// temporary file renamed into place). The default path is ignored by
+    /// git, as the other derived files of `.ralph/` are.
+    #[command(after_help = "Examples:\n  \
+ralph marketplace report && xdg-open .ralph/report.html\n  \
+ralph marketplace report --out /tmp/marketplace.html --json | jq .bytes")]
+    Report {
+        /// Where to write the page [default: .ralph/report.html]
+        #[arg(long, value_name = "FILE")]
+        out: Option<PathBuf>,
+        #[command(flatten)]
+        json: JsonFlag,
+    },
+
     /// Apply the scoring weights `analyze` recommended, after confirmation
     ///
     /// Shows each dimension's weight now and as `.ralph/meta_analysis.json`

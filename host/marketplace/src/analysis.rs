@@ -100,6 +100,14 @@ impl Record {
     }
 }
 
+impl Record {
+    /// What the analysis reads of the event in `bytes`; `None` when they
+    /// are not JSON or lack the fields it needs.
+    pub fn read(bytes: &[u8]) -> Option<Record> {
+        serde_json::from_slice(bytes).ok()
+    }
+}
+
 /// One dimension's power to predict success.
 #[derive(Clone, Debug, PartialEq, Serialize)]
 pub struct Prediction {
@@ -261,35 +269,50 @@ pub fn analyze(
 #[derive(Default)]
 struct Round {
     proposals: usize,
-    has_winner: bool,
     tie_break: bool,
     winner_was_first: bool,
 }
 
-/// Every round with a ranking, by issue, loop run and round number. A loop
-/// run numbers its rounds from 1, so a second `rank` 1 for an issue's
-/// round starts that issue's next run (the records are in time order).
-fn rounds(records: &[Record]) -> BTreeMap<(u64, u64, u64), Round> {
-    let mut rounds: BTreeMap<(u64, u64, u64), Round> = BTreeMap::new();
+/// A ranked round: its issue, the loop run (counted from 0 per issue) and
+/// its round number.
+pub type RoundKey = (u64, u64, u64);
+
+/// The ranked round of each record (`None` for one without `round` and
+/// `rank`). A loop run numbers its rounds from 1, so a second `rank` 1 for
+/// an issue's round starts that issue's next run (the records are in time
+/// order).
+pub fn round_keys(records: &[Record]) -> Vec<Option<RoundKey>> {
+    let mut won: std::collections::BTreeSet<RoundKey> = std::collections::BTreeSet::new();
     let mut runs: BTreeMap<u64, u64> = BTreeMap::new();
-    for record in records {
-        let (Some(round), Some(rank)) = (record.round, record.rank) else {
+    records
+        .iter()
+        .map(|record| {
+            let (Some(round), Some(rank)) = (record.round, record.rank) else {
+                return None;
+            };
+            let run = runs.entry(record.issue_number).or_insert(0);
+            if rank == 1 && won.contains(&(record.issue_number, *run, round)) {
+                *run += 1;
+            }
+            let key = (record.issue_number, *run, round);
+            if rank == 1 {
+                won.insert(key);
+            }
+            Some(key)
+        })
+        .collect()
+}
+
+/// Every round with a ranking, by [`RoundKey`].
+fn rounds(records: &[Record]) -> BTreeMap<RoundKey, Round> {
+    let mut rounds: BTreeMap<RoundKey, Round> = BTreeMap::new();
+    for (record, key) in records.iter().zip(round_keys(records)) {
+        let Some(key) = key else {
             continue;
         };
-        let run = runs.entry(record.issue_number).or_insert(0);
-        if rank == 1
-            && rounds
-                .get(&(record.issue_number, *run, round))
-                .is_some_and(|known| known.has_winner)
-        {
-            *run += 1;
-        }
-        let entry = rounds
-            .entry((record.issue_number, *run, round))
-            .or_default();
+        let entry = rounds.entry(key).or_default();
         entry.proposals += 1;
-        if rank == 1 {
-            entry.has_winner = true;
+        if record.rank == Some(1) {
             entry.tie_break = record.tie_break.unwrap_or(false);
             entry.winner_was_first = record.proposal_id.as_deref() == Some("A");
         }

@@ -22,6 +22,73 @@ pub struct EventFile {
 /// in `excluded_events`; the rest are applied in order of timestamp, then
 /// file name.
 pub fn fold(config: &Config, files: Vec<EventFile>) -> State {
+    let Ordered { events, excluded } = order(config, files);
+    let mut tally = Tally::start(config);
+    for event in &events {
+        tally.apply(config, event.bidder, &event.event);
+    }
+    tally.state(
+        config,
+        excluded,
+        events.last().map(|event| event.event.timestamp.clone()),
+    )
+}
+
+/// The log as the fold applies it.
+#[derive(Clone, Debug, Default)]
+pub struct Ordered {
+    /// The valid events of known bidders, in fold order: by timestamp,
+    /// then file name.
+    pub events: Vec<OrderedEvent>,
+    /// The files left out, by name, and why.
+    pub excluded: Vec<ExcludedEvent>,
+}
+
+/// One valid event of [`Ordered`].
+#[derive(Clone, Debug)]
+pub struct OrderedEvent {
+    /// The bidder's index in the config's order.
+    pub bidder: usize,
+    pub file: String,
+    pub event: Event,
+}
+
+/// The state after each of about `points` evenly spaced prefixes of the
+/// ordered log, from none of its events to all of them: what [`fold`]
+/// gives for the first `k` events (in fold order) at each sampled `k`,
+/// computed in one pass. Every sample keeps the whole log's
+/// `excluded_events`, so the last one is the fold of the whole log.
+pub fn history(config: &Config, ordered: &Ordered, points: usize) -> Vec<State> {
+    let Ordered { events, excluded } = ordered;
+    let marks = sample_marks(events.len(), points);
+    let mut tally = Tally::start(config);
+    let mut samples = Vec::with_capacity(marks.len());
+    let mut marks = marks.into_iter().peekable();
+    let mut last_updated = None;
+    for position in 0..=events.len() {
+        if marks.next_if_eq(&position).is_some() {
+            samples.push(tally.state(config, excluded.clone(), last_updated.clone()));
+        }
+        if let Some(ordered) = events.get(position) {
+            tally.apply(config, ordered.bidder, &ordered.event);
+            last_updated = Some(ordered.event.timestamp.clone());
+        }
+    }
+    samples
+}
+
+/// The prefix lengths [`history`] samples, increasing: 0, `count` and at
+/// most `points - 1` evenly spaced ones between (so at most `points + 1`).
+fn sample_marks(count: usize, points: usize) -> Vec<usize> {
+    let steps = points.clamp(1, count.max(1));
+    let mut marks: Vec<usize> = (0..=steps).map(|step| step * count / steps).collect();
+    marks.dedup();
+    marks
+}
+
+/// Sorts `files` (in any order) into the events the fold applies, in its
+/// order, and the files it leaves out.
+pub fn order(config: &Config, files: Vec<EventFile>) -> Ordered {
     let mut valid = Vec::with_capacity(files.len());
     let mut excluded = Vec::new();
     for EventFile { name, event } in files {
@@ -45,23 +112,17 @@ pub fn fold(config: &Config, files: Vec<EventFile>) -> State {
             .then_with(|| left_name.cmp(right_name))
     });
     excluded.sort_unstable_by(|left, right| left.file.cmp(&right.file));
-
-    let bot_count = config.bot_ids().len();
-    let mut tally = Tally {
-        weights: vec![1.0 / bot_count as f64; bot_count],
-        successes: vec![0u64; bot_count],
-        failures: vec![0u64; bot_count],
-        by_type: vec![ByType::new(); bot_count],
-        events: 0,
-    };
-    for (index, _, event) in &valid {
-        tally.apply(config, *index, event);
-    }
-    tally.into_state(
-        config,
+    Ordered {
+        events: valid
+            .into_iter()
+            .map(|(bidder, file, event)| OrderedEvent {
+                bidder,
+                file,
+                event,
+            })
+            .collect(),
         excluded,
-        valid.last().map(|(_, _, event)| event.timestamp.clone()),
-    )
+    }
 }
 
 /// `state` folded from some events, extended by `event`, which sorts after
@@ -100,7 +161,7 @@ pub fn extend(config: &Config, state: &State, event: &Event) -> Option<State> {
         events: state.event_count,
     };
     tally.apply(config, index, event);
-    Some(tally.into_state(
+    Some(tally.state(
         config,
         state.excluded_events.clone(),
         Some(event.timestamp.clone()),
@@ -118,6 +179,18 @@ struct Tally {
 }
 
 impl Tally {
+    /// Every bidder at weight `1/N`, with no outcomes yet.
+    fn start(config: &Config) -> Tally {
+        let bot_count = config.bot_ids().len();
+        Tally {
+            weights: vec![1.0 / bot_count as f64; bot_count],
+            successes: vec![0u64; bot_count],
+            failures: vec![0u64; bot_count],
+            by_type: vec![ByType::new(); bot_count],
+            events: 0,
+        }
+    }
+
     /// One event of bidder `index`: its delta, then the projection.
     fn apply(&mut self, config: &Config, index: usize, event: &Event) {
         let (min, max) = (config.weight_constraints.min, config.weight_constraints.max);
@@ -142,8 +215,8 @@ impl Tally {
         self.events += 1;
     }
 
-    fn into_state(
-        self,
+    fn state(
+        &self,
         config: &Config,
         excluded: Vec<ExcludedEvent>,
         last_updated: Option<String>,
@@ -160,7 +233,6 @@ impl Tally {
             config.pool(),
             config.min_allocation_per_bot,
         );
-        let mut by_type = self.by_type;
         let bots = config
             .bot_ids()
             .into_iter()
@@ -172,7 +244,7 @@ impl Tally {
                     successes: self.successes[index],
                     failures: self.failures[index],
                     allocation: allocations[index],
-                    by_type: std::mem::take(&mut by_type[index]),
+                    by_type: self.by_type[index].clone(),
                 };
                 (id, bot)
             })
@@ -405,6 +477,76 @@ mod tests {
             let extended = extend(&config, &before, &last).expect("the last event sorts last");
             proptest::prop_assert_eq!(extended.to_json(), all.to_json());
         }
+    }
+
+    #[test]
+    fn history_samples_are_the_folds_of_prefixes_of_the_ordered_log() {
+        let config = Config::default();
+        let mut files: Vec<EventFile> = (0..250)
+            .map(|index| {
+                let outcome = ["success", "failure", "not_tried"][index % 3];
+                let delta = [0.1, -0.15, -0.02][index % 3];
+                event(
+                    &format!(
+                        "2026-03-01T{:02}:{:02}:{:02}Z",
+                        index / 3600,
+                        index / 60 % 60,
+                        index % 60
+                    ),
+                    &format!("bidder_{}", index * 7 % 3 + 1),
+                    outcome,
+                    delta,
+                )
+            })
+            .collect();
+        files.push(file("broken.json", "{"));
+        // Any order in: the samples follow the fold's order.
+        files.reverse();
+        let samples = history(&config, &order(&config, files.clone()), 100);
+        assert_eq!(samples.len(), 101);
+        assert_eq!(samples.last(), Some(&fold(&config, files.clone())));
+        let mut ordered: Vec<EventFile> = files
+            .iter()
+            .filter(|file| file.event.is_ok())
+            .cloned()
+            .collect();
+        ordered.sort_by(|left, right| left.name.cmp(&right.name));
+        for sample in &samples {
+            let count = sample.event_count as usize;
+            let mut prefix: Vec<EventFile> = ordered[..count].to_vec();
+            prefix.push(file("broken.json", "{"));
+            assert_eq!(sample, &fold(&config, prefix), "after {count} events");
+        }
+        let counts: Vec<u64> = samples.iter().map(|sample| sample.event_count).collect();
+        assert!(
+            counts.windows(2).all(|pair| pair[0] < pair[1]),
+            "{counts:?}"
+        );
+        assert_eq!((counts[0], counts[100]), (0, 250));
+    }
+
+    #[test]
+    fn a_short_log_is_sampled_at_every_event_and_an_empty_one_once() {
+        let config = Config::default();
+        let files: Vec<EventFile> = (0..4)
+            .map(|second| {
+                event(
+                    &format!("2026-03-01T00:00:0{second}Z"),
+                    "bidder_1",
+                    "success",
+                    0.1,
+                )
+            })
+            .collect();
+        let counts: Vec<u64> = history(&config, &order(&config, files), 100)
+            .iter()
+            .map(|sample| sample.event_count)
+            .collect();
+        assert_eq!(counts, [0, 1, 2, 3, 4]);
+        assert_eq!(
+            history(&config, &order(&config, vec![]), 100),
+            vec![fold(&config, vec![])]
+        );
     }
 
     #[test]

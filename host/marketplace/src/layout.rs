@@ -17,6 +17,7 @@
 //!     ├── .state_version       what marketplace.json was folded from (derived, ignored)
 //!     ├── summary.json         usage totals and recent events, for `status` (derived, ignored)
 //!     ├── meta_analysis.json   what `analyze` found in the log (derived, ignored)
+//!     ├── report.html          what `report` writes by default (derived, ignored)
 //!     ├── worktrees/<N>/       the git worktree an issue is implemented in (ignored)
 //!     ├── locks/<N>.lock       the loop working on issue N: host, pid, start (ignored)
 //!     ├── locks/events.lock    held while Ralph appends an event (ignored)
@@ -33,6 +34,7 @@ pub const IGNORED: &[&str] = &[
     ".state_version",
     "summary.json",
     "meta_analysis.json",
+    "report.html",
     "tmp/",
     "cache/",
     "worktrees/",
@@ -102,6 +104,11 @@ impl Layout {
 
     pub fn state_version_file(&self) -> PathBuf {
         self.ralph_dir().join(".state_version")
+    }
+
+    /// Where `ralph marketplace report` writes by default.
+    pub fn report_file(&self) -> PathBuf {
+        self.ralph_dir().join("report.html")
     }
 
     pub fn tmp_dir(&self) -> PathBuf {
@@ -176,6 +183,8 @@ mod tests {
         );
         assert_eq!(layout.audit_dir(), Path::new("/repo/.ralph/audit"));
         assert!(IGNORED.contains(&"approvals.json") && IGNORED.contains(&"audit/"));
+        assert_eq!(layout.report_file(), Path::new("/repo/.ralph/report.html"));
+        assert!(IGNORED.contains(&"report.html"));
         let file = layout.events_dir().join("x.json");
         assert_eq!(layout.display(&file).to_string(), ".ralph/events/x.json");
     }

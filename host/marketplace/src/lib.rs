@@ -6,7 +6,7 @@
 //! The [`store`] reads and appends event files, the [`cache`] keeps the folded
 //! state fresh, [`lock`] keeps one loop per issue, and [`layout`] owns every
 //! path under `.ralph/`. The model [`usage`] recorded in events is added up
-//! apart from the state.
+//! apart from the state. The [`report`] shows it all on one HTML page.
 
 pub mod allocation;
 pub mod analysis;
@@ -20,6 +20,7 @@ pub mod layout;
 pub mod lock;
 pub mod marketplace;
 pub mod projection;
+pub mod report;
 pub mod setup;
 pub mod specialization;
 pub mod state;

@@ -166,12 +166,10 @@ impl Marketplace {
         // Read in parallel, added up in file-name order so the sums of
         // costs never depend on thread timing.
         let files = self.store.map_files(&names, |name, bytes| {
-            (name.to_owned(), bytes.map(<[u8]>::to_vec).ok())
+            bytes.ok().and_then(|bytes| usage::read_file(name, bytes))
         });
-        for (name, bytes) in files {
-            if let Some(bytes) = bytes {
-                report.add_file(&name, &bytes);
-            }
+        for read in files.into_iter().flatten() {
+            report.add_read(read);
         }
         Ok(report)
     }
@@ -189,9 +187,7 @@ impl Marketplace {
         let records: Vec<crate::analysis::Record> = self
             .store
             .map_files(&names, |_, bytes| {
-                bytes
-                    .ok()
-                    .and_then(|bytes| serde_json::from_slice(bytes).ok())
+                bytes.ok().and_then(crate::analysis::Record::read)
             })
             .into_iter()
             .flatten()

@@ -88,7 +88,7 @@ pub struct DirectoryChange {
 }
 
 /// What reading the file `name` gave: its event, checked against its name.
-fn event_file(name: &str, bytes: Result<&[u8], ReadError>) -> EventFile {
+pub fn event_file(name: &str, bytes: Result<&[u8], ReadError>) -> EventFile {
     EventFile {
         name: name.to_owned(),
         event: match bytes {

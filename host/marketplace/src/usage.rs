@@ -191,20 +191,32 @@ impl UsageReport {
     /// the report does not know, or is about another issue is not counted;
     /// one whose usage is malformed is listed in `skipped`.
     pub fn add_file(&mut self, name: &str, bytes: &[u8]) {
-        let Ok(event) = Event::parse(bytes) else {
-            return;
-        };
-        if self.issue.is_some_and(|issue| issue != event.issue_number) {
+        if let Some(read) = read_file(name, bytes) {
+            self.add_read(read);
+        }
+    }
+
+    /// Takes in one event file read by [`read_file`], as
+    /// [`UsageReport::add_file`] does: files can be read in parallel and
+    /// added in order, so the sums never depend on thread timing.
+    pub fn add_read(&mut self, read: FileUsage) {
+        let FileUsage {
+            file,
+            issue_number,
+            bot_id,
+            usage,
+        } = read;
+        if self.issue.is_some_and(|issue| issue != issue_number) {
             return;
         }
-        let Some(bidder) = self.bidders.get_mut(&event.bot_id) else {
+        let Some(bidder) = self.bidders.get_mut(&bot_id) else {
             return;
         };
-        let usage = match parse(bytes) {
+        let usage = match usage {
             Ok(usage) => usage,
             Err(error) => {
                 self.skipped.push(Skipped {
-                    file: name.to_owned(),
+                    file,
                     reason: error.to_string(),
                 });
                 return;
@@ -218,6 +230,28 @@ impl UsageReport {
             }
         }
     }
+}
+
+/// What an event file holds for a usage report: its event's issue and
+/// bidder, and its usage objects or why they are malformed.
+#[derive(Clone, Debug, PartialEq)]
+pub struct FileUsage {
+    pub file: String,
+    pub issue_number: u64,
+    pub bot_id: String,
+    pub usage: Result<EventUsage, EventError>,
+}
+
+/// Reads the event file `name` for [`UsageReport::add_read`]; `None` when
+/// it is not an event (nothing to count).
+pub fn read_file(name: &str, bytes: &[u8]) -> Option<FileUsage> {
+    let event = Event::parse(bytes).ok()?;
+    Some(FileUsage {
+        file: name.to_owned(),
+        issue_number: event.issue_number,
+        bot_id: event.bot_id,
+        usage: parse(bytes),
+    })
 }
 
 #[cfg(test)]

@@ -33,6 +33,9 @@ pub fn run(layout: &Layout, command: MarketplaceCommand) -> Outcome {
             dry_run,
             json,
         } => super::delayed_signals::run(layout, since.as_deref(), branch, dry_run, json.json),
+        MarketplaceCommand::Report { out, json } => {
+            super::report::run(layout, out.as_deref(), json.json)
+        }
         MarketplaceCommand::Record { file, json } => record(layout, &file, json.json),
         MarketplaceCommand::Verify(flag) => run_verify(layout, flag.json),
         MarketplaceCommand::Reset { yes, json } => reset(layout, yes, json.json),

@@ -17,6 +17,7 @@ mod issues;
 mod marketplace;
 mod permissions;
 mod plugin;
+mod report;
 mod review;
 mod run_loop;
 mod signal;
