@@ -613,6 +613,7 @@ mod tests {
             number: 1,
             title: "Add two".into(),
             labels: Default::default(),
+            tags: Default::default(),
             state: ralph_issues::IssueState::Open,
             body: "Add a function that returns two.\n\n- [ ] Add two\n".into(),
         }

@@ -324,9 +324,11 @@ impl Session {
         self.bench.open_requirements()
     }
 
-    /// The issue's type (SPEC §13), from its title's words.
+    /// The issue's type (SPEC §13): from a `type:<name>` label, else its
+    /// title's words.
     pub(crate) fn issue_type(&self) -> IssueType {
-        IssueType::of(&[], &self.bench.issue.title)
+        let tags: Vec<String> = self.bench.issue.tags.iter().cloned().collect();
+        IssueType::of(&tags, &self.bench.issue.title)
     }
 
     /// The bidders this round asks: those with budget left, and of them,
@@ -348,10 +350,11 @@ impl Session {
                 .iter()
                 .filter(|r| r.kind == ralph_issues::RequirementKind::Checkbox)
                 .count();
+            let tags: Vec<String> = self.bench.issue.tags.iter().cloned().collect();
             specialization::dynamic_count(
                 checkboxes,
                 &self.bench.issue.title,
-                &[],
+                &tags,
                 self.bidders.len(),
             )
         } else {

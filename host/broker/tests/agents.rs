@@ -378,6 +378,7 @@ fn issue() -> ralph_issues::Issue {
         number: 1,
         title: "Edit a file".into(),
         labels: Default::default(),
+        tags: Default::default(),
         state: ralph_issues::IssueState::Open,
         body: "- [ ] Write edited.txt\n".into(),
     }

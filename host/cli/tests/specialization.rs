@@ -152,3 +152,62 @@ fn a_zero_seat_config_names_its_field() {
         text(&output.stderr)
     );
 }
+
+/// Sets issue #1's labels to `labels` (Ralph's and tags), committed.
+fn label_issue(repository: &Repository, labels: &str) {
+    let path = ".ralph/issues/1.md";
+    let text = std::fs::read_to_string(repository.path().join(path)).expect("issue");
+    repository.commit_file(
+        path,
+        &text.replace("labels: [ready]", &format!("labels: [{labels}]")),
+    );
+}
+
+#[test]
+fn a_type_label_wins_over_the_title() {
+    let repository = repository(json!({}));
+    label_issue(&repository, "ready, type:docs");
+    let (output, _) = repository.loop_steps();
+    assert_eq!(output.status.code(), Some(0), "{}", text(&output.stderr));
+    let events = new_events(&repository);
+    assert!(!events.is_empty());
+    assert!(
+        events.iter().all(|event| event["issue_type"] == "docs"),
+        "{events:?}"
+    );
+    let issue =
+        std::fs::read_to_string(repository.path().join(".ralph/issues/1.md")).expect("issue");
+    assert!(
+        issue.contains("type:docs"),
+        "the loop keeps the tag: {issue}"
+    );
+}
+
+#[test]
+fn a_complex_label_adds_a_bidder_under_dynamic_bidders() {
+    for (labels, expected) in [("ready", 3), ("ready, complex", 4)] {
+        let five = json!({
+            "num_bots": 5,
+            "dynamic_bidders": true,
+            "bidders": {
+                "bidder_1": {"plugin": ralph_broker_fixtures::SCRIPTED_A_PATH, "grants": ["repository"]},
+                "bidder_2": {"plugin": ralph_broker_fixtures::SCRIPTED_B_PATH, "grants": ["repository"]},
+                "bidder_3": {"plugin": ralph_broker_fixtures::SCRIPTED_C_PATH, "grants": ["repository"]},
+                "bidder_4": {"plugin": ralph_broker_fixtures::SCRIPTED_A_PATH, "grants": ["repository"]},
+                "bidder_5": {"plugin": ralph_broker_fixtures::SCRIPTED_B_PATH, "grants": ["repository"]},
+            },
+        });
+        let repository = repository(five);
+        if labels != "ready" {
+            label_issue(&repository, labels);
+        }
+        let (output, steps) = repository.loop_steps();
+        assert_eq!(output.status.code(), Some(0), "{}", text(&output.stderr));
+        let started = steps
+            .iter()
+            .find(|step| step["step"] == "round_started")
+            .expect("a round");
+        assert_eq!(started["bidders"], expected, "{labels}");
+        assert_eq!(new_events(&repository).len(), expected, "{labels}");
+    }
+}

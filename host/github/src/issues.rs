@@ -71,7 +71,12 @@ impl Github {
             number: None,
             source,
         })?;
-        let labels: Vec<&str> = draft.labels.iter().map(|label| label.as_str()).collect();
+        let labels: Vec<&str> = draft
+            .labels
+            .iter()
+            .map(|label| label.as_str())
+            .chain(draft.tags.iter().map(String::as_str))
+            .collect();
         let body = json!({
             "title": self.client().redact(&draft.title),
             "body": self.client().redact(&draft.body),
@@ -234,6 +239,12 @@ impl Github {
             number: object.number,
             title: object.title,
             labels: ralph_labels(&object.labels),
+            tags: object
+                .labels
+                .iter()
+                .map(|label| label.name.clone())
+                .filter(|name| ralph_issues::is_tag(name))
+                .collect(),
             state,
             body: object.body.unwrap_or_default(),
         })

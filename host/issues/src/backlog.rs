@@ -176,6 +176,7 @@ mod tests {
             number,
             title: title.to_owned(),
             labels: labels.iter().copied().collect(),
+            tags: Default::default(),
             state: IssueState::Open,
             body: body.to_owned(),
         }

@@ -13,6 +13,9 @@ pub struct Issue {
     pub title: String,
     /// A set: each label at most once, in the order of [`Label::ALL`].
     pub labels: BTreeSet<Label>,
+    /// The labels a person sets for Ralph to read, never changed by it:
+    /// `type:<name>` and `complex` (SPEC §13; see [`is_tag`]).
+    pub tags: BTreeSet<String>,
     pub state: IssueState,
     /// The markdown body; its checkboxes are the requirements.
     pub body: String,
@@ -33,7 +36,17 @@ impl Issue {
     }
 }
 
-/// The labels Ralph uses. Any other label text is an error, never ignored.
+/// Whether `text` is a label a person sets for Ralph to read: `complex`,
+/// or `type:` and a name of lowercase letters (`type:bug`).
+pub fn is_tag(text: &str) -> bool {
+    text == "complex"
+        || text.strip_prefix("type:").is_some_and(|name| {
+            !name.is_empty() && name.len() <= 32 && name.chars().all(|c| c.is_ascii_lowercase())
+        })
+}
+
+/// The labels Ralph uses. Any other label text is an error, never ignored
+/// (but for the tags of [`is_tag`]).
 #[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "kebab-case")]
 pub enum Label {

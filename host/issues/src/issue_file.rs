@@ -16,7 +16,7 @@
 use std::collections::BTreeSet;
 
 use crate::issue::{
-    InvalidTitle, Issue, IssueState, Label, UnknownLabel, UnknownState, check_title,
+    InvalidTitle, Issue, IssueState, Label, UnknownLabel, UnknownState, check_title, is_tag,
 };
 
 /// The delimiter line around the front matter.
@@ -30,6 +30,8 @@ pub const KEYS: [&str; 3] = ["title", "labels", "state"];
 pub struct FrontMatter {
     pub title: Option<String>,
     pub labels: Option<BTreeSet<Label>>,
+    /// The tags among the labels (`type:<name>`, `complex`).
+    pub tags: BTreeSet<String>,
     pub state: Option<IssueState>,
 }
 
@@ -73,6 +75,8 @@ pub enum Problem {
     UnknownLabel(UnknownLabel),
     #[error("key `labels`: `{0}` appears twice")]
     DuplicateLabel(Label),
+    #[error("key `labels`: `{0}` appears twice")]
+    DuplicateTag(String),
     #[error("key `state`: {0}")]
     UnknownState(UnknownState),
     #[error("key `title`: {0}")]
@@ -144,7 +148,11 @@ fn read_entry(line: &str, front_matter: &mut FrontMatter) -> Result<(), Problem>
             check_title(value).map_err(Problem::Title)?;
             set_once(&mut front_matter.title, value.to_owned(), duplicate)
         }
-        "labels" => set_once(&mut front_matter.labels, parse_labels(value)?, duplicate),
+        "labels" => {
+            let (labels, tags) = parse_labels(value)?;
+            front_matter.tags = tags;
+            set_once(&mut front_matter.labels, labels, duplicate)
+        }
         "state" => {
             let state = value.parse().map_err(Problem::UnknownState)?;
             set_once(&mut front_matter.state, state, duplicate)
@@ -170,8 +178,9 @@ fn set_once<T>(
     Ok(())
 }
 
-/// `[a, b]` into a set of labels; a repeated or unknown label is an error.
-pub fn parse_labels(text: &str) -> Result<BTreeSet<Label>, Problem> {
+/// `[a, b]` into a set of Ralph's labels and one of tags (`type:<name>`,
+/// `complex`); a repeated or unknown label is an error.
+pub fn parse_labels(text: &str) -> Result<(BTreeSet<Label>, BTreeSet<String>), Problem> {
     let inner = text
         .strip_prefix('[')
         .and_then(|rest| rest.strip_suffix(']'))
@@ -179,20 +188,27 @@ pub fn parse_labels(text: &str) -> Result<BTreeSet<Label>, Problem> {
             text: text.to_owned(),
         })?;
     let mut labels = BTreeSet::new();
+    let mut tags = BTreeSet::new();
     if inner.trim().is_empty() {
-        return Ok(labels);
+        return Ok((labels, tags));
     }
     for item in inner.split(',') {
         let item = item.trim();
         if item.is_empty() {
             return Err(Problem::EmptyLabel);
         }
+        if is_tag(item) {
+            if !tags.insert(item.to_owned()) {
+                return Err(Problem::DuplicateTag(item.to_owned()));
+            }
+            continue;
+        }
         let label: Label = item.parse().map_err(Problem::UnknownLabel)?;
         if !labels.insert(label) {
             return Err(Problem::DuplicateLabel(label));
         }
     }
-    Ok(labels)
+    Ok((labels, tags))
 }
 
 /// Parses a whole issue file: front matter with all three keys, then the
@@ -214,6 +230,7 @@ pub fn parse(number: u64, text: &str) -> Result<Issue, FormatError> {
         number,
         title: front_matter.title.ok_or_else(|| missing("title"))?,
         labels: front_matter.labels.ok_or_else(|| missing("labels"))?,
+        tags: front_matter.tags,
         state: front_matter.state.ok_or_else(|| missing("state"))?,
         body: document.body.to_owned(),
     })
@@ -221,7 +238,12 @@ pub fn parse(number: u64, text: &str) -> Result<Issue, FormatError> {
 
 /// The issue file's text; [`parse`] reads it back to the same issue.
 pub fn render(issue: &Issue) -> String {
-    let labels: Vec<&str> = issue.labels.iter().map(|label| label.as_str()).collect();
+    let labels: Vec<&str> = issue
+        .labels
+        .iter()
+        .map(|label| label.as_str())
+        .chain(issue.tags.iter().map(String::as_str))
+        .collect();
     format!(
         "{DELIMITER}\ntitle: {}\nlabels: [{}]\nstate: {}\n{DELIMITER}\n{}",
         issue.title,
@@ -314,7 +336,28 @@ mod tests {
             Err(Problem::DuplicateLabel(Label::Ready))
         );
         assert_eq!(parse_labels("[ready,]"), Err(Problem::EmptyLabel));
-        assert_eq!(parse_labels("[ ]"), Ok(BTreeSet::new()));
+        assert_eq!(parse_labels("[ ]"), Ok((BTreeSet::new(), BTreeSet::new())));
+        assert_eq!(
+            parse_labels("[complex, complex]"),
+            Err(Problem::DuplicateTag("complex".into()))
+        );
+    }
+
+    #[test]
+    fn type_and_complex_labels_are_kept_as_tags_and_written_back() {
+        let text =
+            "---\ntitle: Fix it\nlabels: [ready, type:bug, complex]\nstate: open\n---\nbody\n";
+        let issue = parse(3, text).expect("valid");
+        assert_eq!(issue.labels, BTreeSet::from([Label::Ready]));
+        assert_eq!(
+            issue.tags,
+            BTreeSet::from(["complex".to_owned(), "type:bug".to_owned()])
+        );
+        assert_eq!(parse(3, &render(&issue)).expect("reads back"), issue);
+        for unknown in ["type:", "type:Bug", "kind:bug", "type:a-b"] {
+            let text = format!("---\ntitle: T\nlabels: [{unknown}]\nstate: open\n---\n");
+            assert!(parse(1, &text).is_err(), "{unknown}");
+        }
     }
 
     #[test]

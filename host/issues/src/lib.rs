@@ -20,7 +20,7 @@ pub mod requirements;
 pub mod source;
 
 pub use components::{Component, ComponentKind};
-pub use issue::{Issue, IssueState, Label};
+pub use issue::{Issue, IssueState, Label, is_tag};
 pub use local::LocalIssues;
 pub use publish::{OpenedPullRequest, PublishError, Published, PullRequestPublisher};
 pub use pulls::{

@@ -149,6 +149,7 @@ impl IssueSource for LocalIssues {
                 number,
                 title: draft.title.clone(),
                 labels: draft.labels.clone(),
+                tags: draft.tags.clone(),
                 state: IssueState::Open,
                 body: draft.body.clone(),
             };

@@ -16,6 +16,7 @@ fn draft(title: &str, body: &str) -> Draft {
     Draft {
         title: title.to_owned(),
         labels: BTreeSet::from([Label::InRefinement]),
+        tags: BTreeSet::new(),
         body: body.to_owned(),
     }
 }
@@ -264,13 +265,15 @@ fn any_issue() -> impl Strategy<Value = Issue> {
         1..10_000u64,
         "[A-Za-z0-9][A-Za-z0-9 ,.:#()-]{0,40}[A-Za-z0-9.)]",
         prop::collection::btree_set(prop::sample::select(Label::ALL.to_vec()), 0..6),
+        prop::collection::btree_set("complex|type:[a-z]{1,12}", 0..3),
         prop::sample::select(IssueState::ALL.to_vec()),
         any::<String>(),
     )
-        .prop_map(|(number, title, labels, state, body)| Issue {
+        .prop_map(|(number, title, labels, tags, state, body)| Issue {
             number,
             title,
             labels,
+            tags,
             state,
             body,
         })

@@ -118,6 +118,8 @@ impl<T: IssueSource + ?Sized> IssueSource for std::sync::Arc<T> {
 pub struct Draft {
     pub title: String,
     pub labels: BTreeSet<Label>,
+    /// Labels a person sets for Ralph to read (`type:<name>`, `complex`).
+    pub tags: BTreeSet<String>,
     pub body: String,
 }
 

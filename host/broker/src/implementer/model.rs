@@ -280,6 +280,7 @@ mod tests {
             number: 7,
             title: "Parse build metadata".into(),
             labels: Default::default(),
+            tags: Default::default(),
             state: ralph_issues::IssueState::Open,
             body: "Teach `parse_build` about dots.\n\n- [ ] Accept `1.0.0+a.b`\n".into(),
         }

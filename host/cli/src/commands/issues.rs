@@ -184,6 +184,7 @@ fn create(
     let draft = Draft {
         title,
         labels,
+        tags: front_matter.tags.clone(),
         body,
     };
     let issue = issues.create(&draft).map_err(source_failure)?;

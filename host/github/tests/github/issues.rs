@@ -15,6 +15,7 @@ fn an_issue_goes_through_create_get_list_update_labels_note_close_reopen_and_fin
         .create(&Draft {
             title: "Add a backlog".to_owned(),
             labels: BTreeSet::from([Label::InRefinement]),
+            tags: BTreeSet::new(),
             body: "- [ ] list the issues\n".to_owned(),
         })
         .expect("create");
