@@ -345,6 +345,7 @@ pub(crate) async fn open(
         models,
         metering,
         issues,
+        team,
     } = LoopConfig::read(&layout, &options.llm)?;
     let integrations = integrations_of(&marketplace, &layout)?;
     let settings = bidder_settings(&lineup, &metering, &layout)?;
@@ -355,6 +356,7 @@ pub(crate) async fn open(
         sandbox,
         models,
         issues,
+        team,
     };
     let opened = Workbench::open(&layout, number, parts, options.stop.clone(), progress).await?;
     let state = marketplace.state().map_err(LoopError::failed)?;

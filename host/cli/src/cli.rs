@@ -457,6 +457,38 @@ ralph marketplace clean --all --json")]
         json: JsonFlag,
     },
 
+    /// List the leases loops hold on issues, with their holders
+    ///
+    /// A loop leases its issue before it works on it (SPEC §15): a ref
+    /// `refs/ralph/leases/<N>` on the git remote (`team.remote`, else the
+    /// `github` issue source's remote, else `origin`) holding the loop's
+    /// host, pid and the time the lease runs until. Without that remote (or
+    /// with `"leases": "local"` in the `team` section), the local locks in
+    /// `.ralph/locks/`. An expired lease (its loop stopped renewing it) is
+    /// taken over by the next loop on the issue. docs/team.md says more.
+    #[command(after_help = "Examples:\n  \
+ralph marketplace leases\n  \
+ralph marketplace leases --json | jq '.[] | select(.expired)'")]
+    Leases(JsonFlag),
+
+    /// Commit Ralph's new records, rebase on the remote, push
+    ///
+    /// Commits the new event files in `.ralph/events/` and the changed
+    /// local issues and pull-request records (`.ralph/issues/`,
+    /// `.ralph/pulls/`), and nothing else, in one commit; rebases the
+    /// branch on the remote's (your unstaged changes are stashed and put
+    /// back); pushes, never forced. A push refused because another clone
+    /// pushed first is tried again after a growing, jittered pause (up to 8
+    /// times). With other changes staged, or a detached HEAD, it refuses
+    /// and changes nothing (exit 2). Event files never conflict, so every
+    /// clone that syncs folds the same state. docs/team.md says more.
+    #[command(after_help = "Examples:\n  \
+ralph marketplace sync\n  \
+ralph marketplace loop 4; ralph marketplace sync --json\n\n\
+Exit codes: 0 synced (or nothing new), 1 git or the remote failed (what was committed stays),\n\
+2 refused: other changes staged, no branch, no remote.")]
+    Sync(JsonFlag),
+
     /// Start over with equal weights, keeping the history
     ///
     /// Moves every event file to `.ralph/archive/<timestamp>/` (nothing is

@@ -41,7 +41,7 @@ pub struct Config {
     /// The loop's sections, kept as written here and typed (with errors
     /// naming their fields) by the part of Ralph that owns each:
     /// `bidders`, `specialists`, `checks`, `implementer`, `metering`,
-    /// `sandbox`, `simple` and `issues` by the broker, `integrations` by `ralph-integrations`, `llm` by
+    /// `sandbox`, `simple`, `issues` and `team` by the broker, `integrations` by `ralph-integrations`, `llm` by
     /// `ralph-models`.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub bidders: Option<serde_json::Value>,
@@ -65,6 +65,10 @@ pub struct Config {
     /// Where issues come from (SPEC §7): `local` or `github`.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub issues: Option<serde_json::Value>,
+    /// Many machines (SPEC §15): the remote leases are taken on and `sync`
+    /// pushes to, the lease's duration.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub team: Option<serde_json::Value>,
 }
 
 fn is_false(value: &bool) -> bool {
@@ -133,6 +137,7 @@ impl Default for Config {
             sandbox: None,
             simple: None,
             issues: None,
+            team: None,
         }
     }
 }
