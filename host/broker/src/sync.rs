@@ -360,6 +360,7 @@ fn rebase(repository: &Path, tracking: &str) -> Result<u64, SyncError> {
         let _ = team_git(repository, &["rebase", "--abort"], None);
     }
     let stderr = String::from_utf8_lossy(&output.stderr).trim().to_owned();
+    let tracking = tracking.strip_prefix("refs/remotes/").unwrap_or(tracking);
     Err(SyncError::Failed(if conflicted.is_empty() {
         format!("cannot rebase on {tracking}: {stderr}; nothing was lost: the branch is as before")
     } else {

@@ -416,6 +416,12 @@ ralph marketplace analyze --last 50 --json | jq .recommended_weights")]
     /// failure, or a spent budget, labels the issue `attention-needed`.
     /// Ctrl-C stops cleanly between steps; running it again resumes.
     ///
+    /// One loop per issue: the loop holds the issue's lock in
+    /// `.ralph/locks/` and, when the repository has its git remote, a lease
+    /// on it (`refs/ralph/leases/<N>`, renewed while it runs; see
+    /// `ralph marketplace leases` and docs/team.md). A second loop on the
+    /// issue exits 2 naming the holder.
+    ///
     /// Plugins' `complete` calls (and the `model` implementer) are answered
     /// by the provider the `llm` section of `.ralph/config.json` names, or
     /// the deterministic stand-in; the `--llm-*` flags override that section.
@@ -481,7 +487,9 @@ ralph marketplace leases --json | jq '.[] | select(.expired)'")]
     /// pushed first is tried again after a growing, jittered pause (up to 8
     /// times). With other changes staged, or a detached HEAD, it refuses
     /// and changes nothing (exit 2). Event files never conflict, so every
-    /// clone that syncs folds the same state. docs/team.md says more.
+    /// clone that syncs folds the same state. The remote is `team.remote`
+    /// in `.ralph/config.json`, else the `github` issue source's remote,
+    /// else `origin`. docs/team.md says more.
     #[command(after_help = "Examples:\n  \
 ralph marketplace sync\n  \
 ralph marketplace loop 4; ralph marketplace sync --json\n\n\

@@ -18,7 +18,9 @@
 //!     ├── summary.json         usage totals and recent events, for `status` (derived, ignored)
 //!     ├── meta_analysis.json   what `analyze` found in the log (derived, ignored)
 //!     ├── worktrees/<N>/       the git worktree an issue is implemented in (ignored)
-//!     ├── locks/<N>.lock       the loop working on issue N: host, pid, start (ignored)
+//!     ├── locks/<N>.lock       the loop working on issue N: host, pid, start (ignored;
+//!     │                        with a remote the loop also holds the ref
+//!     │                        refs/ralph/leases/<N> there, `ralph_broker::lease`)
 //!     ├── locks/events.lock    held while Ralph appends an event (ignored)
 //!     ├── approvals.json       the user's approvals of plugins' integrations (per user, ignored)
 //!     ├── audit/<date>.jsonl   the integration calls plugins made (per user, ignored)
