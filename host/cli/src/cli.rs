@@ -302,12 +302,14 @@ pub enum MarketplaceCommand {
     /// repository's `.gitignore`, creating it if needed. With the `github`
     /// issue source (`issues` in `.ralph/config.json`), also creates Ralph's
     /// six labels the GitHub repository lacks, never changing one that
-    /// exists. Never overwrites an existing file: running it twice changes
-    /// nothing.
+    /// exists. With `--github-actions`, also writes
+    /// `.github/workflows/ralph.yml`, which runs the loop and then `sync` on
+    /// GitHub Actions for an issue labelled `ready` (docs/team.md). Never
+    /// overwrites an existing file: running it twice changes nothing.
     #[command(
-        after_help = "Examples:\n  ralph marketplace setup\n  ralph --repo ../service marketplace setup --json"
+        after_help = "Examples:\n  ralph marketplace setup\n  ralph marketplace setup --github-actions\n  ralph --repo ../service marketplace setup --json"
     )]
-    Setup(JsonFlag),
+    Setup(SetupArgs),
 
     /// Show every bidder's weight, efficiency and budget
     ///
@@ -574,6 +576,17 @@ ralph marketplace simulate --bidders 0.9,0.3,0.3\n  \
 ralph marketplace simulate --bidders 0.2,0.6,0.6 --attractiveness 0.95,0.6,0.6 --honesty 0,1,1\n  \
 ralph marketplace simulate --bidders 0.7,0.5 --issues 1000 --seed 7 --json | jq .solved")]
     Simulate(SimulateArgs),
+}
+
+/// `marketplace setup`.
+#[derive(Debug, Args)]
+pub struct SetupArgs {
+    /// Also write `.github/workflows/ralph.yml`: the loop and `sync` on
+    /// GitHub Actions
+    #[arg(long)]
+    pub github_actions: bool,
+    #[command(flatten)]
+    pub json: JsonFlag,
 }
 
 /// `simulate --bidders P1,P2,…`.

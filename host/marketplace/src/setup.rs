@@ -49,6 +49,25 @@ pub fn setup(layout: &Layout, agents: &[(&str, &str)]) -> Result<Vec<Action>, Se
     Ok(actions)
 }
 
+/// The GitHub Actions workflow `setup --github-actions` writes (SPEC §15):
+/// on an issue labelled `ready` (or a manual run with an issue number), the
+/// loop, then `sync`; least-privilege permissions, one run per issue at a
+/// time, secrets only from the repository's. It passes `actionlint` and
+/// `zizmor` (tested).
+pub const GITHUB_ACTIONS_WORKFLOW: &str = include_str!("templates/ralph.yml");
+
+/// Writes `.github/workflows/ralph.yml`, never over an existing file.
+pub fn github_actions(layout: &Layout) -> Result<Action, SetupError> {
+    create_file(
+        &layout
+            .repository()
+            .join(".github")
+            .join("workflows")
+            .join("ralph.yml"),
+        GITHUB_ACTIONS_WORKFLOW.as_bytes(),
+    )
+}
+
 /// The line of the repository's `.gitignore` that keeps sessions out of git.
 pub const SESSIONS_IGNORED: &str = "/.ralph-sessions/";
 

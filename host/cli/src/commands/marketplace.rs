@@ -21,7 +21,7 @@ use crate::render;
 
 pub fn run(layout: &Layout, command: MarketplaceCommand) -> Outcome {
     match command {
-        MarketplaceCommand::Setup(flag) => run_setup(layout, flag.json),
+        MarketplaceCommand::Setup(args) => run_setup(layout, args.json.json, args.github_actions),
         MarketplaceCommand::Status(flag) => status(layout, flag.json),
         MarketplaceCommand::Usage { issue, json } => usage(layout, issue, json.json),
         MarketplaceCommand::Analyze { last, json } => {
@@ -131,8 +131,11 @@ fn megabytes(bytes: u64) -> String {
     format!("{:.1} MB", bytes as f64 / 1_000_000.0)
 }
 
-pub fn run_setup(layout: &Layout, json: bool) -> Outcome {
-    let actions = setup(layout, AGENTS).map_err(Failure::problem)?;
+pub fn run_setup(layout: &Layout, json: bool, github_actions: bool) -> Outcome {
+    let mut actions = setup(layout, AGENTS).map_err(Failure::problem)?;
+    if github_actions {
+        actions.push(ralph_marketplace::setup::github_actions(layout).map_err(Failure::problem)?);
+    }
     let labels = github_labels(layout)?;
     if json {
         let paths = |wanted: fn(&Action) -> Option<&std::path::PathBuf>| -> Vec<String> {

@@ -11,7 +11,7 @@ use crate::exit::Outcome;
 
 pub fn run(layout: &Layout, command: SimpleCommand) -> Outcome {
     match command {
-        SimpleCommand::Setup(flag) => marketplace::run_setup(layout, flag.json),
+        SimpleCommand::Setup(flag) => marketplace::run_setup(layout, flag.json, false),
         SimpleCommand::Spec(spec) => {
             issues::spec(layout, spec.number, spec.file.as_deref(), spec.json.json)
         }
