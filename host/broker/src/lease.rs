@@ -164,6 +164,17 @@ impl RemoteLeases {
         &self.remote
     }
 
+    /// The remote could not be reached or git failed: the error, with how
+    /// to work without the remote.
+    fn unreachable(&self, issue: u64, error: impl std::fmt::Display) -> LeaseError {
+        self.remote_error(
+            issue,
+            format!(
+                "{error}; the loop leases its issue on the remote so that no other clone works on it; to work on this clone alone, set `\"team\": {{\"leases\": \"local\"}}` in .ralph/config.json"
+            ),
+        )
+    }
+
     fn remote_error(&self, issue: u64, error: impl std::fmt::Display) -> LeaseError {
         LeaseError::Remote {
             issue,
@@ -383,7 +394,7 @@ impl RemoteLeases {
                 .map_err(|error| self.remote_error(issue, error))?;
             match self
                 .push(issue, Some(&oid), Expect::Absent)
-                .map_err(|error| self.remote_error(issue, error))?
+                .map_err(|error| self.unreachable(issue, error))?
             {
                 Pushed::Done => return Ok((holder, oid, None)),
                 Pushed::Refused => {}
