@@ -653,12 +653,21 @@ pub struct RemoteLease {
     pub holder: Result<Holder, String>,
 }
 
+/// Where a listed lease is.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum LeaseKind {
+    /// A ref on the remote.
+    Remote,
+    /// A lock file in `.ralph/locks/`.
+    Local,
+}
+
 /// A lease or lock as listed: who holds which issue until when.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize)]
 pub struct Listed {
     pub issue: u64,
-    /// `remote` (a ref on the remote) or `local` (a lock file).
-    pub kind: &'static str,
+    pub kind: LeaseKind,
     /// The remote's name, for a remote lease.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub remote: Option<String>,
@@ -691,7 +700,7 @@ pub fn list_remote(leases: &RemoteLeases) -> Result<Vec<Listed>, String> {
                 .is_some_and(|expires| expires <= now);
             Listed {
                 issue: lease.issue,
-                kind: "remote",
+                kind: LeaseKind::Remote,
                 remote: Some(leases.remote.clone()),
                 expires: holder.as_ref().and_then(|holder| holder.expires.clone()),
                 holder,
@@ -733,7 +742,7 @@ pub fn list_local(layout: &Layout) -> std::io::Result<Vec<Listed>> {
             };
             Listed {
                 issue,
-                kind: "local",
+                kind: LeaseKind::Local,
                 remote: None,
                 holder,
                 unreadable,

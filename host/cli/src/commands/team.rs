@@ -1,7 +1,7 @@
 //! `ralph marketplace leases` and `ralph marketplace sync`: many machines
 //! (SPEC §15, docs/team.md).
 
-use ralph_broker::lease::{self, Listed, RemoteLeases};
+use ralph_broker::lease::{self, LeaseKind, Listed, RemoteLeases};
 use ralph_broker::sync::{SyncError, Synced};
 use ralph_broker::team::{TeamSettings, has_remote};
 use ralph_marketplace::Layout;
@@ -55,8 +55,8 @@ pub fn leases(layout: &Layout, json: bool) -> Outcome {
             (None, None) => "unknown".to_owned(),
         };
         let state = match (entry.expired, entry.kind) {
-            (true, "remote") => "  [expired: the next loop takes it over]",
-            (true, _) => "  [stale: its process is gone]",
+            (true, LeaseKind::Remote) => "  [expired: the next loop takes it over]",
+            (true, LeaseKind::Local) => "  [stale: its process is gone]",
             (false, _) => "",
         };
         outln!("  #{:<5} {who}{state}", entry.issue);
