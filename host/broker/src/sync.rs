@@ -79,6 +79,8 @@ fn text(output: &std::process::Output) -> String {
 /// Syncs `layout`'s repository with `remote`.
 pub fn sync(layout: &Layout, remote: &str) -> Result<Synced, SyncError> {
     let repository = layout.repository();
+    // Another sync of this clone (a loop's, with `team.sync`) goes first.
+    let _turn = take_turn(layout)?;
     let branch = team_git(
         repository,
         &["symbolic-ref", "--quiet", "--short", "HEAD"],
@@ -155,6 +157,22 @@ pub fn sync(layout: &Layout, remote: &str) -> Result<Synced, SyncError> {
     Err(SyncError::Failed(format!(
         "`{remote}` refused the push {ATTEMPTS} times: other clones kept pushing first; what was committed stays here, and the next `ralph marketplace sync` pushes it"
     )))
+}
+
+/// Waits for and takes the clone's sync lock (released when the file is
+/// closed, also when the process dies).
+fn take_turn(layout: &Layout) -> Result<std::fs::File, SyncError> {
+    let path = layout.sync_lock_file();
+    let io = |error: std::io::Error| SyncError::Failed(format!("{}: {error}", path.display()));
+    std::fs::create_dir_all(layout.locks_dir()).map_err(io)?;
+    let file = std::fs::OpenOptions::new()
+        .create(true)
+        .truncate(false)
+        .write(true)
+        .open(&path)
+        .map_err(io)?;
+    file.lock().map_err(io)?;
+    Ok(file)
 }
 
 /// `pause`, shortened or lengthened by up to a half at random.

@@ -716,3 +716,26 @@ fn eight_clones_working_24_issues_work_each_once_and_converge() {
     assert!(team.lease_refs().is_empty(), "every lease released");
     eprintln!("converged in {:?}", started.elapsed());
 }
+
+#[test]
+fn a_sync_waits_for_another_sync_of_the_same_clone() {
+    let team = Team::new(1, 0, json!({}), json!([]));
+    let clone = team.clone(0);
+    record(clone, 1, 3);
+    std::fs::create_dir_all(clone.join(".ralph/locks")).expect("mkdir");
+    let held = std::fs::File::create(clone.join(".ralph/locks/sync.lock")).expect("lock file");
+    held.lock().expect("lock");
+    let mut waiting = command(clone, &["marketplace", "sync"])
+        .spawn()
+        .expect("spawn");
+    std::thread::sleep(Duration::from_millis(1500));
+    assert!(
+        waiting.try_wait().expect("wait").is_none(),
+        "it waits its turn"
+    );
+    assert!(team.remote_events().is_empty());
+    drop(held);
+    let output = waiting.wait_with_output().expect("wait");
+    assert_eq!(output.status.code(), Some(0), "{}", describe(&output));
+    assert_eq!(team.remote_events().len(), 1);
+}
