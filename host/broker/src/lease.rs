@@ -463,11 +463,12 @@ impl IssueLeases for RemoteLeases {
                 .spawn(move || leases.renew_until_released(&holder, &shared))
                 .map_err(|error| self.remote_error(issue, error))?
         };
-        let lease = HeldLease {
+        let mut lease = HeldLease {
             leases: self.clone(),
             holder,
             shared,
             renewal: Some(renewal),
+            sync_on_release: false,
             _local: local.lease,
         };
         if self.sync_around {
@@ -478,6 +479,7 @@ impl IssueLeases for RemoteLeases {
                     format!("cannot sync this clone before the loop reads the issue: {error}"),
                 )
             })?;
+            lease.sync_on_release = true;
         }
         Ok(Taken {
             lease: Box::new(lease),
@@ -572,6 +574,9 @@ struct HeldLease {
     holder: Holder,
     shared: Arc<Shared>,
     renewal: Option<JoinHandle<()>>,
+    /// Sync before the release: `team.sync`, once the first sync went
+    /// through.
+    sync_on_release: bool,
     /// Dropped after the remote lease (fields drop after `drop` runs).
     _local: Box<dyn Lease>,
 }
@@ -595,7 +600,7 @@ impl Lease for HeldLease {
 impl Drop for HeldLease {
     fn drop(&mut self) {
         let issue = self.holder.issue;
-        if self.leases.sync_around && !self.shared.lost.load(Ordering::SeqCst) {
+        if self.sync_on_release && !self.shared.lost.load(Ordering::SeqCst) {
             // While the lease is still renewed: what this loop recorded
             // reaches the remote before another loop can take the issue.
             match crate::sync::sync(&self.leases.layout, &self.leases.remote) {

@@ -739,3 +739,26 @@ fn a_sync_waits_for_another_sync_of_the_same_clone() {
     assert_eq!(output.status.code(), Some(0), "{}", describe(&output));
     assert_eq!(team.remote_events().len(), 1);
 }
+
+#[test]
+fn a_loop_that_cannot_sync_first_stops_before_the_issue_and_lets_the_lease_go() {
+    let team = Team::new(1, 1, json!({"sync": true}), json!([]));
+    let clone = team.clone(0);
+    std::fs::write(clone.join("src/lib.rs"), "pub fn staged() {}\n").expect("write");
+    git(clone, &["add", "src/lib.rs"]);
+    let issue = std::fs::read_to_string(clone.join(".ralph/issues/1.md")).expect("issue");
+    let output = ralph(clone, &["marketplace", "loop", "1"]);
+    assert_eq!(output.status.code(), Some(1), "{}", describe(&output));
+    let stderr = text(&output.stderr);
+    assert!(
+        stderr.contains("cannot sync this clone before the loop reads the issue")
+            && stderr.contains("other changes are staged (src/lib.rs)"),
+        "{stderr}"
+    );
+    assert_eq!(
+        std::fs::read_to_string(clone.join(".ralph/issues/1.md")).expect("issue"),
+        issue
+    );
+    assert!(events_of(clone).is_empty());
+    assert!(team.lease_refs().is_empty(), "released");
+}
