@@ -1,7 +1,7 @@
 //! Everything a loop reads from `.ralph/config.json`, typed and validated
 //! in one place before the issue is touched: the marketplace keys, the
 //! plugin lineup, the implementer, the protected paths, the sandbox, the
-//! model providers and the metering. Any mistake is a config error naming
+//! model providers, the metering, the issue source and the team settings. Any mistake is a config error naming
 //! the file and the field (exit 2).
 
 use ralph_marketplace::{ConfigError, Layout, Marketplace};
@@ -15,6 +15,7 @@ use crate::plugins::Lineup;
 use crate::protected::ProtectedPaths;
 use crate::sessions::LoopKind;
 use crate::simple::SimpleSettings;
+use crate::team::TeamSettings;
 use crate::workbench::LoopError;
 
 /// A repository's loop settings, read whole.
@@ -27,6 +28,7 @@ pub struct LoopConfig {
     pub models: Models,
     pub metering: Metering,
     pub issues: IssuesSettings,
+    pub team: TeamSettings,
 }
 
 /// Types every section a loop reads, without building the model providers
@@ -43,6 +45,7 @@ pub fn validate(marketplace: &Marketplace, path: &std::path::Path) -> Result<(),
     crate::simple::SimpleSettings::from_config(config, path)?;
     IssuesSettings::from_config(config, path)?;
     crate::judge::JudgeSettings::from_config(config, path)?;
+    TeamSettings::from_config(config, path)?;
     if let Some(section) = &config.llm {
         ralph_models::LlmSettings::from_value(section, "llm").map_err(|error| {
             ConfigError::Invalid {
@@ -92,6 +95,7 @@ impl LoopConfig {
         )?;
         let metering = Metering::from_config(config, &path)?;
         let issues = IssuesSettings::from_config(config, &path)?;
+        let team = TeamSettings::from_config(config, &path)?;
         Ok(LoopConfig {
             marketplace,
             lineup,
@@ -101,6 +105,7 @@ impl LoopConfig {
             models,
             metering,
             issues,
+            team,
         })
     }
 }

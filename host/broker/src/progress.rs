@@ -23,6 +23,12 @@ pub enum Step {
         issue: u64,
         holder: String,
     },
+    /// The issue's lease on the remote had expired (its loop stopped
+    /// renewing it); this loop took it over.
+    ExpiredLeaseTakenOver {
+        issue: u64,
+        holder: String,
+    },
     Started {
         issue: u64,
         title: String,
@@ -289,6 +295,9 @@ pub fn describe(step: &Step) -> String {
     match step {
         Step::StaleLockTakenOver { issue, holder } => format!(
             "Took over the lock of issue #{issue} from a loop that no longer runs:\n  {holder}"
+        ),
+        Step::ExpiredLeaseTakenOver { issue, holder } => format!(
+            "Took over the expired lease of issue #{issue} from a loop that stopped renewing it:\n  {holder}"
         ),
         Step::Started {
             issue,
@@ -707,6 +716,10 @@ mod tests {
             Step::StaleLockTakenOver {
                 issue: 4,
                 holder: "pid 12 on host since 2026-01-29T10:15:00Z".into(),
+            },
+            Step::ExpiredLeaseTakenOver {
+                issue: 4,
+                holder: "pid 12 on host since 2026-01-29T10:15:00Z until 2026-01-29T12:15:00Z".into(),
             },
             Step::Started {
                 issue: 4,

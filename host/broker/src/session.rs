@@ -353,6 +353,7 @@ pub(crate) async fn open(
         models,
         metering,
         issues,
+        team,
     } = LoopConfig::read(&layout, &options.llm)?;
     let integrations = integrations_of(&marketplace, &layout)?;
     let settings = bidder_settings(&lineup, &metering, &layout)?;
@@ -363,6 +364,7 @@ pub(crate) async fn open(
         sandbox,
         models,
         issues,
+        team,
     };
     let opened = Workbench::open(&layout, number, parts, options.stop.clone(), progress).await?;
     let state = marketplace.state().map_err(LoopError::failed)?;

@@ -13,7 +13,7 @@ use std::sync::atomic::AtomicBool;
 
 use ralph_issues::pulls::{ChangeSummary, ChangedFile, CheckCategory, CheckResult, PullRequest};
 use ralph_issues::{Issue, IssueSource, Label, LabelChange, Published, PullRequestPublisher};
-use ralph_marketplace::lock::{IssueLeases, Lease, LeaseError, LocalLocks};
+use ralph_marketplace::lock::{IssueLeases, Lease, LeaseError};
 use ralph_marketplace::{ConfigError, Layout};
 use ralph_runtime::Runtime;
 
@@ -28,6 +28,7 @@ use crate::progress::{FinishStatus, Progress, Step};
 use crate::protected::ProtectedPaths;
 use crate::session::load_entry;
 use crate::sessions::LoopKind;
+use crate::team::TeamSettings;
 use crate::worktree::{Worktree, branch_name};
 
 /// Why the loop could not run or go on.
@@ -60,6 +61,8 @@ pub struct Parts {
     pub models: Models,
     /// Where the issue lives.
     pub issues: IssuesSettings,
+    /// Where the loop's lease is taken.
+    pub team: TeamSettings,
 }
 
 /// A workbench just opened, and where its work goes.
@@ -113,6 +116,7 @@ impl Workbench {
             sandbox,
             models,
             issues,
+            team,
         } = parts;
         let discovered = if implementer.needs_context_window() {
             models.implementer_context_window().await
@@ -126,10 +130,14 @@ impl Workbench {
                 field: "implementer.max_tokens".to_owned(),
                 message,
             })?;
-        // The issue's lock first, so the issue is read and changed by this
-        // loop alone; released when the workbench is dropped, however the
-        // loop ends.
-        let lease = take_lease(&LocalLocks::new(layout), number, progress)?;
+        // The issue's lease first (on the remote, or the local lock), so
+        // the issue is read and changed by this loop alone; released when
+        // the workbench is dropped, however the loop ends. Losing it sets
+        // `stop`.
+        let leases = team
+            .leases(layout, Some(stop.clone()))
+            .map_err(LoopError::BadInput)?;
+        let lease = take_lease(leases.as_ref(), number, progress)?;
         let Tracker {
             issues, publisher, ..
         } = issue_source::open(layout, &issues).map_err(LoopError::BadInput)?;
@@ -391,15 +399,22 @@ fn take_lease(
     progress: &mut dyn Progress,
 ) -> Result<Box<dyn Lease>, LoopError> {
     let taken = leases.take(number).map_err(|error| match error {
-        LeaseError::Held { .. } | LeaseError::Unreadable { .. } => {
-            LoopError::BadInput(error.to_string())
-        }
-        LeaseError::Io { .. } => LoopError::failed(error),
+        LeaseError::Held { .. }
+        | LeaseError::HeldOnRemote { .. }
+        | LeaseError::Unreadable { .. } => LoopError::BadInput(error.to_string()),
+        LeaseError::Io { .. } | LeaseError::Remote { .. } => LoopError::failed(error),
     })?;
     if let Some(holder) = taken.took_over {
-        progress.step(Step::StaleLockTakenOver {
-            issue: number,
-            holder: holder.to_string(),
+        progress.step(if holder.expires.is_some() {
+            Step::ExpiredLeaseTakenOver {
+                issue: number,
+                holder: holder.to_string(),
+            }
+        } else {
+            Step::StaleLockTakenOver {
+                issue: number,
+                holder: holder.to_string(),
+            }
         });
     }
     Ok(taken.lease)

@@ -50,6 +50,26 @@ pub(crate) fn git(
     args: &[&str],
     input: Option<&[u8]>,
 ) -> Result<Output, GitError> {
+    let output = git_output(directory, args, input)?;
+    if output.status.success() {
+        Ok(output)
+    } else {
+        Err(GitError::Failed {
+            command: args.join(" "),
+            directory: directory.to_owned(),
+            message: String::from_utf8_lossy(&output.stderr).trim().to_owned(),
+        })
+    }
+}
+
+/// Runs `git ARGS` in `directory` with `input` on standard input; its
+/// output, whether it succeeded or not (for commands such as `push
+/// --porcelain` whose failures are read).
+pub(crate) fn git_output(
+    directory: &Path,
+    args: &[&str],
+    input: Option<&[u8]>,
+) -> Result<Output, GitError> {
     let mut command = Command::new("git");
     command
         .arg("-C")
@@ -68,16 +88,7 @@ pub(crate) fn git(
         // A git that exits early closes its input; its exit status says why.
         let _ = stdin.write_all(bytes);
     }
-    let output = child.wait_with_output().map_err(GitError::Spawn)?;
-    if output.status.success() {
-        Ok(output)
-    } else {
-        Err(GitError::Failed {
-            command: args.join(" "),
-            directory: directory.to_owned(),
-            message: String::from_utf8_lossy(&output.stderr).trim().to_owned(),
-        })
-    }
+    child.wait_with_output().map_err(GitError::Spawn)
 }
 
 fn stdout_text(output: &Output) -> String {

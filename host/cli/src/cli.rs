@@ -471,6 +471,12 @@ ralph marketplace signals --since 2026-11-01 --json")]
     /// failure, or a spent budget, labels the issue `attention-needed`.
     /// Ctrl-C stops cleanly between steps; running it again resumes.
     ///
+    /// One loop per issue: the loop holds the issue's lock in
+    /// `.ralph/locks/` and, when the repository has its git remote, a lease
+    /// on it (`refs/ralph/leases/<N>`, renewed while it runs; see
+    /// `ralph marketplace leases` and docs/team.md). A second loop on the
+    /// issue exits 2 naming the holder.
+    ///
     /// Plugins' `complete` calls (and the `model` implementer) are answered
     /// by the provider the `llm` section of `.ralph/config.json` names, or
     /// the deterministic stand-in; the `--llm-*` flags override that section.
@@ -525,6 +531,40 @@ ralph marketplace clean --all --json")]
         #[command(flatten)]
         json: JsonFlag,
     },
+
+    /// List the leases loops hold on issues, with their holders
+    ///
+    /// A loop leases its issue before it works on it (SPEC §15): a ref
+    /// `refs/ralph/leases/<N>` on the git remote (`team.remote`, else the
+    /// `github` issue source's remote, else `origin`) holding the loop's
+    /// host, pid and the time the lease runs until. Without that remote (or
+    /// with `"leases": "local"` in the `team` section), the local locks in
+    /// `.ralph/locks/`. An expired lease (its loop stopped renewing it) is
+    /// taken over by the next loop on the issue. docs/team.md says more.
+    #[command(after_help = "Examples:\n  \
+ralph marketplace leases\n  \
+ralph marketplace leases --json | jq '.[] | select(.expired)'")]
+    Leases(JsonFlag),
+
+    /// Commit Ralph's new records, rebase on the remote, push
+    ///
+    /// Commits the new event files in `.ralph/events/` and the changed
+    /// local issues and pull-request records (`.ralph/issues/`,
+    /// `.ralph/pulls/`), and nothing else, in one commit; rebases the
+    /// branch on the remote's (your unstaged changes are stashed and put
+    /// back); pushes, never forced. A push refused because another clone
+    /// pushed first is tried again after a growing, jittered pause (up to 8
+    /// times). With other changes staged, or a detached HEAD, it refuses
+    /// and changes nothing (exit 2). Event files never conflict, so every
+    /// clone that syncs folds the same state. The remote is `team.remote`
+    /// in `.ralph/config.json`, else the `github` issue source's remote,
+    /// else `origin`. docs/team.md says more.
+    #[command(after_help = "Examples:\n  \
+ralph marketplace sync\n  \
+ralph marketplace loop 4; ralph marketplace sync --json\n\n\
+Exit codes: 0 synced (or nothing new), 1 git or the remote failed (what was committed stays),\n\
+2 refused: other changes staged, no branch, no remote.")]
+    Sync(JsonFlag),
 
     /// Start over with equal weights, keeping the history
     ///
@@ -605,6 +645,17 @@ ralph marketplace simulate --bidders 0.7,0.5 --issues 1000 --seed 7 --json | jq 
     Simulate(SimulateArgs),
 }
 
+/// `marketplace setup`.
+#[derive(Debug, Args)]
+pub struct SetupArgs {
+    /// Also write `.github/workflows/ralph.yml`: the loop and `sync` on
+    /// GitHub Actions
+    #[arg(long)]
+    pub github_actions: bool,
+    #[command(flatten)]
+    pub json: JsonFlag,
+}
+
 /// `simulate --bidders P1,P2,…`.
 #[derive(Debug, Args)]
 pub struct SimulateArgs {
@@ -641,15 +692,6 @@ pub enum RuleArg {
     /// `"selection": "efficiency"`: the winner by proposal score × its
     /// bidder's efficiency
     Efficiency,
-}
-
-#[derive(Debug, Args)]
-pub struct SetupArgs {
-    /// Also write the GitHub Actions workflow `.github/workflows/ralph.yml`
-    #[arg(long)]
-    pub github_actions: bool,
-    #[command(flatten)]
-    pub json: JsonFlag,
 }
 
 #[derive(Debug, Subcommand)]

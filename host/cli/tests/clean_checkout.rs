@@ -67,6 +67,9 @@ fn hostile_repository(behaviour: &str, paths: &[&str]) -> Repository {
         },
         "specialists": [],
         "checks": [],
+        // A test gives the repository a remote that cannot be reached; the
+        // issue's lease stays local.
+        "team": {"leases": "local"},
     });
     let repository = Repository::for_loop(&[("src/lib.rs", LIBRARY)], &config, &["Add two"]);
     repository.commit_file(
@@ -212,6 +215,9 @@ fn a_change_under_ralph_fails_and_nothing_of_it_is_committed() {
         },
         "specialists": [],
         "checks": [],
+        // A test gives the repository a remote that cannot be reached; the
+        // issue's lease stays local.
+        "team": {"leases": "local"},
     });
     let repository = Repository::for_loop(&[("src/lib.rs", LIBRARY)], &config, &["Add two"]);
     repository.commit_file(

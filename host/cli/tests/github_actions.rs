@@ -58,6 +58,27 @@ fn the_workflow_passes_actionlint_and_zizmor_with_no_finding() {
             "zizmor --persona {persona}: {said}"
         );
     }
+    // The linters do find what they look for: an issue's title pasted into
+    // a script, and a job with nowhere to run.
+    let workflow = std::fs::read_to_string(root.join(WORKFLOW)).expect("workflow");
+    std::fs::write(
+        root.join("injected.yml"),
+        workflow.replace("\"$ISSUE\"", "${{ github.event.issue.title }}"),
+    )
+    .expect("write");
+    let output = lint(
+        root,
+        "zizmor",
+        &["--offline", "--no-progress", "injected.yml"],
+    );
+    assert!(!output.status.success(), "zizmor finds the injection");
+    std::fs::write(
+        root.join("broken.yml"),
+        workflow.replace("runs-on: ubuntu-latest", ""),
+    )
+    .expect("write");
+    let output = lint(root, "actionlint", &["broken.yml"]);
+    assert!(!output.status.success(), "actionlint finds no runs-on");
 }
 
 #[test]
@@ -75,8 +96,13 @@ fn the_workflow_asks_for_least_privilege_and_one_loop_per_issue() {
         workflow.contains("group: ralph-issue-${{ github.event.issue.number || inputs.issue }}")
     );
     assert!(workflow.contains("cancel-in-progress: false"));
-    assert!(workflow.contains("ralph marketplace loop \"$ISSUE\""));
-    assert!(workflow.contains("ralph marketplace sync"));
+    let loop_at = workflow
+        .find("ralph marketplace loop \"$ISSUE\"")
+        .expect("the loop");
+    let sync_at = workflow.find("ralph marketplace sync").expect("sync");
+    assert!(loop_at < sync_at, "the loop, then sync");
+    assert!(workflow.contains("${{ secrets.GITHUB_TOKEN }}"));
+    assert!(!workflow.contains("toJSON(secrets)") && !workflow.contains("secrets: inherit"));
     // Every action is pinned to a full commit.
     for line in workflow
         .lines()

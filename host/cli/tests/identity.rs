@@ -44,6 +44,8 @@ fn a_bidder_claiming_an_approved_plugins_name_gets_none_of_its_approvals() {
         "specialists": [],
         "checks": [],
         "integrations": {"http_get": {"allow": {"hostile-bidder": [origin]}}},
+        // The remote below is never reached: the lease stays local.
+        "team": {"leases": "local"},
     });
     let plain = json!([{"summary": "Add two", "patch": PATCH}]);
     let target = format!("Add two (see {origin}/collect)");

@@ -49,7 +49,7 @@ pub struct Config {
     /// The loop's sections, kept as written here and typed (with errors
     /// naming their fields) by the part of Ralph that owns each:
     /// `bidders`, `specialists`, `checks`, `implementer`, `metering`,
-    /// `sandbox`, `simple`, `issues` and `scoring` by the broker, `integrations` by `ralph-integrations`, `llm` by
+    /// `sandbox`, `simple`, `issues`, `scoring` and `team` by the broker, `integrations` by `ralph-integrations`, `llm` by
     /// `ralph-models`.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub bidders: Option<serde_json::Value>,
@@ -77,6 +77,10 @@ pub struct Config {
     /// model judge's own `llm`.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub scoring: Option<serde_json::Value>,
+    /// Many machines (SPEC §15): the remote leases are taken on and `sync`
+    /// pushes to, the lease's duration.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub team: Option<serde_json::Value>,
 }
 
 fn is_false(value: &bool) -> bool {
@@ -148,6 +152,7 @@ impl Default for Config {
             simple: None,
             issues: None,
             scoring: None,
+            team: None,
         }
     }
 }

@@ -19,8 +19,11 @@
 //!     ├── meta_analysis.json   what `analyze` found in the log (derived, ignored)
 //!     ├── report.html          what `report` writes by default (derived, ignored)
 //!     ├── worktrees/<N>/       the git worktree an issue is implemented in (ignored)
-//!     ├── locks/<N>.lock       the loop working on issue N: host, pid, start (ignored)
+//!     ├── locks/<N>.lock       the loop working on issue N: host, pid, start (ignored;
+//!     │                        with a remote the loop also holds the ref
+//!     │                        refs/ralph/leases/<N> there, `ralph_broker::lease`)
 //!     ├── locks/events.lock    held while Ralph appends an event (ignored)
+//!     ├── locks/sync.lock      held while `sync` commits, rebases and pushes (ignored)
 //!     ├── approvals.json       the user's approvals of plugins' integrations (per user, ignored)
 //!     ├── audit/<date>.jsonl   the integration calls plugins made (per user, ignored)
 //!     └── tmp/                 files being written, before they are linked into place (ignored)
@@ -128,6 +131,12 @@ impl Layout {
     /// caches, so that two appends never extend the same cache.
     pub fn events_lock_file(&self) -> PathBuf {
         self.locks_dir().join("events.lock")
+    }
+
+    /// The lock `ralph marketplace sync` holds, so that two syncs of one
+    /// clone take turns with git's index.
+    pub fn sync_lock_file(&self) -> PathBuf {
+        self.locks_dir().join("sync.lock")
     }
 
     /// The user's approvals of plugins' integration capabilities.

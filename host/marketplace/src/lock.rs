@@ -11,9 +11,10 @@
 //! process killed outright leaves a stale lock, which the next loop takes
 //! over.
 //!
-//! [`IssueLeases`] is the interface a remote lease (a ref on the remote,
-//! renewed while the loop runs) can implement later; [`LocalLocks`] is the
-//! lock-file implementation.
+//! [`IssueLeases`] is the interface both halves implement: [`LocalLocks`]
+//! here, and the broker's remote leases (a ref on the git remote, renewed
+//! while the loop runs, `ralph_broker::lease`), whose holders also say
+//! until when they hold the issue and carry an id of their own.
 
 use std::fs::{self, File, OpenOptions};
 use std::io::{self, Write};
@@ -43,6 +44,14 @@ pub struct Holder {
     pub pid: u32,
     /// When the holder took the issue, RFC 3339 in UTC.
     pub started_at: String,
+    /// A remote lease's own id, random: tells this holder's lease from any
+    /// other, even of the same pid on the same host.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub id: Option<String>,
+    /// Until when a remote lease holds the issue, RFC 3339 in UTC; once
+    /// past, another loop may take it over.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub expires: Option<String>,
 }
 
 impl Holder {
@@ -53,6 +62,8 @@ impl Holder {
             host: host_name(),
             pid: std::process::id(),
             started_at: chrono::Utc::now().format("%Y-%m-%dT%H:%M:%SZ").to_string(),
+            id: None,
+            expires: None,
         }
     }
 
@@ -68,7 +79,11 @@ impl std::fmt::Display for Holder {
             formatter,
             "pid {} on {} since {}",
             self.pid, self.host, self.started_at
-        )
+        )?;
+        if let Some(expires) = &self.expires {
+            write!(formatter, " until {expires}")?;
+        }
+        Ok(())
     }
 }
 
@@ -83,7 +98,7 @@ pub enum LeaseError {
     )]
     Held {
         issue: u64,
-        holder: Holder,
+        holder: Box<Holder>,
         path: PathBuf,
     },
     /// The lock exists but does not say who holds it.
@@ -96,6 +111,25 @@ pub enum LeaseError {
         issue: u64,
         path: PathBuf,
         reason: String,
+    },
+    /// Another loop, maybe on another machine, holds the issue's lease on
+    /// the remote.
+    #[error(
+        "issue #{issue} is being worked on by {holder}, leased on the remote `{remote}` as \
+         refs/ralph/leases/{issue}; wait for that loop to finish or stop it (a lease its loop \
+         no longer renews is taken over once it expires)"
+    )]
+    HeldOnRemote {
+        issue: u64,
+        holder: Box<Holder>,
+        remote: String,
+    },
+    /// The remote could not be asked (git failed, the network is down).
+    #[error("cannot take the lease of issue #{issue} on the remote `{remote}`: {message}")]
+    Remote {
+        issue: u64,
+        remote: String,
+        message: String,
     },
     #[error("{}: cannot take the lock of issue #{issue}: {source}", path.display())]
     Io {
@@ -157,6 +191,16 @@ impl LocalLocks {
     }
 }
 
+impl LocalLocks {
+    /// The holder written in issue `issue`'s lock, stale or not, or why it
+    /// cannot be read.
+    pub fn read(&self, issue: u64) -> Result<Holder, String> {
+        read_holder(issue, &self.path(issue))
+            .map(|(holder, _)| holder)
+            .map_err(|error| error.to_string())
+    }
+}
+
 impl IssueLeases for LocalLocks {
     fn take(&self, issue: u64) -> Result<Taken, LeaseError> {
         let path = self.path(issue);
@@ -183,7 +227,7 @@ impl IssueLeases for LocalLocks {
             if !existing.is_stale() {
                 return Err(LeaseError::Held {
                     issue,
-                    holder: existing,
+                    holder: Box::new(existing),
                     path,
                 });
             }
@@ -194,7 +238,7 @@ impl IssueLeases for LocalLocks {
         let (existing, _) = read_holder(issue, &path)?;
         Err(LeaseError::Held {
             issue,
-            holder: existing,
+            holder: Box::new(existing),
             path,
         })
     }
@@ -390,7 +434,7 @@ mod tests {
         let error = locks.take(3).expect_err("held");
         let message = error.to_string();
         assert!(
-            matches!(&error, LeaseError::Held { holder, .. } if holder == first.lease.holder()),
+            matches!(&error, LeaseError::Held { holder, .. } if **holder == *first.lease.holder()),
             "{message}"
         );
         assert!(

@@ -109,7 +109,10 @@ fn create_dir(path: &Path) -> Result<Action, SetupError> {
 }
 
 /// The GitHub Actions workflow `setup --github-actions` writes (SPEC §15;
-/// `docs/team.md`).
+/// `docs/team.md`): on an issue labelled `ready` (or a manual run with an
+/// issue number), the loop, then `sync`; least-privilege permissions, one
+/// run per issue at a time, secrets only from the repository's. It passes
+/// `actionlint` and `zizmor` (tested).
 pub const GITHUB_WORKFLOW: &str = include_str!("workflows/ralph.yml");
 
 /// Where it is written, relative to the repository.

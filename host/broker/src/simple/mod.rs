@@ -91,6 +91,7 @@ pub async fn run(
         models,
         metering,
         issues,
+        team,
     } = LoopConfig::read_for(&layout, &options.llm, LoopKind::Simple)?;
     let settings = SimpleSettings::from_config(marketplace.config(), &layout.config_file())?;
     let integrations = integrations_of(&marketplace, &layout)?;
@@ -101,6 +102,7 @@ pub async fn run(
         sandbox,
         models,
         issues,
+        team,
     };
     let opened = Workbench::open(
         &layout,

@@ -1,4 +1,5 @@
-//! `ralph marketplace …`: setup, status, usage, record, verify, reset.
+//! `ralph marketplace …`: setup, status, usage, record, verify, reset
+//! (`leases` and `sync` are in [`super::team`]).
 
 use std::io::{IsTerminal, Read};
 use std::path::Path;
@@ -40,6 +41,8 @@ pub fn run(layout: &Layout, command: MarketplaceCommand) -> Outcome {
         MarketplaceCommand::Verify(flag) => run_verify(layout, flag.json),
         MarketplaceCommand::Reset { yes, json } => reset(layout, yes, json.json),
         MarketplaceCommand::Clean { all, dry_run, json } => clean(layout, all, dry_run, json.json),
+        MarketplaceCommand::Leases(flag) => super::team::leases(layout, flag.json),
+        MarketplaceCommand::Sync(flag) => super::team::sync(layout, flag.json),
         MarketplaceCommand::Loop {
             issue,
             review,

@@ -23,6 +23,7 @@ mod run_loop;
 mod signal;
 mod simple;
 mod simulate;
+mod team;
 
 /// Runs the parsed command line.
 pub fn run(cli: Cli) -> Outcome {
