@@ -164,15 +164,7 @@ pub fn sync(layout: &Layout, remote: &str) -> Result<Synced, SyncError> {
 fn take_turn(layout: &Layout) -> Result<std::fs::File, SyncError> {
     let path = layout.sync_lock_file();
     let io = |error: std::io::Error| SyncError::Failed(format!("{}: {error}", path.display()));
-    std::fs::create_dir_all(layout.locks_dir()).map_err(io)?;
-    let file = std::fs::OpenOptions::new()
-        .create(true)
-        .truncate(false)
-        .write(true)
-        .open(&path)
-        .map_err(io)?;
-    file.lock().map_err(io)?;
-    Ok(file)
+    ralph_marketplace::lock::wait_for(&path).map_err(io)
 }
 
 /// `pause`, shortened or lengthened by up to a half at random.

@@ -386,6 +386,22 @@ fn process_is_running(pid: u32) -> bool {
     !matches!(kill(Pid::from_raw(raw), None), Err(Errno::ESRCH))
 }
 
+/// Opens (creating it and its directory) and locks the lock file at
+/// `path`, blocking while another process holds it; the lock is released
+/// when the file is closed, also when the process dies.
+pub fn wait_for(path: &Path) -> io::Result<File> {
+    if let Some(parent) = path.parent() {
+        fs::create_dir_all(parent)?;
+    }
+    let file = OpenOptions::new()
+        .create(true)
+        .truncate(false)
+        .write(true)
+        .open(path)?;
+    file.lock()?;
+    Ok(file)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -305,15 +305,7 @@ impl Marketplace {
             path: path.clone(),
             source,
         };
-        std::fs::create_dir_all(self.layout.locks_dir()).map_err(io)?;
-        let file = std::fs::OpenOptions::new()
-            .create(true)
-            .truncate(false)
-            .write(true)
-            .open(&path)
-            .map_err(io)?;
-        file.lock().map_err(io)?;
-        Ok(file)
+        crate::lock::wait_for(&path).map_err(io)
     }
 
     /// After an append, keeps the caches that were proven fresh before it

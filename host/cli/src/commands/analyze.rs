@@ -16,15 +16,7 @@ pub fn run(layout: &Layout, last: Option<usize>, json: bool) -> Outcome {
         .map_err(|too_few| Failure::message(Exit::Problems, too_few.to_string()))?;
     let text = serde_json::to_string_pretty(&analysis).map_err(Failure::problem)?;
     let path = layout.ralph_dir().join("meta_analysis.json");
-    ralph_issues::atomic::replace(&layout.tmp_dir(), &path, &format!("{text}\n")).map_err(
-        |error| {
-            Failure::problem(anyhow::anyhow!(
-                "{}: {}",
-                layout.display(&error.path),
-                error.source
-            ))
-        },
-    )?;
+    super::replace_file(layout, &layout.tmp_dir(), &path, &format!("{text}\n"))?;
     if json {
         output::json_line(&serde_json::to_string(&analysis).map_err(Failure::problem)?);
     } else {
@@ -142,13 +134,7 @@ pub fn tune(layout: &Layout, yes: bool, json: bool) -> Outcome {
         outln!("tune cancelled; {config_shown} is unchanged");
         return Ok(Exit::Problems);
     }
-    ralph_issues::atomic::replace(&layout.tmp_dir(), &config_path, &new_text).map_err(|error| {
-        Failure::problem(anyhow::anyhow!(
-            "{}: {}",
-            layout.display(&error.path),
-            error.source
-        ))
-    })?;
+    super::replace_file(layout, &layout.tmp_dir(), &config_path, &new_text)?;
     if json {
         output::json_line(
             &serde_json::json!({"applied": true, "scoring_weights": recommended}).to_string(),

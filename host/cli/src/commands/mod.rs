@@ -127,3 +127,20 @@ fn find_repository(explicit: Option<PathBuf>) -> Result<PathBuf, Failure> {
         )
     })
 }
+
+/// Replaces `path` with `text` atomically (a temporary file in `temporary`,
+/// renamed into place); a failure names the file as `layout` shows it.
+fn replace_file(
+    layout: &Layout,
+    temporary: &std::path::Path,
+    path: &std::path::Path,
+    text: &str,
+) -> Result<(), Failure> {
+    ralph_issues::atomic::replace(temporary, path, text).map_err(|error| {
+        Failure::problem(anyhow::anyhow!(
+            "{}: {}",
+            layout.display(&error.path),
+            error.source
+        ))
+    })
+}

@@ -35,13 +35,7 @@ pub fn run(layout: &Layout, out: Option<&Path>, json: bool) -> Outcome {
     } else {
         directory_of(&path)?
     };
-    ralph_issues::atomic::replace(&temporary_dir, &path, &page).map_err(|error| {
-        Failure::problem(anyhow::anyhow!(
-            "{}: {}",
-            layout.display(&error.path),
-            error.source
-        ))
-    })?;
+    super::replace_file(layout, &temporary_dir, &path, &page)?;
     if json {
         output::json_line(
             &serde_json::json!({"path": layout.display(&path).to_string(), "bytes": page.len()})
