@@ -5,29 +5,20 @@
 //! outcome (the Brier score), and the calibration table.
 //!
 //! Ties share the average of the ranks they span, so no input order
-//! changes a result.
+//! changes a result. The ranks and the moments come from `statrs`; the AUC
+//! is the Mann–Whitney statistic over those ranks.
 
 use serde::Serialize;
+use statrs::statistics::{Data, OrderStatistics, RankTieBreaker, Statistics};
 
 /// The 1-based ranks of `values`, ties sharing their average rank.
 pub fn average_ranks(values: &[f64]) -> Vec<f64> {
-    let mut order: Vec<usize> = (0..values.len()).collect();
-    order.sort_by(|&left, &right| values[left].total_cmp(&values[right]));
-    let mut ranks = vec![0.0; values.len()];
-    let mut start = 0;
-    while start < order.len() {
-        let mut end = start + 1;
-        while end < order.len() && values[order[end]] == values[order[start]] {
-            end += 1;
-        }
-        // Positions start..end hold one value: ranks start+1 ..= end.
-        let rank = (start + 1 + end) as f64 / 2.0;
-        for &index in &order[start..end] {
-            ranks[index] = rank;
-        }
-        start = end;
+    if values.iter().any(|value| value.is_nan()) {
+        // statrs cannot order a NaN; no caller passes one (scores are
+        // validated numbers), but a rank must never panic.
+        return vec![f64::NAN; values.len()];
     }
-    ranks
+    Data::new(values.to_vec()).ranks(RankTieBreaker::Average)
 }
 
 /// Pearson's correlation of `xs` and `ys`; `None` for fewer than two
@@ -36,19 +27,14 @@ fn pearson(xs: &[f64], ys: &[f64]) -> Option<f64> {
     if xs.len() != ys.len() || xs.len() < 2 {
         return None;
     }
-    let count = xs.len() as f64;
-    let mean_x = xs.iter().sum::<f64>() / count;
-    let mean_y = ys.iter().sum::<f64>() / count;
-    let (mut covariance, mut variance_x, mut variance_y) = (0.0, 0.0, 0.0);
-    for (x, y) in xs.iter().zip(ys) {
-        covariance += (x - mean_x) * (y - mean_y);
-        variance_x += (x - mean_x).powi(2);
-        variance_y += (y - mean_y).powi(2);
-    }
-    if variance_x <= 0.0 || variance_y <= 0.0 {
+    let (spread_x, spread_y) = (xs.std_dev(), ys.std_dev());
+    if !(spread_x > 0.0 && spread_y > 0.0) {
         return None;
     }
-    Some((covariance / (variance_x * variance_y).sqrt()).clamp(-1.0, 1.0))
+    let correlation = xs.covariance(ys) / (spread_x * spread_y);
+    correlation
+        .is_finite()
+        .then(|| correlation.clamp(-1.0, 1.0))
 }
 
 /// Spearman's rank correlation of `scores` and `outcomes` (each outcome
