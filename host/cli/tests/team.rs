@@ -762,3 +762,86 @@ fn a_loop_that_cannot_sync_first_stops_before_the_issue_and_lets_the_lease_go() 
     assert!(events_of(clone).is_empty());
     assert!(team.lease_refs().is_empty(), "released");
 }
+
+#[test]
+fn a_loop_killed_outright_leaves_a_lease_that_expires_and_another_clone_takes_the_issue_over() {
+    let team = Team::new(
+        3,
+        3,
+        json!({"sync": true, "lease_seconds": 3}),
+        slow_check(2),
+    );
+    let mut killed = command(team.clone(0), &["marketplace", "loop", "1"])
+        .spawn()
+        .expect("spawn");
+    let started = Instant::now();
+    while team.lease_refs().is_empty() && started.elapsed() < Duration::from_secs(30) {
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    assert!(
+        !team.lease_refs().is_empty(),
+        "the first loop took its lease"
+    );
+    // In the middle of its checks: SIGKILL, no chance to release anything.
+    std::thread::sleep(Duration::from_millis(1500));
+    killed.kill().expect("SIGKILL");
+    let killed = killed.wait_with_output().expect("wait");
+    assert_eq!(killed.status.code(), None, "killed by a signal");
+    assert_eq!(
+        team.lease_refs().len(),
+        1,
+        "the dead loop's lease is still on the remote"
+    );
+
+    // Another clone gets the issue once the lease has expired, not before.
+    let mut refused = 0;
+    let taken_over = loop {
+        let output = ralph(team.clone(1), &["marketplace", "loop", "1"]);
+        match output.status.code() {
+            Some(0) => break output,
+            Some(2) => refused += 1,
+            _ => panic!("{}", describe(&output)),
+        }
+        assert!(
+            started.elapsed() < Duration::from_secs(60),
+            "the lease never expired"
+        );
+        std::thread::sleep(Duration::from_millis(200));
+    };
+    assert!(
+        text(&taken_over.stdout).contains("Took over the expired lease of issue #1"),
+        "{}",
+        describe(&taken_over)
+    );
+    assert!(
+        refused >= 1,
+        "the live lease refused a loop before it expired"
+    );
+
+    // The others finish the rest; every clone syncs; nothing is corrupt.
+    std::thread::scope(|scope| {
+        for index in [1, 2] {
+            let clone = team.clone(index);
+            scope.spawn(move || work(clone, index));
+        }
+    });
+    for index in [1, 2] {
+        let output = ralph(team.clone(index), &["marketplace", "sync"]);
+        assert!(output.status.success(), "{}", describe(&output));
+    }
+    let statuses: Vec<Vec<u8>> = [1, 2]
+        .into_iter()
+        .map(|index| {
+            let verify = ralph(team.clone(index), &["marketplace", "verify"]);
+            assert!(verify.status.success(), "{}", describe(&verify));
+            ralph(team.clone(index), &["marketplace", "status", "--json"]).stdout
+        })
+        .collect();
+    assert_eq!(statuses[0], statuses[1], "the clones converge");
+    let status: Value = serde_json::from_slice(&statuses[0]).expect("status");
+    assert_eq!(
+        status["rounds_completed"], 3,
+        "each of the three issues succeeded once: {status}"
+    );
+    assert!(team.lease_refs().is_empty(), "every lease released");
+}
