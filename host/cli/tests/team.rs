@@ -844,4 +844,16 @@ fn a_loop_killed_outright_leaves_a_lease_that_expires_and_another_clone_takes_th
         "each of the three issues succeeded once: {status}"
     );
     assert!(team.lease_refs().is_empty(), "every lease released");
+    // The killed clone's synced `in-progress` issue file now conflicts with
+    // the finished one: its sync says so and undoes the rebase.
+    let output = ralph(team.clone(0), &["marketplace", "sync"]);
+    assert_eq!(output.status.code(), Some(1), "{}", describe(&output));
+    assert!(
+        text(&output.stderr).contains(".ralph/issues/1.md")
+            && text(&output.stderr).contains("the rebase was undone"),
+        "{}",
+        describe(&output)
+    );
+    assert!(!team.clone(0).join(".git/rebase-merge").exists());
+    assert!(!team.clone(0).join(".git/rebase-apply").exists());
 }
