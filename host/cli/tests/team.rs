@@ -590,9 +590,9 @@ fn issue_of(clone: &Path, name: &str) -> u64 {
     event["issue_number"].as_u64().expect("issue number")
 }
 
-/// One worker per clone: sync, then loop on the first ready issue it can
-/// lease (starting from its own place in the list), sync, again, until no
-/// ready issue is left. Returns the issues it worked and the event files
+/// One worker per clone: sync, then loop on the first ready (or in
+/// progress) issue it can lease (starting from its own place in the list),
+/// sync, again, until no open issue is left. Returns the issues it worked and the event files
 /// each of its loops recorded.
 fn work(clone: &Path, index: usize) -> (Vec<u64>, BTreeSet<String>) {
     let mut worked = Vec::new();
@@ -606,7 +606,11 @@ fn work(clone: &Path, index: usize) -> (Vec<u64>, BTreeSet<String>) {
                 let path = entry.ok()?.path();
                 let body = std::fs::read_to_string(&path).ok()?;
                 let number = path.file_stem()?.to_str()?.parse().ok()?;
-                body.contains("labels: [ready]").then_some(number)
+                // Ready, or in progress by a loop that may have died (its
+                // lease, if it is gone, expires).
+                let open = body.contains("state: open");
+                let workable = body.contains("labels: [ready]") || body.contains("in-progress");
+                (open && workable).then_some(number)
             })
             .collect();
         if ready.is_empty() {
@@ -856,4 +860,87 @@ fn a_loop_killed_outright_leaves_a_lease_that_expires_and_another_clone_takes_th
     );
     assert!(!team.clone(0).join(".git/rebase-merge").exists());
     assert!(!team.clone(0).join(".git/rebase-apply").exists());
+}
+
+#[test]
+fn with_one_of_eight_loops_killed_outright_the_other_seven_clones_still_work_each_issue_once() {
+    let mut team = Team::new(
+        8,
+        24,
+        json!({"sync": true, "lease_seconds": 3}),
+        slow_check(2),
+    );
+    // Clone 0's machine dies in the middle of issue 1: SIGKILL while its
+    // lease is on the remote, during its checks.
+    let mut killed = command(team.clone(0), &["marketplace", "loop", "1"])
+        .spawn()
+        .expect("spawn");
+    let started = Instant::now();
+    while !team.lease_refs().contains_key(&1) && started.elapsed() < Duration::from_secs(30) {
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    std::thread::sleep(Duration::from_millis(1500));
+    killed.kill().expect("SIGKILL");
+    let killed = killed.wait_with_output().expect("wait");
+    assert!(team.lease_refs().contains_key(&1), "{}", describe(&killed));
+    assert!(
+        team.lease_refs().contains_key(&1),
+        "killed in the middle: its lease is left on the remote"
+    );
+    let results: Vec<(Vec<u64>, BTreeSet<String>)> = std::thread::scope(|scope| {
+        let workers: Vec<_> = team.clones[1..]
+            .iter()
+            .enumerate()
+            .map(|(index, clone)| scope.spawn(move || work(clone, index + 1)))
+            .collect();
+        workers
+            .into_iter()
+            .map(|worker| worker.join().expect("worker"))
+            .collect()
+    });
+    let mut worked: Vec<u64> = results
+        .iter()
+        .flat_map(|(issues, _)| issues.clone())
+        .collect();
+    worked.sort_unstable();
+    assert_eq!(
+        worked,
+        (1..=24).collect::<Vec<u64>>(),
+        "each issue worked once by the seven, issue 1 taken over"
+    );
+    for clone in &team.clones[1..] {
+        let output = ralph(clone, &["marketplace", "sync"]);
+        assert!(output.status.success(), "{}", describe(&output));
+    }
+    let fresh = team.clone_remote();
+    let statuses: Vec<Vec<u8>> = team.clones[1..]
+        .iter()
+        .map(|clone| {
+            let verify = ralph(clone, &["marketplace", "verify"]);
+            assert!(verify.status.success(), "{}", describe(&verify));
+            ralph(clone, &["marketplace", "status", "--json"]).stdout
+        })
+        .collect();
+    assert!(
+        statuses.iter().all(|status| status == &statuses[0]),
+        "the remote's and the seven clones' status are the same bytes"
+    );
+    let status: Value = serde_json::from_slice(&statuses[0]).expect("status");
+    assert_eq!(
+        status["rounds_completed"], 24,
+        "each issue succeeded exactly once: {status}"
+    );
+    let closed = std::fs::read_dir(fresh.join(".ralph/issues"))
+        .expect("issues")
+        .filter(|entry| {
+            std::fs::read_to_string(entry.as_ref().expect("entry").path())
+                .expect("issue")
+                .contains("state: closed")
+        })
+        .count();
+    assert_eq!(closed, 24, "every issue is closed on the remote");
+    assert!(
+        team.lease_refs().is_empty(),
+        "every lease released or taken over"
+    );
 }
