@@ -649,27 +649,50 @@ fn work(clone: &Path, index: usize) -> (Vec<u64>, BTreeSet<String>) {
     }
 }
 
-#[test]
-fn eight_clones_working_24_issues_work_each_once_and_converge() {
-    let started = Instant::now();
-    let mut team = Team::new(8, 24, json!({"sync": true}), json!([]));
-    let results: Vec<(Vec<u64>, BTreeSet<String>)> = std::thread::scope(|scope| {
-        let workers: Vec<_> = team
-            .clones
+/// [`work`] in every clone of `clones` at once (worker `offset + i` for
+/// the i-th); what each worked and recorded.
+fn work_in_parallel(clones: &[PathBuf], offset: usize) -> Vec<(Vec<u64>, BTreeSet<String>)> {
+    std::thread::scope(|scope| {
+        let workers: Vec<_> = clones
             .iter()
             .enumerate()
-            .map(|(index, clone)| scope.spawn(move || work(clone, index)))
+            .map(|(index, clone)| scope.spawn(move || work(clone, offset + index)))
             .collect();
         workers
             .into_iter()
             .map(|worker| worker.join().expect("worker"))
             .collect()
-    });
+    })
+}
+
+/// Every issue the workers worked, sorted (a repeat shows as a repeat).
+fn worked_issues(results: &[(Vec<u64>, BTreeSet<String>)]) -> Vec<u64> {
     let mut worked: Vec<u64> = results
         .iter()
         .flat_map(|(issues, _)| issues.clone())
         .collect();
     worked.sort_unstable();
+    worked
+}
+
+/// How many of `clone`'s local issues are closed.
+fn closed_issues(clone: &Path) -> usize {
+    std::fs::read_dir(clone.join(".ralph/issues"))
+        .expect("issues")
+        .filter(|entry| {
+            std::fs::read_to_string(entry.as_ref().expect("entry").path())
+                .expect("issue")
+                .contains("state: closed")
+        })
+        .count()
+}
+
+#[test]
+fn eight_clones_working_24_issues_work_each_once_and_converge() {
+    let started = Instant::now();
+    let mut team = Team::new(8, 24, json!({"sync": true}), json!([]));
+    let results = work_in_parallel(&team.clones, 0);
+    let worked = worked_issues(&results);
     assert_eq!(
         worked,
         (1..=24).collect::<Vec<u64>>(),
@@ -708,14 +731,7 @@ fn eight_clones_working_24_issues_work_each_once_and_converge() {
         statuses.iter().all(|status| status == &statuses[0]),
         "the remote's and every clone's status are the same bytes"
     );
-    let closed = std::fs::read_dir(fresh.join(".ralph/issues"))
-        .expect("issues")
-        .filter(|entry| {
-            std::fs::read_to_string(entry.as_ref().expect("entry").path())
-                .expect("issue")
-                .contains("state: closed")
-        })
-        .count();
+    let closed = closed_issues(&fresh);
     assert_eq!(closed, 24, "every issue is closed on the remote");
     assert!(team.lease_refs().is_empty(), "every lease released");
     eprintln!("converged in {:?}", started.elapsed());
@@ -887,22 +903,7 @@ fn with_one_of_eight_loops_killed_outright_the_other_seven_clones_still_work_eac
         team.lease_refs().contains_key(&1),
         "killed in the middle: its lease is left on the remote"
     );
-    let results: Vec<(Vec<u64>, BTreeSet<String>)> = std::thread::scope(|scope| {
-        let workers: Vec<_> = team.clones[1..]
-            .iter()
-            .enumerate()
-            .map(|(index, clone)| scope.spawn(move || work(clone, index + 1)))
-            .collect();
-        workers
-            .into_iter()
-            .map(|worker| worker.join().expect("worker"))
-            .collect()
-    });
-    let mut worked: Vec<u64> = results
-        .iter()
-        .flat_map(|(issues, _)| issues.clone())
-        .collect();
-    worked.sort_unstable();
+    let worked = worked_issues(&work_in_parallel(&team.clones[1..], 1));
     assert_eq!(
         worked,
         (1..=24).collect::<Vec<u64>>(),
@@ -930,14 +931,7 @@ fn with_one_of_eight_loops_killed_outright_the_other_seven_clones_still_work_eac
         status["rounds_completed"], 24,
         "each issue succeeded exactly once: {status}"
     );
-    let closed = std::fs::read_dir(fresh.join(".ralph/issues"))
-        .expect("issues")
-        .filter(|entry| {
-            std::fs::read_to_string(entry.as_ref().expect("entry").path())
-                .expect("issue")
-                .contains("state: closed")
-        })
-        .count();
+    let closed = closed_issues(&fresh);
     assert_eq!(closed, 24, "every issue is closed on the remote");
     assert!(
         team.lease_refs().is_empty(),
