@@ -48,10 +48,8 @@ impl SessionDir {
         ))
     }
 
-    /// Writes `feedbacks.md` into `folder` (inside the session, where the
-    /// failing checks' whole output already is) and returns the folder
-    /// relative to the session.
-    pub fn write_feedback(&self, folder: &Path, failure: &Failure) -> Result<String, SessionError> {
+    /// `folder` relative to the session, and its time stamp (its name).
+    fn feedback_place(&self, folder: &Path) -> Result<(String, String), SessionError> {
         let relative = folder
             .strip_prefix(self.root())
             .map(|path| path.to_string_lossy().into_owned())
@@ -60,6 +58,14 @@ impl SessionDir {
             .file_name()
             .map(|name| name.to_string_lossy().into_owned())
             .unwrap_or_default();
+        Ok((relative, stamp))
+    }
+
+    /// Writes `feedbacks.md` into `folder` (inside the session, where the
+    /// failing checks' whole output already is) and returns the folder
+    /// relative to the session.
+    pub fn write_feedback(&self, folder: &Path, failure: &Failure) -> Result<String, SessionError> {
+        let (relative, stamp) = self.feedback_place(folder)?;
         let artifacts: Vec<String> = failure
             .kept_output
             .iter()
@@ -105,14 +111,7 @@ impl SessionDir {
         iteration: u32,
         text: &str,
     ) -> Result<String, SessionError> {
-        let relative = folder
-            .strip_prefix(self.root())
-            .map(|path| path.to_string_lossy().into_owned())
-            .map_err(|_| SessionError::new(folder, "the feedback folder is outside the session"))?;
-        let stamp = folder
-            .file_name()
-            .map(|name| name.to_string_lossy().into_owned())
-            .unwrap_or_default();
+        let (relative, stamp) = self.feedback_place(folder)?;
         self.write(
             &format!("{relative}/feedbacks.md"),
             &format!(
