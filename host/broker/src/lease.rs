@@ -41,6 +41,9 @@ use serde::Serialize;
 
 use crate::worktree::{GitError, git, git_output};
 
+/// How often reading the leases is tried while they change under it.
+const READ_TRIES: u32 = 5;
+
 /// The refs leases live under, on the remote.
 pub const LEASES_PREFIX: &str = "refs/ralph/leases/";
 /// The largest holder read from a lease: a few hundred bytes are plenty.
@@ -250,6 +253,22 @@ impl RemoteLeases {
     /// fetched into a namespace of this process, read, and the fetched
     /// refs deleted again.
     fn read_refs(&self, pattern: &str) -> Result<Vec<RemoteLease>, String> {
+        // A lease released between the listing and the fetch fails the
+        // fetch; by the next listing another loop may have made a new one.
+        // Each try reads the remote afresh.
+        let mut tries = 0;
+        loop {
+            tries += 1;
+            match self.read_refs_once(pattern) {
+                Err(error) if tries < READ_TRIES => {
+                    tracing::debug!(%error, pattern, "A lease changed while it was read; reading again");
+                }
+                done => return done,
+            }
+        }
+    }
+
+    fn read_refs_once(&self, pattern: &str) -> Result<Vec<RemoteLease>, String> {
         if !self.has_refs(pattern)? {
             return Ok(Vec::new());
         }
